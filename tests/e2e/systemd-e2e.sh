@@ -1,0 +1,462 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# End-to-end test: build the .deb, boot Debian 12 under systemd-nspawn, install it, probe it.
+#
+# Needs root and the Debian archive (the mirror in /etc/apt/sources.list.d/debian.sources).
+# The container gets its own network namespace (--private-network): all traffic stays on
+# its loopback. The host has no systemd as PID 1 and no system bus, hence --register=no
+# --keep-unit and nsenter instead of machinectl.
+#
+# Environment:
+#   ECHOD_E2E_SRCDIR   source tree to package (default: two levels above this script)
+#   ECHOD_E2E_CACHE    where the base root filesystem is cached (default /var/cache/echod-e2e)
+#   ECHOD_E2E_DEB      use this .deb instead of building one (skips the build and lintian)
+#   ECHOD_E2E_LOG      detailed log (default ./systemd-e2e.log)
+#   ECHOD_E2E_MIRROR   Debian mirror (default: the host's, else http://deb.debian.org/debian)
+#   ECHOD_E2E_REFRESH  1: rebuild the cached base root filesystem
+#   DEB_BUILD_OPTIONS  passed to dpkg-buildpackage (nocheck skips the unit tests)
+
+set -u -o pipefail
+
+# The start message's MESSAGE_ID (README, echod(8)).
+MSGID_START=''
+# A TCP port added to the configuration by the reload check.
+RELOAD_PORT=7007
+SUITE=bookworm
+# Packages the base root filesystem gets besides systemd: the probes' tools.
+BASE_PACKAGES=systemd,systemd-sysv,dbus,netbase,perl,socat,netcat-openbsd,procps,iproute2
+HOST_PACKAGES="systemd-container debootstrap dpkg-dev debhelper lintian util-linux"
+CPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRCDIR=$(cd "${ECHOD_E2E_SRCDIR:-$here/../..}" && pwd)
+CACHE=${ECHOD_E2E_CACHE:-/var/cache/echod-e2e}
+LOG=${ECHOD_E2E_LOG:-$PWD/systemd-e2e.log}
+BASE=$CACHE/base
+
+passed=0
+failed=0
+run_dir=
+root=
+nspawn_pid=
+cpid=
+t0=$SECONDS
+
+log() { printf '%s\n' "$*" >>"$LOG"; }
+note() { printf '# %s\n' "$*"; log "# $*"; }
+
+pass() { passed=$((passed + 1)); printf 'PASS: %s\n' "$1"; log "PASS: $1"; }
+fail() { failed=$((failed + 1)); printf 'FAIL: %s\n' "$1"; log "FAIL: $1"; }
+
+# check DESCRIPTION COMMAND...: one line per check; the command's output goes to the log.
+check() {
+	local what=$1
+	shift
+	log "--- $what: $*"
+	if "$@" >>"$LOG" 2>&1; then pass "$what"; else fail "$what"; fi
+}
+
+summary() {
+	printf '%d passed, %d failed\n' "$passed" "$failed"
+	log "$passed passed, $failed failed ($((SECONDS - t0)) s)"
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+}
+
+# fatal DESCRIPTION: a setup step failed; nothing after it can be checked.
+fatal() {
+	fail "$1"
+	note "cannot continue; details in $LOG"
+	summary
+	exit 1
+}
+
+# Run a command inside the booted container with a clean environment, bounded in time.
+cexec() {
+	timeout -k 5 120 nsenter -t "$cpid" -a \
+		env -i PATH=$CPATH LANG=C.UTF-8 HOME=/root TERM=dumb SYSTEMD_PAGER= "$@"
+}
+
+# Run a command in the (not booted) root filesystem with the host's network.
+coffline() {
+	timeout -k 5 900 systemd-nspawn --quiet --register=no --keep-unit --console=pipe \
+		-D "$1" -- /usr/bin/env -i PATH=$CPATH LANG=C.UTF-8 HOME=/root \
+		DEBIAN_FRONTEND=noninteractive "${@:2}" </dev/null
+}
+
+teardown() {
+	local i
+	if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
+		# nspawn turns SIGTERM into a clean poweroff of the container.
+		kill -TERM "$nspawn_pid" 2>/dev/null
+		for i in $(seq 300); do
+			kill -0 "$nspawn_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$nspawn_pid" 2>/dev/null
+		wait "$nspawn_pid" 2>/dev/null
+	fi
+	if [ -n "$root" ] && mountpoint -q "$root"; then
+		umount "$root" 2>/dev/null || umount -l "$root"
+	fi
+	[ -n "$run_dir" ] && rm -rf "$run_dir"
+}
+
+# The Debian mirror the host uses, so that the container sees the same archive.
+host_mirror() {
+	local m=
+	if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+		m=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
+	fi
+	if [ -z "$m" ] && [ -r /etc/apt/sources.list ]; then
+		m=$(awk '$1 == "deb" && $3 == "'$SUITE'" { print $2; exit }' /etc/apt/sources.list)
+	fi
+	printf '%s\n' "${m:-http://deb.debian.org/debian}"
+}
+
+install_host_packages() {
+	local pkgs="$HOST_PACKAGES"
+
+	[ -n "${ECHOD_E2E_DEB:-}" ] || pkgs="$pkgs $(build_depends)"
+	export DEBIAN_FRONTEND=noninteractive
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $pkgs >>"$LOG" 2>&1 && return 0
+	apt-get update -q >>"$LOG" 2>&1 &&
+		apt-get install -y -q --no-install-recommends $pkgs >>"$LOG" 2>&1
+}
+
+# Build-Depends from debian/control, without version constraints or alternatives.
+build_depends() {
+	sed -n '/^Build-Depends:/,/^[^ ]/p' "$SRCDIR/debian/control" |
+		sed 's/^Build-Depends://; /^[A-Z]/d' | tr ',' '\n' |
+		sed 's/[(|].*//; s/^ *//; s/ *$//; /^$/d; s/^debhelper-compat$/debhelper/' | tr '\n' ' '
+}
+
+# Copy the source tree (the working tree of a git checkout, without its build outputs) and
+# build the binary package there, so the caller's tree is never cleaned or written.
+build_deb() {
+	mkdir -p "$run_dir/build/src"
+	if git -C "$SRCDIR" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		(cd "$SRCDIR" && git ls-files -z --cached --others --exclude-standard |
+			xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+			tar --null -T - -cf -) | tar -xf - -C "$run_dir/build/src" || return 1
+	else
+		tar -C "$SRCDIR" --exclude=.git -cf - . | tar -xf - -C "$run_dir/build/src" || return 1
+	fi
+	(cd "$run_dir/build/src" && dpkg-buildpackage -us -uc -b) >>"$LOG" 2>&1 || return 1
+	deb=$(ls "$run_dir"/build/echod_*.deb 2>/dev/null | head -n 1)
+	changes=$(ls "$run_dir"/build/echod_*.changes 2>/dev/null | head -n 1)
+	[ -n "$deb" ] && [ -n "$changes" ]
+}
+
+# lintian's verdict on the .changes: no error and no warning; other tags go to the log.
+lintian_clean() {
+	local out
+	out=$(lintian --info --pedantic --display-experimental --tag-display-limit 0 "$changes" 2>&1)
+	printf '%s\n' "$out"
+	! printf '%s\n' "$out" | grep -q '^[EW]: '
+}
+
+deb_has() { dpkg-deb -c "$deb" | awk '{ print $6 }' | grep -qx "\\.$1"; }
+deb_conffile() { dpkg-deb --info "$deb" conffiles | grep -qx "$1"; }
+
+# The cached base: debootstrap once, then reuse it read-only under an overlay per run.
+make_base() {
+	local key new=$CACHE/base.new
+	key="$SUITE minbase $BASE_PACKAGES $MIRROR v2"
+	if [ "${ECHOD_E2E_REFRESH:-0}" != 1 ] && [ -d "$BASE" ] &&
+	   [ "$(cat "$CACHE/base.stamp" 2>/dev/null)" = "$key" ]; then
+		note "base root filesystem: cached in $BASE"
+		return 0
+	fi
+	note "base root filesystem: debootstrap $SUITE from $MIRROR into $BASE"
+	rm -rf "$new" "$BASE" "$CACHE/base.stamp"
+	debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$new" "$MIRROR" \
+		>>"$LOG" 2>&1 || return 1
+	# The archive's Release files can be older than the clock.
+	echo 'Acquire::Check-Valid-Until "false";' >"$new/etc/apt/apt.conf.d/99no-check-valid-until"
+	echo "deb $MIRROR $SUITE main" >"$new/etc/apt/sources.list"
+	echo echod-e2e >"$new/etc/hostname"
+	coffline "$new" apt-get update -q >>"$LOG" 2>&1 || return 1
+	coffline "$new" apt-get clean >>"$LOG" 2>&1 || return 1
+	mv "$new" "$BASE" && printf '%s\n' "$key" >"$CACHE/base.stamp"
+}
+
+# A fresh overlay over the base for this run; the container's changes die with it.
+mount_overlay() {
+	mkdir -p "$run_dir/upper" "$run_dir/work" "$run_dir/root" &&
+		mount -t overlay overlay \
+			-o "lowerdir=$BASE,upperdir=$run_dir/upper,workdir=$run_dir/work" "$run_dir/root" &&
+		root=$run_dir/root
+}
+
+# Fetch the package's dependencies with the host's network; the booted container has none.
+download_deps() {
+	coffline "$root" sh -c "apt-get update -q && apt-get install -y -q --download-only /root/e2e/$1"
+}
+
+boot_container() {
+	local i state
+	systemd-nspawn --quiet --boot --private-network --register=no --keep-unit \
+		--console=read-only --machine=echod-e2e -D "$root" </dev/null >"$run_dir/console.log" 2>&1 &
+	nspawn_pid=$!
+	for i in $(seq 100); do
+		cpid=$(pgrep -P "$nspawn_pid" | head -n 1)
+		[ -n "$cpid" ] && [ "$(cat /proc/"$cpid"/comm 2>/dev/null)" = systemd ] && break
+		cpid=
+		kill -0 "$nspawn_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "$cpid" ] || return 1
+	# is-system-running cannot answer before PID 1 has opened its private bus; retry.
+	for i in $(seq 120); do
+		state=$(cexec systemctl is-system-running --wait 2>/dev/null)
+		case $state in
+		running | degraded) echo "container systemd: $state"; return 0 ;;
+		esac
+		sleep 0.5
+	done
+	return 1
+}
+
+# --- probes run inside the container -------------------------------------------------------
+
+write_probes() {
+	mkdir -p "$root/root/e2e"
+	# Net::Ping speaks the echo service: tcp (connect), stream (data echoed), udp (datagram).
+	cat >"$root/root/e2e/ping.pl" <<'EOF'
+use strict;
+use warnings;
+use Net::Ping;
+my ($proto, $host, $port) = @ARGV;
+my $p = Net::Ping->new({ proto => $proto, timeout => 5, data_size => 1000,
+			 family => ($host =~ /:/ ? 'ipv6' : 'ipv4') });
+$p->service_check(1);	# a refused connection is a failure, not "host reachable"
+$p->port_number($port);
+$p->open($host) if $proto eq 'stream';
+exit($p->ping($host) ? 0 : 1);
+EOF
+	# Holds one TCP connection across a reload: echo, signal ready, wait for go, echo again.
+	cat >"$root/root/e2e/hold.pl" <<'EOF'
+use strict;
+use warnings;
+use IO::Socket::IP;
+my ($host, $port, $ready, $go) = @ARGV;
+$SIG{ALRM} = sub { die "timeout\n" };
+my $s = IO::Socket::IP->new(PeerHost => $host, PeerPort => $port, Proto => 'tcp')
+	or die "connect: $!\n";
+sub echo_ok {
+	my ($msg) = @_;
+	my ($got, $buf) = ('', '');
+	alarm 10;
+	syswrite($s, $msg) == length($msg) or die "write: $!\n";
+	while (length($got) < length($msg)) {
+		sysread($s, $buf, 65536) or die "read: $!\n";
+		$got .= $buf;
+	}
+	alarm 0;
+	return $got eq $msg;
+}
+echo_ok("before reload\n") or exit 2;
+open(my $fh, '>', $ready) or die "$ready: $!\n";
+close($fh);
+for (1 .. 600) {
+	last if -e $go;
+	select(undef, undef, undef, 0.1);
+}
+-e $go or exit 4;
+echo_ok('after reload ' . ('x' x 4000) . "\n") or exit 3;
+print "old connection still echoes\n";
+exit 0;
+EOF
+	head -c 262144 /dev/urandom >"$root/root/e2e/tcp.in"
+	head -c 8192 /dev/urandom >"$root/root/e2e/udp.in"
+}
+
+ping_ok() { cexec perl /root/e2e/ping.pl "$@"; }
+ping_refused() { ! cexec perl /root/e2e/ping.pl "$@"; }
+
+# Send a payload with nc or socat and compare what comes back byte for byte.
+payload_ok() {
+	local name=$1 in=$2
+	shift 2
+	rm -f "$root/root/e2e/$name.out"
+	cexec sh -c "$* < /root/e2e/$in > /root/e2e/$name.out" || return 1
+	cmp "$root/root/e2e/$in" "$root/root/e2e/$name.out"
+}
+
+unit_state() { [ "$(cexec systemctl is-active "$1")" = "$2" ]; }
+main_pid() { cexec systemctl show -P MainPID echod.service; }
+no_echod_process() { ! cexec pgrep -a -x echod; }
+
+status_line() { cexec systemctl status --no-pager echod.service | grep -E '^ +Status: "'; }
+
+journal_has_start() {
+	local i
+	[ -n "$MSGID_START" ] || { echo "MSGID_START is not set"; return 1; }
+	for i in $(seq 20); do
+		cexec journalctl -u echod.service -o verbose --no-pager |
+			grep -F "MESSAGE_ID=$MSGID_START" && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# Add a TCP listener on RELOAD_PORT to the installed configuration.
+conf_add_listener() {
+	echo "conf_add_listener: configuration syntax not known yet"
+	return 1
+}
+
+reload_keeps_connection() {
+	local pid_before
+	pid_before=$(main_pid)
+	rm -f "$root/root/e2e/ready" "$root/root/e2e/go"
+	cexec perl /root/e2e/hold.pl 127.0.0.1 7 /root/e2e/ready /root/e2e/go \
+		>"$run_dir/hold.out" 2>&1 &
+	hold_pid=$!
+	for _ in $(seq 100); do
+		[ -e "$root/root/e2e/ready" ] && break
+		sleep 0.1
+	done
+	check "a TCP connection is open before the reload" test -e "$root/root/e2e/ready"
+	check "config edited: TCP listener on port $RELOAD_PORT added" conf_add_listener
+	check "systemctl reload echod succeeds" cexec systemctl reload echod.service
+	check "reload kept the same main process" test "$(main_pid)" = "$pid_before"
+	check "TCP echo on the new port $RELOAD_PORT (Net::Ping stream)" \
+		ping_ok stream 127.0.0.1 "$RELOAD_PORT"
+	check "TCP echo on port 7 still served after reload (Net::Ping stream)" \
+		ping_ok stream 127.0.0.1 7
+	touch "$root/root/e2e/go"
+	wait "$hold_pid"
+	local rc=$?
+	cat "$run_dir/hold.out" >>"$LOG"
+	check "connection opened before the reload still echoes" test "$rc" -eq 0
+}
+
+purge_leaves_nothing() {
+	local left
+	left=$(cexec find / -xdev \( -path /root/e2e -o -path /proc -o -path /var/log/journal \
+		-o -path /var/cache/apt \) -prune -o -name '*echod*' -print)
+	echo "left: ${left:-nothing}"
+	[ -z "$left" ]
+}
+
+# --- main ------------------------------------------------------------------------------------
+
+main() {
+	local deb= changes= debname
+
+	[ "$(id -u)" -eq 0 ] || { echo "systemd-e2e: needs root (debootstrap, mounts, nspawn)"; exit 77; }
+	: >"$LOG"
+	mkdir -p "$CACHE"
+	exec 9>"$CACHE/lock"
+	flock -n 9 || { note "waiting for another run holding $CACHE/lock"; flock 9; }
+	run_dir=$(mktemp -d "$CACHE/run.XXXXXX")
+	trap teardown EXIT
+	trap 'exit 130' INT TERM
+	MIRROR=${ECHOD_E2E_MIRROR:-$(host_mirror)}
+	note "source $SRCDIR, cache $CACHE, log $LOG"
+
+	install_host_packages || fatal "host packages installed ($HOST_PACKAGES + build deps)"
+	pass "host packages installed"
+
+	local t=$SECONDS
+	if [ -n "${ECHOD_E2E_DEB:-}" ]; then
+		deb=$ECHOD_E2E_DEB
+		note "using $deb"
+	else
+		build_deb || fatal "dpkg-buildpackage -us -uc -b builds echod"
+		pass "dpkg-buildpackage -us -uc -b builds echod ($((SECONDS - t)) s)"
+		check "lintian on the .changes: 0 errors, 0 warnings" lintian_clean
+	fi
+	check "package ships /usr/sbin/echod" deb_has /usr/sbin/echod
+	check "package ships /etc/echod/echod.conf as a conffile" deb_conffile /etc/echod/echod.conf
+	check "package ships echod.socket and echod.service in /lib/systemd/system" \
+		eval 'deb_has /lib/systemd/system/echod.socket && deb_has /lib/systemd/system/echod.service'
+
+	t=$SECONDS
+	make_base || fatal "cached Debian $SUITE base root filesystem"
+	mount_overlay || fatal "overlay over the base root filesystem"
+	write_probes
+	debname=$(basename "$deb")
+	cp "$deb" "$root/root/e2e/$debname"
+	download_deps "$debname" >>"$LOG" 2>&1 ||
+		fatal "dependencies of $debname downloaded from $MIRROR"
+	pass "root filesystem ready, dependencies downloaded ($((SECONDS - t)) s)"
+
+	t=$SECONDS
+	boot_container >>"$LOG" 2>&1 || { cat "$run_dir/console.log" >>"$LOG"; fatal "container boots"; }
+	pass "container boots with systemd as PID 1 ($((SECONDS - t)) s)"
+
+	check "apt-get install ./$debname" cexec env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q "/root/e2e/$debname"
+	check "echod.socket is enabled" cexec systemctl is-enabled echod.socket
+	check "echod.socket is active" unit_state echod.socket active
+	check "echod.service is not running yet" unit_state echod.service inactive
+	check "no echod process yet" no_echod_process
+
+	check "TCP connect to port 7 on 127.0.0.1 (Net::Ping tcp)" ping_ok tcp 127.0.0.1 7
+	check "TCP echo on 127.0.0.1 port 7 (Net::Ping stream)" ping_ok stream 127.0.0.1 7
+	check "TCP echo on ::1 port 7 (Net::Ping stream)" ping_ok stream ::1 7
+	check "UDP echo on 127.0.0.1 port 7 (Net::Ping udp)" ping_ok udp 127.0.0.1 7
+	check "UDP echo on ::1 port 7 (Net::Ping udp)" ping_ok udp ::1 7
+	check "TCP 256 KiB random payload via nc, 127.0.0.1, byte for byte" \
+		payload_ok nc-tcp tcp.in timeout 30 nc -N -w 10 127.0.0.1 7
+	check "TCP 256 KiB random payload via socat, ::1, byte for byte" \
+		payload_ok socat-tcp tcp.in timeout 30 socat -t 10 -T 10 - 'TCP6:[::1]:7'
+	check "UDP 8 KiB random datagram via socat, 127.0.0.1, byte for byte" \
+		payload_ok socat-udp4 udp.in timeout 30 socat -b 65536 -t 2 - UDP4:127.0.0.1:7
+	check "UDP 8 KiB random datagram via socat, ::1, byte for byte" \
+		payload_ok socat-udp6 udp.in timeout 30 socat -b 65536 -t 2 - 'UDP6:[::1]:7'
+
+	check "echod.service is active (socket activation)" unit_state echod.service active
+	check "systemctl status echod shows the STATUS line" status_line
+	check "journal has the start message (MESSAGE_ID=$MSGID_START)" journal_has_start
+
+	reload_keeps_connection
+
+	local pid_before
+	pid_before=$(main_pid)
+	check "upgrade (reinstall) of ./$debname" cexec env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --reinstall "/root/e2e/$debname"
+	check "upgrade stopped the old echod process" \
+		eval 'unit_state echod.service inactive && no_echod_process'
+	check "echod.socket is active after the upgrade" unit_state echod.socket active
+	check "TCP and UDP echo after the upgrade" \
+		eval 'ping_ok stream 127.0.0.1 7 && ping_ok udp 127.0.0.1 7'
+	check "a new echod process serves after the upgrade" \
+		eval '[ "$(main_pid)" != 0 ] && [ "$(main_pid)" != "$pid_before" ]'
+	check "the edited conffile survived the upgrade (port $RELOAD_PORT served)" \
+		ping_ok stream 127.0.0.1 "$RELOAD_PORT"
+
+	check "systemctl stop echod.socket echod.service" \
+		cexec systemctl stop echod.socket echod.service
+	check "echod.socket and echod.service are inactive" \
+		eval 'unit_state echod.socket inactive && unit_state echod.service inactive'
+	check "no echod process after stop" no_echod_process
+	check "port 7 refuses TCP after stop" ping_refused tcp 127.0.0.1 7
+
+	# Purge while the service runs: removal must stop it.
+	cexec systemctl start echod.socket >>"$LOG" 2>&1
+	ping_ok stream 127.0.0.1 7 >>"$LOG" 2>&1
+	check "echod.service running again before purge" unit_state echod.service active
+	check "apt-get purge echod" cexec env DEBIAN_FRONTEND=noninteractive \
+		apt-get purge -y -q echod
+	check "no echod process after purge" no_echod_process
+	check "no echod unit known to systemd after purge" \
+		eval '[ -z "$(cexec systemctl list-unit-files --no-legend "echod*")" ] &&
+		      unit_state echod.socket inactive'
+	check "no /etc/echod after purge" test ! -e "$root/etc/echod"
+	check "no file named *echod* left after purge" purge_leaves_nothing
+	check "port 7 refuses TCP after purge" ping_refused tcp 127.0.0.1 7
+
+	if [ "$failed" -ne 0 ]; then
+		log "--- container journal"
+		cexec journalctl -b --no-pager >>"$LOG" 2>&1
+		note "details in $LOG"
+	fi
+	note "total $((SECONDS - t0)) s"
+	summary
+}
+
+main "$@"
