@@ -477,7 +477,8 @@ tcp_worker_tick(struct tcp_worker *tw, uint64_t now_ms)
 		next = tw->resume_at;
 	if (timeout <= 0)
 		return next;
-	while (tw->oldest != NULL && now_s - tw->oldest->active_s >= (uint32_t)timeout) {
+	/* Whole seconds on both sides: "more than timeout" guarantees at least timeout idle. */
+	while (tw->oldest != NULL && now_s - tw->oldest->active_s > (uint32_t)timeout) {
 		log_debug("connection fd %d idle for %ld s: closed", tw->oldest->w.fd, timeout);
 		conn_close(tw->oldest);
 	}
