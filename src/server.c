@@ -17,6 +17,8 @@
 #include "worker.h"
 
 #define STATUS_INTERVAL_MS 1000
+/* How often worker 0 looks whether every worker has applied a reload. */
+#define RELOAD_POLL_MS 5
 
 struct server {
 	struct echod_config *cfg;
@@ -29,7 +31,13 @@ struct server {
 	uint64_t next_status_ms;
 	uint64_t watchdog_ms, next_watchdog_ms;
 	char status[256];
+	/* A reload is done once every worker has applied it (then READY=1). */
+	bool reloading;
+	atomic_int reload_acks;
+	int reload_failures;
 };
+
+static int reload_finish(struct server *s);
 
 static size_t
 workers_wanted(const struct echod_config *cfg)
@@ -187,6 +195,8 @@ server_tick(void *arg, uint64_t now)
 	struct server *s = arg;
 	char status[sizeof(s->status)];
 
+	if (s->reloading && reload_finish(s) == -1)
+		return now + RELOAD_POLL_MS;
 	if (now >= s->next_status_ms) {
 		format_status(s, status, sizeof(status));
 		if (strcmp(status, s->status) != 0) {
@@ -246,14 +256,31 @@ reload_failed(struct config_errors *errs)
 	    "reload failed: keeping the running configuration");
 }
 
+/* Once every worker has applied the reload: removed ports are closed, new ones served. */
+static int
+reload_finish(struct server *s)
+{
+	if (atomic_load(&s->reload_acks) > 0)
+		return -1;
+	s->reloading = false;
+	log_struct(s->reload_failures ? LOG_WARNING : LOG_NOTICE, ECHOD_MSGID_RELOAD, NULL,
+	    "configuration reloaded from %s: %zu listeners%s", s->cfg->path,
+	    s->listeners.count, s->reload_failures ? ", some could not be opened" : "");
+	notify_ready();
+	return 0;
+}
+
 /* Two phases: parse into a fresh config; only if it is valid, apply the difference. */
 static void
 server_reload(struct server *s)
 {
 	struct config_errors errs = { 0 };
 	struct echod_config *cfg;
-	int failed;
 
+	if (s->reloading) {
+		log_notice("reload already in progress: SIGHUP ignored");
+		return;
+	}
 	notify_reloading();
 	cfg = config_load(s->cfg->path, &errs);
 	if (cfg == NULL) {
@@ -265,15 +292,16 @@ server_reload(struct server *s)
 	close_removed(s, cfg);
 	config_free(s->cfg);
 	s->cfg = cfg;
-	failed = server_open_listeners(s);
+	s->reload_failures = server_open_listeners(s);
 	limits_apply(s, &cfg->limits);
 	if (workers_wanted(cfg) != s->nworkers)
 		log_notice("workers = %zu takes effect at the next restart (running %zu)",
 		    workers_wanted(cfg), s->nworkers);
-	log_struct(failed ? LOG_WARNING : LOG_NOTICE, ECHOD_MSGID_RELOAD, NULL,
-	    "configuration reloaded from %s: %zu listeners%s", cfg->path, s->listeners.count,
-	    failed ? ", some could not be opened" : "");
-	notify_ready();
+	s->reloading = true;
+	atomic_store(&s->reload_acks, (int)s->nworkers);
+	for (size_t i = 0; i < s->nworkers; i++)
+		if (worker_sync(s->workers[i], &s->reload_acks) == -1)
+			atomic_fetch_sub(&s->reload_acks, 1);
 }
 
 static void

@@ -11,11 +11,12 @@
 #include "udp.h"
 #include "worker.h"
 
-enum msg_type { MSG_ADD, MSG_REMOVE, MSG_STOP };
+enum msg_type { MSG_ADD, MSG_REMOVE, MSG_SYNC, MSG_STOP };
 
 struct msg {
 	enum msg_type type;
 	struct listener *listener;
+	atomic_int *pending;		/* MSG_SYNC */
 	struct msg *next;
 };
 
@@ -121,6 +122,9 @@ inbox_process(struct worker *w)
 		case MSG_REMOVE:
 			port_remove(w, m->listener);
 			break;
+		case MSG_SYNC:
+			atomic_fetch_sub(m->pending, 1);
+			break;
 		case MSG_STOP:
 			loop_stop(w->loop);
 			break;
@@ -130,7 +134,7 @@ inbox_process(struct worker *w)
 }
 
 static int
-post(struct worker *w, enum msg_type type, struct listener *l)
+post(struct worker *w, enum msg_type type, struct listener *l, atomic_int *pending)
 {
 	struct msg *m = calloc(1, sizeof(*m));
 	uint64_t one = 1;
@@ -139,6 +143,7 @@ post(struct worker *w, enum msg_type type, struct listener *l)
 		return -1;
 	m->type = type;
 	m->listener = l;
+	m->pending = pending;
 	pthread_mutex_lock(&w->lock);
 	*w->inbox_tail = m;
 	w->inbox_tail = &m->next;
@@ -260,7 +265,7 @@ int
 worker_add_listener(struct worker *w, struct listener *l)
 {
 	listener_hold(l);
-	if (post(w, MSG_ADD, l) == -1) {
+	if (post(w, MSG_ADD, l, NULL) == -1) {
 		listener_release(l);
 		return -1;
 	}
@@ -270,13 +275,19 @@ worker_add_listener(struct worker *w, struct listener *l)
 int
 worker_remove_listener(struct worker *w, struct listener *l)
 {
-	return post(w, MSG_REMOVE, l);
+	return post(w, MSG_REMOVE, l, NULL);
 }
 
 int
 worker_stop(struct worker *w)
 {
-	return post(w, MSG_STOP, NULL);
+	return post(w, MSG_STOP, NULL, NULL);
+}
+
+int
+worker_sync(struct worker *w, atomic_int *pending)
+{
+	return post(w, MSG_SYNC, NULL, pending);
 }
 
 int

@@ -3,6 +3,8 @@
 #ifndef ECHOD_WORKER_H
 #define ECHOD_WORKER_H
 
+#include <stdatomic.h>
+
 #include "listener.h"
 #include "loop.h"
 #include "stats.h"
@@ -28,6 +30,8 @@ void	worker_set_tick(struct worker *w, worker_tick_cb *cb, void *arg);
 int	worker_add_listener(struct worker *w, struct listener *l);
 int	worker_remove_listener(struct worker *w, struct listener *l);
 int	worker_stop(struct worker *w);
+/* Decrement *pending once every message posted before this one has been applied. */
+int	worker_sync(struct worker *w, atomic_int *pending);
 
 /* Run in a new thread, or in the calling one (worker 0 is the main thread). */
 int	worker_start(struct worker *w);
