@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sysexits.h>
 
+#include "activation.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -144,6 +145,20 @@ block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Sockets systemd opened come first: echod binds only what it was not given. */
+static int
+adopt_passed_sockets(struct server *srv, const struct echod_config *cfg)
+{
+	struct listener_set passed = { 0 };
+	int r = activation_collect(cfg, &passed);
+
+	for (size_t i = 0; i < passed.count; i++)
+		if (server_adopt(srv, passed.items[i]) == -1)
+			r = -1;
+	free(passed.items);
+	return r < 0 ? -1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -169,6 +184,10 @@ main(int argc, char **argv)
 	srv = server_new(cfg);
 	if (srv == NULL) {
 		log_err("cannot start: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (adopt_passed_sockets(srv, cfg) == -1) {
+		server_free(srv);
 		return EXIT_RUNTIME;
 	}
 	if (server_open_listeners(srv) > 0) {

@@ -94,6 +94,8 @@ harness_write_config(struct echod_proc *p, const char *fmt, ...)
 	ck_assert_int_eq(rename(tmp, p->conf), 0);
 }
 
+static int read_notify(struct echod_proc *p, char *buf, size_t size, int timeout_ms);
+
 static void
 exec_echod(struct echod_proc *p, const char *const *args, long nofile, int errpipe)
 {
@@ -119,6 +121,91 @@ exec_echod(struct echod_proc *p, const char *const *args, long nofile, int errpi
 	argv[n] = NULL;
 	execv(argv[0], (char *const *)argv);
 	_exit(127);
+}
+
+static void
+pass_fds(const int *fds, int n, const char *names)
+{
+	char count[16], pid[16];
+	int moved[16];
+
+	/* Move them above the target range first, so that no dup2 clobbers another. */
+	for (int i = 0; i < n; i++)
+		moved[i] = fcntl(fds[i], F_DUPFD, 100);
+	for (int i = 0; i < n; i++) {
+		dup2(moved[i], 3 + i);
+		close(moved[i]);
+	}
+	snprintf(count, sizeof(count), "%d", n);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("LISTEN_FDS", count, 1);
+	setenv("LISTEN_PID", pid, 1);
+	setenv("LISTEN_FDNAMES", names, 1);
+}
+
+int
+harness_start_passing(struct echod_proc *p, const char *const *args, const int *fds, int n,
+    const char *names, bool stderr_pipe)
+{
+	int errpipe[2] = { -1, -1 };
+
+	if (stderr_pipe)
+		ck_assert_int_eq(pipe(errpipe), 0);
+	p->pid = fork();
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0) {
+		pass_fds(fds, n, names);
+		exec_echod(p, args, 0, errpipe[1]);
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	if (stderr_pipe) {
+		close(errpipe[1]);
+		p->stderr_fd = errpipe[0];
+		fcntl(p->stderr_fd, F_SETFL, O_NONBLOCK);
+	}
+	return harness_wait_notify(p, "READY=1", 10000);
+}
+
+void
+harness_read_stderr(struct echod_proc *p, char *buf, size_t size, int timeout_ms)
+{
+	size_t used = strlen(buf);
+	long deadline = now_ms() + timeout_ms;
+
+	while (used + 1 < size && now_ms() < deadline) {
+		struct pollfd pfd = { p->stderr_fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = read(p->stderr_fd, buf + used, size - used - 1);
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+}
+
+int
+harness_collect_notify(struct echod_proc *p, const char *until, char *out, size_t size,
+    int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	char buf[4096];
+
+	out[0] = '\0';
+	while (now_ms() < deadline) {
+		if (read_notify(p, buf, sizeof(buf), 100) != 0)
+			continue;
+		if (strlen(out) + strlen(buf) + 2 < size) {
+			strcat(out, buf);
+			strcat(out, "|");
+		}
+		if (strstr(buf, until) != NULL)
+			return 0;
+	}
+	return -1;
 }
 
 int

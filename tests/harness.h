@@ -29,6 +29,19 @@ void	harness_write_config(struct echod_proc *p, const char *fmt, ...)
  * became ready. nofile > 0 sets its descriptor limit (soft and hard).
  */
 int	harness_start(struct echod_proc *p, const char *const *args, long nofile);
+/*
+ * The same, passing fds[0..n) as systemd does: moved to 3, 4, ... with
+ * LISTEN_FDS, LISTEN_PID (echod's own pid) and LISTEN_FDNAMES set. The fds
+ * are closed in the test process. stderr_pipe: keep echod's stderr readable
+ * on p->stderr_fd.
+ */
+int	harness_start_passing(struct echod_proc *p, const char *const *args, const int *fds,
+	    int n, const char *names, bool stderr_pipe);
+/* What echod wrote on stderr so far (needs stderr_pipe), appended to buf. */
+void	harness_read_stderr(struct echod_proc *p, char *buf, size_t size, int timeout_ms);
+/* Every notify message until one containing text arrives, joined with '|' into buf. */
+int	harness_collect_notify(struct echod_proc *p, const char *until, char *buf, size_t size,
+	    int timeout_ms);
 /* Wait for a notify message containing text; 0 when seen, -1 on timeout. */
 int	harness_wait_notify(struct echod_proc *p, const char *text, int timeout_ms);
 /* Last STATUS= seen within timeout_ms into buf (0), or -1. */
