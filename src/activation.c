@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/* activation: takes the sockets systemd passed, tells what each is, matches them to the config. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "activation.h"
+#include "addr.h"
+#include "log.h"
+#include "udp.h"
+
+bool
+activation_matches(const struct listener_spec *passed, const struct listener_spec *configured)
+{
+	const struct sockaddr *a = (const void *)&passed->addr;
+
+	if (passed->proto != configured->proto)
+		return false;
+	if (passed->proto == PROTO_UNIX)
+		return strcmp(passed->path, configured->path) == 0;
+	if (passed->port != configured->port)
+		return false;
+	if (configured->any_address)
+		return addr_is_wildcard(a);
+	return addr_equal(a, (const struct sockaddr *)&configured->addr);
+}
+
+/* Never infer the kind from the position: ask the socket itself. */
+static int
+classify(int fd, enum proto *proto)
+{
+	if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) > 0)
+		*proto = PROTO_TCP;
+	else if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_DGRAM, -1, 0) > 0)
+		*proto = PROTO_UDP;
+	else if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0)
+		*proto = PROTO_UNIX;
+	else
+		return -1;
+	return 0;
+}
+
+/* What a passed socket is bound to, in the shape of a configured listener. */
+static int
+describe(int fd, enum proto proto, struct listener_spec *spec)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(spec, 0, sizeof(*spec));
+	spec->proto = proto;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	if (proto == PROTO_UNIX) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+
+		/* An abstract or unnamed socket never matches a path in the config. */
+		spec->path = strndup(sun->sun_path[0] != '\0' ? sun->sun_path : "@",
+		    sizeof(sun->sun_path));
+		return spec->path == NULL ? -1 : 0;
+	}
+	spec->addr = ss;
+	spec->addrlen = len;
+	spec->port = addr_port((struct sockaddr *)&ss);
+	if (ss.ss_family == AF_INET6 && addr_is_wildcard((struct sockaddr *)&ss)) {
+		int v6only = 0;
+		socklen_t optlen = sizeof(v6only);
+
+		getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &optlen);
+		spec->any_address = !v6only;
+	}
+	return 0;
+}
+
+/* systemd passes sockets in blocking mode; a blocked accept would stall a worker. */
+static int
+prepare(int fd, const struct listener_spec *spec)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		return -1;
+	if (spec->proto == PROTO_UDP)
+		return udp_socket_prepare(fd, spec->addr.ss_family);
+	return 0;
+}
+
+static const struct listener_spec *
+find_configured(const struct echod_config *cfg, const struct listener_spec *passed)
+{
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		if (activation_matches(passed, &cfg->listeners[i]))
+			return &cfg->listeners[i];
+	return NULL;
+}
+
+static void
+adopt_one(const struct echod_config *cfg, int fd, const char *name, struct listener_set *out)
+{
+	const struct listener_spec *configured;
+	struct listener_spec passed;
+	struct listener *l;
+	enum proto proto;
+
+	if (classify(fd, &proto) == -1) {
+		log_warnx("passed fd %d (%s) is not a listening stream or datagram socket: closed",
+		    fd, name);
+		close(fd);
+		return;
+	}
+	if (describe(fd, proto, &passed) == -1 || prepare(fd, &passed) == -1) {
+		log_warn("passed fd %d (%s) unusable: closed", fd, name);
+		free(passed.path);
+		close(fd);
+		return;
+	}
+	configured = find_configured(cfg, &passed);
+	passed.where = (char *)name;
+	l = listener_adopt(fd, configured != NULL ? configured : &passed);
+	if (l != NULL && configured == NULL)
+		log_notice("%s passed by systemd (%s) is in no configured listener: serving it",
+		    l->name, name);
+	free(passed.path);
+	if (l == NULL || listener_set_add(out, l) == -1) {
+		log_warn("cannot take passed fd %d", fd);
+		if (l != NULL)
+			listener_release(l);
+		else
+			close(fd);
+	}
+}
+
+int
+activation_collect(const struct echod_config *cfg, struct listener_set *out)
+{
+	char **names = NULL;
+	int n = sd_listen_fds_with_names(1, &names);
+
+	if (n < 0) {
+		errno = -n;
+		log_warn("cannot read the sockets systemd passed");
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		adopt_one(cfg, SD_LISTEN_FDS_START + i,
+		    names != NULL && names[i] != NULL ? names[i] : "unnamed", out);
+	for (int i = 0; names != NULL && i < n; i++)
+		free(names[i]);
+	free(names);
+	return n;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* activation: takes the sockets systemd passed, tells what each is, matches them to the config. */
+#ifndef ECHOD_ACTIVATION_H
+#define ECHOD_ACTIVATION_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "listener.h"
+
+/*
+ * Take every socket passed with LISTEN_FDS (the variables are unset after),
+ * classify it, and append a listener for each usable one to out: with the
+ * matching configured listener's spec, or, when none matches, one derived
+ * from the socket (served anyway, with a notice). Unusable ones (not a
+ * listening stream or a datagram socket of a supported family) are logged
+ * and closed. Returns the number of sockets passed, or -1.
+ */
+int	activation_collect(const struct echod_config *cfg, struct listener_set *out);
+
+/*
+ * Does a passed socket (described as a spec: protocol, bound address) serve a
+ * configured listener? A wildcard socket serves a listener without address.
+ */
+bool	activation_matches(const struct listener_spec *passed,
+	    const struct listener_spec *configured);
+
+#endif

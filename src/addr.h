@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* addr: text <-> sockaddr for listener addresses, and peer formatting for logs. */
+#ifndef ECHOD_ADDR_H
+#define ECHOD_ADDR_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+/* Long enough for "[ffff:...:255.255.255.255%ifname]:65535" and "unix:" + a sun_path. */
+#define ADDR_STRLEN 120
+
+/*
+ * Parse an IPv4 or IPv6 literal (no names: a listener must not depend on DNS
+ * at start-up) and store it with the port. Returns 0, or -1 if not a literal.
+ */
+int	addr_parse(const char *text, int port, struct sockaddr_storage *ss, socklen_t *len);
+
+/* The wildcard address of a family ("::" or "0.0.0.0") with the port. */
+void	addr_wildcard(int family, int port, struct sockaddr_storage *ss, socklen_t *len);
+
+/* Same family, address and port (Unix: same path). */
+bool	addr_equal(const struct sockaddr *a, const struct sockaddr *b);
+bool	addr_is_wildcard(const struct sockaddr *sa);
+int	addr_port(const struct sockaddr *sa);
+
+/* "192.0.2.1:7", "[2001:db8::1]:7", "unix:/run/echod/echo.sock"; returns buf. */
+const char *addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT */
+/* config: reads echod.conf (libconfig) into a struct echod_config, or a list of errors. */
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "addr.h"
+#include "config.h"
+
+/* Keys each group may hold; anything else is a typo and is rejected. */
+static const char *const root_keys[] = { "listeners", "limits", "workers", NULL };
+static const char *const listener_keys[] = { "protocol", "port", "address", "path", NULL };
+static const char *const limits_keys[] = {
+	"max_connections", "idle_timeout", "buffer_size", NULL
+};
+
+struct parse {
+	const char *path;
+	struct config_errors *errs;
+	int nerrors;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+parse_error(struct parse *p, const config_setting_t *s, const char *fmt, ...)
+{
+	const char *file = s != NULL ? config_setting_source_file(s) : NULL;
+	int line = s != NULL ? (int)config_setting_source_line(s) : 0;
+	char msg[512], *text, **grown;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->nerrors++;
+	if (asprintf(&text, "%s:%d: %s", file != NULL ? file : p->path, line, msg) == -1)
+		return;
+	grown = realloc(p->errs->lines, (p->errs->count + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		free(text);
+		return;
+	}
+	p->errs->lines = grown;
+	p->errs->lines[p->errs->count++] = text;
+}
+
+static void
+check_known_keys(struct parse *p, const config_setting_t *group, const char *const *known,
+    const char *what)
+{
+	for (int i = 0; i < config_setting_length(group); i++) {
+		const config_setting_t *child = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(child);
+		size_t k;
+
+		for (k = 0; known[k] != NULL; k++)
+			if (strcmp(name, known[k]) == 0)
+				break;
+		if (known[k] == NULL)
+			parse_error(p, child, "unknown key '%s' in %s", name, what);
+	}
+}
+
+/* An optional integer member in [min, max]; *out keeps its default when absent. */
+static void
+get_long(struct parse *p, const config_setting_t *group, const char *name,
+    long min, long max, long *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	long long v;
+
+	if (s == NULL)
+		return;
+	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
+		parse_error(p, s, "%s must be an integer", name);
+		return;
+	}
+	v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		parse_error(p, s, "%s %lld out of range %ld..%ld", name, v, min, max);
+		return;
+	}
+	*out = (long)v;
+}
+
+static const char *
+get_string(struct parse *p, const config_setting_t *group, const char *name)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	if (s == NULL)
+		return NULL;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		parse_error(p, s, "%s must be a string", name);
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+static int
+parse_protocol(struct parse *p, const config_setting_t *ls, enum proto *out)
+{
+	const char *text = get_string(p, ls, "protocol");
+
+	if (text == NULL) {
+		if (config_setting_get_member(ls, "protocol") == NULL)
+			parse_error(p, ls, "listener has no protocol (tcp, udp or unix)");
+		return -1;
+	}
+	if (strcmp(text, "tcp") == 0)
+		*out = PROTO_TCP;
+	else if (strcmp(text, "udp") == 0)
+		*out = PROTO_UDP;
+	else if (strcmp(text, "unix") == 0)
+		*out = PROTO_UNIX;
+	else {
+		parse_error(p, config_setting_get_member(ls, "protocol"),
+		    "unknown protocol '%s' (expected tcp, udp or unix)", text);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_inet_listener(struct parse *p, const config_setting_t *ls, struct listener_spec *spec)
+{
+	const char *address;
+	long port = -1;
+	int before = p->nerrors;
+
+	if (config_setting_get_member(ls, "path") != NULL)
+		parse_error(p, config_setting_get_member(ls, "path"),
+		    "path is only for unix listeners");
+	if (config_setting_get_member(ls, "port") == NULL)
+		parse_error(p, ls, "%s listener has no port", proto_name(spec->proto));
+	get_long(p, ls, "port", 1, 65535, &port);
+	address = get_string(p, ls, "address");
+	if (p->nerrors != before)
+		return -1;
+	spec->port = (int)port;
+	if (address == NULL) {
+		spec->any_address = true;
+		addr_wildcard(AF_INET6, spec->port, &spec->addr, &spec->addrlen);
+	} else if (addr_parse(address, spec->port, &spec->addr, &spec->addrlen) == -1) {
+		parse_error(p, config_setting_get_member(ls, "address"),
+		    "address '%s' is not an IPv4 or IPv6 literal", address);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_unix_listener(struct parse *p, const config_setting_t *ls, struct listener_spec *spec)
+{
+	const char *path = get_string(p, ls, "path");
+	struct sockaddr_un sun;
+
+	if (config_setting_get_member(ls, "port") != NULL ||
+	    config_setting_get_member(ls, "address") != NULL) {
+		parse_error(p, ls, "unix listeners take a path, not a port or address");
+		return -1;
+	}
+	if (path == NULL) {
+		if (config_setting_get_member(ls, "path") == NULL)
+			parse_error(p, ls, "unix listener has no path");
+		return -1;
+	}
+	if (path[0] != '/' || strlen(path) >= sizeof(sun.sun_path)) {
+		parse_error(p, config_setting_get_member(ls, "path"),
+		    "path '%s' must be absolute and shorter than %zu bytes", path,
+		    sizeof(sun.sun_path));
+		return -1;
+	}
+	spec->path = strdup(path);
+	return spec->path == NULL ? -1 : 0;
+}
+
+static int
+parse_listener(struct parse *p, const config_setting_t *ls, struct listener_spec *spec)
+{
+	const char *file = config_setting_source_file(ls);
+
+	if (!config_setting_is_group(ls)) {
+		parse_error(p, ls, "each listener must be a group { protocol = ...; ... }");
+		return -1;
+	}
+	check_known_keys(p, ls, listener_keys, "listener");
+	if (asprintf(&spec->where, "%s:%u", file != NULL ? file : p->path,
+	    config_setting_source_line(ls)) == -1) {
+		spec->where = NULL;
+		return -1;
+	}
+	if (parse_protocol(p, ls, &spec->proto) == -1)
+		return -1;
+	if (spec->proto == PROTO_UNIX)
+		return parse_unix_listener(p, ls, spec);
+	return parse_inet_listener(p, ls, spec);
+}
+
+static void
+check_overlaps(struct parse *p, const config_setting_t *list, struct echod_config *cfg)
+{
+	for (size_t i = 1; i < cfg->nlisteners; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (!listener_spec_overlap(&cfg->listeners[i], &cfg->listeners[j]))
+				continue;
+			parse_error(p, config_setting_get_elem(list, (unsigned)i),
+			    "duplicate listener: same %s %s as the one at %s",
+			    proto_name(cfg->listeners[i].proto),
+			    cfg->listeners[i].proto == PROTO_UNIX ? "path" : "port",
+			    cfg->listeners[j].where);
+			break;
+		}
+	}
+}
+
+static void
+parse_listeners(struct parse *p, const config_setting_t *root, struct echod_config *cfg)
+{
+	const config_setting_t *list = config_setting_get_member(root, "listeners");
+	int n;
+
+	if (list == NULL)
+		return;
+	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+		parse_error(p, list, "listeners must be a list: listeners = ( { ... }, ... );");
+		return;
+	}
+	n = config_setting_length(list);
+	cfg->listeners = calloc((size_t)n + 1, sizeof(*cfg->listeners));
+	if (cfg->listeners == NULL) {
+		parse_error(p, list, "out of memory");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct listener_spec *spec = &cfg->listeners[cfg->nlisteners];
+
+		if (parse_listener(p, config_setting_get_elem(list, (unsigned)i), spec) == 0)
+			cfg->nlisteners++;
+		else {
+			free(spec->where);
+			free(spec->path);
+			memset(spec, 0, sizeof(*spec));
+		}
+	}
+	if (cfg->nlisteners == (size_t)n)
+		check_overlaps(p, list, cfg);
+}
+
+static void
+parse_limits(struct parse *p, const config_setting_t *root, struct echod_limits *limits)
+{
+	const config_setting_t *group = config_setting_get_member(root, "limits");
+
+	if (group == NULL)
+		return;
+	if (!config_setting_is_group(group)) {
+		parse_error(p, group, "limits must be a group: limits = { ... };");
+		return;
+	}
+	check_known_keys(p, group, limits_keys, "limits");
+	get_long(p, group, "max_connections", 1, 10000000, &limits->max_connections);
+	get_long(p, group, "idle_timeout", 0, 604800, &limits->idle_timeout);
+	get_long(p, group, "buffer_size", 1024, 64L << 20, &limits->buffer_size);
+}
+
+static void
+read_error(struct parse *p, const config_t *lc)
+{
+	const char *file = config_error_file(lc);
+
+	if (config_error_type(lc) == CONFIG_ERR_FILE_IO)
+		parse_error(p, NULL, "cannot read configuration: %s", strerror(errno));
+	else
+		parse_error(p, NULL, "%s", config_error_text(lc));
+	/* Point the message at the file and line libconfig reports, not ours. */
+	if (p->errs->count > 0 && config_error_type(lc) == CONFIG_ERR_PARSE) {
+		char *text;
+
+		if (asprintf(&text, "%s:%d: %s", file != NULL ? file : p->path,
+		    config_error_line(lc), config_error_text(lc)) != -1) {
+			free(p->errs->lines[p->errs->count - 1]);
+			p->errs->lines[p->errs->count - 1] = text;
+		}
+	}
+}
+
+struct echod_config *
+config_load(const char *path, struct config_errors *errs)
+{
+	struct parse p = { path, errs, 0 };
+	struct echod_config *cfg;
+	config_setting_t *root;
+	config_t lc;
+
+	cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL || (cfg->path = strdup(path)) == NULL) {
+		parse_error(&p, NULL, "out of memory");
+		free(cfg);
+		return NULL;
+	}
+	cfg->limits = (struct echod_limits){ CONFIG_DEFAULT_MAX_CONNECTIONS,
+	    CONFIG_DEFAULT_IDLE_TIMEOUT, CONFIG_DEFAULT_BUFFER_SIZE };
+	config_init(&lc);
+	if (config_read_file(&lc, path) != CONFIG_TRUE) {
+		read_error(&p, &lc);
+	} else {
+		root = config_root_setting(&lc);
+		check_known_keys(&p, root, root_keys, "the top level");
+		parse_listeners(&p, root, cfg);
+		parse_limits(&p, root, &cfg->limits);
+		get_long(&p, root, "workers", 1, 1024, &cfg->workers);
+	}
+	config_destroy(&lc);
+	if (p.nerrors > 0) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+void
+config_free(struct echod_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		free(cfg->listeners[i].path);
+		free(cfg->listeners[i].where);
+	}
+	free(cfg->listeners);
+	free(cfg->path);
+	free(cfg);
+}
+
+void
+config_errors_free(struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->count; i++)
+		free(errs->lines[i]);
+	free(errs->lines);
+	errs->lines = NULL;
+	errs->count = 0;
+}
+
+const char *
+proto_name(enum proto proto)
+{
+	switch (proto) {
+	case PROTO_TCP:
+		return "tcp";
+	case PROTO_UDP:
+		return "udp";
+	case PROTO_UNIX:
+		return "unix";
+	}
+	return "?";
+}
+
+bool
+listener_spec_same(const struct listener_spec *a, const struct listener_spec *b)
+{
+	if (a->proto != b->proto)
+		return false;
+	if (a->proto == PROTO_UNIX)
+		return strcmp(a->path, b->path) == 0;
+	return a->any_address == b->any_address &&
+	    addr_equal((const struct sockaddr *)&a->addr, (const struct sockaddr *)&b->addr);
+}
+
+bool
+listener_spec_overlap(const struct listener_spec *a, const struct listener_spec *b)
+{
+	const struct sockaddr *sa = (const void *)&a->addr, *sb = (const void *)&b->addr;
+
+	if (a->proto != b->proto)
+		return false;
+	if (a->proto == PROTO_UNIX)
+		return strcmp(a->path, b->path) == 0;
+	if (a->port != b->port)
+		return false;
+	if (a->any_address || b->any_address)
+		return true;
+	if (sa->sa_family != sb->sa_family)
+		return false;
+	return addr_is_wildcard(sa) || addr_is_wildcard(sb) || addr_equal(sa, sb);
+}

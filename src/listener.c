@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/* listener: one listening socket (bound here or passed by systemd), and the set of them. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "log.h"
+#include "udp.h"
+
+static int
+copy_spec(struct listener_spec *dst, const struct listener_spec *src)
+{
+	*dst = *src;
+	dst->path = src->path != NULL ? strdup(src->path) : NULL;
+	dst->where = src->where != NULL ? strdup(src->where) : NULL;
+	if ((src->path != NULL && dst->path == NULL) || (src->where != NULL && dst->where == NULL))
+		return -1;
+	return 0;
+}
+
+static void
+listener_free(struct listener *l)
+{
+	free(l->spec.path);
+	free(l->spec.where);
+	free(l);
+}
+
+static struct listener *
+listener_alloc(const struct listener_spec *spec)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	if (copy_spec(&l->spec, spec) == -1) {
+		listener_free(l);
+		errno = ENOMEM;
+		return NULL;
+	}
+	l->fd = -1;
+	atomic_init(&l->refs, 1);
+	return l;
+}
+
+static void
+listener_name(struct listener *l)
+{
+	char where[ADDR_STRLEN];
+
+	if (l->spec.proto == PROTO_UNIX)
+		snprintf(l->name, sizeof(l->name), "unix %s", l->spec.path);
+	else
+		snprintf(l->name, sizeof(l->name), "%s %s", proto_name(l->spec.proto),
+		    addr_format((const struct sockaddr *)&l->spec.addr, l->spec.addrlen,
+		    where, sizeof(where)));
+}
+
+/* A Unix socket file left by a process that is gone refuses connections: remove it. */
+static int
+unlink_stale_socket(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = EEXIST;
+		return -1;
+	}
+	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	if (r == 0) {
+		errno = EADDRINUSE;
+		return -1;
+	}
+	return unlink(path);
+}
+
+static int
+bind_unix(struct listener *l)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (unlink_stale_socket(l->spec.path) == -1)
+		return -1;
+	strncpy(sun.sun_path, l->spec.path, sizeof(sun.sun_path) - 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	l->unlink_path = true;
+	/* An echo service is harmless: anyone on the host may use it (like the TCP port). */
+	(void)chmod(l->spec.path, 0666);
+	l->fd = fd;
+	l->family = AF_UNIX;
+	return 0;
+}
+
+static int
+bind_inet(struct listener *l, int family, const struct sockaddr *sa, socklen_t len)
+{
+	int type = l->spec.proto == PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	int fd, on = 1, v6only;
+
+	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	/* Omitted address: one socket for IPv4 and IPv6; "::" written out: IPv6 only. */
+	v6only = !l->spec.any_address;
+	if (type == SOCK_STREAM &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	if (family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) == -1)
+		goto fail;
+	if (type == SOCK_DGRAM && udp_socket_prepare(fd, family) == -1)
+		goto fail;
+	if (bind(fd, sa, len) == -1)
+		goto fail;
+	l->fd = fd;
+	l->family = family;
+	return 0;
+fail:
+	on = errno;
+	close(fd);
+	errno = on;
+	return -1;
+}
+
+static int
+bind_any(struct listener *l)
+{
+	struct sockaddr_storage v4;
+	socklen_t len;
+
+	if (bind_inet(l, AF_INET6, (struct sockaddr *)&l->spec.addr, l->spec.addrlen) == 0)
+		return 0;
+	if (errno != EAFNOSUPPORT)
+		return -1;
+	log_notice("%s: no IPv6 on this host, listening on IPv4 only", l->name);
+	addr_wildcard(AF_INET, l->spec.port, &v4, &len);
+	return bind_inet(l, AF_INET, (struct sockaddr *)&v4, len);
+}
+
+struct listener *
+listener_open(const struct listener_spec *spec)
+{
+	struct listener *l = listener_alloc(spec);
+	int r, saved;
+
+	if (l == NULL)
+		return NULL;
+	listener_name(l);
+	if (spec->proto == PROTO_UNIX)
+		r = bind_unix(l);
+	else if (spec->any_address)
+		r = bind_any(l);
+	else
+		r = bind_inet(l, spec->addr.ss_family, (const struct sockaddr *)&spec->addr,
+		    spec->addrlen);
+	if (r == 0 && spec->proto != PROTO_UDP && listen(l->fd, SOMAXCONN) == -1)
+		r = -1;
+	if (r == -1) {
+		saved = errno;
+		l->refs = 1;
+		listener_release(l);
+		errno = saved;
+		return NULL;
+	}
+	return l;
+}
+
+struct listener *
+listener_adopt(int fd, const struct listener_spec *spec)
+{
+	struct listener *l = listener_alloc(spec);
+
+	if (l == NULL)
+		return NULL;
+	l->fd = fd;
+	l->family = spec->proto == PROTO_UNIX ? AF_UNIX : spec->addr.ss_family;
+	l->passed = true;
+	listener_name(l);
+	return l;
+}
+
+bool
+listener_is_stream(const struct listener *l)
+{
+	return l->spec.proto != PROTO_UDP;
+}
+
+void
+listener_hold(struct listener *l)
+{
+	atomic_fetch_add(&l->refs, 1);
+}
+
+void
+listener_release(struct listener *l)
+{
+	if (atomic_fetch_sub(&l->refs, 1) != 1)
+		return;
+	if (l->fd != -1)
+		close(l->fd);
+	if (l->unlink_path)
+		(void)unlink(l->spec.path);
+	listener_free(l);
+}
+
+int
+listener_set_add(struct listener_set *set, struct listener *l)
+{
+	struct listener **grown = realloc(set->items, (set->count + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return -1;
+	set->items = grown;
+	set->items[set->count++] = l;
+	return 0;
+}
+
+void
+listener_set_remove_at(struct listener_set *set, size_t index)
+{
+	memmove(&set->items[index], &set->items[index + 1],
+	    (set->count - index - 1) * sizeof(set->items[0]));
+	set->count--;
+}
+
+long
+listener_set_find(const struct listener_set *set, const struct listener_spec *spec)
+{
+	for (size_t i = 0; i < set->count; i++)
+		if (listener_spec_same(&set->items[i]->spec, spec))
+			return (long)i;
+	return -1;
+}
+
+void
+listener_set_clear(struct listener_set *set)
+{
+	for (size_t i = 0; i < set->count; i++)
+		listener_release(set->items[i]);
+	free(set->items);
+	set->items = NULL;
+	set->count = 0;
+}

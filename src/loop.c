@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/* loop: one epoll event loop; a registry of (fd, events, callback, argument) watchers. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+/* Events taken per epoll_wait(): enough to amortise the call over many ready sockets. */
+#define LOOP_BATCH 256
+#define NO_DEADLINE UINT64_MAX
+
+struct loop {
+	int epfd;
+	bool stopping;
+	uint64_t now;
+	uint64_t wake_at;
+	loop_hook *hook;
+	void *hook_arg;
+};
+
+uint64_t
+loop_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct loop *
+loop_new(void)
+{
+	struct loop *loop = calloc(1, sizeof(*loop));
+
+	if (loop == NULL)
+		return NULL;
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (loop->epfd == -1) {
+		free(loop);
+		return NULL;
+	}
+	loop->now = loop_clock_ms();
+	loop->wake_at = NO_DEADLINE;
+	return loop;
+}
+
+void
+loop_free(struct loop *loop)
+{
+	if (loop == NULL)
+		return;
+	close(loop->epfd);
+	free(loop);
+}
+
+int
+loop_add(struct loop *loop, struct watcher *w, int fd, uint32_t events, loop_cb *cb, void *arg)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	w->fd = fd;
+	w->events = events;
+	w->cb = cb;
+	w->arg = arg;
+	return epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int
+loop_mod(struct loop *loop, struct watcher *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	if (w->events == events)
+		return 0;
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, w->fd, &ev) == -1)
+		return -1;
+	w->events = events;
+	return 0;
+}
+
+int
+loop_del(struct loop *loop, struct watcher *w)
+{
+	return epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+void
+loop_set_hook(struct loop *loop, loop_hook *hook, void *arg)
+{
+	loop->hook = hook;
+	loop->hook_arg = arg;
+}
+
+void
+loop_wake_at(struct loop *loop, uint64_t deadline_ms)
+{
+	if (deadline_ms < loop->wake_at)
+		loop->wake_at = deadline_ms;
+}
+
+uint64_t
+loop_now(const struct loop *loop)
+{
+	return loop->now;
+}
+
+static int
+next_timeout(const struct loop *loop)
+{
+	uint64_t now;
+
+	if (loop->wake_at == NO_DEADLINE)
+		return -1;
+	now = loop_clock_ms();
+	if (loop->wake_at <= now)
+		return 0;
+	return loop->wake_at - now > 60000 ? 60000 : (int)(loop->wake_at - now);
+}
+
+int
+loop_run(struct loop *loop)
+{
+	struct epoll_event events[LOOP_BATCH];
+
+	loop->stopping = false;
+	while (!loop->stopping) {
+		int n = epoll_wait(loop->epfd, events, LOOP_BATCH, next_timeout(loop));
+
+		if (n == -1 && errno != EINTR)
+			return -1;
+		loop->now = loop_clock_ms();
+		for (int i = 0; i < n; i++) {
+			struct watcher *w = events[i].data.ptr;
+
+			w->cb(w->fd, events[i].events, w->arg);
+		}
+		if (loop->hook != NULL) {
+			loop->wake_at = NO_DEADLINE;
+			loop->hook(loop, loop->hook_arg);
+		}
+	}
+	return 0;
+}
+
+void
+loop_stop(struct loop *loop)
+{
+	loop->stopping = true;
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/* main: options, start-up and shutdown order, exit codes; nothing else. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sysexits.h>
+
+#include "activation.h"
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+/* Exit codes (echod(8)): 0, EX_USAGE, EX_CONFIG, and these two. */
+#define EXIT_LISTENER	EX_UNAVAILABLE	/* 69: a listener could not be opened */
+#define EXIT_RUNTIME	EX_OSERR	/* 71: out of memory, epoll or threads failed */
+
+#define DEFAULT_CONFIG	SYSCONFDIR "/echod/echod.conf"
+
+struct options {
+	const char *config;
+	bool test_config;
+	enum log_target log_target;
+	int log_level;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: echod [-c|--config FILE] [-t|--test-config] [-V|--version] [-h|--help]\n"
+	    "             [--log-target=auto|journal|stderr]\n"
+	    "             [--log-level=err|warning|notice|info|debug]\n"
+	    "\n"
+	    "RFC 862 echo daemon for TCP, UDP and Unix stream sockets.\n"
+	    "\n"
+	    "  -c, --config FILE     configuration file (default " DEFAULT_CONFIG ")\n"
+	    "  -t, --test-config     check the configuration, print 'configuration OK', exit\n"
+	    "      --log-target=T    auto (journal under systemd, else stderr), journal, stderr\n"
+	    "      --log-level=L     err, warning, notice, info (default), debug\n"
+	    "  -V, --version         print the version and exit\n"
+	    "  -h, --help            print this help and exit\n"
+	    "\n"
+	    "Exit status: 0 stopped cleanly, 64 bad usage, 69 a listener could not be opened,\n"
+	    "71 system error, 78 bad configuration. See echod(8) and echod.conf(5).\n");
+}
+
+/* Returns -1 to exit 0 at once (--help, --version), EX_USAGE on error, else 0. */
+static int
+parse_options(int argc, char **argv, struct options *opt)
+{
+	enum { OPT_LOG_TARGET = 256, OPT_LOG_LEVEL };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test-config", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "log-target", required_argument, NULL, OPT_LOG_TARGET },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			opt->config = optarg;
+			break;
+		case 't':
+			opt->test_config = true;
+			break;
+		case 'V':
+			printf("echod %s\n", PACKAGE_VERSION);
+			return -1;
+		case 'h':
+			usage(stdout);
+			return -1;
+		case OPT_LOG_TARGET:
+			if (log_target_parse(optarg, &opt->log_target) == 0)
+				break;
+			fprintf(stderr, "echod: --log-target: '%s' is not auto, journal or stderr\n",
+			    optarg);
+			return EX_USAGE;
+		case OPT_LOG_LEVEL:
+			if (log_level_parse(optarg, &opt->log_level) == 0)
+				break;
+			fprintf(stderr, "echod: --log-level: '%s' is not err, warning, notice, "
+			    "info or debug\n", optarg);
+			return EX_USAGE;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "echod: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+/* Errors go to stderr even under systemd: journald records them with the unit. */
+static struct echod_config *
+load_config(const char *path)
+{
+	struct config_errors errs = { 0 };
+	struct echod_config *cfg = config_load(path, &errs);
+
+	for (size_t i = 0; i < errs.count; i++)
+		log_err("%s", errs.lines[i]);
+	config_errors_free(&errs);
+	return cfg;
+}
+
+/* systemd starts services with a soft limit of 1024 descriptors: take what is allowed. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("cannot raise the descriptor limit");
+	}
+}
+
+/* Blocked here, before any thread exists, so every thread inherits the mask. */
+static void
+block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* Sends use MSG_NOSIGNAL; this is the belt to those braces. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Sockets systemd opened come first: echod binds only what it was not given. */
+static int
+adopt_passed_sockets(struct server *srv, const struct echod_config *cfg)
+{
+	struct listener_set passed = { 0 };
+	int r = activation_collect(cfg, &passed);
+
+	for (size_t i = 0; i < passed.count; i++)
+		if (server_adopt(srv, passed.items[i]) == -1)
+			r = -1;
+	free(passed.items);
+	return r < 0 ? -1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opt = { DEFAULT_CONFIG, false, LOG_TARGET_AUTO, LOG_INFO };
+	struct echod_config *cfg;
+	struct server *srv;
+	int r;
+
+	r = parse_options(argc, argv, &opt);
+	if (r != 0)
+		return r == -1 ? 0 : r;
+	log_init(opt.test_config ? LOG_TARGET_STDERR : opt.log_target, opt.log_level);
+	cfg = load_config(opt.config);
+	if (cfg == NULL)
+		return EX_CONFIG;
+	if (opt.test_config) {
+		printf("configuration OK\n");
+		config_free(cfg);
+		return 0;
+	}
+	block_signals();
+	raise_fd_limit();
+	srv = server_new(cfg);
+	if (srv == NULL) {
+		log_err("cannot start: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (adopt_passed_sockets(srv, cfg) == -1) {
+		server_free(srv);
+		return EXIT_RUNTIME;
+	}
+	if (server_open_listeners(srv) > 0) {
+		server_free(srv);
+		return EXIT_LISTENER;
+	}
+	r = server_run(srv);
+	server_free(srv);
+	return r == 0 ? 0 : EXIT_RUNTIME;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* tcp: accept, echo with bounded back-pressure, half-close, idle timeout (streams: TCP and Unix). */
+#ifndef ECHOD_TCP_H
+#define ECHOD_TCP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+#include "stats.h"
+
+/* Limits shared by every worker; the reload path stores new values. */
+struct tcp_shared {
+	_Atomic long max_connections;
+	_Atomic long idle_timeout;	/* seconds; 0 = never */
+	_Atomic long buffer_size;
+	_Atomic long open;		/* connections open in all workers */
+	_Atomic bool limit_logged;	/* "max_connections reached" said for this episode */
+};
+
+struct tcp_conn;
+
+/* One listening stream socket as one worker watches it. */
+struct tcp_port {
+	struct watcher w;
+	struct tcp_worker *tw;
+	bool nodelay;			/* TCP, not Unix */
+	bool paused;			/* out of descriptors: not in epoll until resumed */
+	struct tcp_port *next_paused;
+};
+
+/* A worker's TCP state. */
+struct tcp_worker {
+	struct loop *loop;
+	struct tcp_shared *shared;
+	struct echo_stats *stats;
+	char *scratch;			/* echo goes through here when the peer keeps up */
+	size_t scratch_size;
+	struct tcp_conn *oldest, *newest;	/* by last activity, for idle timeouts */
+	struct tcp_port *paused;
+	uint64_t resume_at;		/* when paused ports are tried again (ms) */
+	uint64_t pause_logged_at;	/* last "out of descriptors" warning (ms) */
+};
+
+int	tcp_worker_init(struct tcp_worker *tw, struct loop *loop, struct tcp_shared *shared,
+	    struct echo_stats *stats);
+/* Closes every connection the worker holds. */
+void	tcp_worker_fini(struct tcp_worker *tw);
+
+/* Start and stop watching a listening socket in this worker. */
+int	tcp_port_start(struct tcp_port *port, struct tcp_worker *tw, int fd, bool nodelay);
+void	tcp_port_stop(struct tcp_port *port);
+
+/*
+ * Periodic work: close idle connections, retry paused accepts. Returns the
+ * next deadline (ms) it wants, or UINT64_MAX.
+ */
+uint64_t tcp_worker_tick(struct tcp_worker *tw, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* udp: datagrams in by the batch, the same datagrams back to their senders. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "log.h"
+#include "udp.h"
+
+/* Datagrams per recvmmsg()/sendmmsg(): one system call each way for many echoes. */
+#define UDP_BATCH	16
+/* Batches per readiness event before yielding to other sockets (fairness). */
+#define UDP_BUDGET	4
+/* Any IPv4 or IPv6 datagram fits (65507 and 65527 payload bytes): never truncated. */
+#define UDP_SLOT_SIZE	65536
+#define UDP_CTRL_SIZE	CMSG_SPACE(sizeof(struct in6_pktinfo))
+
+union udp_control {
+	char buf[UDP_CTRL_SIZE];
+	struct cmsghdr align;
+};
+
+struct udp_batch {
+	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
+	struct iovec iov_in[UDP_BATCH], iov_out[UDP_BATCH];
+	struct sockaddr_storage peer[UDP_BATCH];
+	union udp_control ctrl_in[UDP_BATCH], ctrl_out[UDP_BATCH];
+	char data[UDP_BATCH][UDP_SLOT_SIZE];
+};
+
+int
+udp_socket_prepare(int fd, int family)
+{
+	int on = 1;
+
+	if (family == AF_INET6)
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+	if (family == AF_INET)
+		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+	return 0;
+}
+
+static void
+batch_reset_in(struct udp_batch *b)
+{
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct msghdr *h = &b->in[i].msg_hdr;
+
+		b->iov_in[i] = (struct iovec){ b->data[i], UDP_SLOT_SIZE };
+		*h = (struct msghdr){
+			.msg_name = &b->peer[i], .msg_namelen = sizeof(b->peer[i]),
+			.msg_iov = &b->iov_in[i], .msg_iovlen = 1,
+			.msg_control = b->ctrl_in[i].buf, .msg_controllen = UDP_CTRL_SIZE,
+		};
+	}
+}
+
+/*
+ * The reply leaves from the address the datagram was sent to (a wildcard
+ * socket on a multi-homed host would otherwise pick the route's address, and
+ * the client would drop the reply). Returns the control length for the reply.
+ */
+static size_t
+reply_control(struct msghdr *in, union udp_control *out)
+{
+	struct cmsghdr *cm, *reply = &out->align;
+
+	for (cm = CMSG_FIRSTHDR(in); cm != NULL; cm = CMSG_NXTHDR(in, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			pi.ipi_spec_dst = pi.ipi_addr;
+			pi.ipi_ifindex = 0;
+			reply->cmsg_level = IPPROTO_IP;
+			reply->cmsg_type = IP_PKTINFO;
+			reply->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(reply), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			/* The interface matters only for link-local scope; else let routing choose. */
+			if (!IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr))
+				pi.ipi6_ifindex = 0;
+			reply->cmsg_level = IPPROTO_IPV6;
+			reply->cmsg_type = IPV6_PKTINFO;
+			reply->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(reply), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+	}
+	return 0;
+}
+
+/* Source port 0 cannot be answered; a truncated datagram would not be echoed unchanged. */
+static int
+datagram_acceptable(const struct mmsghdr *m)
+{
+	const struct sockaddr *peer = m->msg_hdr.msg_name;
+
+	if (m->msg_hdr.msg_flags & MSG_TRUNC)
+		return 0;
+	return addr_port(peer) != 0;
+}
+
+static size_t
+batch_build_replies(struct udp_batch *b, int n, struct echo_stats *stats)
+{
+	size_t k = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct msghdr *in = &b->in[i].msg_hdr;
+
+		if (!datagram_acceptable(&b->in[i])) {
+			STAT_ADD(stats->udp_dropped, 1);
+			continue;
+		}
+		b->iov_out[k] = (struct iovec){ b->data[i], b->in[i].msg_len };
+		b->out[k].msg_hdr = (struct msghdr){
+			.msg_name = in->msg_name, .msg_namelen = in->msg_namelen,
+			.msg_iov = &b->iov_out[k], .msg_iovlen = 1,
+			.msg_control = b->ctrl_out[k].buf,
+		};
+		b->out[k].msg_hdr.msg_controllen = reply_control(in, &b->ctrl_out[k]);
+		if (b->out[k].msg_hdr.msg_controllen == 0)
+			b->out[k].msg_hdr.msg_control = NULL;
+		k++;
+	}
+	return k;
+}
+
+/* A reply that cannot be sent (EAGAIN, ENOBUFS, unroutable) is dropped: never retried. */
+static void
+batch_send(int fd, struct udp_batch *b, size_t k, struct echo_stats *stats)
+{
+	size_t done = 0;
+
+	while (done < k) {
+		int r = sendmmsg(fd, b->out + done, (unsigned)(k - done), MSG_DONTWAIT);
+
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			STAT_ADD(stats->udp_dropped, 1);
+			done++;
+			continue;
+		}
+		for (int i = 0; i < r; i++)
+			STAT_ADD(stats->udp_bytes, b->out[done + (size_t)i].msg_len);
+		STAT_ADD(stats->udp_datagrams, r);
+		done += (size_t)r;
+	}
+}
+
+static void
+udp_cb(int fd, uint32_t events, void *arg)
+{
+	struct udp_port *port = arg;
+	struct udp_worker *uw = port->uw;
+	struct udp_batch *b = uw->batch;
+
+	for (int budget = UDP_BUDGET; budget > 0; budget--) {
+		int n;
+
+		batch_reset_in(b);
+		n = recvmmsg(fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				log_debug("recvmmsg on fd %d: %s", fd, strerror(errno));
+			return;
+		}
+		batch_send(fd, b, batch_build_replies(b, n, uw->stats), uw->stats);
+		if (n < UDP_BATCH)
+			return;
+	}
+}
+
+int
+udp_worker_init(struct udp_worker *uw, struct loop *loop, struct echo_stats *stats)
+{
+	uw->loop = loop;
+	uw->stats = stats;
+	uw->batch = malloc(sizeof(*uw->batch));
+	return uw->batch == NULL ? -1 : 0;
+}
+
+void
+udp_worker_fini(struct udp_worker *uw)
+{
+	free(uw->batch);
+	uw->batch = NULL;
+}
+
+int
+udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd)
+{
+	port->uw = uw;
+	return loop_add(uw->loop, &port->w, fd, EPOLLIN | EPOLLEXCLUSIVE, udp_cb, port);
+}
+
+void
+udp_port_stop(struct udp_port *port)
+{
+	loop_del(port->uw->loop, &port->w);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* udp: datagrams in by the batch, the same datagrams back to their senders. */
+#ifndef ECHOD_UDP_H
+#define ECHOD_UDP_H
+
+#include "loop.h"
+#include "stats.h"
+
+struct udp_batch;
+
+struct udp_worker {
+	struct loop *loop;
+	struct echo_stats *stats;
+	struct udp_batch *batch;	/* per worker: receive buffers and headers */
+};
+
+struct udp_port {
+	struct watcher w;
+	struct udp_worker *uw;
+};
+
+int	udp_worker_init(struct udp_worker *uw, struct loop *loop, struct echo_stats *stats);
+void	udp_worker_fini(struct udp_worker *uw);
+
+/* Ask the kernel for each datagram's destination, so replies leave from it. */
+int	udp_socket_prepare(int fd, int family);
+
+int	udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd);
+void	udp_port_stop(struct udp_port *port);
+
+#endif

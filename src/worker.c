@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/* worker: one thread, one event loop, serving every listener; told what to do by messages. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "udp.h"
+#include "worker.h"
+
+enum msg_type { MSG_ADD, MSG_REMOVE, MSG_SYNC, MSG_STOP };
+
+struct msg {
+	enum msg_type type;
+	struct listener *listener;
+	atomic_int *pending;		/* MSG_SYNC */
+	struct msg *next;
+};
+
+/* A listener as this worker watches it. */
+struct worker_port {
+	struct listener *listener;
+	union {
+		struct tcp_port tcp;
+		struct udp_port udp;
+	} u;
+	struct worker_port *next;
+};
+
+struct worker {
+	int id;
+	pthread_t thread;
+	bool threaded;
+	struct loop *loop;
+	struct echo_stats stats;
+	struct tcp_worker tcp;
+	struct udp_worker udp;
+	struct worker_port *ports;
+
+	/* Messages from other threads: a locked list, and an eventfd to wake the loop. */
+	pthread_mutex_t lock;
+	struct msg *inbox, **inbox_tail;
+	int wake_fd;
+	struct watcher wake_watcher;
+	bool mail;
+
+	worker_tick_cb *tick_cb;
+	void *tick_arg;
+};
+
+static void
+port_add(struct worker *w, struct listener *l)
+{
+	struct worker_port *p = calloc(1, sizeof(*p));
+	int r;
+
+	if (p == NULL) {
+		log_warn("worker %d cannot watch %s", w->id, l->name);
+		listener_release(l);
+		return;
+	}
+	p->listener = l;
+	if (listener_is_stream(l))
+		r = tcp_port_start(&p->u.tcp, &w->tcp, l->fd, l->spec.proto == PROTO_TCP);
+	else
+		r = udp_port_start(&p->u.udp, &w->udp, l->fd);
+	if (r == -1) {
+		log_warn("worker %d cannot watch %s", w->id, l->name);
+		listener_release(l);
+		free(p);
+		return;
+	}
+	p->next = w->ports;
+	w->ports = p;
+}
+
+static void
+port_stop_and_free(struct worker_port *p)
+{
+	if (listener_is_stream(p->listener))
+		tcp_port_stop(&p->u.tcp);
+	else
+		udp_port_stop(&p->u.udp);
+	listener_release(p->listener);
+	free(p);
+}
+
+static void
+port_remove(struct worker *w, struct listener *l)
+{
+	for (struct worker_port **pp = &w->ports; *pp != NULL; pp = &(*pp)->next) {
+		struct worker_port *p = *pp;
+
+		if (p->listener == l) {
+			*pp = p->next;
+			port_stop_and_free(p);
+			return;
+		}
+	}
+}
+
+static void
+inbox_process(struct worker *w)
+{
+	struct msg *m, *next;
+
+	pthread_mutex_lock(&w->lock);
+	m = w->inbox;
+	w->inbox = NULL;
+	w->inbox_tail = &w->inbox;
+	w->mail = false;
+	pthread_mutex_unlock(&w->lock);
+	for (; m != NULL; m = next) {
+		next = m->next;
+		switch (m->type) {
+		case MSG_ADD:
+			port_add(w, m->listener);
+			break;
+		case MSG_REMOVE:
+			port_remove(w, m->listener);
+			break;
+		case MSG_SYNC:
+			atomic_fetch_sub(m->pending, 1);
+			break;
+		case MSG_STOP:
+			loop_stop(w->loop);
+			break;
+		}
+		free(m);
+	}
+}
+
+static int
+post(struct worker *w, enum msg_type type, struct listener *l, atomic_int *pending)
+{
+	struct msg *m = calloc(1, sizeof(*m));
+	uint64_t one = 1;
+
+	if (m == NULL)
+		return -1;
+	m->type = type;
+	m->listener = l;
+	m->pending = pending;
+	pthread_mutex_lock(&w->lock);
+	*w->inbox_tail = m;
+	w->inbox_tail = &m->next;
+	pthread_mutex_unlock(&w->lock);
+	/* An eventfd counter cannot overflow here; a failed write only delays. */
+	(void)!write(w->wake_fd, &one, sizeof(one));
+	return 0;
+}
+
+static void
+wake_cb(int fd, uint32_t events, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t count;
+
+	(void)!read(fd, &count, sizeof(count));
+	w->mail = true;
+}
+
+/* Runs between batches of events: nothing the kernel returned still points at freed memory. */
+static void
+worker_hook(struct loop *loop, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t now = loop_now(loop), next;
+
+	if (w->mail)
+		inbox_process(w);
+	next = tcp_worker_tick(&w->tcp, now);
+	if (w->tick_cb != NULL) {
+		uint64_t mine = w->tick_cb(w->tick_arg, now);
+
+		if (mine < next)
+			next = mine;
+	}
+	if (next != UINT64_MAX)
+		loop_wake_at(loop, next);
+}
+
+struct worker *
+worker_new(int id, struct tcp_shared *shared)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->id = id;
+	w->wake_fd = -1;
+	w->inbox_tail = &w->inbox;
+	pthread_mutex_init(&w->lock, NULL);
+	w->loop = loop_new();
+	if (w->loop == NULL)
+		goto fail;
+	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->wake_fd == -1 ||
+	    loop_add(w->loop, &w->wake_watcher, w->wake_fd, EPOLLIN, wake_cb, w) == -1)
+		goto fail;
+	if (tcp_worker_init(&w->tcp, w->loop, shared, &w->stats) == -1 ||
+	    udp_worker_init(&w->udp, w->loop, &w->stats) == -1)
+		goto fail;
+	loop_set_hook(w->loop, worker_hook, w);
+	return w;
+fail:
+	worker_free(w);
+	return NULL;
+}
+
+void
+worker_free(struct worker *w)
+{
+	struct msg *m, *next;
+
+	if (w == NULL)
+		return;
+	if (w->threaded)
+		pthread_join(w->thread, NULL);
+	tcp_worker_fini(&w->tcp);
+	udp_worker_fini(&w->udp);
+	while (w->ports != NULL) {
+		struct worker_port *p = w->ports;
+
+		w->ports = p->next;
+		port_stop_and_free(p);
+	}
+	/* Messages never read still hold references to their listeners. */
+	for (m = w->inbox; m != NULL; m = next) {
+		next = m->next;
+		if (m->type == MSG_ADD)
+			listener_release(m->listener);
+		free(m);
+	}
+	if (w->wake_fd != -1)
+		close(w->wake_fd);
+	loop_free(w->loop);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+struct loop *
+worker_loop(struct worker *w)
+{
+	return w->loop;
+}
+
+const struct echo_stats *
+worker_stats(const struct worker *w)
+{
+	return &w->stats;
+}
+
+void
+worker_set_tick(struct worker *w, worker_tick_cb *cb, void *arg)
+{
+	w->tick_cb = cb;
+	w->tick_arg = arg;
+}
+
+int
+worker_add_listener(struct worker *w, struct listener *l)
+{
+	listener_hold(l);
+	if (post(w, MSG_ADD, l, NULL) == -1) {
+		listener_release(l);
+		return -1;
+	}
+	return 0;
+}
+
+int
+worker_remove_listener(struct worker *w, struct listener *l)
+{
+	return post(w, MSG_REMOVE, l, NULL);
+}
+
+int
+worker_stop(struct worker *w)
+{
+	return post(w, MSG_STOP, NULL, NULL);
+}
+
+int
+worker_sync(struct worker *w, atomic_int *pending)
+{
+	return post(w, MSG_SYNC, NULL, pending);
+}
+
+int
+worker_run(struct worker *w)
+{
+	if (loop_run(w->loop) == -1) {
+		log_warn("worker %d: epoll_wait", w->id);
+		return -1;
+	}
+	return 0;
+}
+
+static void *
+worker_thread(void *arg)
+{
+	worker_run(arg);
+	return NULL;
+}
+
+int
+worker_start(struct worker *w)
+{
+	int r = pthread_create(&w->thread, NULL, worker_thread, w);
+
+	if (r != 0) {
+		errno = r;
+		return -1;
+	}
+	w->threaded = true;
+	return 0;
+}

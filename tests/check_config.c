@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/* check_config: config_load() on valid and invalid files; addr_* helpers. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "addr.h"
+#include "config.h"
+
+static char *
+data_path(const char *name)
+{
+	const char *dir = getenv("TEST_DATA");
+	static char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir != NULL ? dir : "data", name);
+	return path;
+}
+
+/* Each bad file: the line the error must name, and words the message must hold. */
+static const struct {
+	const char *file;
+	int line;
+	const char *words;
+} bad_files[] = {
+	{ "syntax.conf", 3, "syntax error" },
+	{ "port-range.conf", 4, "port 70000 out of range 1..65535" },
+	{ "bad-protocol.conf", 2, "unknown protocol 'sctp'" },
+	{ "missing-port.conf", 3, "tcp listener has no port" },
+	{ "unknown-limits-key.conf", 3, "unknown key 'max_conections' in limits" },
+	{ "unknown-top-key.conf", 3, "unknown key 'workerz' in the top level" },
+	{ "unknown-listener-key.conf", 2, "unknown key 'adress' in listener" },
+	{ "duplicate.conf", 4, "duplicate listener" },
+	{ "address-name.conf", 2, "'localhost' is not an IPv4 or IPv6 literal" },
+	{ "unix-relative.conf", 2, "must be absolute" },
+	{ "unix-no-path.conf", 2, "unix listener has no path" },
+	{ "port-type.conf", 2, "port must be an integer" },
+	{ "limits-range.conf", 3, "idle_timeout -1 out of range" },
+	{ "limits-range.conf", 4, "buffer_size 10 out of range" },
+	{ "unix-port.conf", 2, "take a path, not a port" },
+	{ "tcp-path.conf", 2, "path is only for unix listeners" },
+	{ "listeners-type.conf", 1, "listeners must be a list" },
+	{ "workers-range.conf", 2, "workers 0 out of range 1..1024" },
+};
+
+START_TEST(bad_file_names_file_and_line)
+{
+	struct config_errors errs = { 0 };
+	char expect[600];
+	const char *path = data_path(bad_files[_i].file);
+	struct echod_config *cfg = config_load(path, &errs);
+	bool found = false;
+
+	ck_assert_ptr_null(cfg);
+	ck_assert_uint_gt(errs.count, 0);
+	snprintf(expect, sizeof(expect), "%s:%d: ", path, bad_files[_i].line);
+	for (size_t i = 0; i < errs.count; i++)
+		if (strncmp(errs.lines[i], expect, strlen(expect)) == 0 &&
+		    strstr(errs.lines[i], bad_files[_i].words) != NULL)
+			found = true;
+	if (!found)
+		for (size_t i = 0; i < errs.count; i++)
+			fprintf(stderr, "got: %s\n", errs.lines[i]);
+	ck_assert_msg(found, "no error '%s%s'", expect, bad_files[_i].words);
+	config_errors_free(&errs);
+}
+END_TEST
+
+START_TEST(missing_file_is_an_error)
+{
+	struct config_errors errs = { 0 };
+
+	ck_assert_ptr_null(config_load("/nonexistent/echod.conf", &errs));
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "/nonexistent/echod.conf"));
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "No such file"));
+	config_errors_free(&errs);
+}
+END_TEST
+
+START_TEST(valid_file_has_every_value)
+{
+	struct config_errors errs = { 0 };
+	struct echod_config *cfg = config_load(data_path("valid.conf"), &errs);
+	char buf[ADDR_STRLEN];
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(errs.count, 0);
+	ck_assert_uint_eq(cfg->nlisteners, 5);
+	ck_assert_int_eq(cfg->listeners[0].proto, PROTO_TCP);
+	ck_assert(cfg->listeners[0].any_address);
+	ck_assert_int_eq(cfg->listeners[0].port, 7);
+	ck_assert_int_eq(cfg->listeners[1].proto, PROTO_UDP);
+	ck_assert(!cfg->listeners[1].any_address);
+	ck_assert_str_eq(addr_format((struct sockaddr *)&cfg->listeners[1].addr,
+	    cfg->listeners[1].addrlen, buf, sizeof(buf)), "127.0.0.1:7");
+	ck_assert_str_eq(addr_format((struct sockaddr *)&cfg->listeners[2].addr,
+	    cfg->listeners[2].addrlen, buf, sizeof(buf)), "[::1]:7007");
+	ck_assert(!cfg->listeners[3].any_address);
+	ck_assert_int_eq(cfg->listeners[4].proto, PROTO_UNIX);
+	ck_assert_str_eq(cfg->listeners[4].path, "/run/echod/echo.sock");
+	ck_assert_int_eq(cfg->limits.max_connections, 500);
+	ck_assert_int_eq(cfg->limits.idle_timeout, 0);
+	ck_assert_int_eq(cfg->limits.buffer_size, 1048576);
+	ck_assert_int_eq(cfg->workers, 3);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(shipped_default_config_is_valid)
+{
+	struct config_errors errs = { 0 };
+	char path[512];
+	struct echod_config *cfg;
+
+	snprintf(path, sizeof(path), "%s/../../etc/echod.conf", getenv("TEST_DATA"));
+	cfg = config_load(path, &errs);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->nlisteners, 2);
+	ck_assert_int_eq(cfg->listeners[0].port, 7);
+	ck_assert_int_eq(cfg->listeners[0].proto, PROTO_TCP);
+	ck_assert_int_eq(cfg->listeners[1].proto, PROTO_UDP);
+	ck_assert_int_eq(cfg->limits.max_connections, CONFIG_DEFAULT_MAX_CONNECTIONS);
+	ck_assert_int_eq(cfg->limits.idle_timeout, CONFIG_DEFAULT_IDLE_TIMEOUT);
+	ck_assert_int_eq(cfg->limits.buffer_size, CONFIG_DEFAULT_BUFFER_SIZE);
+	ck_assert_int_eq(cfg->workers, 0);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(overlap_rules)
+{
+	struct listener_spec any = { .proto = PROTO_TCP, .port = 7, .any_address = true };
+	struct listener_spec v4 = { .proto = PROTO_TCP, .port = 7 };
+	struct listener_spec v6 = { .proto = PROTO_TCP, .port = 7 };
+	struct listener_spec v6any = { .proto = PROTO_TCP, .port = 7 };
+	struct listener_spec udp = { .proto = PROTO_UDP, .port = 7, .any_address = true };
+
+	addr_wildcard(AF_INET6, 7, &any.addr, &any.addrlen);
+	ck_assert_int_eq(addr_parse("127.0.0.1", 7, &v4.addr, &v4.addrlen), 0);
+	ck_assert_int_eq(addr_parse("::1", 7, &v6.addr, &v6.addrlen), 0);
+	ck_assert_int_eq(addr_parse("::", 7, &v6any.addr, &v6any.addrlen), 0);
+	ck_assert(listener_spec_overlap(&any, &v4));
+	ck_assert(!listener_spec_overlap(&v4, &v6));
+	ck_assert(listener_spec_overlap(&v6any, &v6));
+	ck_assert(!listener_spec_overlap(&v6any, &v4));
+	ck_assert(!listener_spec_overlap(&any, &udp));
+	ck_assert(!listener_spec_same(&any, &v6any));
+	v4.port = 8;
+	ck_assert_int_eq(addr_parse("127.0.0.1", 8, &v4.addr, &v4.addrlen), 0);
+	ck_assert(!listener_spec_overlap(&any, &v4));
+}
+END_TEST
+
+START_TEST(addr_parse_and_format)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[ADDR_STRLEN];
+
+	ck_assert_int_eq(addr_parse("192.0.2.1", 7, &ss, &len), 0);
+	ck_assert_str_eq(addr_format((struct sockaddr *)&ss, len, buf, sizeof(buf)),
+	    "192.0.2.1:7");
+	ck_assert_int_eq(addr_parse("2001:db8::1", 65535, &ss, &len), 0);
+	ck_assert_str_eq(addr_format((struct sockaddr *)&ss, len, buf, sizeof(buf)),
+	    "[2001:db8::1]:65535");
+	ck_assert_int_eq(addr_port((struct sockaddr *)&ss), 65535);
+	ck_assert(!addr_is_wildcard((struct sockaddr *)&ss));
+	ck_assert_int_eq(addr_parse("::ffff:10.0.0.1", 1, &ss, &len), 0);
+	ck_assert_str_eq(addr_format((struct sockaddr *)&ss, len, buf, sizeof(buf)),
+	    "[::ffff:10.0.0.1]:1");
+	ck_assert_int_eq(addr_parse("example.org", 7, &ss, &len), -1);
+	ck_assert_int_eq(addr_parse("256.1.1.1", 7, &ss, &len), -1);
+	ck_assert_int_eq(addr_parse("", 7, &ss, &len), -1);
+	addr_wildcard(AF_INET, 9, &ss, &len);
+	ck_assert(addr_is_wildcard((struct sockaddr *)&ss));
+	ck_assert_str_eq(addr_format((struct sockaddr *)&ss, len, buf, sizeof(buf)),
+	    "0.0.0.0:9");
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("files");
+
+	tcase_add_loop_test(tc, bad_file_names_file_and_line, 0,
+	    (int)(sizeof(bad_files) / sizeof(bad_files[0])));
+	tcase_add_test(tc, missing_file_is_an_error);
+	tcase_add_test(tc, valid_file_has_every_value);
+	tcase_add_test(tc, shipped_default_config_is_valid);
+	tcase_add_test(tc, overlap_rules);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("addr");
+	tcase_add_test(tc, addr_parse_and_format);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

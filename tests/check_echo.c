@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: MIT */
+/* check_echo: the real echod over real loopback sockets (TCP, UDP, IPv6, Unix, signals). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+/* Loop tests run each case with one worker and with four. */
+static const int worker_counts[] = { 1, 4 };
+
+struct fixture {
+	struct echod_proc p;
+	int port;
+	char unix_path[160];
+};
+
+static void
+start_echod(struct fixture *f, int workers, const char *limits)
+{
+	harness_init(&f->p);
+	f->port = harness_free_port();
+	snprintf(f->unix_path, sizeof(f->unix_path), "%s/echo.sock", f->p.dir);
+	harness_write_config(&f->p,
+	    "listeners = (\n"
+	    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; },\n"
+	    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\"; },\n"
+	    "%s"
+	    "  { protocol = \"unix\"; path = \"%s\"; }\n"
+	    ");\n"
+	    "limits = { %s };\n"
+	    "workers = %d;\n",
+	    f->port, f->port,
+	    harness_have_ipv6() ?
+	    "  { protocol = \"tcp\"; port = PORT6; address = \"::1\"; },\n"
+	    "  { protocol = \"udp\"; port = PORT6; address = \"::1\"; },\n" : "",
+	    f->unix_path, limits != NULL ? limits : "", workers);
+	/* PORT6 above is the same port: substitute it (a format can't repeat an argument). */
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "sed -i 's/PORT6/%d/g' '%s'", f->port, f->p.conf);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	ck_assert_msg(harness_start(&f->p, NULL, 0) == 0, "echod did not become ready");
+}
+
+static void
+stop_echod(struct fixture *f)
+{
+	ck_assert_int_eq(harness_stop(&f->p), 0);
+	harness_cleanup(&f->p);
+}
+
+static void
+check_stream(int fd, size_t len, unsigned seed)
+{
+	unsigned char *buf = malloc(len);
+
+	ck_assert_ptr_nonnull(buf);
+	random_fill(buf, len, seed);
+	ck_assert_msg(stream_echo_check(fd, buf, len, seed, 60000) == 0,
+	    "%zu bytes did not come back intact", len);
+	free(buf);
+}
+
+START_TEST(tcp_echo_sizes)
+{
+	static const size_t sizes[] = { 1, 7, 1000, 65536, 300000, 1 << 20, 8 << 20 };
+	struct fixture f;
+
+	start_echod(&f, worker_counts[_i], NULL);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		int fd = tcp_connect_port(AF_INET, f.port);
+
+		ck_assert_int_ge(fd, 0);
+		check_stream(fd, sizes[i], (unsigned)i + 1);
+		close(fd);
+	}
+	stop_echod(&f);
+}
+END_TEST
+
+START_TEST(tcp_many_messages_one_connection)
+{
+	struct fixture f;
+	int fd;
+
+	start_echod(&f, worker_counts[_i], NULL);
+	fd = tcp_connect_port(AF_INET, f.port);
+	ck_assert_int_ge(fd, 0);
+	/* Serve again and again: 500 request/response rounds on one connection. */
+	for (unsigned i = 0; i < 500; i++) {
+		unsigned char out[64], in[64];
+
+		random_fill(out, sizeof(out), i);
+		ck_assert_int_eq(send(fd, out, sizeof(out), 0), sizeof(out));
+		ck_assert_uint_eq(recv_exact(fd, in, sizeof(in), 5000), sizeof(in));
+		ck_assert_mem_eq(in, out, sizeof(out));
+	}
+	close(fd);
+	stop_echod(&f);
+}
+END_TEST
+
+static void
+udp_roundtrip(int family, int port, size_t len)
+{
+	unsigned char *out = malloc(len + 1), *in = malloc(65536);
+	int fd = udp_socket_for(family, port);
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	ssize_t n = -1;
+
+	ck_assert_int_ge(fd, 0);
+	random_fill(out, len, (unsigned)len);
+	/* Loopback does not lose datagrams, but the first may race the worker's start. */
+	for (int attempt = 0; attempt < 3 && n < 0; attempt++) {
+		ck_assert_int_eq(send(fd, out, len, 0), (ssize_t)len);
+		if (poll(&pfd, 1, 2000) == 1)
+			n = recv(fd, in, 65536, 0);
+	}
+	ck_assert_int_eq(n, (ssize_t)len);
+	ck_assert(len == 0 || memcmp(in, out, len) == 0);
+	close(fd);
+	free(out);
+	free(in);
+}
+
+START_TEST(udp_echo_sizes)
+{
+	static const size_t sizes[] = { 0, 1, 1472, 9000, 65507 };
+	struct fixture f;
+
+	start_echod(&f, worker_counts[_i], NULL);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		udp_roundtrip(AF_INET, f.port, sizes[i]);
+		if (harness_have_ipv6())
+			udp_roundtrip(AF_INET6, f.port, sizes[i]);
+	}
+	stop_echod(&f);
+}
+END_TEST
+
+START_TEST(ipv6_and_unix_streams)
+{
+	struct fixture f;
+	int fd;
+
+	start_echod(&f, worker_counts[_i], NULL);
+	if (harness_have_ipv6()) {
+		fd = tcp_connect_port(AF_INET6, f.port);
+		ck_assert_int_ge(fd, 0);
+		check_stream(fd, 200000, 11);
+		close(fd);
+	} else {
+		fprintf(stderr, "no IPv6 loopback: IPv6 part not run\n");
+	}
+	fd = unix_connect_path(f.unix_path);
+	ck_assert_int_ge(fd, 0);
+	check_stream(fd, 200000, 12);
+	close(fd);
+	stop_echod(&f);
+	/* The socket file echod created is gone with it. */
+	ck_assert_int_ne(access(f.unix_path, F_OK), 0);
+}
+END_TEST
+
+START_TEST(half_close_flushes_then_closes)
+{
+	size_t len = 3 << 20;
+	unsigned char *out = malloc(len), *in = malloc(len);
+	struct fixture f;
+	size_t sent = 0;
+	int fd;
+
+	start_echod(&f, worker_counts[_i], NULL);
+	fd = tcp_connect_port(AF_INET, f.port);
+	ck_assert_int_ge(fd, 0);
+	random_fill(out, len, 99);
+	/* Send everything, then half-close, before reading a single byte back. */
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	size_t got = 0;
+	while (sent < len) {
+		ssize_t n = send(fd, out + sent, len - sent, MSG_NOSIGNAL);
+
+		if (n > 0)
+			sent += (size_t)n;
+		else
+			got += recv_exact(fd, in + got, len - got < 4096 ? len - got : 4096, 10);
+	}
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	got += recv_exact(fd, in + got, len - got, 20000);
+	ck_assert_uint_eq(got, len);
+	ck_assert_mem_eq(in, out, len);
+	ck_assert_msg(peer_closed(fd, 5000), "echod did not close after the half-close");
+	close(fd);
+	free(out);
+	free(in);
+	stop_echod(&f);
+}
+END_TEST
+
+START_TEST(thousand_concurrent_connections)
+{
+	enum { N = 1000 };
+	static int fds[N];
+	struct fixture f;
+
+	start_echod(&f, worker_counts[_i], NULL);
+	for (int i = 0; i < N; i++) {
+		fds[i] = tcp_connect_port(AF_INET, f.port);
+		ck_assert_msg(fds[i] >= 0, "connection %d: %s", i, strerror(errno));
+	}
+	for (int i = 0; i < N; i++) {
+		char msg[32];
+		int len = snprintf(msg, sizeof(msg), "connection %d", i);
+
+		ck_assert_int_eq(send(fds[i], msg, (size_t)len, 0), len);
+	}
+	for (int i = 0; i < N; i++) {
+		char msg[32], in[32];
+		int len = snprintf(msg, sizeof(msg), "connection %d", i);
+
+		ck_assert_uint_eq(recv_exact(fds[i], in, (size_t)len, 5000), (size_t)len);
+		ck_assert_mem_eq(in, msg, (size_t)len);
+	}
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	stop_echod(&f);
+}
+END_TEST
+
+START_TEST(non_reading_client_is_bounded)
+{
+	struct fixture f;
+	unsigned char chunk[65536];
+	size_t pushed = 0;
+	long rss_before, rss_after;
+	int hog, other, stalls = 0;
+
+	/* buffer_size 64 KiB: whatever the hog sends, echod holds at most that for it. */
+	start_echod(&f, worker_counts[_i], "buffer_size = 65536;");
+	hog = tcp_connect_port(AF_INET, f.port);
+	ck_assert_int_ge(hog, 0);
+	fcntl(hog, F_SETFL, O_NONBLOCK);
+	rss_before = proc_rss_kb(f.p.pid);
+	random_fill(chunk, sizeof(chunk), 5);
+	/* Push until the kernel buffers are full both ways and echod stopped reading. */
+	while (pushed < (256u << 20) && stalls < 20) {
+		ssize_t n = send(hog, chunk, sizeof(chunk), MSG_NOSIGNAL);
+
+		if (n > 0) {
+			pushed += (size_t)n;
+			stalls = 0;
+		} else {
+			ck_assert_int_eq(errno, EAGAIN);
+			stalls++;
+			usleep(10000);
+		}
+	}
+	ck_assert_msg(pushed < (64u << 20), "echod read %zu bytes it could not send", pushed);
+	/* Another client is served while the hog sits there. */
+	other = tcp_connect_port(AF_INET, f.port);
+	ck_assert_int_ge(other, 0);
+	check_stream(other, 500000, 6);
+	close(other);
+	rss_after = proc_rss_kb(f.p.pid);
+	fprintf(stderr, "non-reading client: pushed %zu KiB, echod RSS %ld -> %ld KiB\n",
+	    pushed >> 10, rss_before, rss_after);
+	ck_assert_int_lt(rss_after - rss_before, 8 * 1024);
+	close(hog);
+	stop_echod(&f);
+}
+END_TEST
+
+START_TEST(reload_adds_port_and_keeps_connections)
+{
+	struct fixture f;
+	int old_conn, new_port, fd;
+	char cmd[600];
+
+	start_echod(&f, worker_counts[_i], NULL);
+	old_conn = tcp_connect_port(AF_INET, f.port);
+	ck_assert_int_ge(old_conn, 0);
+	check_stream(old_conn, 1000, 1);
+	new_port = harness_free_port();
+	ck_assert_int_lt(tcp_connect_port(AF_INET, new_port), 0);
+	/* Append a listener to the running configuration. */
+	snprintf(cmd, sizeof(cmd), "sed -i 's|^listeners = (|listeners = (\\n  { protocol = "
+	    "\"tcp\"; port = %d; address = \"127.0.0.1\"; },|' '%s'", new_port, f.p.conf);
+	ck_assert_int_eq(system(cmd), 0);
+	harness_signal(&f.p, SIGHUP);
+	ck_assert_int_eq(harness_wait_notify(&f.p, "RELOADING=1", 5000), 0);
+	ck_assert_int_eq(harness_wait_notify(&f.p, "READY=1", 5000), 0);
+	fd = tcp_connect_port(AF_INET, new_port);
+	ck_assert_msg(fd >= 0, "new port %d not served after reload", new_port);
+	check_stream(fd, 100000, 2);
+	close(fd);
+	check_stream(old_conn, 100000, 3);
+	close(old_conn);
+	stop_echod(&f);
+}
+END_TEST
+
+START_TEST(reload_removes_port)
+{
+	struct fixture f;
+	int fd;
+
+	start_echod(&f, worker_counts[_i], NULL);
+	fd = tcp_connect_port(AF_INET, f.port);
+	ck_assert_int_ge(fd, 0);
+	harness_write_config(&f.p, "listeners = ( { protocol = \"unix\"; path = \"%s\"; } );\n",
+	    f.unix_path);
+	harness_signal(&f.p, SIGHUP);
+	ck_assert_int_eq(harness_wait_notify(&f.p, "READY=1", 5000), 0);
+	ck_assert_int_lt(tcp_connect_port(AF_INET, f.port), 0);
+	/* The connection made before the listener went away still echoes. */
+	check_stream(fd, 50000, 4);
+	close(fd);
+	stop_echod(&f);
+}
+END_TEST
+
+START_TEST(bad_reload_keeps_running_config)
+{
+	struct fixture f;
+	int fd;
+
+	start_echod(&f, worker_counts[_i], NULL);
+	harness_write_config(&f.p, "listeners = ( { protocol = \"tcp\"; port = 99999; } );\n");
+	harness_signal(&f.p, SIGHUP);
+	ck_assert_int_eq(harness_wait_notify(&f.p, "READY=1", 5000), 0);
+	fd = tcp_connect_port(AF_INET, f.port);
+	ck_assert_int_ge(fd, 0);
+	check_stream(fd, 10000, 5);
+	close(fd);
+	udp_roundtrip(AF_INET, f.port, 100);
+	stop_echod(&f);
+}
+END_TEST
+
+START_TEST(idle_connections_are_closed)
+{
+	struct fixture f;
+	int idle, busy;
+
+	start_echod(&f, worker_counts[_i], "idle_timeout = 1;");
+	idle = tcp_connect_port(AF_INET, f.port);
+	busy = tcp_connect_port(AF_INET, f.port);
+	ck_assert_int_ge(idle, 0);
+	ck_assert_int_ge(busy, 0);
+	check_stream(idle, 10, 1);
+	/* The busy one talks every 200 ms and must outlive the idle one. */
+	for (int i = 0; i < 20; i++) {
+		check_stream(busy, 10, (unsigned)i);
+		usleep(200000);
+		if (peer_closed(idle, 1))
+			break;
+	}
+	ck_assert_msg(peer_closed(idle, 3000), "idle connection still open");
+	check_stream(busy, 10, 77);
+	close(idle);
+	close(busy);
+	stop_echod(&f);
+}
+END_TEST
+
+START_TEST(max_connections_refuses_extra)
+{
+	struct fixture f;
+	int fds[4], extra;
+
+	start_echod(&f, worker_counts[_i], "max_connections = 3;");
+	for (int i = 0; i < 3; i++) {
+		fds[i] = tcp_connect_port(AF_INET, f.port);
+		ck_assert_int_ge(fds[i], 0);
+		check_stream(fds[i], 100, (unsigned)i);
+	}
+	extra = tcp_connect_port(AF_INET, f.port);
+	ck_assert_int_ge(extra, 0);
+	ck_assert_msg(peer_closed(extra, 3000), "fourth connection was not closed");
+	close(extra);
+	/* Once one closes, a new one is served. */
+	close(fds[0]);
+	usleep(100000);
+	fds[3] = tcp_connect_port(AF_INET, f.port);
+	ck_assert_int_ge(fds[3], 0);
+	check_stream(fds[3], 100, 9);
+	for (int i = 1; i < 4; i++)
+		close(fds[i]);
+	stop_echod(&f);
+}
+END_TEST
+
+START_TEST(descriptor_exhaustion_does_not_spin)
+{
+	enum { N = 60 };
+	int fds[N], n = 0, fd;
+	struct fixture f;
+	long before, after;
+
+	/* 40 descriptors: listeners and internals take ~15, the rest fill up fast. */
+	harness_init(&f.p);
+	f.port = harness_free_port();
+	harness_write_config(&f.p, "listeners = ( { protocol = \"tcp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\nworkers = %d;\n", f.port, worker_counts[_i]);
+	ck_assert_int_eq(harness_start(&f.p, NULL, 40), 0);
+	for (int i = 0; i < N; i++)
+		if ((fds[n] = tcp_connect_port(AF_INET, f.port)) >= 0)
+			n++;
+	usleep(300000);
+	before = proc_cpu_ticks(f.p.pid);
+	sleep(1);
+	after = proc_cpu_ticks(f.p.pid);
+	fprintf(stderr, "out of descriptors: echod used %ld ticks of CPU in 1 s\n",
+	    after - before);
+	/* A spinning loop burns ~100 ticks a second; a paused listener next to nothing. */
+	ck_assert_int_lt(after - before, 30);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	/* Service resumes once descriptors are free. */
+	fd = tcp_connect_port(AF_INET, f.port);
+	ck_assert_int_ge(fd, 0);
+	check_stream(fd, 1000, 3);
+	close(fd);
+	ck_assert_int_eq(harness_stop(&f.p), 0);
+	harness_cleanup(&f.p);
+}
+END_TEST
+
+START_TEST(sigint_and_sigterm_exit_zero)
+{
+	struct fixture f;
+
+	start_echod(&f, worker_counts[_i], NULL);
+	ck_assert_int_eq(proc_threads(f.p.pid), worker_counts[_i]);
+	harness_signal(&f.p, SIGINT);
+	ck_assert_int_eq(harness_wait_exit(&f.p, 5000), 0);
+	harness_cleanup(&f.p);
+}
+END_TEST
+
+START_TEST(status_reports_counts)
+{
+	struct fixture f;
+	char status[512] = "";
+	int fd;
+
+	start_echod(&f, worker_counts[_i], NULL);
+	fd = tcp_connect_port(AF_INET, f.port);
+	ck_assert_int_ge(fd, 0);
+	check_stream(fd, 1000, 1);
+	udp_roundtrip(AF_INET, f.port, 500);
+	for (int i = 0; i < 30; i++) {
+		ck_assert_int_eq(harness_wait_status(&f.p, status, sizeof(status), 3000), 0);
+		if (strstr(status, "1 connections open") != NULL &&
+		    strstr(status, "1 datagrams") != NULL)
+			break;
+	}
+	ck_assert_ptr_nonnull(strstr(status, "1 connections open"));
+	ck_assert_ptr_nonnull(strstr(status, "1 datagrams, 1500 bytes"));
+	close(fd);
+	ck_assert_int_eq(harness_stop(&f.p), 0);
+	harness_cleanup(&f.p);
+}
+END_TEST
+
+/* Command-line behaviour: exit codes other tools rely on. */
+START_TEST(command_line_exit_codes)
+{
+	char out[4096], conf[600];
+	const char *help[] = { "--help", NULL };
+	const char *version[] = { "-V", NULL };
+	const char *bogus[] = { "--bogus", NULL };
+	const char *level[] = { "--log-level=loud", "-t", NULL };
+	const char *good[] = { "-t", "-c", conf, NULL };
+	const char *bad[] = { "--test-config", "--config", conf, NULL };
+
+	ck_assert_int_eq(harness_run(help, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "--test-config"));
+	ck_assert_int_eq(harness_run(version, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "echod "));
+	ck_assert_int_eq(harness_run(bogus, out, sizeof(out)), 64);
+	ck_assert_int_eq(harness_run(level, out, sizeof(out)), 64);
+	snprintf(conf, sizeof(conf), "%s/valid.conf", getenv("TEST_DATA"));
+	ck_assert_int_eq(harness_run(good, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "configuration OK\n");
+	snprintf(conf, sizeof(conf), "%s/port-range.conf", getenv("TEST_DATA"));
+	ck_assert_int_eq(harness_run(bad, out, sizeof(out)), 78);
+	ck_assert_ptr_nonnull(strstr(out, "port-range.conf:4: port 70000 out of range 1..65535"));
+}
+END_TEST
+
+START_TEST(listener_in_use_exits_69)
+{
+	struct echod_proc p;
+	char out[4096];
+	const char *args[] = { "-c", p.conf, "--log-target=stderr", NULL };
+	int port, blocker;
+
+	harness_init(&p);
+	port = harness_free_port();
+	blocker = socket(AF_INET, SOCK_STREAM, 0);
+	{
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+		    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+		ck_assert_int_eq(bind(blocker, (struct sockaddr *)&sin, sizeof(sin)), 0);
+		ck_assert_int_eq(listen(blocker, 1), 0);
+	}
+	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\n", port);
+	ck_assert_int_eq(harness_run(args, out, sizeof(out)), 69);
+	ck_assert_ptr_nonnull(strstr(out, "Address already in use"));
+	close(blocker);
+	harness_cleanup(&p);
+}
+END_TEST
+
+static TCase *
+echo_case(const char *name, const TTest *test, int timeout)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, timeout);
+	_tcase_add_test(tc, test, 0, 0, 0, 2);
+	return tc;
+}
+
+static Suite *
+echo_suite(void)
+{
+	Suite *s = suite_create("echo");
+	TCase *tc;
+
+	suite_add_tcase(s, echo_case("tcp sizes", tcp_echo_sizes, 120));
+	suite_add_tcase(s, echo_case("tcp rounds", tcp_many_messages_one_connection, 30));
+	suite_add_tcase(s, echo_case("udp sizes", udp_echo_sizes, 30));
+	suite_add_tcase(s, echo_case("ipv6 and unix", ipv6_and_unix_streams, 30));
+	suite_add_tcase(s, echo_case("half-close", half_close_flushes_then_closes, 60));
+	suite_add_tcase(s, echo_case("1000 connections", thousand_concurrent_connections, 60));
+	suite_add_tcase(s, echo_case("non-reading client", non_reading_client_is_bounded, 60));
+	suite_add_tcase(s, echo_case("reload adds", reload_adds_port_and_keeps_connections, 30));
+	suite_add_tcase(s, echo_case("reload removes", reload_removes_port, 30));
+	suite_add_tcase(s, echo_case("bad reload", bad_reload_keeps_running_config, 30));
+	suite_add_tcase(s, echo_case("idle timeout", idle_connections_are_closed, 30));
+	suite_add_tcase(s, echo_case("max_connections", max_connections_refuses_extra, 30));
+	suite_add_tcase(s, echo_case("EMFILE", descriptor_exhaustion_does_not_spin, 30));
+	suite_add_tcase(s, echo_case("signals", sigint_and_sigterm_exit_zero, 30));
+	suite_add_tcase(s, echo_case("status", status_reports_counts, 60));
+	tc = tcase_create("command line");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, command_line_exit_codes);
+	tcase_add_test(tc, listener_in_use_exits_69);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(echo_suite());
+	struct rlimit rl;
+	int failed;
+
+	/* 1000 client sockets plus the harness's own. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

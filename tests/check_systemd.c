@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/* check_systemd: socket activation, sd_notify sequence and log targets, over real sockets. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+static int
+bound_socket(int family, int type, int port, bool v6only)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int fd = socket(family, type, 0), on = 1, off = v6only;
+
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		sin6->sin6_addr = in6addr_any;
+		len = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*sin);
+	}
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&ss, len), 0);
+	if (type == SOCK_STREAM)
+		ck_assert_int_eq(listen(fd, 16), 0);
+	return fd;
+}
+
+static void
+tcp_echo_ok(int family, int port)
+{
+	unsigned char out[3000];
+	int fd = tcp_connect_port(family, port);
+
+	ck_assert_msg(fd >= 0, "port %d not served", port);
+	random_fill(out, sizeof(out), (unsigned)port);
+	ck_assert_int_eq(stream_echo_check(fd, out, sizeof(out), 1, 5000), 0);
+	close(fd);
+}
+
+static void
+udp_echo_ok(int port)
+{
+	int fd = udp_socket_for(AF_INET, port);
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char in[64];
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(send(fd, "datagram", 8, 0), 8);
+	ck_assert_int_eq(poll(&pfd, 1, 3000), 1);
+	ck_assert_int_eq(recv(fd, in, sizeof(in), 0), 8);
+	ck_assert_mem_eq(in, "datagram", 8);
+	close(fd);
+}
+
+START_TEST(passed_fds_served_and_missing_ones_bound)
+{
+	struct echod_proc p;
+	int a, b, fds[2];
+	char log[8192] = "";
+
+	harness_init(&p);
+	a = harness_free_port();
+	b = harness_free_port();
+	harness_write_config(&p, "listeners = (\n"
+	    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; },\n"
+	    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\"; },\n"
+	    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; }\n);\n", a, a, b);
+	fds[0] = bound_socket(AF_INET, SOCK_STREAM, a, false);
+	fds[1] = bound_socket(AF_INET, SOCK_DGRAM, a, false);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 2, "echo:echo", true), 0);
+	tcp_echo_ok(AF_INET, a);
+	udp_echo_ok(a);
+	tcp_echo_ok(AF_INET, b);
+	harness_read_stderr(&p, log, sizeof(log), 300);
+	ck_assert_ptr_nonnull(strstr(log, "listening on tcp 127.0.0.1:"));
+	ck_assert_ptr_nonnull(strstr(log, "(socket activation)"));
+	ck_assert_ptr_null(strstr(log, "in no configured listener"));
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
+START_TEST(unmatched_fd_is_served_with_a_notice)
+{
+	struct echod_proc p;
+	int a, c, fds[1];
+	char log[8192] = "";
+
+	harness_init(&p);
+	a = harness_free_port();
+	c = harness_free_port();
+	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\n", a);
+	fds[0] = bound_socket(AF_INET, SOCK_STREAM, c, false);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 1, "extra", true), 0);
+	tcp_echo_ok(AF_INET, c);
+	tcp_echo_ok(AF_INET, a);
+	harness_read_stderr(&p, log, sizeof(log), 300);
+	ck_assert_ptr_nonnull(strstr(log, "in no configured listener: serving it"));
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
+START_TEST(unusable_fds_are_closed_cleanly)
+{
+	struct echod_proc p;
+	int a, pipefd[2], fds[3];
+	char log[8192] = "";
+
+	harness_init(&p);
+	a = harness_free_port();
+	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\n", a);
+	ck_assert_int_eq(pipe(pipefd), 0);
+	close(pipefd[1]);
+	fds[0] = pipefd[0];
+	fds[1] = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	fds[2] = bound_socket(AF_INET, SOCK_STREAM, a, false);
+	ck_assert_int_ge(fds[1], 0);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 3, "fifo:seqpacket:echo", true), 0);
+	tcp_echo_ok(AF_INET, a);
+	harness_read_stderr(&p, log, sizeof(log), 300);
+	ck_assert_ptr_nonnull(strstr(log, "passed fd 3 (fifo) is not a listening stream"));
+	ck_assert_ptr_nonnull(strstr(log, "passed fd 4 (seqpacket) is not a listening stream"));
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
+START_TEST(wildcard_fd_matches_listener_without_address_and_survives_reload)
+{
+	struct echod_proc p;
+	int a, fds[1];
+	char log[8192] = "";
+
+	if (!harness_have_ipv6()) {
+		fprintf(stderr, "no IPv6: dual-stack wildcard test not run\n");
+		return;
+	}
+	harness_init(&p);
+	a = harness_free_port();
+	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; } );\n", a);
+	fds[0] = bound_socket(AF_INET6, SOCK_STREAM, a, false);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 1, "echo", true), 0);
+	tcp_echo_ok(AF_INET, a);
+	tcp_echo_ok(AF_INET6, a);
+	/* The file no longer names it: systemd's socket is kept all the same. */
+	harness_write_config(&p, "listeners = ();\n");
+	harness_signal(&p, SIGHUP);
+	ck_assert_int_eq(harness_wait_notify(&p, "READY=1", 5000), 0);
+	tcp_echo_ok(AF_INET, a);
+	harness_read_stderr(&p, log, sizeof(log), 300);
+	ck_assert_ptr_null(strstr(log, "in no configured listener"));
+	ck_assert_ptr_null(strstr(log, "closing"));
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
+START_TEST(systemd_socket_activate_passes_tcp)
+{
+	struct echod_proc p;
+	char listen[64];
+	pid_t pid;
+	int a, status;
+
+	harness_init(&p);
+	a = harness_free_port();
+	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\n", a);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", a);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setenv("NOTIFY_SOCKET", p.notify_path, 1);
+		execlp("systemd-socket-activate", "systemd-socket-activate", "-l", listen,
+		    "-E", "NOTIFY_SOCKET",
+		    "--fdname=echo", getenv("ECHOD"), "-c", p.conf, "--log-target=stderr",
+		    (char *)NULL);
+		_exit(127);
+	}
+	/* Wait for systemd-socket-activate to listen; echod starts on the first connection. */
+	for (int i = 0; i < 100; i++) {
+		int fd = tcp_connect_port(AF_INET, a);
+
+		if (fd >= 0) {
+			close(fd);
+			break;
+		}
+		usleep(50000);
+	}
+	tcp_echo_ok(AF_INET, a);
+	ck_assert_int_eq(harness_wait_notify(&p, "READY=1", 5000), 0);
+	tcp_echo_ok(AF_INET, a);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
+START_TEST(notify_sequence)
+{
+	struct echod_proc p;
+	char seen[8192], *ready, *status, *reloading, *ready2, *stopping;
+	int a;
+
+	harness_init(&p);
+	a = harness_free_port();
+	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\n", a);
+	p.pid = fork();
+	ck_assert_int_ge(p.pid, 0);
+	if (p.pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setenv("NOTIFY_SOCKET", p.notify_path, 1);
+		execl(getenv("ECHOD"), "echod", "-c", p.conf, "--log-target=stderr", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(harness_collect_notify(&p, "STATUS=", seen, sizeof(seen), 5000), 0);
+	tcp_echo_ok(AF_INET, a);
+	harness_signal(&p, SIGHUP);
+	ck_assert_int_eq(harness_collect_notify(&p, "READY=1", seen + strlen(seen),
+	    sizeof(seen) - strlen(seen), 5000), 0);
+	harness_signal(&p, SIGTERM);
+	ck_assert_int_eq(harness_collect_notify(&p, "STOPPING=1", seen + strlen(seen),
+	    sizeof(seen) - strlen(seen), 5000), 0);
+	ck_assert_int_eq(harness_wait_exit(&p, 5000), 0);
+	ready = strstr(seen, "READY=1");
+	status = strstr(seen, "STATUS=");
+	reloading = strstr(seen, "RELOADING=1\nMONOTONIC_USEC=");
+	ck_assert_ptr_nonnull(ready);
+	ck_assert_ptr_nonnull(status);
+	ck_assert_ptr_nonnull(reloading);
+	ready2 = strstr(reloading, "READY=1");
+	ck_assert_ptr_nonnull(ready2);
+	stopping = strstr(ready2, "STOPPING=1");
+	ck_assert_ptr_nonnull(stopping);
+	ck_assert(ready < reloading);
+	harness_cleanup(&p);
+}
+END_TEST
+
+/* Run echod -t with stderr on fd errfd; returns what it printed there. */
+static void
+run_with_stderr(const char *conf, int errfd, const char *target, const char *journal_stream)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(errfd, STDERR_FILENO);
+		if (journal_stream != NULL)
+			setenv("JOURNAL_STREAM", journal_stream, 1);
+		/* A config error is logged through the chosen back end, then exit 78. */
+		execl(getenv("ECHOD"), "echod", "-c", conf, target, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(status), 78);
+}
+
+static void
+read_all(int fd, char *buf, size_t size)
+{
+	size_t used = 0;
+	ssize_t n;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (used + 1 < size && (n = read(fd, buf + used, size - used - 1)) > 0)
+		used += (size_t)n;
+	buf[used] = '\0';
+}
+
+START_TEST(stderr_to_pipe_has_priority_prefixes)
+{
+	char conf[512], out[4096];
+	int pipefd[2];
+
+	snprintf(conf, sizeof(conf), "%s/port-range.conf", getenv("TEST_DATA"));
+	ck_assert_int_eq(pipe(pipefd), 0);
+	/* A JOURNAL_STREAM that is not our stderr must not switch to the journal. */
+	run_with_stderr(conf, pipefd[1], "--log-target=auto", "1:1");
+	close(pipefd[1]);
+	read_all(pipefd[0], out, sizeof(out));
+	ck_assert_msg(strncmp(out, "<3>", 3) == 0, "got: %s", out);
+	ck_assert_ptr_nonnull(strstr(out, "port 70000 out of range"));
+	close(pipefd[0]);
+}
+END_TEST
+
+START_TEST(stderr_to_terminal_is_plain)
+{
+	char conf[512], out[4096];
+	int master, slave;
+
+	snprintf(conf, sizeof(conf), "%s/port-range.conf", getenv("TEST_DATA"));
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	ck_assert_int_ge(master, 0);
+	ck_assert_int_eq(grantpt(master), 0);
+	ck_assert_int_eq(unlockpt(master), 0);
+	slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+	ck_assert_int_ge(slave, 0);
+	run_with_stderr(conf, slave, "--log-target=stderr", NULL);
+	usleep(50000);
+	read_all(master, out, sizeof(out));
+	ck_assert_msg(strncmp(out, "echod: ", 7) == 0, "got: %s", out);
+	ck_assert_ptr_null(strstr(out, "<3>"));
+	close(slave);
+	close(master);
+}
+END_TEST
+
+static Suite *
+systemd_suite(void)
+{
+	Suite *s = suite_create("systemd");
+	TCase *tc = tcase_create("activation");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, passed_fds_served_and_missing_ones_bound);
+	tcase_add_test(tc, unmatched_fd_is_served_with_a_notice);
+	tcase_add_test(tc, unusable_fds_are_closed_cleanly);
+	tcase_add_test(tc, wildcard_fd_matches_listener_without_address_and_survives_reload);
+	tcase_add_test(tc, systemd_socket_activate_passes_tcp);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("notify");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, notify_sequence);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("log targets");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, stderr_to_pipe_has_priority_prefixes);
+	tcase_add_test(tc, stderr_to_terminal_is_plain);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(systemd_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: MIT */
+/* harness: runs the real echod for integration tests, and small socket helpers. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+static const char *
+echod_path(void)
+{
+	const char *p = getenv("ECHOD");
+
+	return p != NULL ? p : "../src/echod";
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+harness_init(struct echod_proc *p)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	memset(p, 0, sizeof(*p));
+	p->pid = -1;
+	p->stderr_fd = -1;
+	snprintf(p->dir, sizeof(p->dir), "/tmp/echod-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(p->dir));
+	snprintf(p->conf, sizeof(p->conf), "%s/echod.conf", p->dir);
+	snprintf(p->notify_path, sizeof(p->notify_path), "%.60s/notify", p->dir);
+	p->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(p->notify_fd, 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", p->notify_path);
+	ck_assert_int_eq(bind(p->notify_fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+}
+
+void
+harness_cleanup(struct echod_proc *p)
+{
+	char cmd[128];
+
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, NULL, 0);
+		p->pid = -1;
+	}
+	if (p->notify_fd >= 0)
+		close(p->notify_fd);
+	if (p->stderr_fd >= 0)
+		close(p->stderr_fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", p->dir);
+}
+
+void
+harness_write_config(struct echod_proc *p, const char *fmt, ...)
+{
+	char tmp[160];
+	va_list ap;
+	FILE *f;
+
+	/* Written aside and renamed: a reload never reads half a file. */
+	snprintf(tmp, sizeof(tmp), "%s.new", p->conf);
+	f = fopen(tmp, "w");
+	ck_assert_ptr_nonnull(f);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(rename(tmp, p->conf), 0);
+}
+
+static int read_notify(struct echod_proc *p, char *buf, size_t size, int timeout_ms);
+
+static void
+exec_echod(struct echod_proc *p, const char *const *args, long nofile, int errpipe)
+{
+	const char *argv[32];
+	int n = 0;
+
+	/* Never outlive the test process, even when an assertion kills it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (nofile > 0) {
+		struct rlimit rl = { (rlim_t)nofile, (rlim_t)nofile };
+
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (errpipe >= 0)
+		dup2(errpipe, STDERR_FILENO);
+	setenv("NOTIFY_SOCKET", p->notify_path, 1);
+	argv[n++] = echod_path();
+	argv[n++] = "-c";
+	argv[n++] = p->conf;
+	argv[n++] = "--log-target=stderr";
+	for (int i = 0; args != NULL && args[i] != NULL && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	execv(argv[0], (char *const *)argv);
+	_exit(127);
+}
+
+static void
+pass_fds(const int *fds, int n, const char *names)
+{
+	char count[16], pid[16];
+	int moved[16];
+
+	/* Move them above the target range first, so that no dup2 clobbers another. */
+	for (int i = 0; i < n; i++)
+		moved[i] = fcntl(fds[i], F_DUPFD, 100);
+	for (int i = 0; i < n; i++) {
+		dup2(moved[i], 3 + i);
+		close(moved[i]);
+	}
+	snprintf(count, sizeof(count), "%d", n);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("LISTEN_FDS", count, 1);
+	setenv("LISTEN_PID", pid, 1);
+	setenv("LISTEN_FDNAMES", names, 1);
+}
+
+int
+harness_start_passing(struct echod_proc *p, const char *const *args, const int *fds, int n,
+    const char *names, bool stderr_pipe)
+{
+	int errpipe[2] = { -1, -1 };
+
+	if (stderr_pipe)
+		ck_assert_int_eq(pipe(errpipe), 0);
+	p->pid = fork();
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0) {
+		pass_fds(fds, n, names);
+		exec_echod(p, args, 0, errpipe[1]);
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	if (stderr_pipe) {
+		close(errpipe[1]);
+		p->stderr_fd = errpipe[0];
+		fcntl(p->stderr_fd, F_SETFL, O_NONBLOCK);
+	}
+	return harness_wait_notify(p, "READY=1", 10000);
+}
+
+void
+harness_read_stderr(struct echod_proc *p, char *buf, size_t size, int timeout_ms)
+{
+	size_t used = strlen(buf);
+	long deadline = now_ms() + timeout_ms;
+
+	while (used + 1 < size && now_ms() < deadline) {
+		struct pollfd pfd = { p->stderr_fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = read(p->stderr_fd, buf + used, size - used - 1);
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+}
+
+int
+harness_collect_notify(struct echod_proc *p, const char *until, char *out, size_t size,
+    int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	char buf[4096];
+
+	out[0] = '\0';
+	while (now_ms() < deadline) {
+		if (read_notify(p, buf, sizeof(buf), 100) != 0)
+			continue;
+		if (strlen(out) + strlen(buf) + 2 < size) {
+			strcat(out, buf);
+			strcat(out, "|");
+		}
+		if (strstr(buf, until) != NULL)
+			return 0;
+	}
+	return -1;
+}
+
+int
+harness_start(struct echod_proc *p, const char *const *args, long nofile)
+{
+	p->pid = fork();
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0)
+		exec_echod(p, args, nofile, -1);
+	if (harness_wait_notify(p, "READY=1", 10000) == 0)
+		return 0;
+	return -1;
+}
+
+static int
+read_notify(struct echod_proc *p, char *buf, size_t size, int timeout_ms)
+{
+	struct pollfd pfd = { p->notify_fd, POLLIN, 0 };
+	ssize_t n;
+
+	if (poll(&pfd, 1, timeout_ms) <= 0)
+		return -1;
+	n = recv(p->notify_fd, buf, size - 1, 0);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+int
+harness_wait_notify(struct echod_proc *p, const char *text, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	char buf[4096];
+
+	while (now_ms() < deadline) {
+		if (p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == p->pid) {
+			p->pid = -1;
+			return -1;
+		}
+		if (read_notify(p, buf, sizeof(buf), 100) == 0 && strstr(buf, text) != NULL)
+			return 0;
+	}
+	return -1;
+}
+
+int
+harness_wait_status(struct echod_proc *p, char *out, size_t size, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	char buf[4096], *s;
+
+	while (now_ms() < deadline) {
+		if (read_notify(p, buf, sizeof(buf), 100) != 0)
+			continue;
+		if ((s = strstr(buf, "STATUS=")) != NULL) {
+			snprintf(out, size, "%s", s + 7);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void
+harness_signal(struct echod_proc *p, int sig)
+{
+	ck_assert_int_gt(p->pid, 0);
+	ck_assert_int_eq(kill(p->pid, sig), 0);
+}
+
+int
+harness_wait_exit(struct echod_proc *p, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	int status;
+
+	while (now_ms() < deadline) {
+		pid_t r = waitpid(p->pid, &status, WNOHANG);
+
+		if (r == p->pid) {
+			p->pid = -1;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		usleep(5000);
+	}
+	return -1;
+}
+
+int
+harness_stop(struct echod_proc *p)
+{
+	harness_signal(p, SIGTERM);
+	return harness_wait_exit(p, 5000);
+}
+
+int
+harness_run(const char *const *args, char *out, size_t size)
+{
+	int pipefd[2], status;
+	size_t used = 0;
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(pipefd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		const char *argv[32];
+		int k = 0;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(pipefd[1], STDERR_FILENO);
+		argv[k++] = echod_path();
+		for (int i = 0; args[i] != NULL && k < 31; i++)
+			argv[k++] = args[i];
+		argv[k] = NULL;
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (used + 1 < size && (n = read(pipefd[0], out + used, size - used - 1)) > 0)
+		used += (size_t)n;
+	out[used] = '\0';
+	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int
+port_is_free(int family, int type, int port)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int fd, ok;
+
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		sin6->sin6_addr = in6addr_loopback;
+		len = sizeof(*sin6);
+	}
+	fd = socket(family, type, 0);
+	if (fd == -1)
+		return family == AF_INET6;	/* no IPv6: nothing can collide there */
+	ok = bind(fd, (struct sockaddr *)&ss, len) == 0;
+	close(fd);
+	return ok;
+}
+
+int
+harness_free_port(void)
+{
+	static unsigned salt;
+
+	/* Random in a high range, checked on every protocol and family echod may use. */
+	srand((unsigned)getpid() ^ (unsigned)now_ms() ^ (salt += 7919));
+	for (int tries = 0; tries < 1000; tries++) {
+		int port = 20000 + rand() % 30000;
+
+		if (port_is_free(AF_INET, SOCK_STREAM, port) &&
+		    port_is_free(AF_INET, SOCK_DGRAM, port) &&
+		    port_is_free(AF_INET6, SOCK_STREAM, port) &&
+		    port_is_free(AF_INET6, SOCK_DGRAM, port))
+			return port;
+	}
+	ck_abort_msg("no free port");
+	return -1;
+}
+
+bool
+harness_have_ipv6(void)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	bool ok;
+
+	if (fd == -1)
+		return false;
+	ok = bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0;
+	close(fd);
+	return ok;
+}
+
+static socklen_t
+loopback(int family, int port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		sin6->sin6_addr = in6addr_loopback;
+		return sizeof(*sin6);
+	}
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sizeof(*sin);
+}
+
+int
+tcp_connect_port(int family, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(family, port, &ss);
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+unix_connect_path(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+udp_socket_for(int family, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(family, port, &ss);
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void
+random_fill(unsigned char *buf, size_t len, unsigned seed)
+{
+	uint64_t x = seed * 0x9E3779B97F4A7C15ULL + 1;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (unsigned char)x;
+	}
+}
+
+int
+stream_echo_check(int fd, const unsigned char *buf, size_t len, unsigned seed, int timeout_ms)
+{
+	unsigned char *got = malloc(len + 1);
+	size_t sent = 0, recvd = 0;
+	long deadline = now_ms() + timeout_ms;
+	int ok = -1;
+
+	ck_assert_ptr_nonnull(got);
+	srand(seed);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	while (recvd < len && now_ms() < deadline) {
+		struct pollfd pfd = { fd, POLLIN | (sent < len ? POLLOUT : 0), 0 };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if (sent < len && (pfd.revents & POLLOUT)) {
+			/* Random chunks: the server must cope with any split. */
+			size_t chunk = 1 + (size_t)rand() % 70000;
+
+			if (chunk > len - sent)
+				chunk = len - sent;
+			n = send(fd, buf + sent, chunk, MSG_NOSIGNAL);
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = recv(fd, got + recvd, len - recvd, 0);
+			if (n <= 0 && !(n == -1 && errno == EAGAIN))
+				break;
+			if (n > 0)
+				recvd += (size_t)n;
+		}
+	}
+	if (recvd == len && memcmp(got, buf, len) == 0)
+		ok = 0;
+	else
+		fprintf(stderr, "stream echo: sent %zu, received %zu of %zu\n", sent, recvd, len);
+	free(got);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return ok;
+}
+
+size_t
+recv_exact(int fd, void *buf, size_t len, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	size_t got = 0;
+
+	while (got < len) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		long left = deadline - now_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		n = recv(fd, (char *)buf + got, len - got, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			break;
+		if (n > 0)
+			got += (size_t)n;
+	}
+	return got;
+}
+
+bool
+peer_closed(int fd, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	char c;
+
+	while (now_ms() < deadline) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = recv(fd, &c, 1, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return true;
+	}
+	return false;
+}
+
+static long
+status_field_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	long value = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, strlen(field)) == 0)
+			value = strtol(line + strlen(field), NULL, 10);
+	fclose(f);
+	return value;
+}
+
+long
+proc_rss_kb(pid_t pid)
+{
+	return status_field_kb(pid, "VmRSS:");
+}
+
+int
+proc_threads(pid_t pid)
+{
+	return (int)status_field_kb(pid, "Threads:");
+}
+
+long
+proc_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long utime, stime;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+		return -1;
+	/* Fields after the command name: state is 3rd, utime 14th, stime 15th. */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &utime, &stime) != 2)
+		return -1;
+	return (long)(utime + stime);
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* harness: runs the real echod for integration tests, and small socket helpers. */
+#ifndef ECHOD_HARNESS_H
+#define ECHOD_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct echod_proc {
+	pid_t pid;
+	int notify_fd;			/* NOTIFY_SOCKET the test owns */
+	int stderr_fd;			/* read end of echod's stderr, or -1 */
+	char dir[64];			/* private temporary directory */
+	char conf[128];
+	char notify_path[100];		/* fits sun_path */
+};
+
+/* A scratch directory and notify socket; echod is not started yet. */
+void	harness_init(struct echod_proc *p);
+/* Remove the scratch directory (echod must be stopped). */
+void	harness_cleanup(struct echod_proc *p);
+void	harness_write_config(struct echod_proc *p, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Start echod on p->conf with extra arguments (NULL-terminated, may be NULL)
+ * and wait up to 10 s for READY=1. Returns 0, or -1 if it exited or never
+ * became ready. nofile > 0 sets its descriptor limit (soft and hard).
+ */
+int	harness_start(struct echod_proc *p, const char *const *args, long nofile);
+/*
+ * The same, passing fds[0..n) as systemd does: moved to 3, 4, ... with
+ * LISTEN_FDS, LISTEN_PID (echod's own pid) and LISTEN_FDNAMES set. The fds
+ * are closed in the test process. stderr_pipe: keep echod's stderr readable
+ * on p->stderr_fd.
+ */
+int	harness_start_passing(struct echod_proc *p, const char *const *args, const int *fds,
+	    int n, const char *names, bool stderr_pipe);
+/* What echod wrote on stderr so far (needs stderr_pipe), appended to buf. */
+void	harness_read_stderr(struct echod_proc *p, char *buf, size_t size, int timeout_ms);
+/* Every notify message until one containing text arrives, joined with '|' into buf. */
+int	harness_collect_notify(struct echod_proc *p, const char *until, char *buf, size_t size,
+	    int timeout_ms);
+/* Wait for a notify message containing text; 0 when seen, -1 on timeout. */
+int	harness_wait_notify(struct echod_proc *p, const char *text, int timeout_ms);
+/* Last STATUS= seen within timeout_ms into buf (0), or -1. */
+int	harness_wait_status(struct echod_proc *p, char *buf, size_t size, int timeout_ms);
+/* Send a signal; then harness_wait_exit() returns the exit status (-1 on timeout). */
+void	harness_signal(struct echod_proc *p, int sig);
+int	harness_wait_exit(struct echod_proc *p, int timeout_ms);
+/* SIGTERM and wait: the exit status. */
+int	harness_stop(struct echod_proc *p);
+
+/* Run echod to completion with args; its stderr goes to out. Returns the exit status. */
+int	harness_run(const char *const *args, char *out, size_t size);
+
+/* A port free for TCP and UDP on 127.0.0.1 and ::1 right now. */
+int	harness_free_port(void);
+bool	harness_have_ipv6(void);
+
+int	tcp_connect_port(int family, int port);
+int	unix_connect_path(const char *path);
+int	udp_socket_for(int family, int port);
+/* Send and receive all of buf, interleaved with poll (never deadlocks); chunked at random. */
+int	stream_echo_check(int fd, const unsigned char *buf, size_t len, unsigned seed,
+	    int timeout_ms);
+/* Read exactly len bytes within timeout_ms; returns bytes read (less on EOF/timeout). */
+size_t	recv_exact(int fd, void *buf, size_t len, int timeout_ms);
+/* Is the peer's end closed (EOF or reset) within timeout_ms? */
+bool	peer_closed(int fd, int timeout_ms);
+void	random_fill(unsigned char *buf, size_t len, unsigned seed);
+
+long	proc_rss_kb(pid_t pid);
+long	proc_cpu_ticks(pid_t pid);
+int	proc_threads(pid_t pid);
+
+#endif

@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Every test echod has, from a fresh Debian 12 machine, as root:
+# dependencies, a -Werror build and `make check`, the same suite under
+# ASan+UBSan, and `make distcheck`. Run from the top of the source tree.
+set -eu
+
+say() { printf '\n=== %s\n' "$*"; }
+jobs=$(nproc 2>/dev/null || echo 2)
+
+say "dependencies"
+sh tools/deps.sh all
+
+say "build (-Werror) and make check"
+if [ -f Makefile ]; then make -s distclean >/dev/null 2>&1 || true; fi
+autoreconf -fi
+./configure -q CFLAGS="-O2 -g -Werror"
+make -s -j"$jobs"
+make -s check || { cat tests/*.log; exit 1; }
+
+say "make distcheck"
+make -s distcheck DISTCHECK_CONFIGURE_FLAGS="CFLAGS='-O2 -g -Werror'"
+
+say "make check under AddressSanitizer and UndefinedBehaviorSanitizer"
+make -s distclean
+./configure -q --enable-sanitizers CFLAGS="-O1 -g -Werror"
+make -s -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	make -s check || { cat tests/*.log; exit 1; }
+make -s distclean
+
+say "all tests passed"
