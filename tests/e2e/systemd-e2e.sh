@@ -18,8 +18,9 @@
 
 set -u -o pipefail
 
-# The start message's MESSAGE_ID (README, echod(8)).
-MSGID_START=''
+# MESSAGE_IDs of the start and reload messages (src/log.h, echod(8)).
+MSGID_START=ebad947a41344322b5a68ca23627c15c
+MSGID_RELOAD=0985fbbf29eb4bd588b4a42c11d4c418
 # A TCP port added to the configuration by the reload check.
 RELOAD_PORT=7007
 SUITE=bookworm
@@ -290,21 +291,23 @@ no_echod_process() { ! cexec pgrep -a -x echod; }
 
 status_line() { cexec systemctl status --no-pager echod.service | grep -E '^ +Status: "'; }
 
-journal_has_start() {
+# journal_has MSGID: echod.service logged a message with this MESSAGE_ID (journald may lag).
+journal_has() {
 	local i
-	[ -n "$MSGID_START" ] || { echo "MSGID_START is not set"; return 1; }
 	for i in $(seq 20); do
 		cexec journalctl -u echod.service -o verbose --no-pager |
-			grep -F "MESSAGE_ID=$MSGID_START" && return 0
+			grep -F "MESSAGE_ID=$1" && return 0
 		sleep 0.5
 	done
 	return 1
 }
 
-# Add a TCP listener on RELOAD_PORT to the installed configuration.
+# Add a TCP listener on RELOAD_PORT (every address) to the installed configuration.
 conf_add_listener() {
-	echo "conf_add_listener: configuration syntax not known yet"
-	return 1
+	cexec sed -i "/^listeners = (/a\\\t{ protocol = \"tcp\"; port = $RELOAD_PORT; }," \
+		/etc/echod/echod.conf &&
+		cexec grep -n "port = $RELOAD_PORT;" /etc/echod/echod.conf &&
+		cexec echod --test-config
 }
 
 reload_keeps_connection() {
@@ -322,8 +325,11 @@ reload_keeps_connection() {
 	check "config edited: TCP listener on port $RELOAD_PORT added" conf_add_listener
 	check "systemctl reload echod succeeds" cexec systemctl reload echod.service
 	check "reload kept the same main process" test "$(main_pid)" = "$pid_before"
-	check "TCP echo on the new port $RELOAD_PORT (Net::Ping stream)" \
-		ping_ok stream 127.0.0.1 "$RELOAD_PORT"
+	check "journal has the reload message (MESSAGE_ID=$MSGID_RELOAD)" journal_has "$MSGID_RELOAD"
+	check "TCP echo on the new port $RELOAD_PORT, 127.0.0.1 and ::1 (Net::Ping stream)" \
+		eval 'ping_ok stream 127.0.0.1 "$RELOAD_PORT" && ping_ok stream ::1 "$RELOAD_PORT"'
+	check "TCP 256 KiB random payload via nc on port $RELOAD_PORT, byte for byte" \
+		payload_ok nc-tcp-reload tcp.in timeout 30 nc -N -w 10 127.0.0.1 "$RELOAD_PORT"
 	check "TCP echo on port 7 still served after reload (Net::Ping stream)" \
 		ping_ok stream 127.0.0.1 7
 	touch "$root/root/e2e/go"
@@ -411,7 +417,7 @@ main() {
 
 	check "echod.service is active (socket activation)" unit_state echod.service active
 	check "systemctl status echod shows the STATUS line" status_line
-	check "journal has the start message (MESSAGE_ID=$MSGID_START)" journal_has_start
+	check "journal has the start message (MESSAGE_ID=$MSGID_START)" journal_has "$MSGID_START"
 
 	reload_keeps_connection
 
