@@ -26,7 +26,7 @@ RELOAD_PORT=7007
 SUITE=bookworm
 # Packages the base root filesystem gets besides systemd: the probes' tools.
 BASE_PACKAGES=systemd,systemd-sysv,dbus,netbase,perl,socat,netcat-openbsd,procps,iproute2
-HOST_PACKAGES="systemd-container debootstrap dpkg-dev debhelper lintian util-linux"
+HOST_PACKAGES="systemd-container debootstrap build-essential dpkg-dev debhelper lintian util-linux procps"
 CPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -120,9 +120,10 @@ install_host_packages() {
 	[ -n "${ECHOD_E2E_DEB:-}" ] || pkgs="$pkgs $(build_depends)"
 	export DEBIAN_FRONTEND=noninteractive
 	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $pkgs >>"$LOG" 2>&1 && return 0
-	apt-get update -q >>"$LOG" 2>&1 &&
-		apt-get install -y -q --no-install-recommends $pkgs >>"$LOG" 2>&1
+	timeout 1200 apt-get install -y -q --no-install-recommends $pkgs >>"$LOG" 2>&1 && return 0
+	# A fresh machine may have no package lists yet.
+	timeout 600 apt-get update -q >>"$LOG" 2>&1 &&
+		timeout 1200 apt-get install -y -q --no-install-recommends $pkgs >>"$LOG" 2>&1
 }
 
 # Build-Depends from debian/control, without version constraints or alternatives.
@@ -143,7 +144,7 @@ build_deb() {
 	else
 		tar -C "$SRCDIR" --exclude=.git -cf - . | tar -xf - -C "$run_dir/build/src" || return 1
 	fi
-	(cd "$run_dir/build/src" && dpkg-buildpackage -us -uc -b) >>"$LOG" 2>&1 || return 1
+	(cd "$run_dir/build/src" && timeout 1800 dpkg-buildpackage -us -uc -b) >>"$LOG" 2>&1 || return 1
 	deb=$(ls "$run_dir"/build/echod_*.deb 2>/dev/null | head -n 1)
 	changes=$(ls "$run_dir"/build/echod_*.changes 2>/dev/null | head -n 1)
 	[ -n "$deb" ] && [ -n "$changes" ]
@@ -171,7 +172,7 @@ make_base() {
 	fi
 	note "base root filesystem: debootstrap $SUITE from $MIRROR into $BASE"
 	rm -rf "$new" "$BASE" "$CACHE/base.stamp"
-	debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$new" "$MIRROR" \
+	timeout 1200 debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$new" "$MIRROR" \
 		>>"$LOG" 2>&1 || return 1
 	# The archive's Release files can be older than the clock.
 	echo 'Acquire::Check-Valid-Until "false";' >"$new/etc/apt/apt.conf.d/99no-check-valid-until"
@@ -182,12 +183,17 @@ make_base() {
 	mv "$new" "$BASE" && printf '%s\n' "$key" >"$CACHE/base.stamp"
 }
 
-# A fresh overlay over the base for this run; the container's changes die with it.
+# A fresh overlay over the base for this run; the container's changes die with it. Where the
+# cache's file system cannot hold an overlay's upper layer, a copy of the base does the same.
 mount_overlay() {
-	mkdir -p "$run_dir/upper" "$run_dir/work" "$run_dir/root" &&
-		mount -t overlay overlay \
-			-o "lowerdir=$BASE,upperdir=$run_dir/upper,workdir=$run_dir/work" "$run_dir/root" &&
+	mkdir -p "$run_dir/upper" "$run_dir/work" "$run_dir/root" || return 1
+	if mount -t overlay overlay \
+		-o "lowerdir=$BASE,upperdir=$run_dir/upper,workdir=$run_dir/work" "$run_dir/root"; then
 		root=$run_dir/root
+		return 0
+	fi
+	note "overlayfs unavailable here: copying the base root filesystem instead"
+	rmdir "$run_dir/root" && cp -a --reflink=auto "$BASE" "$run_dir/root" && root=$run_dir/root
 }
 
 # Fetch the package's dependencies with the host's network; the booted container has none.
@@ -306,7 +312,7 @@ journal_has() {
 conf_add_listener() {
 	cexec sed -i "/^listeners = (/a\\\t{ protocol = \"tcp\"; port = $RELOAD_PORT; }," \
 		/etc/echod/echod.conf &&
-		cexec grep -n "port = $RELOAD_PORT;" /etc/echod/echod.conf &&
+		cexec grep -n "^	{ protocol = \"tcp\"; port = $RELOAD_PORT; }," /etc/echod/echod.conf &&
 		cexec echod --test-config
 }
 
