@@ -21,6 +21,8 @@
 #define TCP_ACCEPT_BUDGET	64
 /* First allocation for bytes a peer has not read yet; grows up to buffer_size. */
 #define TCP_PENDING_MIN		4096
+/* At most this many connections taken from a listener's backlog as it is removed. */
+#define TCP_DRAIN_MAX		4096
 /* Out of descriptors: how long a paused listener waits before it tries again. */
 #define TCP_ACCEPT_RETRY_MS	100
 
@@ -424,11 +426,32 @@ tcp_port_start(struct tcp_port *port, struct tcp_worker *tw, int fd, bool nodela
 	return loop_add(tw->loop, &port->w, fd, EPOLLIN | EPOLLEXCLUSIVE, accept_cb, port);
 }
 
+/*
+ * Closing a listening socket resets the connections still in its backlog:
+ * clients that completed the handshake before a reload. Take them first.
+ */
+static void
+port_drain_backlog(struct tcp_port *port)
+{
+	for (int i = 0; i < TCP_DRAIN_MAX && !port->paused; i++) {
+		int cfd = accept4(port->w.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (cfd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;
+		}
+		conn_start(port->tw, cfd, port->nodelay);
+	}
+}
+
 void
-tcp_port_stop(struct tcp_port *port)
+tcp_port_stop(struct tcp_port *port, bool drain)
 {
 	struct tcp_worker *tw = port->tw;
 
+	if (drain)
+		port_drain_backlog(port);
 	if (!port->paused) {
 		loop_del(tw->loop, &port->w);
 		return;

@@ -49,9 +49,13 @@ int	tcp_worker_init(struct tcp_worker *tw, struct loop *loop, struct tcp_shared 
 /* Closes every connection the worker holds. */
 void	tcp_worker_fini(struct tcp_worker *tw);
 
-/* Start and stop watching a listening socket in this worker. */
+/*
+ * Start and stop watching a listening socket in this worker. drain: first
+ * accept what waits in the backlog (a reload removing the listener must not
+ * reset connections clients already made).
+ */
 int	tcp_port_start(struct tcp_port *port, struct tcp_worker *tw, int fd, bool nodelay);
-void	tcp_port_stop(struct tcp_port *port);
+void	tcp_port_stop(struct tcp_port *port, bool drain);
 
 /*
  * Periodic work: close idle connections, retry paused accepts. Returns the

@@ -78,10 +78,10 @@ port_add(struct worker *w, struct listener *l)
 }
 
 static void
-port_stop_and_free(struct worker_port *p)
+port_stop_and_free(struct worker_port *p, bool drain)
 {
 	if (listener_is_stream(p->listener))
-		tcp_port_stop(&p->u.tcp);
+		tcp_port_stop(&p->u.tcp, drain);
 	else
 		udp_port_stop(&p->u.udp);
 	listener_release(p->listener);
@@ -96,7 +96,7 @@ port_remove(struct worker *w, struct listener *l)
 
 		if (p->listener == l) {
 			*pp = p->next;
-			port_stop_and_free(p);
+			port_stop_and_free(p, true);
 			return;
 		}
 	}
@@ -226,7 +226,7 @@ worker_free(struct worker *w)
 		struct worker_port *p = w->ports;
 
 		w->ports = p->next;
-		port_stop_and_free(p);
+		port_stop_and_free(p, false);
 	}
 	/* Messages never read still hold references to their listeners. */
 	for (m = w->inbox; m != NULL; m = next) {
