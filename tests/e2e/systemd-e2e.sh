@@ -93,7 +93,11 @@ teardown() {
 			kill -0 "$nspawn_pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -KILL "$nspawn_pid" 2>/dev/null
+		if kill -KILL "$nspawn_pid" 2>/dev/null; then
+			log "teardown: container did not power off within 30 s, killed"
+		else
+			log "teardown: container powered off in $((i / 10)).$((i % 10)) s"
+		fi
 		wait "$nspawn_pid" 2>/dev/null
 	fi
 	if [ -n "$root" ] && mountpoint -q "$root"; then
