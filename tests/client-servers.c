@@ -1,0 +1,596 @@
+/* SPDX-License-Identifier: MIT */
+/* Echo servers for echo-client's tests: peers no one here wrote, and small misbehaving fakes. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client-servers.h"
+
+#define SERVER_READY_S	10
+
+static const char *xinetd_missing(void);
+static int xinetd_start(struct test_server *s, int family);
+
+const struct peer_kind peer_kinds[] = {
+	{ "xinetd", xinetd_start, xinetd_missing },
+	/* { "echod", echod_start, echod_missing }, */
+};
+const size_t npeer_kinds = sizeof(peer_kinds) / sizeof(peer_kinds[0]);
+
+/* Servers of this process, stopped at exit too: a failed assertion exits the test's
+ * process at once, and its servers' scratch directories should not stay behind. */
+static struct test_server *server_live[16];
+
+static void
+server_track(struct test_server *s, bool on)
+{
+	for (size_t i = 0; i < sizeof(server_live) / sizeof(server_live[0]); i++) {
+		if (on && server_live[i] == NULL) {
+			server_live[i] = s;
+			return;
+		}
+		if (!on && server_live[i] == s)
+			server_live[i] = NULL;
+	}
+}
+
+void
+server_stop_all(void)
+{
+	for (size_t i = 0; i < sizeof(server_live) / sizeof(server_live[0]); i++)
+		if (server_live[i] != NULL)
+			server_stop(server_live[i]);
+}
+
+static void
+server_init(struct test_server *s, int family)
+{
+	memset(s, 0, sizeof(*s));
+	server_track(s, true);
+	s->family = family;
+	for (size_t i = 0; i < sizeof(s->fds) / sizeof(s->fds[0]); i++)
+		s->fds[i] = -1;
+}
+
+static int
+server_mkdir(struct test_server *s)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(s->dir, sizeof(s->dir), "%s/echo-client-test.XXXXXX",
+	    tmp != NULL && strlen(tmp) < 30 ? tmp : "/tmp");
+	if (mkdtemp(s->dir) == NULL) {
+		perror("mkdtemp");
+		s->dir[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static socklen_t
+server_addr(struct sockaddr_storage *ss, int family, int port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_loopback;
+		a->sin6_port = htons(port);
+		return sizeof(*a);
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a->sin_port = htons(port);
+	return sizeof(*a);
+}
+
+/* A socket bound to loopback; port 0 picks a free one. Returns the fd or -1. */
+static int
+server_bind(int family, int type, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = server_addr(&ss, family, port);
+	int fd, on = 1;
+
+	fd = socket(family, type | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static int
+server_port_of(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void
+server_name(struct test_server *s, int port)
+{
+	snprintf(s->host, sizeof(s->host), "%s", s->family == AF_INET6 ? "::1" : "127.0.0.1");
+	snprintf(s->port, sizeof(s->port), "%d", port);
+}
+
+/* A port free for both TCP and UDP right now, for a server that binds it itself. */
+static int
+server_free_port(int family)
+{
+	int t, u, port;
+
+	t = server_bind(family, SOCK_STREAM, 0);
+	if (t == -1)
+		return -1;
+	port = server_port_of(t);
+	u = server_bind(family, SOCK_DGRAM, port);
+	close(t);
+	if (u == -1)
+		return 0;	/* taken for UDP: the caller tries another */
+	close(u);
+	return port;
+}
+
+bool
+server_have_ipv6(void)
+{
+	int fd = server_bind(AF_INET6, SOCK_STREAM, 0);
+
+	if (fd == -1)
+		return false;
+	close(fd);
+	return true;
+}
+
+/*
+ * Is it serving yet? TCP: a connection succeeds. UDP: the port is taken. No datagram is
+ * sent: xinetd discards datagrams that arrive just after it answered one (it drains its
+ * socket), so a probe here could make a test's first datagram vanish. 1 yes, 0 not yet.
+ */
+static int
+server_answers(const struct test_server *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = server_addr(&ss, s->family, atoi(s->port));
+	int fd, ok;
+
+	fd = socket(s->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ok = fd != -1 && connect(fd, (struct sockaddr *)&ss, len) == 0;
+	if (fd != -1)
+		close(fd);
+	if (!ok)
+		return 0;
+	fd = server_bind(s->family, SOCK_DGRAM, atoi(s->port));
+	if (fd != -1)
+		close(fd);
+	return fd == -1 && errno == EADDRINUSE;
+}
+
+/* Wait until the child serves, or dies. Polling a readiness probe, not sleeping blind. */
+static int
+server_wait_ready(struct test_server *s)
+{
+	time_t limit = time(NULL) + SERVER_READY_S;
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	int status;
+
+	while (time(NULL) < limit) {
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			s->pid = 0;
+			return -1;
+		}
+		if (server_answers(s))
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	return -1;
+}
+
+static const char *
+xinetd_path(void)
+{
+	const char *p = getenv("XINETD");
+
+	return p != NULL ? p : "/usr/sbin/xinetd";
+}
+
+static const char *
+xinetd_missing(void)
+{
+	return access(xinetd_path(), X_OK) == 0 ? NULL :
+	    "xinetd is not installed (Debian package xinetd; or set XINETD)";
+}
+
+/* xinetd's own echo (builtin, "INTERNAL"), stream and datagram, from a private config:
+ * UNLISTED because the port is not echo's in /etc/services, and no rate limits, which
+ * would otherwise switch the service off in the middle of a test run. */
+static int
+xinetd_conf(const struct test_server *s, const char *path)
+{
+	static const char *const types[][3] = {
+		{ "echo-stream", "stream", "tcp" },
+		{ "echo-dgram", "dgram", "udp" },
+	};
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	fprintf(f, "defaults\n{\n\tlog_type = FILE %s/xinetd.log\n\tinstances = UNLIMITED\n"
+	    "\tper_source = UNLIMITED\n\tcps = 100000 1\n}\n", s->dir);
+	for (size_t i = 0; i < 2; i++)
+		fprintf(f, "service echo\n{\n\ttype = INTERNAL UNLISTED\n\tid = %s\n"
+		    "\tsocket_type = %s\n\tprotocol = %s\n\twait = %s\n\tbind = %s\n%s"
+		    "\tport = %s\n}\n", types[i][0], types[i][1], types[i][2],
+		    i == 0 ? "no" : "yes", s->host, s->family == AF_INET6 ? "\tflags = IPv6\n" : "",
+		    s->port);
+	return fclose(f);
+}
+
+static int
+xinetd_spawn(struct test_server *s)
+{
+	char conf[128], log[128];
+	int fd;
+
+	snprintf(conf, sizeof(conf), "%s/xinetd.conf", s->dir);
+	snprintf(log, sizeof(log), "%s/xinetd.out", s->dir);
+	if (xinetd_conf(s, conf) == -1)
+		return -1;
+	s->pid = fork();
+	if (s->pid == -1)
+		return -1;
+	if (s->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(xinetd_path(), "xinetd", "-dontfork", "-f", conf, (char *)NULL);
+		_exit(127);
+	}
+	return 0;
+}
+
+static int
+xinetd_start(struct test_server *s, int family)
+{
+	char *out;
+	int attempt, port;
+
+	server_init(s, family);
+	if (server_mkdir(s) == -1)
+		return -1;
+	/* The port is free when picked but bound by xinetd later: retry if someone won. */
+	for (attempt = 0; attempt < 5; attempt++) {
+		port = server_free_port(family);
+		if (port == -1)
+			break;
+		if (port == 0)
+			continue;
+		server_name(s, port);
+		if (xinetd_spawn(s) == -1)
+			break;
+		if (server_wait_ready(s) == 0)
+			return 0;
+		if (s->pid > 0) {
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, NULL, 0);
+			s->pid = 0;
+		}
+	}
+	out = server_file(s, "xinetd.out");
+	fprintf(stderr, "xinetd did not start on %s; its output:\n%s\n", s->host,
+	    out != NULL ? out : "(none)");
+	free(out);
+	server_stop(s);
+	return -1;
+}
+
+static int
+fake_write_all(int fd, const char *p, size_t n)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		r = write(fd, p, n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static void
+fake_stream_conn(int c, const struct fake_spec *sp)
+{
+	static char buf[1 << 16];
+	char *all = NULL, *p;
+	size_t off = 0;
+	ssize_t n;
+
+	while ((n = read(c, buf, sizeof(buf))) > 0) {
+		if (sp->stream == FAKE_SINK)
+			continue;
+		if (sp->stream == FAKE_JOIN) {
+			p = realloc(all, off + (size_t)n);
+			if (p == NULL)
+				break;
+			all = p;
+			memcpy(all + off, buf, (size_t)n);
+		} else {
+			if (sp->corrupt_at >= (long)off && sp->corrupt_at < (long)off + n)
+				buf[sp->corrupt_at - (long)off] ^= 0x20;
+			if (fake_write_all(c, buf, (size_t)n) == -1)
+				break;
+		}
+		off += (size_t)n;
+	}
+	if (sp->stream == FAKE_JOIN && all != NULL)
+		fake_write_all(c, all, off);
+	free(all);
+}
+
+static void
+fake_stream_loop(int lfd, const struct fake_spec *sp)
+{
+	int c;
+
+	for (;;) {
+		c = accept(lfd, NULL, NULL);
+		if (c == -1)
+			continue;
+		fake_stream_conn(c, sp);
+		close(c);
+	}
+}
+
+static void
+fake_dgram_loop(int fd, const struct fake_spec *sp, const char *dir)
+{
+	static char buf[65536], held[65536];
+	struct sockaddr_storage from, hfrom;
+	socklen_t flen, hlen = 0;
+	size_t i = 0, len = strlen(sp->script);
+	ssize_t n, heldn = -1;
+	char path[128];
+	FILE *log;
+
+	snprintf(path, sizeof(path), "%s/dgrams", dir);
+	log = fopen(path, "a");
+	for (;; i++) {
+		flen = sizeof(from);
+		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+		if (n == -1)
+			continue;
+		if (log != NULL) {
+			fprintf(log, "%zd\n", n);
+			fflush(log);
+		}
+		switch (sp->script[i % len]) {
+		case 'h':
+			memcpy(held, buf, (size_t)n);
+			heldn = n;
+			hfrom = from;
+			hlen = flen;
+			continue;
+		case 'd':
+			n = -1;
+			break;
+		case 'c':
+			if (n > 0)
+				buf[n / 2] ^= 0x20;
+			break;
+		case 't':
+			n /= 2;
+			break;
+		case '2':
+			sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, flen);
+			break;
+		}
+		if (heldn >= 0)
+			sendto(fd, held, (size_t)heldn, 0, (struct sockaddr *)&hfrom, hlen);
+		heldn = -1;
+		if (n >= 0)
+			sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, flen);
+	}
+}
+
+static int
+fake_listen_unix(struct test_server *s)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/sock", s->dir);
+	snprintf(s->host, sizeof(s->host), "unix:%s", sun.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd != -1 && bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+int
+fake_start(struct test_server *s, int family, const struct fake_spec *spec)
+{
+	int fd;
+
+	server_init(s, family);
+	if (server_mkdir(s) == -1)
+		return -1;
+	if (family == AF_UNIX)
+		fd = fake_listen_unix(s);
+	else
+		fd = server_bind(family, spec->socktype, 0);
+	if (fd == -1 || (spec->socktype == SOCK_STREAM && listen(fd, 16) == -1)) {
+		perror("fake server");
+		server_stop(s);
+		return -1;
+	}
+	if (family != AF_UNIX)
+		server_name(s, server_port_of(fd));
+	s->pid = fork();
+	if (s->pid == 0) {
+		/* Check's handlers, inherited through fork(), would signal the test's whole
+		 * process group when server_stop() terminates this child. */
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGALRM, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (spec->socktype == SOCK_STREAM)
+			fake_stream_loop(fd, spec);
+		fake_dgram_loop(fd, spec, s->dir);
+		_exit(0);
+	}
+	close(fd);	/* bound before the fork: ready as soon as start returns */
+	if (s->pid == -1) {
+		server_stop(s);
+		return -1;
+	}
+	return 0;
+}
+
+int
+stuck_start(struct test_server *s)
+{
+	struct sockaddr_storage ss;
+	struct pollfd pfd;
+	socklen_t len;
+	int lfd, i;
+
+	server_init(s, AF_INET);
+	/* Backlog 0 holds one established connection; when the accept queue is full, Linux
+	 * drops further SYNs, so later connects see nothing: a silent host, on loopback. */
+	lfd = server_bind(AF_INET, SOCK_STREAM, 0);
+	if (lfd == -1 || listen(lfd, 0) == -1)
+		return -1;
+	s->fds[0] = lfd;
+	server_name(s, server_port_of(lfd));
+	len = server_addr(&ss, AF_INET, server_port_of(lfd));
+	for (i = 1; i < 4; i++) {
+		s->fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (s->fds[i] == -1)
+			return -1;
+		connect(s->fds[i], (struct sockaddr *)&ss, len);
+		if (i == 1) {
+			pfd = (struct pollfd){ .fd = s->fds[1], .events = POLLOUT };
+			if (poll(&pfd, 1, 5000) != 1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int
+refusing_start(struct test_server *s)
+{
+	server_init(s, AF_INET);
+	s->fds[0] = server_bind(AF_INET, SOCK_STREAM, 0);
+	if (s->fds[0] == -1)
+		return -1;
+	server_name(s, server_port_of(s->fds[0]));
+	return 0;
+}
+
+int
+closed_udp_port(struct test_server *s)
+{
+	int fd;
+
+	server_init(s, AF_INET);
+	fd = server_bind(AF_INET, SOCK_DGRAM, 0);
+	if (fd == -1)
+		return -1;
+	server_name(s, server_port_of(fd));
+	close(fd);
+	return 0;
+}
+
+char *
+server_file(const struct test_server *s, const char *name)
+{
+	char path[128], *buf;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
+	if (buf != NULL && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+void
+server_stop(struct test_server *s)
+{
+	static const char *const files[] = {
+		"xinetd.conf", "xinetd.log", "xinetd.out", "dgrams", "sock",
+	};
+	char path[128];
+
+	server_track(s, false);
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
+	}
+	for (size_t i = 0; i < sizeof(s->fds) / sizeof(s->fds[0]); i++) {
+		if (s->fds[i] != -1)
+			close(s->fds[i]);
+		s->fds[i] = -1;
+	}
+	if (s->dir[0] == '\0')
+		return;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", s->dir, files[i]);
+		unlink(path);
+	}
+	rmdir(s->dir);
+	s->dir[0] = '\0';
+}
