@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 struct test_server {
@@ -28,6 +29,10 @@ struct peer_kind {
 	int (*start)(struct test_server *s, int family);
 	/* NULL when usable, else why this machine cannot run it (the test run is skipped). */
 	const char *(*missing)(void);
+	/* The server may discard UDP datagrams that arrive back to back (xinetd reads and
+	 * drops whatever is queued right after it answered), so tests sending several
+	 * datagrams check accounting rather than demand that all come back. */
+	bool udp_lossy;
 };
 
 extern const struct peer_kind peer_kinds[];
@@ -71,6 +76,17 @@ void server_stop_all(void);
 
 /* True when ::1 can be bound here. */
 bool server_have_ipv6(void);
+
+/* Building blocks for server implementations (client-servers.c, client-fakes.c). */
+struct sockaddr_storage;
+void server_init(struct test_server *s, int family);	/* zero s; stopped at exit too */
+int server_mkdir(struct test_server *s);		/* create s->dir */
+/* Loopback address of family with port; returns its length. */
+socklen_t server_addr(struct sockaddr_storage *ss, int family, int port);
+/* A socket bound to loopback (port 0: a free one). Returns it, or -1 with errno. */
+int server_bind(int family, int type, int port);
+int server_port_of(int fd);
+void server_name(struct test_server *s, int port);	/* fill host and port */
 
 /* Read dir/name of the server into a malloc()ed string, NULL when missing. */
 char *server_file(const struct test_server *s, const char *name);
