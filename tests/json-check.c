@@ -229,9 +229,12 @@ json_value(struct json_parser *jp, const char *path)
 int
 json_parse(const char *text, struct json_doc *doc)
 {
-	struct json_parser jp = { text, doc, 0 };
+	struct json_parser jp;
 
-	doc->n = 0;
+	memset(doc, 0, sizeof(*doc));
+	jp.p = text;
+	jp.doc = doc;
+	jp.depth = 0;
 	if (json_value(&jp, "") == -1)
 		return -1;
 	json_ws(&jp);

@@ -289,16 +289,23 @@ probe_dgram_one(struct probe *pr, uint32_t seq)
 	s->sent_at = io_now();
 	pr->st.sent++;
 	if (send(pr->fd, pr->out, pr->pl.size, MSG_NOSIGNAL) == -1) {
+		/* Most likely an ICMP error left over from an earlier probe. */
 		s->state = PROBE_LOST;
-		probe_note(pr, "%s seq=%u: %s", pr->peer->name, seq, strerror(errno));
+		probe_note(pr, "%s seq=%u: %s", pr->peer->name, seq, errno == ECONNREFUSED ?
+		    "connection refused (port unreachable)" : strerror(errno));
 		return 0;
 	}
 	deadline = s->sent_at + pr->o->timeout;
 	while (s->state == PROBE_PENDING) {
 		r = io_wait(&pfd, 1, deadline);
-		if (r == -1) {
+		if (r == -1 && errno == EINTR) {
 			s->seq = 0;
 			pr->st.sent--;	/* cut short by the user, not lost */
+			return -1;
+		}
+		if (r == -1) {
+			warn("%s: poll", pr->peer->name);
+			pr->fatal = true;
 			return -1;
 		}
 		if (r == 0) {
