@@ -965,7 +965,8 @@ have_netns(void)
 	int status;
 
 	if (pid == 0)
-		_exit(unshare(CLONE_NEWNET) == 0 ? 0 : 1);
+		_exit(unshare(CLONE_NEWNET) == 0 ||
+		    unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 ? 0 : 1);
 	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == 0;
 }

@@ -74,7 +74,9 @@ run_child(char **argv, int in, int out, int err, unsigned flags)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
 		_exit(126);
-	if ((flags & RUN_NETNS) && unshare(CLONE_NEWNET) == -1) {
+	/* Unprivileged, a user namespace of our own grants the right to make the network one. */
+	if ((flags & RUN_NETNS) && unshare(CLONE_NEWNET) == -1 &&
+	    unshare(CLONE_NEWUSER | CLONE_NEWNET) == -1) {
 		fprintf(stderr, "run_client: unshare(CLONE_NEWNET): %s\n", strerror(errno));
 		_exit(125);
 	}
