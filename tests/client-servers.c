@@ -282,8 +282,13 @@ xinetd_spawn(struct test_server *s)
 	return 0;
 }
 
+/*
+ * Start a server process with spawn() on a free port of family and wait until it answers.
+ * The port is free when picked but bound by the server later: retry if someone won.
+ */
 static int
-xinetd_start(struct test_server *s, int family)
+spawned_start(struct test_server *s, int family, int (*spawn)(struct test_server *),
+    const char *name, const char *log)
 {
 	char *out;
 	int attempt, port;
@@ -291,7 +296,6 @@ xinetd_start(struct test_server *s, int family)
 	server_init(s, family);
 	if (server_mkdir(s) == -1)
 		return -1;
-	/* The port is free when picked but bound by xinetd later: retry if someone won. */
 	for (attempt = 0; attempt < 5; attempt++) {
 		port = server_free_port(family);
 		if (port == -1)
@@ -299,7 +303,7 @@ xinetd_start(struct test_server *s, int family)
 		if (port == 0)
 			continue;
 		server_name(s, port);
-		if (xinetd_spawn(s) == -1)
+		if (spawn(s) == -1)
 			break;
 		if (server_wait_ready(s) == 0)
 			return 0;
@@ -309,12 +313,18 @@ xinetd_start(struct test_server *s, int family)
 			s->pid = 0;
 		}
 	}
-	out = server_file(s, "xinetd.out");
-	fprintf(stderr, "xinetd did not start on %s; its output:\n%s\n", s->host,
+	out = server_file(s, log);
+	fprintf(stderr, "%s did not start on %s; its output:\n%s\n", name, s->host,
 	    out != NULL ? out : "(none)");
 	free(out);
 	server_stop(s);
 	return -1;
+}
+
+static int
+xinetd_start(struct test_server *s, int family)
+{
+	return spawned_start(s, family, xinetd_spawn, "xinetd", "xinetd.out");
 }
 
 static const char *
@@ -361,35 +371,7 @@ echod_spawn(struct test_server *s)
 static int
 echod_start(struct test_server *s, int family)
 {
-	char *out;
-	int port;
-
-	server_init(s, family);
-	if (server_mkdir(s) == -1)
-		return -1;
-	for (int attempt = 0; attempt < 5; attempt++) {
-		port = server_free_port(family);
-		if (port == -1)
-			break;
-		if (port == 0)
-			continue;
-		server_name(s, port);
-		if (echod_spawn(s) == -1)
-			break;
-		if (server_wait_ready(s) == 0)
-			return 0;
-		if (s->pid > 0) {
-			kill(s->pid, SIGKILL);
-			waitpid(s->pid, NULL, 0);
-			s->pid = 0;
-		}
-	}
-	out = server_file(s, "echod.out");
-	fprintf(stderr, "echod did not start on %s; its output:\n%s\n", s->host,
-	    out != NULL ? out : "(none)");
-	free(out);
-	server_stop(s);
-	return -1;
+	return spawned_start(s, family, echod_spawn, "echod", "echod.out");
 }
 
 char *
