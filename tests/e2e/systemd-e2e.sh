@@ -130,11 +130,11 @@ install_host_packages() {
 		timeout 1200 apt-get install -y -q --no-install-recommends $pkgs >>"$LOG" 2>&1
 }
 
-# Build-Depends from debian/control, without version constraints or alternatives.
+# Build-Depends from debian/control, without versions, alternatives or build profiles.
 build_depends() {
 	sed -n '/^Build-Depends:/,/^[^ ]/p' "$SRCDIR/debian/control" |
 		sed 's/^Build-Depends://; /^[A-Z]/d' | tr ',' '\n' |
-		sed 's/[(|].*//; s/^ *//; s/ *$//; /^$/d; s/^debhelper-compat$/debhelper/' | tr '\n' ' '
+		sed 's/[(|<[].*//; s/^ *//; s/ *$//; /^$/d; s/^debhelper-compat$/debhelper/' | tr '\n' ' '
 }
 
 # Copy the source tree (the working tree of a git checkout, without its build outputs) and
