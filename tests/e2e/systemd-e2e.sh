@@ -426,6 +426,8 @@ main() {
 		payload_ok socat-udp4 udp.in timeout 30 socat -b 65536 -t 2 - UDP4:127.0.0.1:7
 	check "UDP 8 KiB random datagram via socat, ::1, byte for byte" \
 		payload_ok socat-udp6 udp.in timeout 30 socat -b 65536 -t 2 - 'UDP6:[::1]:7'
+	check "the packaged echo-client probes TCP and UDP port 7 on ::1" \
+		eval 'cexec echo-client -c 3 -i 0 -s 1400 ::1 && cexec echo-client -u -c 3 -i 0 -s 1400 ::1'
 
 	check "echod.service is active (socket activation)" unit_state echod.service active
 	check "systemctl status echod shows the STATUS line" status_line
