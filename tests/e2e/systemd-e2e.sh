@@ -26,7 +26,8 @@ RELOAD_PORT=7007
 SUITE=bookworm
 # Packages the base root filesystem gets besides systemd: the probes' tools.
 BASE_PACKAGES=systemd,systemd-sysv,dbus,netbase,perl,socat,netcat-openbsd,procps,iproute2
-HOST_PACKAGES="systemd-container debootstrap build-essential dpkg-dev debhelper lintian util-linux procps"
+HOST_PACKAGES=(systemd-container debootstrap build-essential dpkg-dev debhelper lintian
+	util-linux procps)
 CPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -119,15 +120,16 @@ host_mirror() {
 }
 
 install_host_packages() {
-	local pkgs="$HOST_PACKAGES"
+	local -a pkgs=("${HOST_PACKAGES[@]}") more=()
 
-	[ -n "${ECHOD_E2E_DEB:-}" ] || pkgs="$pkgs $(build_depends)"
+	[ -n "${ECHOD_E2E_DEB:-}" ] || read -r -a more <<<"$(build_depends)"
+	pkgs+=("${more[@]}")
 	export DEBIAN_FRONTEND=noninteractive
-	# shellcheck disable=SC2086
-	timeout 1200 apt-get install -y -q --no-install-recommends $pkgs >>"$LOG" 2>&1 && return 0
+	timeout 1200 apt-get install -y -q --no-install-recommends "${pkgs[@]}" >>"$LOG" 2>&1 &&
+		return 0
 	# A fresh machine may have no package lists yet.
 	timeout 600 apt-get update -q >>"$LOG" 2>&1 &&
-		timeout 1200 apt-get install -y -q --no-install-recommends $pkgs >>"$LOG" 2>&1
+		timeout 1200 apt-get install -y -q --no-install-recommends "${pkgs[@]}" >>"$LOG" 2>&1
 }
 
 # Build-Depends from debian/control, without versions, alternatives or build profiles.
@@ -143,14 +145,14 @@ build_deb() {
 	mkdir -p "$run_dir/build/src"
 	if git -C "$SRCDIR" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 		(cd "$SRCDIR" && git ls-files -z --cached --others --exclude-standard |
-			xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+			while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
 			tar --null -T - -cf -) | tar -xf - -C "$run_dir/build/src" || return 1
 	else
 		tar -C "$SRCDIR" --exclude=.git -cf - . | tar -xf - -C "$run_dir/build/src" || return 1
 	fi
 	(cd "$run_dir/build/src" && timeout 1800 dpkg-buildpackage -us -uc -b) >>"$LOG" 2>&1 || return 1
-	deb=$(ls "$run_dir"/build/echod_*.deb 2>/dev/null | head -n 1)
-	changes=$(ls "$run_dir"/build/echod_*.changes 2>/dev/null | head -n 1)
+	deb=$(find "$run_dir/build" -maxdepth 1 -name 'echod_*.deb' | head -n 1)
+	changes=$(find "$run_dir/build" -maxdepth 1 -name 'echod_*.changes' | head -n 1)
 	[ -n "$deb" ] && [ -n "$changes" ]
 }
 
@@ -165,6 +167,9 @@ lintian_clean() {
 
 deb_has() { dpkg-deb -c "$deb" | awk '{ print $6 }' | grep -qx "\\.$1"; }
 deb_conffile() { dpkg-deb --info "$deb" conffiles | grep -qx "$1"; }
+deb_has_units() {
+	deb_has /lib/systemd/system/echod.socket && deb_has /lib/systemd/system/echod.service
+}
 
 # The cached base: debootstrap once, then reuse it read-only under an overlay per run.
 make_base() {
@@ -286,6 +291,11 @@ EOF
 
 ping_ok() { cexec perl /root/e2e/ping.pl "$@"; }
 ping_refused() { ! cexec perl /root/e2e/ping.pl "$@"; }
+tcp_udp_ok() { ping_ok stream "$1" "$2" && ping_ok udp "$1" "$2"; }
+tcp_both_families_ok() { ping_ok stream 127.0.0.1 "$1" && ping_ok stream ::1 "$1"; }
+client_ok() {
+	cexec echo-client -c 3 -i 0 -s 1400 "$1" && cexec echo-client -u -c 3 -i 0 -s 1400 "$1"
+}
 
 # Send a payload with nc or socat and compare what comes back byte for byte.
 payload_ok() {
@@ -297,7 +307,13 @@ payload_ok() {
 }
 
 unit_state() { [ "$(cexec systemctl is-active "$1")" = "$2" ]; }
+units_inactive() { unit_state echod.socket inactive && unit_state echod.service inactive; }
+no_unit_files() {
+	[ -z "$(cexec systemctl list-unit-files --no-legend 'echod*')" ] &&
+		unit_state echod.socket inactive
+}
 main_pid() { cexec systemctl show -P MainPID echod.service; }
+restarted_since() { unit_state echod.service active && [ "$(main_pid)" != "$1" ]; }
 no_echod_process() { ! cexec pgrep -a -x echod; }
 
 status_line() { cexec systemctl status --no-pager echod.service | grep -E '^ +Status: "'; }
@@ -338,7 +354,7 @@ reload_keeps_connection() {
 	check "reload kept the same main process" test "$(main_pid)" = "$pid_before"
 	check "journal has the reload message (MESSAGE_ID=$MSGID_RELOAD)" journal_has "$MSGID_RELOAD"
 	check "TCP echo on the new port $RELOAD_PORT, 127.0.0.1 and ::1 (Net::Ping stream)" \
-		eval 'ping_ok stream 127.0.0.1 "$RELOAD_PORT" && ping_ok stream ::1 "$RELOAD_PORT"'
+		tcp_both_families_ok "$RELOAD_PORT"
 	check "TCP 256 KiB random payload via nc on port $RELOAD_PORT, byte for byte" \
 		payload_ok nc-tcp-reload tcp.in timeout 30 nc -N -w 10 127.0.0.1 "$RELOAD_PORT"
 	check "TCP echo on port 7 still served after reload (Net::Ping stream)" \
@@ -361,7 +377,7 @@ purge_leaves_nothing() {
 # --- main ------------------------------------------------------------------------------------
 
 main() {
-	local deb= changes= debname
+	local deb='' changes='' debname
 
 	[ "$(id -u)" -eq 0 ] || { echo "systemd-e2e: needs root (debootstrap, mounts, nspawn)"; exit 77; }
 	: >"$LOG"
@@ -374,7 +390,7 @@ main() {
 	MIRROR=${ECHOD_E2E_MIRROR:-$(host_mirror)}
 	note "source $SRCDIR, cache $CACHE, log $LOG"
 
-	install_host_packages || fatal "host packages installed ($HOST_PACKAGES + build deps)"
+	install_host_packages || fatal "host packages installed (${HOST_PACKAGES[*]} + build deps)"
 	pass "host packages installed"
 
 	local t=$SECONDS
@@ -390,7 +406,7 @@ main() {
 	check "package ships /usr/sbin/echod" deb_has /usr/sbin/echod
 	check "package ships /etc/echod/echod.conf as a conffile" deb_conffile /etc/echod/echod.conf
 	check "package ships echod.socket and echod.service in /lib/systemd/system" \
-		eval 'deb_has /lib/systemd/system/echod.socket && deb_has /lib/systemd/system/echod.service'
+		deb_has_units
 
 	t=$SECONDS
 	make_base || fatal "cached Debian $SUITE base root filesystem"
@@ -427,7 +443,7 @@ main() {
 	check "UDP 8 KiB random datagram via socat, ::1, byte for byte" \
 		payload_ok socat-udp6 udp.in timeout 30 socat -b 65536 -t 2 - 'UDP6:[::1]:7'
 	check "the packaged echo-client probes TCP and UDP port 7 on ::1" \
-		eval 'cexec echo-client -c 3 -i 0 -s 1400 ::1 && cexec echo-client -u -c 3 -i 0 -s 1400 ::1'
+		client_ok ::1
 
 	check "echod.service is active (socket activation)" unit_state echod.service active
 	check "systemctl status echod shows the STATUS line" status_line
@@ -441,17 +457,17 @@ main() {
 		apt-get install -y -q --reinstall "/root/e2e/$debname"
 	# dh_installsystemd restarts the running service (and its socket) after an upgrade.
 	check "upgrade restarted echod.service (active, new main PID)" \
-		eval 'unit_state echod.service active && [ "$(main_pid)" != "$pid_before" ]'
+		restarted_since "$pid_before"
 	check "echod.socket is active after the upgrade" unit_state echod.socket active
 	check "TCP and UDP echo after the upgrade" \
-		eval 'ping_ok stream 127.0.0.1 7 && ping_ok udp 127.0.0.1 7'
+		tcp_udp_ok 127.0.0.1 7
 	check "the edited conffile survived the upgrade (port $RELOAD_PORT served)" \
 		ping_ok stream 127.0.0.1 "$RELOAD_PORT"
 
 	check "systemctl stop echod.socket echod.service" \
 		cexec systemctl stop echod.socket echod.service
 	check "echod.socket and echod.service are inactive" \
-		eval 'unit_state echod.socket inactive && unit_state echod.service inactive'
+		units_inactive
 	check "no echod process after stop" no_echod_process
 	check "port 7 refuses TCP after stop" ping_refused tcp 127.0.0.1 7
 
@@ -463,8 +479,7 @@ main() {
 		apt-get purge -y -q echod
 	check "no echod process after purge" no_echod_process
 	check "no echod unit known to systemd after purge" \
-		eval '[ -z "$(cexec systemctl list-unit-files --no-legend "echod*")" ] &&
-		      unit_state echod.socket inactive'
+		no_unit_files
 	check "no /etc/echod after purge" test ! -e "$root/etc/echod"
 	check "no file named *echod* left after purge" purge_leaves_nothing
 	check "port 7 refuses TCP after purge" ping_refused tcp 127.0.0.1 7
