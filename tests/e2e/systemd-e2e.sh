@@ -28,7 +28,7 @@ SUITE=bookworm
 BASE_PACKAGES=systemd,systemd-sysv,dbus,netbase,perl,socat,netcat-openbsd,procps,iproute2
 HOST_PACKAGES=(systemd-container debootstrap build-essential dpkg-dev debhelper lintian
 	util-linux procps)
-CPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+CONTAINER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRCDIR=$(cd "${ECHOD_E2E_SRCDIR:-$here/../..}" && pwd)
@@ -75,13 +75,13 @@ fatal() {
 # Run a command inside the booted container with a clean environment, bounded in time.
 cexec() {
 	timeout -k 5 120 nsenter -t "$cpid" -a \
-		env -i PATH=$CPATH LANG=C.UTF-8 HOME=/root TERM=dumb SYSTEMD_PAGER= "$@"
+		env -i PATH=$CONTAINER_PATH LANG=C.UTF-8 HOME=/root TERM=dumb SYSTEMD_PAGER= "$@"
 }
 
 # Run a command in the (not booted) root filesystem with the host's network.
 coffline() {
 	timeout -k 5 900 systemd-nspawn --quiet --register=no --keep-unit --console=pipe \
-		-D "$1" -- /usr/bin/env -i PATH=$CPATH LANG=C.UTF-8 HOME=/root \
+		-D "$1" -- /usr/bin/env -i PATH=$CONTAINER_PATH LANG=C.UTF-8 HOME=/root \
 		DEBIAN_FRONTEND=noninteractive "${@:2}" </dev/null
 }
 
