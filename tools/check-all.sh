@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Every test echod has, from a fresh Debian 12 machine, as root:
-# dependencies, a -Werror build and `make check`, the same suite under
-# ASan+UBSan, and `make distcheck`. Run from the top of the source tree.
+# dependencies, a -Werror build and `make check`, `make distcheck`, the same
+# suite under ASan+UBSan, and the Debian package installed under a real
+# systemd in a container (tests/e2e). Run from the top of the source tree.
 set -eu
 
 say() { printf '\n=== %s\n' "$*"; }
@@ -28,5 +29,8 @@ make -s -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	make -s check || { cat tests/*.log; exit 1; }
 make -s distclean
+
+say "end-to-end: the .deb installed under a real systemd in a container"
+bash tests/e2e/systemd-e2e.sh
 
 say "all tests passed"
