@@ -393,7 +393,7 @@ table() {
 
 # Every run that counted errors or produced nothing, with its counters and stderr.
 problems() {
-	local f id s k
+	local f id s k msg
 	for f in "$res"/*.rc; do
 		[ -e "$f" ] || continue
 		id=$(basename "$f" .rc)
@@ -405,8 +405,8 @@ problems() {
 			[ -n "$(get "$id" "$s" $k)" ] && [ "$(get "$id" "$s" $k)" != 0 ] &&
 				printf ' %s %s' "$k" "$(get "$id" "$s" $k)"
 		done
-		printf ' %s\n' "$(grep -v '^echod-bench: .*error(s)$' "$res/$id.$s.err" |
-			head -n 2 | tr '\n' ' ')"
+		msg=$(grep -v '^echod-bench: .*error(s)$' "$res/$id.$s.err" | head -n 2 | tr '\n' ' ')
+		printf '%s\n' "${msg:+ ${msg% }}"
 	done
 }
 
@@ -440,7 +440,11 @@ main() {
 	table
 	echo
 	echo "E<n>: that run counted n errors (mismatch, reset, stall, loss, connect, fd leak);"
-	echo "xinetd and socat idle figures are for $IDLE_FORK_C connections (a process each)."
+	case " $SERVERS " in
+	*" xinetd "* | *" socat "*)
+		echo "xinetd and socat idle figures are for $IDLE_FORK_C connections (a process each)."
+		;;
+	esac
 	problems
 	if [ -n "${missing[echod]:-}" ]; then
 		echo "echod: ${missing[echod]}; its column and the targets are not evaluated."

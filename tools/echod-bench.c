@@ -315,7 +315,7 @@ baseline(const struct bench_opts *o, struct bench_result *r)
 	struct bench_opts probe = *o;
 	struct bench_worker w = { .o = &probe, .count = 1 };
 	struct timespec ts = { 0, 50000000 };
-	int fd = -1, prev;
+	int fd = -1, prev, tries = 20;
 
 	probe.mode = BENCH_IDLE;
 	probe.size = 1;
@@ -329,10 +329,11 @@ baseline(const struct bench_opts *o, struct bench_result *r)
 	}
 	if (o->pid == 0)
 		return 0;
+	/* Settled: the same count 50 ms apart (a busy server may never settle: 1 s at most). */
 	do {
 		prev = proc_fds(o->pid);
 		nanosleep(&ts, NULL);
-	} while (proc_fds(o->pid) != prev);
+	} while (proc_fds(o->pid) != prev && --tries > 0);
 	return proc_snap(o->pid, &r->before);
 }
 
