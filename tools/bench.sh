@@ -36,7 +36,7 @@ res=${BENCH_KEEP:-$tmp/res}
 mkdir -p "$res"
 pids=()
 ports_taken=" "
-declare -A port pid missing
+declare -A port pid missing base
 
 # Every server runs in its own session (setsid), so its whole group, forked children
 # included, goes with one kill of the group id we recorded.
@@ -78,11 +78,32 @@ start() {
 			missing[$name]="failed to start"
 			return 1
 		fi
-		[ -n "$(ss -Hln"${proto:0:1}" "sport = :$p" 2>/dev/null)" ] && return 0
+		if [ -n "$(ss -Hln"${proto:0:1}" "sport = :$p" 2>/dev/null)" ]; then
+			base[$name]=$(threads_of "${pid[$name]}")
+			return 0
+		fi
 		sleep 0.05
 	done
 	missing[$name]="not listening"
 	return 1
+}
+
+# Threads of every process of a server's session (its pid is the session id).
+threads_of() {
+	ps -L -o lwp= --sid "$1" 2>/dev/null | wc -l
+}
+
+# Wait (10 s at most) until every server is back to the threads and processes it started
+# with: 15000 threads or 500 processes ending after a run share the server CPUs with the
+# next run, which would otherwise measure the teardown.
+settle() {
+	local s deadline=$((SECONDS + 10))
+	for s in "${!base[@]}"; do
+		while [ "$(threads_of "${pid[$s]}")" -gt "${base[$s]}" ] &&
+			[ $SECONDS -lt $deadline ]; do
+			sleep 0.1
+		done
+	done
 }
 
 echod_config() {	# FILE TCP-PORT... -- UDP-PORT...
@@ -203,6 +224,7 @@ run() {
 		-T "$LOAD_THREADS" -m "$@" >"$res/$id.$s.json" 2>"$res/$id.$s.err"
 	rc=$?
 	echo "$rc" >"$res/$id.$s.rc"
+	settle
 }
 
 # The start-up scenario: 4 TCP + 4 UDP listeners, fork to READY=1, median of 5 starts.
