@@ -13,7 +13,7 @@
 #   SERVERS="echod floor xinetd socat"   which columns to run
 #   BENCH_KEEP=DIR              keep every run's JSON line and stderr there
 # Exit status: 0 when every target holds, 1 otherwise (echod missing included).
-# Installs nothing; needs util-linux (setsid, taskset), iproute2 (ss), xinetd, socat.
+# Installs nothing; needs util-linux (setsid, taskset), iproute2 (ss), procps (ps), xinetd, socat.
 set -u
 
 BIN=${BENCH_BIN:-$(cd "$(dirname "$0")" && pwd)}
