@@ -427,7 +427,8 @@ problems() {
 			[ -n "$(get "$id" "$s" $k)" ] && [ "$(get "$id" "$s" $k)" != 0 ] &&
 				printf ' %s %s' "$k" "$(get "$id" "$s" $k)"
 		done
-		msg=$(grep -v '^echod-bench: .*error(s)$' "$res/$id.$s.err" | head -n 2 | tr '\n' ' ')
+		msg=$(grep -v '^echod-bench: .*error(s)$' "$res/$id.$s.err" | head -n 2 |
+			tr '\n' ' ')
 		printf '%s\n' "${msg:+ ${msg% }}"
 	done
 }
@@ -464,7 +465,8 @@ main() {
 	echo "E<n>: that run counted n errors (mismatch, reset, stall, loss, connect, fd leak);"
 	case " $SERVERS " in
 	*" xinetd "* | *" socat "*)
-		echo "xinetd and socat idle figures are for $IDLE_FORK_C connections (a process each)."
+		echo "xinetd and socat idle figures are for $IDLE_FORK_C connections" \
+			"(a process each)."
 		;;
 	esac
 	problems
