@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -227,8 +229,11 @@ xinetd_path(void)
 static const char *
 xinetd_missing(void)
 {
-	return access(xinetd_path(), X_OK) == 0 ? NULL :
-	    "xinetd is not installed (Debian package xinetd; or set XINETD)";
+	if (access(xinetd_path(), X_OK) != 0)
+		return "xinetd is not installed (Debian package xinetd; or set XINETD)";
+	if (geteuid() != 0)
+		return "xinetd needs a private /etc/hosts, which takes root (see xinetd_spawn)";
+	return NULL;
 }
 
 /* xinetd's own echo (builtin, "INTERNAL"), stream and datagram, from a private config:
@@ -246,14 +251,41 @@ xinetd_conf(const struct test_server *s, const char *path)
 	if (f == NULL)
 		return -1;
 	fprintf(f, "defaults\n{\n\tlog_type = FILE %s/xinetd.log\n\tinstances = UNLIMITED\n"
-	    "\tper_source = UNLIMITED\n\tcps = 100000 1\n}\n", s->dir);
+	    "\tper_source = UNLIMITED\n\tcps = 100000 1\n"
+	    /* Logging a peer's HOST makes xinetd look its name up: DNS, off loopback. */
+	    "\tlog_on_success =\n\tlog_on_failure =\n}\n", s->dir);
 	for (size_t i = 0; i < 2; i++)
 		fprintf(f, "service echo\n{\n\ttype = INTERNAL UNLISTED\n\tid = %s\n"
 		    "\tsocket_type = %s\n\tprotocol = %s\n\twait = %s\n\tbind = %s\n%s"
 		    "\tport = %s\n}\n", types[i][0], types[i][1], types[i][2],
-		    i == 0 ? "no" : "yes", s->host, s->family == AF_INET6 ? "\tflags = IPv6\n" : "",
+		    i == 0 ? "no" : "yes", s->host,
+		    /* No libwrap: it would look peers' names up, i.e. query DNS off loopback. */
+		    s->family == AF_INET6 ? "\tflags = IPv6 NOLIBWRAP\n" : "\tflags = NOLIBWRAP\n",
 		    s->port);
 	return fclose(f);
+}
+
+/*
+ * xinetd looks up the name of every peer it serves. ::1 is in no /etc/hosts
+ * on some machines, and the lookup would then go to a DNS server: traffic
+ * off loopback. In a mount namespace of its own, xinetd gets an /etc/hosts
+ * that names both loopback addresses.
+ */
+static int
+private_hosts(const struct test_server *s)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/hosts", s->dir);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fputs("127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n", f);
+	if (fclose(f) != 0 || unshare(CLONE_NEWNS) == -1 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+		return -1;
+	return mount(path, "/etc/hosts", NULL, MS_BIND, NULL);
 }
 
 static int
@@ -275,6 +307,10 @@ xinetd_spawn(struct test_server *s)
 		if (fd != -1) {
 			dup2(fd, 1);
 			dup2(fd, 2);
+		}
+		if (private_hosts(s) == -1) {
+			perror("private /etc/hosts for xinetd");
+			_exit(126);
 		}
 		execl(xinetd_path(), "xinetd", "-dontfork", "-f", conf, (char *)NULL);
 		_exit(127);

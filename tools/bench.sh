@@ -1,0 +1,484 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# make bench: every scenario of the performance issue against echod and three reference
+# servers (the blocking floor, xinetd's builtin echo, socat fork PIPE) in one run, one table.
+#
+# Environment (defaults for a 2-core machine):
+#   SERVER_CPUS=0 LOAD_CPUS=1   taskset CPU lists for the servers and for echod-bench
+#   WORKERS=1                   echod's `workers` (match the number of SERVER_CPUS)
+#   LOAD_THREADS=1              echod-bench -T
+#   DURATION=2 WARMUP=0.5       seconds measured / warmed up per run
+#   IDLE_C=15000                idle connections held against echod and the floor
+#   IDLE_FORK_C=500             ... against xinetd and socat (a process per connection)
+#   SERVERS="echod floor xinetd socat"   which columns to run
+#   BENCH_KEEP=DIR              keep every run's JSON line and stderr there
+# Exit status: 0 when every target holds, 1 otherwise (echod missing included).
+# Installs nothing; needs util-linux (setsid, taskset), iproute2 (ss), procps (ps), xinetd, socat.
+set -u
+
+BIN=${BENCH_BIN:-$(cd "$(dirname "$0")" && pwd)}
+ECHOD=${ECHOD:-$BIN/../src/echod}
+BENCH=$BIN/echod-bench
+FLOOR=$BIN/echo-floor
+READY=$BIN/bench-ready
+SERVER_CPUS=${SERVER_CPUS:-0}
+LOAD_CPUS=${LOAD_CPUS:-1}
+WORKERS=${WORKERS:-1}
+LOAD_THREADS=${LOAD_THREADS:-1}
+DURATION=${DURATION:-2}
+WARMUP=${WARMUP:-0.5}
+IDLE_C=${IDLE_C:-15000}
+IDLE_FORK_C=${IDLE_FORK_C:-500}
+SERVERS=${SERVERS:-echod floor xinetd socat}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-bench.XXXXXX") || exit 1
+res=${BENCH_KEEP:-$tmp/res}
+mkdir -p "$res"
+pids=()
+ports_taken=" "
+declare -A port pid missing base
+
+# Every server runs in its own session (setsid), so its whole group, forked children
+# included, goes with one kill of the group id we recorded.
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
+	sleep 0.2
+	for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '%s\n' "$*" >&2; }
+
+# A loopback port below the ephemeral range with neither a TCP nor a UDP socket on it.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 12000))
+		case $ports_taken in *" $p "*) continue ;; esac
+		[ -z "$(ss -Htuan "sport = :$p" 2>/dev/null)" ] && break
+	done
+	ports_taken="$ports_taken$p "
+	echo "$p"
+}
+
+# start NAME PROTO PORT CMD...: start pinned in a new session, wait until PORT listens.
+start() {
+	local name=$1 proto=$2 p=$3
+	shift 3
+	setsid taskset -c "$SERVER_CPUS" "$@" >"$tmp/$name.log" 2>&1 &
+	pid[$name]=$!
+	pids+=("$!")
+	for _ in $(seq 100); do
+		if ! kill -0 "${pid[$name]}" 2>/dev/null; then
+			say "$name: exited at start: $(tail -n 3 "$tmp/$name.log")"
+			missing[$name]="failed to start"
+			return 1
+		fi
+		if [ -n "$(ss -Hln"${proto:0:1}" "sport = :$p" 2>/dev/null)" ]; then
+			base[$name]=$(threads_of "${pid[$name]}")
+			return 0
+		fi
+		sleep 0.05
+	done
+	missing[$name]="not listening"
+	return 1
+}
+
+# Threads of every process of a server's session (its pid is the session id).
+threads_of() {
+	ps -L -o lwp= --sid "$1" 2>/dev/null | wc -l
+}
+
+# Wait (10 s at most) until every server is back to the threads and processes it started
+# with: 15000 threads or 500 processes ending after a run share the server CPUs with the
+# next run, which would otherwise measure the teardown.
+settle() {
+	local s deadline=$((SECONDS + 10))
+	for s in "${!base[@]}"; do
+		while [ "$(threads_of "${pid[$s]}")" -gt "${base[$s]}" ] &&
+			[ $SECONDS -lt $deadline ]; do
+			sleep 0.1
+		done
+	done
+}
+
+echod_config() {	# FILE TCP-PORT... -- UDP-PORT...
+	local f=$1 proto=tcp sep="" p
+	shift
+	{
+		echo "listeners = ("
+		for p in "$@"; do
+			if [ "$p" = -- ]; then proto=udp; continue; fi
+			printf '%s\t{ protocol = "%s"; port = %s; address = "127.0.0.1"; }' \
+				"$sep" "$proto" "$p"
+			sep=$',\n'
+		done
+		printf '\n);\nlimits = { max_connections = 20000; idle_timeout = 0;'
+		printf ' buffer_size = 65536; };\nworkers = %s;\n' "$WORKERS"
+	} >"$f"
+}
+
+# xinetd's own limits are raised so that xinetd is measured, not its rate limiter:
+# instances and per_source unlimited, cps 100000 per second before a 1 s pause (default 50 10).
+# Its listen backlog is compiled in (64) and cannot be raised.
+xinetd_config() {	# FILE PORT
+	cat >"$1" <<-EOF
+	defaults
+	{
+		instances = UNLIMITED
+		per_source = UNLIMITED
+		cps = 100000 1
+		log_type = FILE $tmp/xinetd-service.log
+		log_on_success =
+		log_on_failure =
+	}
+	service echo
+	{
+		type = INTERNAL UNLISTED
+		id = echo-stream
+		socket_type = stream
+		protocol = tcp
+		wait = no
+		user = root
+		bind = 127.0.0.1
+		# No libwrap: it would look up peers' names, i.e. send DNS queries off loopback.
+		flags = NOLIBWRAP
+		port = $2
+	}
+	service echo
+	{
+		type = INTERNAL UNLISTED
+		id = echo-dgram
+		socket_type = dgram
+		protocol = udp
+		wait = yes
+		user = root
+		bind = 127.0.0.1
+		# No libwrap: it would look up peers' names, i.e. send DNS queries off loopback.
+		flags = NOLIBWRAP
+		port = $2
+	}
+	EOF
+}
+
+start_servers() {
+	local s p
+	for s in $SERVERS; do
+		p=$(free_port)
+		port[$s]=$p
+		case $s in
+		echod)
+			if [ ! -x "$ECHOD" ]; then
+				missing[echod]="missing ($ECHOD not built)"
+				continue
+			fi
+			echod_config "$tmp/echod.conf" "$p" -- "$p"
+			start echod t "$p" "$ECHOD" -c "$tmp/echod.conf" &&
+				start_udp_check echod "$p"
+			;;
+		floor)
+			start floor t "$p" "$FLOOR" -t "$p" -u "$p"
+			;;
+		xinetd)
+			if ! command -v xinetd >/dev/null; then
+				missing[xinetd]="not installed (Debian package xinetd)"
+				continue
+			fi
+			xinetd_config "$tmp/xinetd.conf" "$p"
+			start xinetd t "$p" xinetd -dontfork -filelog "$tmp/xinetd.log" \
+				-f "$tmp/xinetd.conf"
+			;;
+		socat)
+			if ! command -v socat >/dev/null; then
+				missing[socat]="not installed (Debian package socat)"
+				continue
+			fi
+			# socat's default backlog is 5; raised so connects are not dropped.
+			start socat t "$p" socat \
+				"TCP-LISTEN:$p,bind=127.0.0.1,reuseaddr,fork,backlog=4096" PIPE
+			start socat-udp u "$p" socat \
+				"UDP-LISTEN:$p,bind=127.0.0.1,reuseaddr,fork" PIPE
+			;;
+		esac
+	done
+}
+
+start_udp_check() {	# NAME PORT: the UDP listener is up too
+	for _ in $(seq 100); do
+		[ -n "$(ss -Hlnu "sport = :$2" 2>/dev/null)" ] && return 0
+		sleep 0.05
+	done
+	say "$1: no UDP listener on port $2"
+}
+
+# run ID SERVER ARGS...: one echod-bench run, its JSON line in $res/ID.SERVER.json.
+run() {
+	local id=$1 s=$2 target=$2 rc
+	shift 2
+	[ "$s" = socat ] && [ "$1" = udp-pingpong ] && target=socat-udp
+	if [ -n "${missing[$s]:-}" ] || [ -z "${pid[$target]:-}" ]; then
+		return
+	fi
+	say "  $id: $s"
+	taskset -c "$LOAD_CPUS" "$BENCH" --json -p "${port[$s]}" --pid "${pid[$target]}" \
+		-T "$LOAD_THREADS" -m "$@" >"$res/$id.$s.json" 2>"$res/$id.$s.err"
+	rc=$?
+	echo "$rc" >"$res/$id.$s.rc"
+	settle
+}
+
+# The start-up scenario: 4 TCP + 4 UDP listeners, fork to READY=1, median of 5 starts.
+run_startup() {
+	local s ports=()
+	for _ in 1 2 3 4 5 6 7 8; do ports+=("$(free_port)"); done
+	for s in $SERVERS; do
+		case $s in
+		echod)
+			[ -n "${missing[echod]:-}" ] && continue
+			echod_config "$tmp/echod8.conf" "${ports[@]:0:4}" -- "${ports[@]:4:4}"
+			set -- "$ECHOD" -c "$tmp/echod8.conf"
+			;;
+		floor)
+			set -- "$FLOOR" -t "${ports[0]}" -t "${ports[1]}" -t "${ports[2]}" \
+				-t "${ports[3]}" -u "${ports[4]}" -u "${ports[5]}" \
+				-u "${ports[6]}" -u "${ports[7]}"
+			;;
+		*) continue ;;
+		esac
+		say "  startup: $s"
+		taskset -c "$SERVER_CPUS" "$READY" -n 5 -j "$@" >"$res/startup.$s.json" \
+			2>"$res/startup.$s.err"
+		echo $? >"$res/startup.$s.rc"
+	done
+}
+
+run_all() {
+	local s c
+	for s in $SERVERS; do
+		c=$IDLE_C
+		case $s in xinetd | socat) c=$IDLE_FORK_C ;; esac
+		run idle "$s" idle -c "$c" -s 64 -d 1 --warmup 0
+	done
+	for s in $SERVERS; do run pp50 "$s" tcp-pingpong -c 50 -s 64 "${timing[@]}"; done
+	for s in $SERVERS; do run pp500 "$s" tcp-pingpong -c 500 -s 64 "${timing[@]}"; done
+	for s in $SERVERS; do run pp16k "$s" tcp-pingpong -c 50 -s 16384 "${timing[@]}"; done
+	for s in $SERVERS; do run stream "$s" tcp-stream -c 10 -w 256K "${timing[@]}"; done
+	run stream1 floor tcp-stream -c 1 -w 256K "${timing[@]}"
+	for s in $SERVERS; do run udp "$s" udp-pingpong -c 50 -s 64 "${timing[@]}"; done
+	for s in $SERVERS; do run connect "$s" tcp-connect -c 50 -s 64 "${timing[@]}"; done
+	run_startup
+	run_floor tfloor tcp-floor
+	run_floor ufloor udp-floor
+}
+
+# The syscall floor: recv+send with nothing to wait for, measured on the server CPUs.
+run_floor() {	# ID MODE
+	say "  $1: no server"
+	taskset -c "$SERVER_CPUS" "$BENCH" --json -m "$2" -s 64 -d 1 >"$res/$1.floor.json" \
+		2>"$res/$1.floor.err"
+	echo $? >"$res/$1.floor.rc"
+}
+
+# --- reading the results ------------------------------------------------------------------
+
+# get ID SERVER KEY: a value from that run's JSON line, empty when absent.
+get() {
+	local f=$res/$1.$2.json
+	[ -s "$f" ] || return 0
+	sed -n "s/.*\"$3\":\([^,}]*\).*/\1/p" "$f"
+}
+
+errors() {	# ID SERVER: the run's error count, "fail" when it produced no result
+	local e
+	[ -f "$res/$1.$2.rc" ] || return 0
+	e=$(get "$1" "$2" errors)
+	echo "${e:-fail}"
+}
+
+# cell ID SERVER KEY FORMAT: the value, "E<n>" appended when the run counted errors.
+cell() {
+	local v e
+	if [ ! -f "$res/$1.$2.rc" ]; then
+		case ${missing[$2]:-} in
+		missing*) echo "missing" ;;
+		"") echo "-" ;;
+		*) echo "n/a" ;;
+		esac
+		return
+	fi
+	v=$(get "$1" "$2" "$3")
+	e=$(errors "$1" "$2")
+	[ -z "$v" ] && { echo "fail"; return; }
+	v=$(awk -v v="$v" -v f="$4" 'BEGIN { printf f, v }')
+	[ "$e" != 0 ] && v="$v E$e"
+	echo "$v"
+}
+
+ratio() {	# A B: A/B to two decimals, empty when either is missing or B is 0
+	awk -v a="$1" -v b="$2" \
+		'BEGIN { if (a != "" && b != "" && b + 0 != 0) printf "%.2f", a / b }'
+}
+
+# judge COND V ERRORS: PASS when awk's COND holds for v = V and echod counted no error;
+# n/a when echod is missing or V could not be computed (a reference did not run).
+judge() {
+	if [ -n "${missing[echod]:-}" ] || [ -z "$2" ]; then
+		echo "n/a"
+	elif [ "$3" != 0 ]; then
+		echo FAIL
+	else
+		awk -v v="$2" "BEGIN { exit !($1) }" && echo PASS || echo FAIL
+	fi
+}
+
+fmt="| %-26s | %-22s | %12s | %12s | %12s | %12s | %-22s | %-24s | %-6s |\n"
+
+row() {	# SCENARIO METRIC ECHOD FLOOR XINETD SOCAT RATIO TARGET RESULT
+	# shellcheck disable=SC2059
+	printf "$fmt" "$@"
+	case $9 in PASS | -) ;; *) fail=1 ;; esac
+}
+
+cells() {	# ID KEY FORMAT: the four server cells
+	local s
+	for s in echod floor xinetd socat; do cell "$1" "$s" "$2" "$3"; done
+}
+
+# A target relative to another figure: R is echod's figure over the reference's.
+rel_row() {	# SCEN METRIC ID KEY FORMAT R LABEL COND TARGET
+	local c
+	mapfile -t c < <(cells "$3" "$4" "$5")
+	row "$1" "$2" "${c[@]}" "${6:+$7 $6}" "$9" "$(judge "$8" "$6" "$(errors "$3" echod)")"
+}
+
+# A target on echod's own figure.
+abs_row() {	# SCEN METRIC ID KEY FORMAT COND TARGET
+	local c
+	mapfile -t c < <(cells "$3" "$4" "$5")
+	row "$1" "$2" "${c[@]}" "" "$7" "$(judge "$6" "$(get "$3" echod "$4")" \
+		"$(errors "$3" echod)")"
+}
+
+# The syscall floor next to echod's figure of scenario ID.
+floor_row() {	# SCEN FLOOR-ID ID
+	local r
+	r=$(ratio "$(get "$3" echod server_cpu_us_per_op)" "$(get "$2" floor p50_us)")
+	row "$1" "us, p50, no wait" "-" "$(cell "$2" floor p50_us %.2f)" "-" "-" \
+		"${r:+echod/this $r}" "reference (issue: ~1.8)" "-"
+}
+
+info_row() {	# SCEN METRIC ID KEY FORMAT: figures only, no target
+	local c
+	mapfile -t c < <(cells "$3" "$4" "$5")
+	row "$1" "$2" "${c[@]}" "" "" "-"
+}
+
+vs() {	# ID KEY REF-ID REF-SERVER: echod's figure over the reference's
+	ratio "$(get "$1" echod "$2")" "$(get "$3" "$4" "$2")"
+}
+
+table() {
+	# shellcheck disable=SC2059
+	printf "$fmt" scenario metric echod floor xinetd socat ratio target result
+	printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ---------------------------- \
+		------------------------ -------------: -------------: -------------: \
+		-------------: ------------------------ -------------------------- --------
+	rel_row "tcp-pingpong c=50 s=64" "server us/round trip" pp50 server_cpu_us_per_op %.2f \
+		"$(vs pp50 server_cpu_us_per_op pp50 floor)" "echod/floor" "v <= 1.4" \
+		"<= 1.4x floor"
+	info_row "tcp-pingpong c=50 s=64" "server CPU %" pp50 server_cpu_pct %.0f
+	floor_row "tcp recv+send, 64 B" tfloor pp50
+	rel_row "tcp-pingpong c=50 s=64" "round trips/s" pp50 ops_per_s %.0f \
+		"$(vs pp50 ops_per_s pp50 xinetd)" "echod/xinetd" "v >= 1.5" ">= 1.5x xinetd"
+	rel_row "tcp-pingpong c=500 s=64" "round trips/s" pp500 ops_per_s %.0f \
+		"$(vs pp500 ops_per_s pp50 echod)" "c500/c50" "v >= 0.9" \
+		">= 0.9x c=50, no error"
+	rel_row "tcp-pingpong c=50 s=16384" "round trips/s" pp16k ops_per_s %.0f \
+		"$(vs pp16k ops_per_s pp16k xinetd)" "echod/xinetd" "v >= 20" ">= 20x xinetd"
+	rel_row "tcp-stream c=10 w=256KiB" "verified MB/s" stream mb_per_s %.0f \
+		"$(vs stream mb_per_s stream1 floor)" "echod/floor1" "v >= 0.75" \
+		">= 0.75x floor c=1"
+	info_row "tcp-stream c=1 w=256KiB" "verified MB/s" stream1 mb_per_s %.0f
+	info_row "udp-pingpong c=50 s=64" "datagrams/s" udp ops_per_s %.0f
+	abs_row "udp-pingpong c=50 s=64" "loss %" udp loss_pct %.3f "v == 0" "zero loss"
+	abs_row "udp-pingpong c=50 s=64" "server us/datagram" udp server_cpu_us_per_op %.2f \
+		"v <= 2" "<= 2 us"
+	floor_row "udp recv+send, 64 B" ufloor udp
+	rel_row "tcp-connect c=50" "connections/s" connect ops_per_s %.0f \
+		"$(vs connect ops_per_s connect xinetd)" "echod/xinetd" "v >= 5" \
+		">= 5x xinetd, no fd leak"
+	abs_row "idle c=$IDLE_C" "user B/conn (RssAnon)" idle anon_bytes_per_conn %.0f \
+		"v <= 256" "<= 256 B"
+	abs_row "start-up, 8 listeners" "ms to READY=1, median" startup ready_ms_median %.2f \
+		"v <= 10" "<= 10 ms"
+}
+
+# Every run that counted errors or produced nothing, with its counters and stderr.
+problems() {
+	local f id s k msg
+	for f in "$res"/*.rc; do
+		[ -e "$f" ] || continue
+		id=$(basename "$f" .rc)
+		s=${id#*.}
+		id=${id%%.*}
+		[ "$(errors "$id" "$s")" = 0 ] && continue
+		printf -- '- %s %s (exit %s):' "$id" "$s" "$(cat "$f")"
+		for k in mismatch reset stall loss connect_fail fd_leak; do
+			[ -n "$(get "$id" "$s" $k)" ] && [ "$(get "$id" "$s" $k)" != 0 ] &&
+				printf ' %s %s' "$k" "$(get "$id" "$s" $k)"
+		done
+		msg=$(grep -v '^echod-bench: .*error(s)$' "$res/$id.$s.err" | head -n 2 |
+			tr '\n' ' ')
+		printf '%s\n' "${msg:+ ${msg% }}"
+	done
+}
+
+main() {
+	local s t0 cmd load
+	for cmd in "$BENCH" "$FLOOR" "$READY"; do
+		[ -x "$cmd" ] || { say "bench: $cmd not built (run make)"; exit 1; }
+	done
+	for cmd in taskset setsid ss; do
+		command -v $cmd >/dev/null ||
+			{ say "bench: $cmd not found (util-linux, iproute2)"; exit 1; }
+	done
+	timing=(-d "$DURATION" --warmup "$WARMUP")
+	t0=$SECONDS
+	load=$(cut -d " " -f 1-3 /proc/loadavg)
+	say "bench: servers on CPUs $SERVER_CPUS, load on CPUs $LOAD_CPUS, echod workers $WORKERS"
+	start_servers
+	run_all
+	echo "## echod benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	echo "Machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo |
+		head -n 1)), kernel $(uname -r). Servers on CPUs $SERVER_CPUS, load on CPUs" \
+		"$LOAD_CPUS; echod workers = $WORKERS, echod-bench -T $LOAD_THREADS;" \
+		"$DURATION s measured after $WARMUP s warm-up per run; took $((SECONDS - t0)) s;" \
+		"load average before: $load."
+	for s in $SERVERS; do
+		[ -n "${missing[$s]:-}" ] && echo "$s: ${missing[$s]}."
+	done
+	echo
+	fail=0
+	table
+	echo
+	echo "E<n>: that run counted n errors (mismatch, reset, stall, loss, connect, fd leak);"
+	case " $SERVERS " in
+	*" xinetd "* | *" socat "*)
+		echo "xinetd and socat idle figures are for $IDLE_FORK_C connections" \
+			"(a process each)."
+		;;
+	esac
+	problems
+	if [ -n "${missing[echod]:-}" ]; then
+		echo "echod: ${missing[echod]}; its column and the targets are not evaluated."
+		return 1
+	fi
+	return $fail
+}
+
+main
