@@ -152,6 +152,44 @@ START_TEST(udp_echo_sizes)
 }
 END_TEST
 
+/* A connected UDP socket takes replies only from the address it sent to. */
+static void
+udp_roundtrip_to(const char *ip, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char in[16];
+
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(send(fd, "from", 4, 0), 4);
+	ck_assert_msg(poll(&pfd, 1, 3000) == 1, "no reply from %s", ip);
+	ck_assert_int_eq(recv(fd, in, sizeof(in), 0), 4);
+	close(fd);
+}
+
+START_TEST(udp_wildcard_replies_from_the_destination_address)
+{
+	struct echod_proc p;
+	int port;
+
+	harness_init(&p);
+	port = harness_free_port();
+	harness_write_config(&p, "listeners = ( { protocol = \"udp\"; port = %d; } );\n"
+	    "workers = %d;\n", port, worker_counts[_i]);
+	ck_assert_int_eq(harness_start(&p, NULL, 0), 0);
+	/* 127.0.0.2 and .3 are loopback too: the reply must come from each, not 127.0.0.1. */
+	udp_roundtrip_to("127.0.0.1", port);
+	udp_roundtrip_to("127.0.0.2", port);
+	udp_roundtrip_to("127.0.0.3", port);
+	if (harness_have_ipv6())
+		udp_roundtrip(AF_INET6, port, 100);
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
 START_TEST(ipv6_and_unix_streams)
 {
 	struct fixture f;
@@ -549,6 +587,8 @@ echo_suite(void)
 	suite_add_tcase(s, echo_case("tcp rounds", tcp_many_messages_one_connection, 30));
 	suite_add_tcase(s, echo_case("udp sizes", udp_echo_sizes, 30));
 	suite_add_tcase(s, echo_case("ipv6 and unix", ipv6_and_unix_streams, 30));
+	suite_add_tcase(s, echo_case("udp wildcard source",
+	    udp_wildcard_replies_from_the_destination_address, 30));
 	suite_add_tcase(s, echo_case("half-close", half_close_flushes_then_closes, 60));
 	suite_add_tcase(s, echo_case("1000 connections", thousand_concurrent_connections, 60));
 	suite_add_tcase(s, echo_case("non-reading client", non_reading_client_is_bounded, 60));
