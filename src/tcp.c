@@ -26,6 +26,9 @@
 /* Out of descriptors: how long a paused listener waits before it tries again. */
 #define TCP_ACCEPT_RETRY_MS	100
 
+/* Starved of max_buffered_bytes: how often such connections look again. */
+#define TCP_STARVED_RETRY_MS	20
+
 /* Bytes received but not yet sent back: exists only while the peer is not reading. */
 struct pending {
 	size_t start, end, cap;
@@ -40,6 +43,9 @@ struct tcp_conn {
 	struct pending *pend;
 	uint32_t active_s;		/* loop time, seconds, of the last traffic */
 	bool eof;			/* the peer half-closed: flush, then close */
+	bool counted;			/* in the per-source table: tell it at close */
+	bool starved;			/* not reading until max_buffered_bytes allows */
+	struct sockaddr_in6 peer;	/* when counted: the source (IPv4 as ::ffff:a.b.c.d) */
 };
 
 static void conn_cb(int fd, uint32_t events, void *arg);
@@ -104,6 +110,78 @@ resume_paused(struct tcp_worker *tw)
 	}
 }
 
+/*
+ * max_buffered_bytes: the memory of every pending buffer is charged to one
+ * counter shared by all workers. Only the buffering slow path touches it;
+ * the common case (the peer reads, nothing is pending) reads it once per read.
+ */
+static size_t
+budget_left(const struct tcp_shared *sh)
+{
+	long max = atomic_load_explicit(&sh->max_buffered, memory_order_relaxed);
+	long used = atomic_load_explicit(&sh->buffered, memory_order_relaxed);
+
+	if (max == 0)
+		return SIZE_MAX;
+	return used >= max ? 0 : (size_t)(max - used);
+}
+
+/* Take bytes of the budget, or fail without taking any. */
+static bool
+budget_take(struct tcp_shared *sh, size_t bytes)
+{
+	long max = atomic_load_explicit(&sh->max_buffered, memory_order_relaxed);
+	long used = atomic_load_explicit(&sh->buffered, memory_order_relaxed);
+
+	do {
+		if (max != 0 && used + (long)bytes > max)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&sh->buffered, &used, used + (long)bytes,
+	    memory_order_relaxed, memory_order_relaxed));
+	return true;
+}
+
+/*
+ * Bytes already read must be kept whatever the budget says. The reader
+ * checked budget_left() before reading at most that much, so the counter
+ * overshoots only by what other workers took in the same instant.
+ */
+static void
+budget_force(struct tcp_shared *sh, size_t bytes)
+{
+	atomic_fetch_add_explicit(&sh->buffered, (long)bytes, memory_order_relaxed);
+}
+
+static void
+budget_give(struct tcp_shared *sh, size_t bytes)
+{
+	atomic_fetch_sub_explicit(&sh->buffered, (long)bytes, memory_order_relaxed);
+}
+
+static void
+pending_free(struct tcp_conn *c)
+{
+	if (c->pend == NULL)
+		return;
+	budget_give(c->tw->shared, c->pend->cap);
+	free(c->pend);
+	c->pend = NULL;
+}
+
+static void
+conn_set_starved(struct tcp_conn *c, bool starved)
+{
+	if (c->starved == starved)
+		return;
+	c->starved = starved;
+	if (starved) {
+		c->tw->nstarved++;
+		STAT_ADD(c->tw->stats->tcp_starved, 1);
+	} else {
+		c->tw->nstarved--;
+	}
+}
+
 static void
 conn_close(struct tcp_conn *c)
 {
@@ -112,7 +190,10 @@ conn_close(struct tcp_conn *c)
 	/* close() also takes the fd out of epoll: it is never duplicated. */
 	close(c->w.fd);
 	lru_unlink(tw, c);
-	free(c->pend);
+	conn_set_starved(c, false);
+	pending_free(c);
+	if (c->counted)
+		guard_connection_closed(tw->guard, (const struct sockaddr *)&c->peer);
 	free(c);
 	STAT_SUB(tw->stats->tcp_open, 1);
 	if (atomic_fetch_sub(&tw->shared->open, 1) <= atomic_load(&tw->shared->max_connections))
@@ -122,51 +203,74 @@ conn_close(struct tcp_conn *c)
 		resume_paused(tw);
 }
 
-/* Room for at least one byte after the pending data, up to buffer_size in all. */
+/*
+ * Room for at least one byte after the pending data, up to buffer_size in all
+ * and within max_buffered_bytes. Returns 0 when neither allows more.
+ */
 static size_t
 pending_room(struct tcp_conn *c, size_t limit)
 {
-	struct pending *p = c->pend;
-	size_t len = pending_len(c), cap;
+	struct pending *p = c->pend, *grown;
+	size_t len = pending_len(c), cap, left;
 
 	if (len >= limit)
 		return 0;
-	if (p != NULL && p->start > 0 && p->end == p->cap) {
+	if (p->start > 0 && p->end == p->cap) {
 		memmove(p->data, p->data + p->start, len);
 		p->start = 0;
 		p->end = len;
 	}
-	if (p == NULL || p->end == p->cap) {
-		cap = p != NULL ? p->cap * 2 : TCP_PENDING_MIN;
-		if (cap > limit)
-			cap = limit;
-		if (p != NULL && cap <= p->cap)
+	if (p->end == p->cap) {
+		cap = p->cap * 2 > limit ? limit : p->cap * 2;
+		/* Near the global cap, grow by what is left rather than not at all. */
+		left = budget_left(c->tw->shared);
+		if (cap - p->cap > left)
+			cap = p->cap + left;
+		if (cap <= p->cap || !budget_take(c->tw->shared, cap - p->cap))
 			return 0;
-		p = realloc(p, sizeof(*p) + cap);
-		if (p == NULL)
+		grown = realloc(p, sizeof(*p) + cap);
+		if (grown == NULL) {
+			budget_give(c->tw->shared, cap - p->cap);
 			return 0;
-		if (c->pend == NULL)
-			p->start = p->end = 0;
+		}
+		p = c->pend = grown;
 		p->cap = cap;
-		c->pend = p;
 	}
 	return p->cap - p->end < limit - len ? p->cap - p->end : limit - len;
 }
 
+/* Keep what the peer did not take yet (nothing is pending: a new buffer). */
 static int
-pending_append(struct tcp_conn *c, const char *data, size_t len, size_t limit)
+pending_keep(struct tcp_conn *c, const char *data, size_t len, size_t limit)
 {
-	while (len > 0) {
-		size_t room = pending_room(c, limit), n = len < room ? len : room;
+	size_t cap = len > TCP_PENDING_MIN ? len : TCP_PENDING_MIN;
+	struct pending *p;
 
-		if (n == 0)
-			return -1;	/* cannot happen while reads are capped at limit */
-		memcpy(c->pend->data + c->pend->end, data, n);
-		c->pend->end += n;
-		data += n;
-		len -= n;
-	}
+	if (cap > limit)
+		cap = limit > len ? limit : len;
+	p = malloc(sizeof(*p) + cap);
+	if (p == NULL)
+		return -1;
+	budget_force(c->tw->shared, cap);
+	p->start = 0;
+	p->end = len;
+	p->cap = cap;
+	memcpy(p->data, data, len);
+	c->pend = p;
 	return 0;
+}
+
+/* May the connection read now without breaking buffer_size or max_buffered_bytes? */
+static bool
+conn_has_room(const struct tcp_conn *c, size_t limit)
+{
+	const struct pending *p = c->pend;
+
+	if (p == NULL)
+		return budget_left(c->tw->shared) > 0;
+	if (p->end - p->start >= limit)
+		return false;
+	return p->cap > p->end - p->start || budget_left(c->tw->shared) > 0;
 }
 
 /* Send what is pending; free the buffer once the peer has taken it all. */
@@ -186,19 +290,29 @@ conn_flush(struct tcp_conn *c)
 		p->start += (size_t)n;
 		STAT_ADD(c->tw->stats->tcp_bytes, n);
 	}
-	free(p);
-	c->pend = NULL;
+	pending_free(c);
 	return 0;
 }
 
-/* Nothing pending: echo straight from the worker's scratch buffer. */
+/*
+ * Nothing pending: echo straight from the worker's scratch buffer. Reads at
+ * most what could be kept if the peer took none of it (buffer_size, and what
+ * is left of max_buffered_bytes).
+ */
 static int
 read_direct(struct tcp_conn *c, size_t limit, bool *more)
 {
 	struct tcp_worker *tw = c->tw;
 	size_t want = tw->scratch_size < limit ? tw->scratch_size : limit;
+	size_t left = budget_left(tw->shared);
 	ssize_t n, sent;
 
+	if (want > left)
+		want = left;
+	if (want == 0) {
+		*more = false;
+		return 1;
+	}
 	n = recv(c->w.fd, tw->scratch, want, 0);
 	if (n <= 0)
 		return n;
@@ -209,7 +323,7 @@ read_direct(struct tcp_conn *c, size_t limit, bool *more)
 		sent = 0;
 	}
 	STAT_ADD(tw->stats->tcp_bytes, sent);
-	if (sent < n && pending_append(c, tw->scratch + sent, (size_t)(n - sent), limit) == -1)
+	if (sent < n && pending_keep(c, tw->scratch + sent, (size_t)(n - sent), limit) == -1)
 		return -1;
 	/* A short read means the socket is (almost surely) empty: skip the EAGAIN call. */
 	*more = (size_t)n == want && sent == n;
@@ -258,16 +372,28 @@ conn_read(struct tcp_conn *c)
 	return 0;
 }
 
+/*
+ * Level-triggered: read only while there is room. A connection stopped by
+ * buffer_size or by max_buffered_bytes with data pending is woken by
+ * EPOLLOUT; one stopped by max_buffered_bytes with nothing pending has
+ * nothing to wake it, so it is marked starved and tcp_worker_tick() retries.
+ */
 static uint32_t
-conn_wanted_events(const struct tcp_conn *c)
+conn_wanted_events(struct tcp_conn *c)
 {
 	size_t limit = (size_t)atomic_load_explicit(&c->tw->shared->buffer_size,
 	    memory_order_relaxed);
 	size_t len = pending_len(c);
+	bool starved = false;
 	uint32_t ev = 0;
 
-	if (!c->eof && len < limit)
-		ev |= EPOLLIN;
+	if (!c->eof && len < limit) {
+		if (conn_has_room(c, limit))
+			ev |= EPOLLIN;
+		else
+			starved = len == 0;
+	}
+	conn_set_starved(c, starved);
 	if (len > 0)
 		ev |= EPOLLOUT;
 	return ev;
@@ -298,15 +424,11 @@ close:
 }
 
 static void
-conn_log_accepted(int fd)
+conn_log_accepted(int fd, const struct sockaddr *peer, socklen_t len)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char peer[ADDR_STRLEN];
+	char text[ADDR_STRLEN];
 
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		log_debug("connection fd %d from %s", fd,
-		    addr_format((struct sockaddr *)&ss, len, peer, sizeof(peer)));
+	log_debug("connection fd %d from %s", fd, addr_format(peer, len, text, sizeof(text)));
 }
 
 static int
@@ -330,13 +452,56 @@ over_connection_limit(struct tcp_worker *tw)
 	return 1;
 }
 
+/* The source as the per-source table knows it, in a fixed small size. */
 static void
-conn_start(struct tcp_worker *tw, int fd, bool nodelay)
+conn_keep_peer(struct tcp_conn *c, const struct sockaddr *peer)
 {
+	memset(&c->peer, 0, sizeof(c->peer));
+	c->peer.sin6_family = AF_INET6;
+	if (peer->sa_family == AF_INET6) {
+		c->peer.sin6_addr = ((const struct sockaddr_in6 *)(const void *)peer)->sin6_addr;
+	} else {
+		c->peer.sin6_addr.s6_addr[10] = 0xff;
+		c->peer.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&c->peer.sin6_addr.s6_addr[12],
+		    &((const struct sockaddr_in *)(const void *)peer)->sin_addr, 4);
+	}
+}
+
+/* Checks cheapest first; max_connections last, so refused peers never trigger its warning. */
+static enum guard_verdict
+conn_admit(struct tcp_worker *tw, const struct sockaddr *peer, const struct acl *acl)
+{
+	enum guard_verdict v = guard_connection(tw->guard, acl, peer, loop_now(tw->loop));
+
+	switch (v) {
+	case GUARD_PASS:
+	case GUARD_PASS_COUNTED:
+		break;
+	case GUARD_DENIED:
+		STAT_ADD(tw->stats->tcp_denied, 1);
+		return v;
+	default:
+		STAT_ADD(tw->stats->tcp_limited, 1);
+		return v;
+	}
+	if (over_connection_limit(tw)) {
+		if (v == GUARD_PASS_COUNTED)
+			guard_connection_closed(tw->guard, peer);
+		return GUARD_LIMITED;
+	}
+	return v;
+}
+
+void
+tcp_conn_start(struct tcp_worker *tw, int fd, bool nodelay, const struct sockaddr *peer,
+    const struct acl *acl)
+{
+	enum guard_verdict v = conn_admit(tw, peer, acl);
 	struct tcp_conn *c;
 	int on = 1;
 
-	if (over_connection_limit(tw)) {
+	if (v != GUARD_PASS && v != GUARD_PASS_COUNTED) {
 		close(fd);
 		return;
 	}
@@ -346,6 +511,8 @@ conn_start(struct tcp_worker *tw, int fd, bool nodelay)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || loop_add(tw->loop, &c->w, fd, EPOLLIN, conn_cb, c) == -1) {
 		log_warn("cannot take connection");
+		if (v == GUARD_PASS_COUNTED)
+			guard_connection_closed(tw->guard, peer);
 		free(c);
 		close(fd);
 		atomic_fetch_sub(&tw->shared->open, 1);
@@ -353,11 +520,35 @@ conn_start(struct tcp_worker *tw, int fd, bool nodelay)
 	}
 	c->tw = tw;
 	c->active_s = (uint32_t)(loop_now(tw->loop) / 1000);
+	if (v == GUARD_PASS_COUNTED) {
+		c->counted = true;
+		conn_keep_peer(c, peer);
+	}
 	lru_append(tw, c);
 	STAT_ADD(tw->stats->tcp_open, 1);
 	STAT_ADD(tw->stats->tcp_accepted, 1);
+	/* A connection that may not read yet (max_buffered_bytes) waits, starved. */
+	if (loop_mod(tw->loop, &c->w, conn_wanted_events(c)) == -1)
+		log_warn("connection fd %d", fd);
+}
+
+/* accept4() with the peer's address; the ACL in force is read once per connection. */
+static int
+port_accept(struct tcp_port *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int cfd = accept4(port->w.fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (cfd == -1)
+		return -1;
+	if (len < sizeof(sa_family_t) || len > sizeof(ss))
+		ss.ss_family = AF_UNSPEC;
 	if (log_enabled(LOG_DEBUG))
-		conn_log_accepted(fd);
+		conn_log_accepted(cfd, (struct sockaddr *)&ss, len);
+	tcp_conn_start(port->tw, cfd, port->nodelay, (struct sockaddr *)&ss,
+	    atomic_load_explicit(port->acl, memory_order_acquire));
+	return 0;
 }
 
 /* Out of descriptors: stop watching the listener instead of spinning on it. */
@@ -388,12 +579,8 @@ accept_cb(int fd, uint32_t events, void *arg)
 	struct tcp_port *port = arg;
 
 	for (int budget = TCP_ACCEPT_BUDGET; budget > 0; budget--) {
-		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (cfd != -1) {
-			conn_start(port->tw, cfd, port->nodelay);
+		if (port_accept(port) == 0)
 			continue;
-		}
 		switch (errno) {
 		case EAGAIN:
 			return;
@@ -416,9 +603,11 @@ accept_cb(int fd, uint32_t events, void *arg)
 }
 
 int
-tcp_port_start(struct tcp_port *port, struct tcp_worker *tw, int fd, bool nodelay)
+tcp_port_start(struct tcp_port *port, struct tcp_worker *tw, int fd, bool nodelay,
+    _Atomic(const struct acl *) *acl)
 {
 	port->tw = tw;
+	port->acl = acl;
 	port->nodelay = nodelay;
 	port->paused = false;
 	port->next_paused = NULL;
@@ -434,14 +623,8 @@ static void
 port_drain_backlog(struct tcp_port *port)
 {
 	for (int i = 0; i < TCP_DRAIN_MAX && !port->paused; i++) {
-		int cfd = accept4(port->w.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (cfd == -1) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
+		if (port_accept(port) == -1 && errno != EINTR && errno != ECONNABORTED)
 			return;
-		}
-		conn_start(port->tw, cfd, port->nodelay);
 	}
 }
 
@@ -467,11 +650,12 @@ tcp_port_stop(struct tcp_port *port, bool drain)
 
 int
 tcp_worker_init(struct tcp_worker *tw, struct loop *loop, struct tcp_shared *shared,
-    struct echo_stats *stats)
+    struct guard *guard, struct echo_stats *stats)
 {
 	memset(tw, 0, sizeof(*tw));
 	tw->loop = loop;
 	tw->shared = shared;
+	tw->guard = guard;
 	tw->stats = stats;
 	tw->scratch_size = TCP_SCRATCH_SIZE;
 	tw->scratch = malloc(tw->scratch_size);
@@ -487,6 +671,22 @@ tcp_worker_fini(struct tcp_worker *tw)
 	tw->scratch = NULL;
 }
 
+/*
+ * Memory came free somewhere (any worker): let starved connections read again.
+ * A walk over every connection, but only while the global cap is being hit.
+ */
+static void
+wake_starved(struct tcp_worker *tw)
+{
+	struct tcp_conn *c, *next;
+
+	for (c = tw->oldest; c != NULL && tw->nstarved > 0; c = next) {
+		next = c->newer;
+		if (c->starved && loop_mod(tw->loop, &c->w, conn_wanted_events(c)) == -1)
+			conn_close(c);
+	}
+}
+
 uint64_t
 tcp_worker_tick(struct tcp_worker *tw, uint64_t now_ms)
 {
@@ -498,6 +698,10 @@ tcp_worker_tick(struct tcp_worker *tw, uint64_t now_ms)
 		resume_paused(tw);
 	if (tw->paused != NULL)
 		next = tw->resume_at;
+	if (tw->nstarved > 0 && budget_left(tw->shared) > 0)
+		wake_starved(tw);
+	if (tw->nstarved > 0 && now_ms + TCP_STARVED_RETRY_MS < next)
+		next = now_ms + TCP_STARVED_RETRY_MS;
 	if (timeout <= 0)
 		return next;
 	/* Whole seconds on both sides: "more than timeout" guarantees at least timeout idle. */

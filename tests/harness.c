@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +23,8 @@
 #include <check.h>
 
 #include "harness.h"
+
+static void harness_give_dir(struct echod_proc *p);
 
 static const char *
 echod_path(void)
@@ -55,6 +59,27 @@ harness_init(struct echod_proc *p)
 	ck_assert_int_ge(p->notify_fd, 0);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", p->notify_path);
 	ck_assert_int_eq(bind(p->notify_fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	harness_give_dir(p);
+}
+
+/*
+ * Started as root, echod drops to nobody/nogroup (its default user and
+ * group) once its listeners are open: it must still reach the notify
+ * socket, re-read its configuration on reload, and remove its Unix sockets.
+ */
+static void
+harness_give_dir(struct echod_proc *p)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	if (geteuid() != 0)
+		return;
+	pw = getpwnam("nobody");
+	gr = getgrnam("nogroup");
+	ck_assert_msg(pw != NULL && gr != NULL, "running as root without nobody/nogroup");
+	ck_assert_int_eq(chown(p->dir, pw->pw_uid, gr->gr_gid), 0);
+	ck_assert_int_eq(chown(p->notify_path, pw->pw_uid, gr->gr_gid), 0);
 }
 
 void
