@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,9 +28,6 @@
 /* Out of descriptors: how long a paused listener waits before it tries again. */
 #define TCP_ACCEPT_RETRY_MS	100
 
-/* Starved of max_buffered_bytes: how often such connections look again. */
-#define TCP_STARVED_RETRY_MS	20
-
 /* Bytes received but not yet sent back: exists only while the peer is not reading. */
 struct pending {
 	size_t start, end, cap;
@@ -44,7 +43,7 @@ struct tcp_conn {
 	uint32_t active_s;		/* loop time, seconds, of the last traffic */
 	bool eof;			/* the peer half-closed: flush, then close */
 	bool counted;			/* in the per-source table: tell it at close */
-	bool starved;			/* not reading until max_buffered_bytes allows */
+	bool capped;			/* reading held back by max_buffered_bytes */
 	struct sockaddr_in6 peer;	/* when counted: the source (IPv4 as ::ffff:a.b.c.d) */
 };
 
@@ -168,18 +167,31 @@ pending_free(struct tcp_conn *c)
 	c->pend = NULL;
 }
 
-static void
-conn_set_starved(struct tcp_conn *c, bool starved)
+/*
+ * Over max_buffered_bytes, a connection with nothing pending may still read
+ * what its socket can send at once: an echo that leaves at once needs no
+ * memory of ours, so a client that reads is not held back by those that do
+ * not. Half the free space: the kernel charges a buffer for more than its
+ * payload. Two system calls, made only while the cap is reached.
+ */
+static size_t
+sndbuf_room(int fd)
 {
-	if (c->starved == starved)
-		return;
-	c->starved = starved;
-	if (starved) {
-		c->tw->nstarved++;
+	int sndbuf, queued;
+	socklen_t len = sizeof(sndbuf);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) == -1 ||
+	    ioctl(fd, SIOCOUTQ, &queued) == -1 || sndbuf <= queued)
+		return 0;
+	return (size_t)(sndbuf - queued) / 2;
+}
+
+static void
+conn_set_capped(struct tcp_conn *c, bool capped)
+{
+	if (capped && !c->capped)
 		STAT_ADD(c->tw->stats->tcp_starved, 1);
-	} else {
-		c->tw->nstarved--;
-	}
+	c->capped = capped;
 }
 
 static void
@@ -190,7 +202,6 @@ conn_close(struct tcp_conn *c)
 	/* close() also takes the fd out of epoll: it is never duplicated. */
 	close(c->w.fd);
 	lru_unlink(tw, c);
-	conn_set_starved(c, false);
 	pending_free(c);
 	if (c->counted)
 		guard_connection_closed(tw->guard, (const struct sockaddr *)&c->peer);
@@ -267,7 +278,7 @@ conn_has_room(const struct tcp_conn *c, size_t limit)
 	const struct pending *p = c->pend;
 
 	if (p == NULL)
-		return budget_left(c->tw->shared) > 0;
+		return budget_left(c->tw->shared) > 0 || sndbuf_room(c->w.fd) > 0;
 	if (p->end - p->start >= limit)
 		return false;
 	return p->cap > p->end - p->start || budget_left(c->tw->shared) > 0;
@@ -297,18 +308,23 @@ conn_flush(struct tcp_conn *c)
 /*
  * Nothing pending: echo straight from the worker's scratch buffer. Reads at
  * most what could be kept if the peer took none of it (buffer_size, and what
- * is left of max_buffered_bytes).
+ * is left of max_buffered_bytes) or, near that cap, what can be sent at once.
  */
 static int
 read_direct(struct tcp_conn *c, size_t limit, bool *more)
 {
 	struct tcp_worker *tw = c->tw;
 	size_t want = tw->scratch_size < limit ? tw->scratch_size : limit;
-	size_t left = budget_left(tw->shared);
+	size_t left = budget_left(tw->shared), room;
 	ssize_t n, sent;
 
-	if (want > left)
-		want = left;
+	if (want > left) {
+		room = sndbuf_room(c->w.fd);
+		if (room < left)
+			room = left;
+		if (want > room)
+			want = room;
+	}
 	if (want == 0) {
 		*more = false;
 		return 1;
@@ -373,10 +389,10 @@ conn_read(struct tcp_conn *c)
 }
 
 /*
- * Level-triggered: read only while there is room. A connection stopped by
- * buffer_size or by max_buffered_bytes with data pending is woken by
- * EPOLLOUT; one stopped by max_buffered_bytes with nothing pending has
- * nothing to wake it, so it is marked starved and tcp_worker_tick() retries.
+ * Level-triggered: read only while there is room. A connection held back by
+ * buffer_size or max_buffered_bytes waits for EPOLLOUT: its peer took some
+ * echo, so pending data shrank or, with nothing pending, the socket's send
+ * buffer has room again (then sndbuf_room() > 0: no busy loop).
  */
 static uint32_t
 conn_wanted_events(struct tcp_conn *c)
@@ -384,17 +400,17 @@ conn_wanted_events(struct tcp_conn *c)
 	size_t limit = (size_t)atomic_load_explicit(&c->tw->shared->buffer_size,
 	    memory_order_relaxed);
 	size_t len = pending_len(c);
-	bool starved = false;
+	bool capped = false;
 	uint32_t ev = 0;
 
 	if (!c->eof && len < limit) {
 		if (conn_has_room(c, limit))
 			ev |= EPOLLIN;
 		else
-			starved = len == 0;
+			capped = true;
 	}
-	conn_set_starved(c, starved);
-	if (len > 0)
+	conn_set_capped(c, capped);
+	if (len > 0 || capped)
 		ev |= EPOLLOUT;
 	return ev;
 }
@@ -527,7 +543,7 @@ tcp_conn_start(struct tcp_worker *tw, int fd, bool nodelay, const struct sockadd
 	lru_append(tw, c);
 	STAT_ADD(tw->stats->tcp_open, 1);
 	STAT_ADD(tw->stats->tcp_accepted, 1);
-	/* A connection that may not read yet (max_buffered_bytes) waits, starved. */
+	/* Under max_buffered_bytes it may have to wait before reading at all. */
 	if (loop_mod(tw->loop, &c->w, conn_wanted_events(c)) == -1)
 		log_warn("connection fd %d", fd);
 }
@@ -671,22 +687,6 @@ tcp_worker_fini(struct tcp_worker *tw)
 	tw->scratch = NULL;
 }
 
-/*
- * Memory came free somewhere (any worker): let starved connections read again.
- * A walk over every connection, but only while the global cap is being hit.
- */
-static void
-wake_starved(struct tcp_worker *tw)
-{
-	struct tcp_conn *c, *next;
-
-	for (c = tw->oldest; c != NULL && tw->nstarved > 0; c = next) {
-		next = c->newer;
-		if (c->starved && loop_mod(tw->loop, &c->w, conn_wanted_events(c)) == -1)
-			conn_close(c);
-	}
-}
-
 uint64_t
 tcp_worker_tick(struct tcp_worker *tw, uint64_t now_ms)
 {
@@ -698,10 +698,6 @@ tcp_worker_tick(struct tcp_worker *tw, uint64_t now_ms)
 		resume_paused(tw);
 	if (tw->paused != NULL)
 		next = tw->resume_at;
-	if (tw->nstarved > 0 && budget_left(tw->shared) > 0)
-		wake_starved(tw);
-	if (tw->nstarved > 0 && now_ms + TCP_STARVED_RETRY_MS < next)
-		next = now_ms + TCP_STARVED_RETRY_MS;
 	if (timeout <= 0)
 		return next;
 	/* Whole seconds on both sides: "more than timeout" guarantees at least timeout idle. */

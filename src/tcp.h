@@ -50,7 +50,6 @@ struct tcp_worker {
 	struct tcp_port *paused;
 	uint64_t resume_at;		/* when paused ports are tried again (ms) */
 	uint64_t pause_logged_at;	/* last "out of descriptors" warning (ms) */
-	size_t nstarved;		/* connections waiting for max_buffered_bytes to allow */
 };
 
 int	tcp_worker_init(struct tcp_worker *tw, struct loop *loop, struct tcp_shared *shared,

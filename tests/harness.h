@@ -32,8 +32,8 @@ int	harness_start(struct echod_proc *p, const char *const *args, long nofile);
 /*
  * The same, passing fds[0..n) as systemd does: moved to 3, 4, ... with
  * LISTEN_FDS, LISTEN_PID (echod's own pid) and LISTEN_FDNAMES set. The fds
- * are closed in the test process. stderr_pipe: keep echod's stderr readable
- * on p->stderr_fd.
+ * are closed in the test process; n == 0 passes nothing. stderr_pipe: keep
+ * echod's stderr readable on p->stderr_fd.
  */
 int	harness_start_passing(struct echod_proc *p, const char *const *args, const int *fds,
 	    int n, const char *names, bool stderr_pipe);
