@@ -67,6 +67,8 @@ reply_control(struct msghdr *in, union udp_control *out)
 {
 	struct cmsghdr *cm, *reply = &out->align;
 
+	/* CMSG_SPACE() pads past the data: the kernel reads those bytes too. */
+	memset(out, 0, sizeof(*out));
 	for (cm = CMSG_FIRSTHDR(in); cm != NULL; cm = CMSG_NXTHDR(in, cm)) {
 		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;

@@ -411,6 +411,11 @@ START_TEST(descriptor_exhaustion_does_not_spin)
 	struct fixture f;
 	long before, after;
 
+	if (getenv("ECHOD_VALGRIND") != NULL) {
+		fprintf(stderr, "descriptor exhaustion: not run under valgrind, which needs "
+		    "descriptors of its own within echod's limit of 40\n");
+		return;
+	}
 	/* 40 descriptors: listeners and internals take ~15, the rest fill up fast. */
 	harness_init(&f.p);
 	f.port = harness_free_port();

@@ -26,6 +26,19 @@
 
 static void harness_give_dir(struct echod_proc *p);
 
+int
+harness_scale_ms(int ms)
+{
+	static int scale;
+
+	if (scale == 0) {
+		const char *env = getenv("ECHOD_TIMEOUT_SCALE");
+
+		scale = env != NULL && atoi(env) > 0 ? atoi(env) : 1;
+	}
+	return ms * scale;
+}
+
 static const char *
 echod_path(void)
 {
@@ -198,7 +211,7 @@ void
 harness_read_stderr(struct echod_proc *p, char *buf, size_t size, int timeout_ms)
 {
 	size_t used = strlen(buf);
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 
 	while (used + 1 < size && now_ms() < deadline) {
 		struct pollfd pfd = { p->stderr_fd, POLLIN, 0 };
@@ -218,7 +231,7 @@ int
 harness_collect_notify(struct echod_proc *p, const char *until, char *out, size_t size,
     int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	char buf[4096];
 
 	out[0] = '\0';
@@ -265,7 +278,7 @@ read_notify(struct echod_proc *p, char *buf, size_t size, int timeout_ms)
 int
 harness_wait_notify(struct echod_proc *p, const char *text, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	char buf[4096];
 
 	while (now_ms() < deadline) {
@@ -282,7 +295,7 @@ harness_wait_notify(struct echod_proc *p, const char *text, int timeout_ms)
 int
 harness_wait_status(struct echod_proc *p, char *out, size_t size, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	char buf[4096], *s;
 
 	while (now_ms() < deadline) {
@@ -306,7 +319,7 @@ harness_signal(struct echod_proc *p, int sig)
 int
 harness_wait_exit(struct echod_proc *p, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	int status;
 
 	while (now_ms() < deadline) {
@@ -511,7 +524,7 @@ stream_echo_check(int fd, const unsigned char *buf, size_t len, unsigned seed, i
 {
 	unsigned char *got = malloc(len + 1);
 	size_t sent = 0, recvd = 0;
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	int ok = -1;
 
 	ck_assert_ptr_nonnull(got);
@@ -553,7 +566,7 @@ stream_echo_check(int fd, const unsigned char *buf, size_t len, unsigned seed, i
 size_t
 recv_exact(int fd, void *buf, size_t len, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	size_t got = 0;
 
 	while (got < len) {
@@ -575,7 +588,7 @@ recv_exact(int fd, void *buf, size_t len, int timeout_ms)
 bool
 peer_closed(int fd, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	char c;
 
 	while (now_ms() < deadline) {

@@ -16,6 +16,13 @@ struct echod_proc {
 	char notify_path[100];		/* fits sun_path */
 };
 
+/*
+ * Every timeout of the harness goes through this: ECHOD_TIMEOUT_SCALE (an
+ * integer, set by make check-valgrind) stretches them for a slow echod.
+ * Timeouts only bound how long a test waits for an answer; none is asserted.
+ */
+int	harness_scale_ms(int ms);
+
 /* A scratch directory and notify socket; echod is not started yet. */
 void	harness_init(struct echod_proc *p);
 /* Remove the scratch directory (echod must be stopped). */
