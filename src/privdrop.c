@@ -35,15 +35,19 @@ lookup_failed(char *err, size_t errlen, const char *what, const char *name, int 
 	    strerror(error));
 }
 
-/* Every capability out of the bounding set: not even an exec could bring one back. */
+/*
+ * Every capability out of the bounding set: not even an exec could bring one
+ * back. EINVAL: past the last capability this kernel knows. EPERM (root
+ * without CAP_SETPCAP, in some containers) is not fatal: setresuid() empties
+ * the other sets and no_new_privs already makes file capabilities inert.
+ */
 static int
 drop_bounding_set(void)
 {
 	for (unsigned long cap = 0; cap < 64; cap++) {
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
 			continue;
-		/* EINVAL: past the last capability this kernel knows. */
-		return errno == EINVAL ? 0 : -1;
+		return errno == EINVAL || errno == EPERM ? 0 : -1;
 	}
 	return 0;
 }
