@@ -2,6 +2,7 @@
 /* config: reads echod.conf (libconfig) into a struct echod_config, or a list of errors. */
 #include <errno.h>
 #include <libconfig.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +13,25 @@
 #include "config.h"
 
 /* Keys each group may hold; anything else is a typo and is rejected. */
-static const char *const root_keys[] = { "listeners", "limits", "workers", NULL };
-static const char *const listener_keys[] = { "protocol", "port", "address", "path", NULL };
-static const char *const limits_keys[] = {
-	"max_connections", "idle_timeout", "buffer_size", NULL
+static const char *const root_keys[] = {
+	"listeners", "limits", "workers", "allow", "deny", "exempt", "udp_drop_source_ports",
+	"user", "group", NULL
 };
+static const char *const listener_keys[] = {
+	"protocol", "port", "address", "path", "allow", "deny", NULL
+};
+static const char *const limits_keys[] = {
+	"max_connections", "idle_timeout", "buffer_size", "max_buffered_bytes",
+	"max_connections_per_source", "connection_rate", "udp_rate",
+	"udp_max_reply_bytes_per_second", "max_datagram", NULL
+};
+
+/* 1 TiB where long can hold it: far beyond any machine, still catches a typo'd unit. */
+#if LONG_MAX > 0x7fffffffL
+#define MAX_BUFFERED_LIMIT	(1L << 40)
+#else
+#define MAX_BUFFERED_LIMIT	LONG_MAX
+#endif
 
 struct parse {
 	const char *path;
@@ -100,6 +115,90 @@ get_string(struct parse *p, const config_setting_t *group, const char *name)
 	return config_setting_get_string(s);
 }
 
+/* A string member that must not be empty; *out keeps its default when absent. */
+static void
+get_name(struct parse *p, const config_setting_t *group, const char *name, char **out)
+{
+	const char *text = get_string(p, group, name);
+	char *copy;
+
+	if (text == NULL)
+		return;
+	if (text[0] == '\0') {
+		parse_error(p, config_setting_get_member(group, name), "%s must not be empty",
+		    name);
+		return;
+	}
+	copy = strdup(text);
+	if (copy == NULL) {
+		parse_error(p, group, "out of memory");
+		return;
+	}
+	free(*out);
+	*out = copy;
+}
+
+/*
+ * An optional array (or list) of CIDR strings appended to *list; *present
+ * says whether the key was there at all ("allow = [];" is not "no allow").
+ */
+static void
+get_cidr_list(struct parse *p, const config_setting_t *group, const char *name,
+    struct cidr **list, size_t *n, bool *present)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	char err[256];
+
+	*present = s != NULL;
+	if (s == NULL)
+		return;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		parse_error(p, s, "%s must be an array of strings: %s = [ \"192.0.2.0/24\", "
+		    "\"2001:db8::/32\" ];", name, name);
+		return;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			parse_error(p, e, "%s: every element must be a string \"address/prefix\"",
+			    name);
+		else if (acl_list_append(list, n, config_setting_get_string(e), err,
+		    sizeof(err)) == -1)
+			parse_error(p, e, "%s: %s", name, err);
+	}
+}
+
+static int
+cidr_list_copy(struct cidr **dst, size_t *ndst, const struct cidr *src, size_t n)
+{
+	*dst = NULL;
+	*ndst = 0;
+	if (n == 0)
+		return 0;
+	*dst = malloc(n * sizeof(*src));
+	if (*dst == NULL)
+		return -1;
+	memcpy(*dst, src, n * sizeof(*src));
+	*ndst = n;
+	return 0;
+}
+
+/* A listener's own allow/deny lists; a list it does not name is the top level's. */
+static void
+parse_listener_acl(struct parse *p, const config_setting_t *ls, const struct acl *top,
+    struct acl *acl)
+{
+	bool has_allow, has_deny;
+
+	get_cidr_list(p, ls, "allow", &acl->allow, &acl->nallow, &has_allow);
+	get_cidr_list(p, ls, "deny", &acl->deny, &acl->ndeny, &has_deny);
+	if ((!has_allow && cidr_list_copy(&acl->allow, &acl->nallow, top->allow,
+	    top->nallow) == -1) ||
+	    (!has_deny && cidr_list_copy(&acl->deny, &acl->ndeny, top->deny, top->ndeny) == -1))
+		parse_error(p, ls, "out of memory");
+}
+
 static int
 parse_protocol(struct parse *p, const config_setting_t *ls, enum proto *out)
 {
@@ -125,7 +224,8 @@ parse_protocol(struct parse *p, const config_setting_t *ls, enum proto *out)
 }
 
 static int
-parse_inet_listener(struct parse *p, const config_setting_t *ls, struct listener_spec *spec)
+parse_inet_listener(struct parse *p, const config_setting_t *ls, const struct acl *top,
+    struct listener_spec *spec)
 {
 	const char *address;
 	long port = -1;
@@ -138,6 +238,7 @@ parse_inet_listener(struct parse *p, const config_setting_t *ls, struct listener
 		parse_error(p, ls, "%s listener has no port", proto_name(spec->proto));
 	get_long(p, ls, "port", 1, 65535, &port);
 	address = get_string(p, ls, "address");
+	parse_listener_acl(p, ls, top, &spec->acl);
 	if (p->nerrors != before)
 		return -1;
 	spec->port = (int)port;
@@ -163,6 +264,12 @@ parse_unix_listener(struct parse *p, const config_setting_t *ls, struct listener
 		parse_error(p, ls, "unix listeners take a path, not a port or address");
 		return -1;
 	}
+	/* A Unix peer has no address to match: file permissions are its access control. */
+	if (config_setting_get_member(ls, "allow") != NULL ||
+	    config_setting_get_member(ls, "deny") != NULL) {
+		parse_error(p, ls, "allow and deny are for tcp and udp listeners, not unix");
+		return -1;
+	}
 	if (path == NULL) {
 		if (config_setting_get_member(ls, "path") == NULL)
 			parse_error(p, ls, "unix listener has no path");
@@ -179,7 +286,8 @@ parse_unix_listener(struct parse *p, const config_setting_t *ls, struct listener
 }
 
 static int
-parse_listener(struct parse *p, const config_setting_t *ls, struct listener_spec *spec)
+parse_listener(struct parse *p, const config_setting_t *ls, const struct acl *top,
+    struct listener_spec *spec)
 {
 	const char *file = config_setting_source_file(ls);
 
@@ -197,7 +305,7 @@ parse_listener(struct parse *p, const config_setting_t *ls, struct listener_spec
 		return -1;
 	if (spec->proto == PROTO_UNIX)
 		return parse_unix_listener(p, ls, spec);
-	return parse_inet_listener(p, ls, spec);
+	return parse_inet_listener(p, ls, top, spec);
 }
 
 static void
@@ -238,11 +346,13 @@ parse_listeners(struct parse *p, const config_setting_t *root, struct echod_conf
 	for (int i = 0; i < n; i++) {
 		struct listener_spec *spec = &cfg->listeners[cfg->nlisteners];
 
-		if (parse_listener(p, config_setting_get_elem(list, (unsigned)i), spec) == 0)
+		if (parse_listener(p, config_setting_get_elem(list, (unsigned)i), &cfg->acl,
+		    spec) == 0)
 			cfg->nlisteners++;
 		else {
 			free(spec->where);
 			free(spec->path);
+			acl_free(&spec->acl);
 			memset(spec, 0, sizeof(*spec));
 		}
 	}
@@ -265,6 +375,114 @@ parse_limits(struct parse *p, const config_setting_t *root, struct echod_limits 
 	get_long(p, group, "max_connections", 1, 10000000, &limits->max_connections);
 	get_long(p, group, "idle_timeout", 0, 604800, &limits->idle_timeout);
 	get_long(p, group, "buffer_size", 1024, 64L << 20, &limits->buffer_size);
+	get_long(p, group, "max_buffered_bytes", 0, MAX_BUFFERED_LIMIT,
+	    &limits->max_buffered_bytes);
+	get_long(p, group, "max_connections_per_source", 0, 10000000,
+	    &limits->max_connections_per_source);
+	get_long(p, group, "connection_rate", 0, 1000000, &limits->connection_rate);
+	get_long(p, group, "udp_rate", 0, 100000000, &limits->udp_rate);
+	get_long(p, group, "udp_max_reply_bytes_per_second", 0, 2147483647,
+	    &limits->udp_max_reply_bytes_per_second);
+	/* 65507: the largest UDP payload over IPv4, and what echod echoes at most. */
+	get_long(p, group, "max_datagram", 0, 65507, &limits->max_datagram);
+}
+
+static void
+parse_drop_ports(struct parse *p, const config_setting_t *root, struct echod_config *cfg)
+{
+	const config_setting_t *s = config_setting_get_member(root, "udp_drop_source_ports");
+	int n;
+
+	if (s == NULL)
+		return;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		parse_error(p, s, "udp_drop_source_ports must be an array of ports: "
+		    "udp_drop_source_ports = [ 7, 19 ];");
+		return;
+	}
+	n = config_setting_length(s);
+	cfg->ndrop_ports = 0;
+	free(cfg->drop_ports);
+	cfg->drop_ports = calloc((size_t)n + 1, sizeof(*cfg->drop_ports));
+	if (cfg->drop_ports == NULL) {
+		parse_error(p, s, "out of memory");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		long long v;
+
+		if (config_setting_type(e) != CONFIG_TYPE_INT &&
+		    config_setting_type(e) != CONFIG_TYPE_INT64) {
+			parse_error(p, e, "udp_drop_source_ports: every element must be a port "
+			    "number");
+			continue;
+		}
+		v = config_setting_get_int64(e);
+		if (v < 0 || v > 65535) {
+			parse_error(p, e, "udp_drop_source_ports: port %lld out of range 0..65535",
+			    v);
+			continue;
+		}
+		cfg->drop_ports[cfg->ndrop_ports++] = (uint16_t)v;
+	}
+}
+
+static void
+parse_exempt(struct parse *p, const config_setting_t *root, struct echod_config *cfg)
+{
+	static const char *const defaults[] = CONFIG_DEFAULT_EXEMPT;
+	char err[256];
+	bool present;
+
+	get_cidr_list(p, root, "exempt", &cfg->exempt, &cfg->nexempt, &present);
+	for (size_t i = 0; !present && i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		if (acl_list_append(&cfg->exempt, &cfg->nexempt, defaults[i], err,
+		    sizeof(err)) == -1)
+			parse_error(p, NULL, "exempt default: %s", err);
+}
+
+/* Everything outside listeners and limits that has a default. */
+static int
+config_set_defaults(struct echod_config *cfg)
+{
+	static const uint16_t ports[] = CONFIG_DEFAULT_DROP_PORTS;
+
+	cfg->limits = (struct echod_limits){
+		.max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS,
+		.idle_timeout = CONFIG_DEFAULT_IDLE_TIMEOUT,
+		.buffer_size = CONFIG_DEFAULT_BUFFER_SIZE,
+		.max_buffered_bytes = CONFIG_DEFAULT_MAX_BUFFERED,
+		.max_connections_per_source = CONFIG_DEFAULT_MAX_CONNS_PER_SOURCE,
+		.connection_rate = CONFIG_DEFAULT_CONNECTION_RATE,
+		.udp_rate = CONFIG_DEFAULT_UDP_RATE,
+		.udp_max_reply_bytes_per_second = CONFIG_DEFAULT_UDP_REPLY_BYTES,
+		.max_datagram = CONFIG_DEFAULT_MAX_DATAGRAM,
+	};
+	cfg->drop_ports = malloc(sizeof(ports));
+	cfg->user = strdup(CONFIG_DEFAULT_USER);
+	cfg->group = strdup(CONFIG_DEFAULT_GROUP);
+	if (cfg->drop_ports == NULL || cfg->user == NULL || cfg->group == NULL)
+		return -1;
+	memcpy(cfg->drop_ports, ports, sizeof(ports));
+	cfg->ndrop_ports = sizeof(ports) / sizeof(ports[0]);
+	return 0;
+}
+
+/* The top-level keys other than listeners (whose ACLs default to allow and deny here). */
+static void
+parse_root(struct parse *p, const config_setting_t *root, struct echod_config *cfg)
+{
+	bool present;
+
+	get_cidr_list(p, root, "allow", &cfg->acl.allow, &cfg->acl.nallow, &present);
+	get_cidr_list(p, root, "deny", &cfg->acl.deny, &cfg->acl.ndeny, &present);
+	parse_exempt(p, root, cfg);
+	parse_drop_ports(p, root, cfg);
+	get_name(p, root, "user", &cfg->user);
+	get_name(p, root, "group", &cfg->group);
+	parse_limits(p, root, &cfg->limits);
+	get_long(p, root, "workers", 1, 1024, &cfg->workers);
 }
 
 static void
@@ -297,22 +515,20 @@ config_load(const char *path, struct config_errors *errs)
 	config_t lc;
 
 	cfg = calloc(1, sizeof(*cfg));
-	if (cfg == NULL || (cfg->path = strdup(path)) == NULL) {
+	if (cfg == NULL || (cfg->path = strdup(path)) == NULL ||
+	    config_set_defaults(cfg) == -1) {
 		parse_error(&p, NULL, "out of memory");
-		free(cfg);
+		config_free(cfg);
 		return NULL;
 	}
-	cfg->limits = (struct echod_limits){ CONFIG_DEFAULT_MAX_CONNECTIONS,
-	    CONFIG_DEFAULT_IDLE_TIMEOUT, CONFIG_DEFAULT_BUFFER_SIZE };
 	config_init(&lc);
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		read_error(&p, &lc);
 	} else {
 		root = config_root_setting(&lc);
 		check_known_keys(&p, root, root_keys, "the top level");
+		parse_root(&p, root, cfg);
 		parse_listeners(&p, root, cfg);
-		parse_limits(&p, root, &cfg->limits);
-		get_long(&p, root, "workers", 1, 1024, &cfg->workers);
 	}
 	config_destroy(&lc);
 	if (p.nerrors > 0) {
@@ -330,9 +546,15 @@ config_free(struct echod_config *cfg)
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		free(cfg->listeners[i].path);
 		free(cfg->listeners[i].where);
+		acl_free(&cfg->listeners[i].acl);
 	}
 	free(cfg->listeners);
 	free(cfg->path);
+	acl_free(&cfg->acl);
+	free(cfg->exempt);
+	free(cfg->drop_ports);
+	free(cfg->user);
+	free(cfg->group);
 	free(cfg);
 }
 

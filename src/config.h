@@ -5,7 +5,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
+
+#include "acl.h"
 
 enum proto { PROTO_TCP, PROTO_UDP, PROTO_UNIX };
 
@@ -17,12 +20,25 @@ struct listener_spec {
 	socklen_t addrlen;
 	char *path;			/* unix */
 	char *where;			/* "file:line" of the listener, for messages */
+	/*
+	 * tcp/udp: the allow and deny lists in force for this listener, each its
+	 * own or else the top level's. Owned by the config: copies of a spec made
+	 * by listener.c never carry them (a listener outlives its config).
+	 */
+	struct acl acl;
 };
 
 struct echod_limits {
 	long max_connections;
 	long idle_timeout;		/* seconds; 0 = never */
 	long buffer_size;		/* bytes held per TCP connection whose peer is not reading */
+	long max_buffered_bytes;	/* bytes held for all such connections; 0 = no cap */
+	/* Per source (IPv4 address or IPv6 /64); 0 switches a limit off. */
+	long max_connections_per_source;
+	long connection_rate;		/* new TCP connections per second */
+	long udp_rate;			/* datagrams answered per second */
+	long udp_max_reply_bytes_per_second;
+	long max_datagram;		/* larger datagrams are dropped; 0 = any size */
 };
 
 struct echod_config {
@@ -31,11 +47,29 @@ struct echod_config {
 	size_t nlisteners;
 	struct echod_limits limits;
 	long workers;			/* 0 = one per online CPU */
+	struct acl acl;			/* top-level allow/deny: every listener's default */
+	struct cidr *exempt;		/* sources the per-source limits do not apply to */
+	size_t nexempt;
+	uint16_t *drop_ports;		/* udp_drop_source_ports */
+	size_t ndrop_ports;
+	char *user, *group;		/* identity to take when started as root */
 };
 
 #define CONFIG_DEFAULT_MAX_CONNECTIONS	10000
 #define CONFIG_DEFAULT_IDLE_TIMEOUT	300
 #define CONFIG_DEFAULT_BUFFER_SIZE	65536
+#define CONFIG_DEFAULT_MAX_BUFFERED	(64L << 20)
+#define CONFIG_DEFAULT_MAX_CONNS_PER_SOURCE 32
+#define CONFIG_DEFAULT_CONNECTION_RATE	10
+#define CONFIG_DEFAULT_UDP_RATE		100
+#define CONFIG_DEFAULT_UDP_REPLY_BYTES	65536
+/* One 1500-byte Ethernet frame less the IPv6 and UDP headers: no reply is fragmented. */
+#define CONFIG_DEFAULT_MAX_DATAGRAM	1452
+#define CONFIG_DEFAULT_EXEMPT		{ "127.0.0.0/8", "::1/128" }
+/* echo, daytime, qotd, chargen, time, DNS, NTP, SNMP, SSDP, memcached. */
+#define CONFIG_DEFAULT_DROP_PORTS	{ 7, 13, 17, 19, 37, 53, 123, 161, 1900, 11211 }
+#define CONFIG_DEFAULT_USER		"nobody"
+#define CONFIG_DEFAULT_GROUP		"nogroup"
 
 struct config_errors {
 	char **lines;			/* "file:line: message" */

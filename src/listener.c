@@ -17,6 +17,8 @@ static int
 copy_spec(struct listener_spec *dst, const struct listener_spec *src)
 {
 	*dst = *src;
+	/* The ACL belongs to the config; the listener reads it through listener.acl. */
+	memset(&dst->acl, 0, sizeof(dst->acl));
 	dst->path = src->path != NULL ? strdup(src->path) : NULL;
 	dst->where = src->where != NULL ? strdup(src->where) : NULL;
 	if ((src->path != NULL && dst->path == NULL) || (src->where != NULL && dst->where == NULL))
@@ -46,6 +48,7 @@ listener_alloc(const struct listener_spec *spec)
 	}
 	l->fd = -1;
 	atomic_init(&l->refs, 1);
+	atomic_init(&l->acl, NULL);
 	return l;
 }
 

@@ -17,6 +17,12 @@ struct listener {
 	bool passed;			/* from systemd: kept open across reloads */
 	bool unlink_path;		/* a Unix socket file echod created */
 	atomic_int refs;		/* the set's, plus one per worker watching it */
+	/*
+	 * The allow/deny lists in force (NULL: everyone). Points into the
+	 * configuration in force; the server swaps it on reload and frees the old
+	 * configuration only after every worker has synced.
+	 */
+	_Atomic(const struct acl *) acl;
 	char name[ADDR_STRLEN + 8];	/* "tcp [::]:7", for messages */
 };
 

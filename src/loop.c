@@ -121,27 +121,33 @@ next_timeout(const struct loop *loop)
 }
 
 int
-loop_run(struct loop *loop)
+loop_run_once(struct loop *loop, int timeout_ms)
 {
 	struct epoll_event events[LOOP_BATCH];
+	int n = epoll_wait(loop->epfd, events, LOOP_BATCH, timeout_ms);
 
-	loop->stopping = false;
-	while (!loop->stopping) {
-		int n = epoll_wait(loop->epfd, events, LOOP_BATCH, next_timeout(loop));
+	if (n == -1 && errno != EINTR)
+		return -1;
+	loop->now = loop_clock_ms();
+	for (int i = 0; i < n; i++) {
+		struct watcher *w = events[i].data.ptr;
 
-		if (n == -1 && errno != EINTR)
-			return -1;
-		loop->now = loop_clock_ms();
-		for (int i = 0; i < n; i++) {
-			struct watcher *w = events[i].data.ptr;
-
-			w->cb(w->fd, events[i].events, w->arg);
-		}
-		if (loop->hook != NULL) {
-			loop->wake_at = NO_DEADLINE;
-			loop->hook(loop, loop->hook_arg);
-		}
+		w->cb(w->fd, events[i].events, w->arg);
 	}
+	if (loop->hook != NULL) {
+		loop->wake_at = NO_DEADLINE;
+		loop->hook(loop, loop->hook_arg);
+	}
+	return n < 0 ? 0 : n;
+}
+
+int
+loop_run(struct loop *loop)
+{
+	loop->stopping = false;
+	while (!loop->stopping)
+		if (loop_run_once(loop, next_timeout(loop)) == -1)
+			return -1;
 	return 0;
 }
 

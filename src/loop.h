@@ -42,6 +42,11 @@ uint64_t loop_clock_ms(void);
 
 /* Runs until loop_stop() is called from one of its callbacks. 0, or -1 on epoll failure. */
 int	loop_run(struct loop *loop);
+/*
+ * One batch: wait up to timeout_ms (-1: no limit, 0: not at all), run the
+ * callbacks and the hook. Returns the number of events, or -1 on epoll failure.
+ */
+int	loop_run_once(struct loop *loop, int timeout_ms);
 void	loop_stop(struct loop *loop);
 
 #endif

@@ -12,6 +12,7 @@
 #include "activation.h"
 #include "config.h"
 #include "log.h"
+#include "privdrop.h"
 #include "server.h"
 
 /* Exit codes (echod(8)): 0, EX_USAGE, EX_CONFIG, and these two. */
@@ -159,6 +160,25 @@ adopt_passed_sockets(struct server *srv, const struct echod_config *cfg)
 	return r < 0 ? -1 : 0;
 }
 
+/*
+ * Listeners are open: root is of no more use. Before server_run() starts the
+ * worker threads, so that one identity change covers the whole process.
+ */
+static int
+drop_privileges(const struct echod_config *cfg)
+{
+	char err[256];
+	int r = privdrop_apply(cfg->user, cfg->group, err, sizeof(err));
+
+	if (r == 1)
+		log_info("started as root: now user %s, group %s, no capabilities", cfg->user,
+		    cfg->group);
+	if (r >= 0)
+		return 0;
+	log_err("%s: refusing to run as root", err);
+	return errno == ENOENT || errno == EINVAL ? EX_CONFIG : EXIT_RUNTIME;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -193,6 +213,11 @@ main(int argc, char **argv)
 	if (server_open_listeners(srv) > 0) {
 		server_free(srv);
 		return EXIT_LISTENER;
+	}
+	r = drop_privileges(cfg);
+	if (r != 0) {
+		server_free(srv);
+		return r;
 	}
 	r = server_run(srv);
 	server_free(srv);

@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "log.h"
 #include "notify.h"
 #include "server.h"
@@ -23,6 +24,8 @@
 struct server {
 	struct echod_config *cfg;
 	struct tcp_shared shared;
+	struct guard guard;
+	bool guard_ready;
 	struct worker **workers;
 	size_t nworkers;
 	struct listener_set listeners;
@@ -35,6 +38,9 @@ struct server {
 	bool reloading;
 	atomic_int reload_acks;
 	int reload_failures;
+	/* What workers may still read until they have all synced: freed by reload_finish(). */
+	struct echod_config *retired_cfg;
+	const struct guard_policy *retired_policy;
 };
 
 static int reload_finish(struct server *s);
@@ -58,6 +64,31 @@ limits_apply(struct server *s, const struct echod_limits *limits)
 	atomic_store(&s->shared.max_connections, limits->max_connections);
 	atomic_store(&s->shared.idle_timeout, limits->idle_timeout);
 	atomic_store(&s->shared.buffer_size, limits->buffer_size);
+	atomic_store(&s->shared.max_buffered, limits->max_buffered_bytes);
+}
+
+/*
+ * The ACL a listener applies under cfg: its configured one, else the top
+ * level's (a socket systemd passed that no listener names). Unix: none.
+ */
+static const struct acl *
+acl_for(const struct echod_config *cfg, const struct listener *l)
+{
+	if (l->spec.proto == PROTO_UNIX)
+		return NULL;
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		if (listener_spec_same(&cfg->listeners[i], &l->spec))
+			return &cfg->listeners[i].acl;
+	return &cfg->acl;
+}
+
+static void
+retire_free(struct server *s)
+{
+	config_free(s->retired_cfg);
+	s->retired_cfg = NULL;
+	guard_policy_free((struct guard_policy *)(uintptr_t)s->retired_policy);
+	s->retired_policy = NULL;
 }
 
 struct server *
@@ -70,12 +101,15 @@ server_new(struct echod_config *cfg)
 	s->cfg = cfg;
 	s->sigfd = -1;
 	limits_apply(s, &cfg->limits);
+	if (guard_init(&s->guard, cfg) == -1)
+		goto fail;
+	s->guard_ready = true;
 	s->nworkers = workers_wanted(cfg);
 	s->workers = calloc(s->nworkers, sizeof(*s->workers));
 	if (s->workers == NULL)
 		goto fail;
 	for (size_t i = 0; i < s->nworkers; i++)
-		if ((s->workers[i] = worker_new((int)i, &s->shared)) == NULL)
+		if ((s->workers[i] = worker_new((int)i, &s->shared, &s->guard)) == NULL)
 			goto fail;
 	return s;
 fail:
@@ -94,6 +128,10 @@ server_free(struct server *s)
 	listener_set_clear(&s->listeners);
 	if (s->sigfd != -1)
 		close(s->sigfd);
+	/* After the workers: closing their connections updates the per-source table. */
+	if (s->guard_ready)
+		guard_fini(&s->guard);
+	retire_free(s);
 	config_free(s->cfg);
 	free(s);
 }
@@ -119,6 +157,8 @@ log_listener(int priority, const char *msgid, const struct listener_spec *spec,
 static int
 server_serve(struct server *s, struct listener *l)
 {
+	/* Before any worker sees the socket: no connection may slip in unchecked. */
+	atomic_store_explicit(&l->acl, acl_for(s->cfg, l), memory_order_release);
 	if (listener_set_add(&s->listeners, l) == -1) {
 		listener_release(l);
 		return -1;
@@ -184,8 +224,9 @@ format_status(const struct server *s, char *buf, size_t size)
 	struct echo_totals t = server_totals(s);
 
 	snprintf(buf, size, "%" PRIu64 " connections open; echoed %" PRIu64 " connections, %"
-	    PRIu64 " datagrams, %" PRIu64 " bytes", t.tcp_open, t.tcp_accepted,
-	    t.udp_datagrams, t.tcp_bytes + t.udp_bytes);
+	    PRIu64 " datagrams, %" PRIu64 " bytes; refused %" PRIu64 " connections, %" PRIu64
+	    " datagrams", t.tcp_open, t.tcp_accepted, t.udp_datagrams, t.tcp_bytes + t.udp_bytes,
+	    t.tcp_refused + t.tcp_denied + t.tcp_limited, t.udp_dropped);
 }
 
 /* Worker 0's periodic work: STATUS= at most once a second, and watchdog pings. */
@@ -214,17 +255,36 @@ server_tick(void *arg, uint64_t now)
 	return s->next_status_ms < s->next_watchdog_ms ? s->next_status_ms : s->next_watchdog_ms;
 }
 
+/* Every counter, by reason, in one journal entry (SIGUSR1). */
 static void
-log_stats(const struct server *s)
+log_stats(struct server *s)
 {
 	struct echo_totals t = server_totals(s);
+	struct srclimit_stats sl;
+	char refused[64], dropped[64];
+	const char *fields[] = { refused, dropped, NULL };
 
-	log_struct(LOG_INFO, ECHOD_MSGID_STATS, NULL,
+	srclimit_get_stats(s->guard.table, &sl);
+	snprintf(refused, sizeof(refused), "ECHOD_CONNECTIONS_REFUSED=%" PRIu64,
+	    t.tcp_refused + t.tcp_denied + t.tcp_limited);
+	snprintf(dropped, sizeof(dropped), "ECHOD_DATAGRAMS_DROPPED=%" PRIu64, t.udp_dropped);
+	log_struct(LOG_INFO, ECHOD_MSGID_STATS, fields,
 	    "statistics: %" PRIu64 " connections open, %" PRIu64 " accepted, %" PRIu64
-	    " refused (max_connections), %" PRIu64 " bytes over streams; %" PRIu64
-	    " datagrams echoed, %" PRIu64 " dropped, %" PRIu64 " bytes over UDP",
-	    t.tcp_open, t.tcp_accepted, t.tcp_refused, t.tcp_bytes, t.udp_datagrams,
-	    t.udp_dropped, t.udp_bytes);
+	    " bytes over streams; connections refused: %" PRIu64 " max_connections, %" PRIu64
+	    " allow/deny, %" PRIu64 " per-source limits; %" PRIu64 " datagrams echoed, %" PRIu64
+	    " bytes over UDP; datagrams dropped: %" PRIu64 " allow/deny, %" PRIu64
+	    " source port, %" PRIu64 " max_datagram, %" PRIu64 " per-source limits, %" PRIu64
+	    " send failed; per-source refusals: %" PRIu64 " max_connections_per_source, %" PRIu64
+	    " connection_rate, %" PRIu64 " udp_rate, %" PRIu64 " udp_max_reply_bytes_per_second, %"
+	    PRIu64 " table full; source table: %zu of %zu sources, %" PRIu64 " evicted, %" PRIu64
+	    " unmatched closes; %ld bytes buffered, %" PRIu64 " reads paused by max_buffered_bytes",
+	    t.tcp_open, t.tcp_accepted, t.tcp_bytes, t.tcp_refused, t.tcp_denied, t.tcp_limited,
+	    t.udp_datagrams, t.udp_bytes, t.udp_denied, t.udp_source_port, t.udp_oversize,
+	    t.udp_limited, t.udp_send_failed, sl.refused[SRCLIMIT_CONNECTIONS],
+	    sl.refused[SRCLIMIT_CONNECTION_RATE], sl.refused[SRCLIMIT_UDP_RATE],
+	    sl.refused[SRCLIMIT_UDP_BYTES], sl.refused[SRCLIMIT_TABLE_FULL], sl.entries,
+	    sl.capacity, sl.evicted, sl.unbalanced, atomic_load(&s->shared.buffered),
+	    t.tcp_starved);
 }
 
 static void
@@ -262,6 +322,8 @@ reload_finish(struct server *s)
 {
 	if (atomic_load(&s->reload_acks) > 0)
 		return -1;
+	/* No worker can still be reading the old ACLs or policy. */
+	retire_free(s);
 	s->reloading = false;
 	log_struct(s->reload_failures ? LOG_WARNING : LOG_NOTICE, ECHOD_MSGID_RELOAD, NULL,
 	    "configuration reloaded from %s: %zu listeners%s", s->cfg->path,
@@ -275,6 +337,7 @@ static void
 server_reload(struct server *s)
 {
 	struct config_errors errs = { 0 };
+	struct guard_policy *policy;
 	struct echod_config *cfg;
 
 	if (s->reloading) {
@@ -290,9 +353,16 @@ server_reload(struct server *s)
 		return;
 	}
 	close_removed(s, cfg);
-	config_free(s->cfg);
+	s->retired_cfg = s->cfg;
 	s->cfg = cfg;
 	s->reload_failures = server_open_listeners(s);
+	for (size_t i = 0; i < s->listeners.count; i++)
+		atomic_store_explicit(&s->listeners.items[i]->acl,
+		    acl_for(cfg, s->listeners.items[i]), memory_order_release);
+	policy = guard_policy_new(cfg);
+	if (policy == NULL)
+		log_warn("keeping the previous exempt, udp_drop_source_ports and max_datagram");
+	s->retired_policy = guard_update(&s->guard, policy, &cfg->limits);
 	limits_apply(s, &cfg->limits);
 	if (workers_wanted(cfg) != s->nworkers)
 		log_notice("workers = %zu takes effect at the next restart (running %zu)",

@@ -15,10 +15,18 @@ struct echo_stats {
 	_Atomic uint64_t tcp_open;		/* connections open now */
 	_Atomic uint64_t tcp_accepted;		/* connections accepted since start */
 	_Atomic uint64_t tcp_refused;		/* closed at once: max_connections reached */
+	_Atomic uint64_t tcp_denied;		/* closed at once: allow/deny */
+	_Atomic uint64_t tcp_limited;		/* closed at once: a per-source limit */
+	_Atomic uint64_t tcp_starved;		/* reading stopped by max_buffered_bytes */
 	_Atomic uint64_t tcp_bytes;		/* bytes echoed over TCP and Unix streams */
 	_Atomic uint64_t udp_datagrams;		/* datagrams echoed */
 	_Atomic uint64_t udp_bytes;		/* bytes echoed over UDP */
-	_Atomic uint64_t udp_dropped;		/* datagrams not echoed (bad source, send error) */
+	_Atomic uint64_t udp_dropped;		/* datagrams not echoed, whatever the reason */
+	_Atomic uint64_t udp_denied;		/* of which: allow/deny */
+	_Atomic uint64_t udp_source_port;	/* udp_drop_source_ports or port 0 */
+	_Atomic uint64_t udp_oversize;		/* over max_datagram */
+	_Atomic uint64_t udp_limited;		/* a per-source limit */
+	_Atomic uint64_t udp_send_failed;	/* the reply could not be sent */
 };
 
 #define STAT_ADD(field, n) atomic_store_explicit(&(field),			\
@@ -29,8 +37,10 @@ struct echo_stats {
 
 /* A plain snapshot, for reporting. */
 struct echo_totals {
-	uint64_t tcp_open, tcp_accepted, tcp_refused, tcp_bytes;
-	uint64_t udp_datagrams, udp_bytes, udp_dropped;
+	uint64_t tcp_open, tcp_accepted, tcp_refused, tcp_denied, tcp_limited, tcp_starved;
+	uint64_t tcp_bytes;
+	uint64_t udp_datagrams, udp_bytes, udp_dropped, udp_denied, udp_source_port;
+	uint64_t udp_oversize, udp_limited, udp_send_failed;
 };
 
 void	stats_accumulate(struct echo_totals *sum, const struct echo_stats *one);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,6 +42,9 @@ struct tcp_conn {
 	struct pending *pend;
 	uint32_t active_s;		/* loop time, seconds, of the last traffic */
 	bool eof;			/* the peer half-closed: flush, then close */
+	bool counted;			/* in the per-source table: tell it at close */
+	bool capped;			/* reading held back by max_buffered_bytes */
+	struct sockaddr_in6 peer;	/* when counted: the source (IPv4 as ::ffff:a.b.c.d) */
 };
 
 static void conn_cb(int fd, uint32_t events, void *arg);
@@ -104,6 +109,91 @@ resume_paused(struct tcp_worker *tw)
 	}
 }
 
+/*
+ * max_buffered_bytes: the memory of every pending buffer is charged to one
+ * counter shared by all workers. Only the buffering slow path touches it;
+ * the common case (the peer reads, nothing is pending) reads it once per read.
+ */
+static size_t
+budget_left(const struct tcp_shared *sh)
+{
+	long max = atomic_load_explicit(&sh->max_buffered, memory_order_relaxed);
+	long used = atomic_load_explicit(&sh->buffered, memory_order_relaxed);
+
+	if (max == 0)
+		return SIZE_MAX;
+	return used >= max ? 0 : (size_t)(max - used);
+}
+
+/* Take bytes of the budget, or fail without taking any. */
+static bool
+budget_take(struct tcp_shared *sh, size_t bytes)
+{
+	long max = atomic_load_explicit(&sh->max_buffered, memory_order_relaxed);
+	long used = atomic_load_explicit(&sh->buffered, memory_order_relaxed);
+
+	do {
+		if (max != 0 && used + (long)bytes > max)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&sh->buffered, &used, used + (long)bytes,
+	    memory_order_relaxed, memory_order_relaxed));
+	return true;
+}
+
+/*
+ * Bytes already read must be kept whatever the budget says. The reader
+ * checked budget_left() before reading at most that much, so the counter
+ * overshoots only by what other workers took in the same instant.
+ */
+static void
+budget_force(struct tcp_shared *sh, size_t bytes)
+{
+	atomic_fetch_add_explicit(&sh->buffered, (long)bytes, memory_order_relaxed);
+}
+
+static void
+budget_give(struct tcp_shared *sh, size_t bytes)
+{
+	atomic_fetch_sub_explicit(&sh->buffered, (long)bytes, memory_order_relaxed);
+}
+
+static void
+pending_free(struct tcp_conn *c)
+{
+	if (c->pend == NULL)
+		return;
+	budget_give(c->tw->shared, c->pend->cap);
+	free(c->pend);
+	c->pend = NULL;
+}
+
+/*
+ * Over max_buffered_bytes, a connection with nothing pending may still read
+ * what its socket can send at once: an echo that leaves at once needs no
+ * memory of ours, so a client that reads is not held back by those that do
+ * not. Half the free space: the kernel charges a buffer for more than its
+ * payload. Two system calls, made only while the cap is reached.
+ */
+static size_t
+sndbuf_room(int fd)
+{
+	int sndbuf, queued;
+	socklen_t len = sizeof(sndbuf);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) == -1 ||
+	    ioctl(fd, SIOCOUTQ, &queued) == -1 || sndbuf <= queued)
+		return 0;
+	return (size_t)(sndbuf - queued) / 2;
+}
+
+static void
+conn_set_capped(struct tcp_conn *c, bool capped)
+{
+	if (capped && !c->capped)
+		STAT_ADD(c->tw->stats->tcp_starved, 1);
+	c->capped = capped;
+}
+
 static void
 conn_close(struct tcp_conn *c)
 {
@@ -112,7 +202,9 @@ conn_close(struct tcp_conn *c)
 	/* close() also takes the fd out of epoll: it is never duplicated. */
 	close(c->w.fd);
 	lru_unlink(tw, c);
-	free(c->pend);
+	pending_free(c);
+	if (c->counted)
+		guard_connection_closed(tw->guard, (const struct sockaddr *)&c->peer);
 	free(c);
 	STAT_SUB(tw->stats->tcp_open, 1);
 	if (atomic_fetch_sub(&tw->shared->open, 1) <= atomic_load(&tw->shared->max_connections))
@@ -122,51 +214,74 @@ conn_close(struct tcp_conn *c)
 		resume_paused(tw);
 }
 
-/* Room for at least one byte after the pending data, up to buffer_size in all. */
+/*
+ * Room for at least one byte after the pending data, up to buffer_size in all
+ * and within max_buffered_bytes. Returns 0 when neither allows more.
+ */
 static size_t
 pending_room(struct tcp_conn *c, size_t limit)
 {
-	struct pending *p = c->pend;
-	size_t len = pending_len(c), cap;
+	struct pending *p = c->pend, *grown;
+	size_t len = pending_len(c), cap, left;
 
 	if (len >= limit)
 		return 0;
-	if (p != NULL && p->start > 0 && p->end == p->cap) {
+	if (p->start > 0 && p->end == p->cap) {
 		memmove(p->data, p->data + p->start, len);
 		p->start = 0;
 		p->end = len;
 	}
-	if (p == NULL || p->end == p->cap) {
-		cap = p != NULL ? p->cap * 2 : TCP_PENDING_MIN;
-		if (cap > limit)
-			cap = limit;
-		if (p != NULL && cap <= p->cap)
+	if (p->end == p->cap) {
+		cap = p->cap * 2 > limit ? limit : p->cap * 2;
+		/* Near the global cap, grow by what is left rather than not at all. */
+		left = budget_left(c->tw->shared);
+		if (cap - p->cap > left)
+			cap = p->cap + left;
+		if (cap <= p->cap || !budget_take(c->tw->shared, cap - p->cap))
 			return 0;
-		p = realloc(p, sizeof(*p) + cap);
-		if (p == NULL)
+		grown = realloc(p, sizeof(*p) + cap);
+		if (grown == NULL) {
+			budget_give(c->tw->shared, cap - p->cap);
 			return 0;
-		if (c->pend == NULL)
-			p->start = p->end = 0;
+		}
+		p = c->pend = grown;
 		p->cap = cap;
-		c->pend = p;
 	}
 	return p->cap - p->end < limit - len ? p->cap - p->end : limit - len;
 }
 
+/* Keep what the peer did not take yet (nothing is pending: a new buffer). */
 static int
-pending_append(struct tcp_conn *c, const char *data, size_t len, size_t limit)
+pending_keep(struct tcp_conn *c, const char *data, size_t len, size_t limit)
 {
-	while (len > 0) {
-		size_t room = pending_room(c, limit), n = len < room ? len : room;
+	size_t cap = len > TCP_PENDING_MIN ? len : TCP_PENDING_MIN;
+	struct pending *p;
 
-		if (n == 0)
-			return -1;	/* cannot happen while reads are capped at limit */
-		memcpy(c->pend->data + c->pend->end, data, n);
-		c->pend->end += n;
-		data += n;
-		len -= n;
-	}
+	if (cap > limit)
+		cap = limit > len ? limit : len;
+	p = malloc(sizeof(*p) + cap);
+	if (p == NULL)
+		return -1;
+	budget_force(c->tw->shared, cap);
+	p->start = 0;
+	p->end = len;
+	p->cap = cap;
+	memcpy(p->data, data, len);
+	c->pend = p;
 	return 0;
+}
+
+/* May the connection read now without breaking buffer_size or max_buffered_bytes? */
+static bool
+conn_has_room(const struct tcp_conn *c, size_t limit)
+{
+	const struct pending *p = c->pend;
+
+	if (p == NULL)
+		return budget_left(c->tw->shared) > 0 || sndbuf_room(c->w.fd) > 0;
+	if (p->end - p->start >= limit)
+		return false;
+	return p->cap > p->end - p->start || budget_left(c->tw->shared) > 0;
 }
 
 /* Send what is pending; free the buffer once the peer has taken it all. */
@@ -186,19 +301,34 @@ conn_flush(struct tcp_conn *c)
 		p->start += (size_t)n;
 		STAT_ADD(c->tw->stats->tcp_bytes, n);
 	}
-	free(p);
-	c->pend = NULL;
+	pending_free(c);
 	return 0;
 }
 
-/* Nothing pending: echo straight from the worker's scratch buffer. */
+/*
+ * Nothing pending: echo straight from the worker's scratch buffer. Reads at
+ * most what could be kept if the peer took none of it (buffer_size, and what
+ * is left of max_buffered_bytes) or, near that cap, what can be sent at once.
+ */
 static int
 read_direct(struct tcp_conn *c, size_t limit, bool *more)
 {
 	struct tcp_worker *tw = c->tw;
 	size_t want = tw->scratch_size < limit ? tw->scratch_size : limit;
+	size_t left = budget_left(tw->shared), room;
 	ssize_t n, sent;
 
+	if (want > left) {
+		room = sndbuf_room(c->w.fd);
+		if (room < left)
+			room = left;
+		if (want > room)
+			want = room;
+	}
+	if (want == 0) {
+		*more = false;
+		return 1;
+	}
 	n = recv(c->w.fd, tw->scratch, want, 0);
 	if (n <= 0)
 		return n;
@@ -209,7 +339,7 @@ read_direct(struct tcp_conn *c, size_t limit, bool *more)
 		sent = 0;
 	}
 	STAT_ADD(tw->stats->tcp_bytes, sent);
-	if (sent < n && pending_append(c, tw->scratch + sent, (size_t)(n - sent), limit) == -1)
+	if (sent < n && pending_keep(c, tw->scratch + sent, (size_t)(n - sent), limit) == -1)
 		return -1;
 	/* A short read means the socket is (almost surely) empty: skip the EAGAIN call. */
 	*more = (size_t)n == want && sent == n;
@@ -258,17 +388,29 @@ conn_read(struct tcp_conn *c)
 	return 0;
 }
 
+/*
+ * Level-triggered: read only while there is room. A connection held back by
+ * buffer_size or max_buffered_bytes waits for EPOLLOUT: its peer took some
+ * echo, so pending data shrank or, with nothing pending, the socket's send
+ * buffer has room again (then sndbuf_room() > 0: no busy loop).
+ */
 static uint32_t
-conn_wanted_events(const struct tcp_conn *c)
+conn_wanted_events(struct tcp_conn *c)
 {
 	size_t limit = (size_t)atomic_load_explicit(&c->tw->shared->buffer_size,
 	    memory_order_relaxed);
 	size_t len = pending_len(c);
+	bool capped = false;
 	uint32_t ev = 0;
 
-	if (!c->eof && len < limit)
-		ev |= EPOLLIN;
-	if (len > 0)
+	if (!c->eof && len < limit) {
+		if (conn_has_room(c, limit))
+			ev |= EPOLLIN;
+		else
+			capped = true;
+	}
+	conn_set_capped(c, capped);
+	if (len > 0 || capped)
 		ev |= EPOLLOUT;
 	return ev;
 }
@@ -298,15 +440,11 @@ close:
 }
 
 static void
-conn_log_accepted(int fd)
+conn_log_accepted(int fd, const struct sockaddr *peer, socklen_t len)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char peer[ADDR_STRLEN];
+	char text[ADDR_STRLEN];
 
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		log_debug("connection fd %d from %s", fd,
-		    addr_format((struct sockaddr *)&ss, len, peer, sizeof(peer)));
+	log_debug("connection fd %d from %s", fd, addr_format(peer, len, text, sizeof(text)));
 }
 
 static int
@@ -330,13 +468,56 @@ over_connection_limit(struct tcp_worker *tw)
 	return 1;
 }
 
+/* The source as the per-source table knows it, in a fixed small size. */
 static void
-conn_start(struct tcp_worker *tw, int fd, bool nodelay)
+conn_keep_peer(struct tcp_conn *c, const struct sockaddr *peer)
 {
+	memset(&c->peer, 0, sizeof(c->peer));
+	c->peer.sin6_family = AF_INET6;
+	if (peer->sa_family == AF_INET6) {
+		c->peer.sin6_addr = ((const struct sockaddr_in6 *)(const void *)peer)->sin6_addr;
+	} else {
+		c->peer.sin6_addr.s6_addr[10] = 0xff;
+		c->peer.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&c->peer.sin6_addr.s6_addr[12],
+		    &((const struct sockaddr_in *)(const void *)peer)->sin_addr, 4);
+	}
+}
+
+/* Checks cheapest first; max_connections last, so refused peers never trigger its warning. */
+static enum guard_verdict
+conn_admit(struct tcp_worker *tw, const struct sockaddr *peer, const struct acl *acl)
+{
+	enum guard_verdict v = guard_connection(tw->guard, acl, peer, loop_now(tw->loop));
+
+	switch (v) {
+	case GUARD_PASS:
+	case GUARD_PASS_COUNTED:
+		break;
+	case GUARD_DENIED:
+		STAT_ADD(tw->stats->tcp_denied, 1);
+		return v;
+	default:
+		STAT_ADD(tw->stats->tcp_limited, 1);
+		return v;
+	}
+	if (over_connection_limit(tw)) {
+		if (v == GUARD_PASS_COUNTED)
+			guard_connection_closed(tw->guard, peer);
+		return GUARD_LIMITED;
+	}
+	return v;
+}
+
+void
+tcp_conn_start(struct tcp_worker *tw, int fd, bool nodelay, const struct sockaddr *peer,
+    const struct acl *acl)
+{
+	enum guard_verdict v = conn_admit(tw, peer, acl);
 	struct tcp_conn *c;
 	int on = 1;
 
-	if (over_connection_limit(tw)) {
+	if (v != GUARD_PASS && v != GUARD_PASS_COUNTED) {
 		close(fd);
 		return;
 	}
@@ -346,6 +527,8 @@ conn_start(struct tcp_worker *tw, int fd, bool nodelay)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || loop_add(tw->loop, &c->w, fd, EPOLLIN, conn_cb, c) == -1) {
 		log_warn("cannot take connection");
+		if (v == GUARD_PASS_COUNTED)
+			guard_connection_closed(tw->guard, peer);
 		free(c);
 		close(fd);
 		atomic_fetch_sub(&tw->shared->open, 1);
@@ -353,11 +536,35 @@ conn_start(struct tcp_worker *tw, int fd, bool nodelay)
 	}
 	c->tw = tw;
 	c->active_s = (uint32_t)(loop_now(tw->loop) / 1000);
+	if (v == GUARD_PASS_COUNTED) {
+		c->counted = true;
+		conn_keep_peer(c, peer);
+	}
 	lru_append(tw, c);
 	STAT_ADD(tw->stats->tcp_open, 1);
 	STAT_ADD(tw->stats->tcp_accepted, 1);
+	/* Under max_buffered_bytes it may have to wait before reading at all. */
+	if (loop_mod(tw->loop, &c->w, conn_wanted_events(c)) == -1)
+		log_warn("connection fd %d", fd);
+}
+
+/* accept4() with the peer's address; the ACL in force is read once per connection. */
+static int
+port_accept(struct tcp_port *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int cfd = accept4(port->w.fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (cfd == -1)
+		return -1;
+	if (len < sizeof(sa_family_t) || len > sizeof(ss))
+		ss.ss_family = AF_UNSPEC;
 	if (log_enabled(LOG_DEBUG))
-		conn_log_accepted(fd);
+		conn_log_accepted(cfd, (struct sockaddr *)&ss, len);
+	tcp_conn_start(port->tw, cfd, port->nodelay, (struct sockaddr *)&ss,
+	    atomic_load_explicit(port->acl, memory_order_acquire));
+	return 0;
 }
 
 /* Out of descriptors: stop watching the listener instead of spinning on it. */
@@ -388,12 +595,8 @@ accept_cb(int fd, uint32_t events, void *arg)
 	struct tcp_port *port = arg;
 
 	for (int budget = TCP_ACCEPT_BUDGET; budget > 0; budget--) {
-		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (cfd != -1) {
-			conn_start(port->tw, cfd, port->nodelay);
+		if (port_accept(port) == 0)
 			continue;
-		}
 		switch (errno) {
 		case EAGAIN:
 			return;
@@ -416,9 +619,11 @@ accept_cb(int fd, uint32_t events, void *arg)
 }
 
 int
-tcp_port_start(struct tcp_port *port, struct tcp_worker *tw, int fd, bool nodelay)
+tcp_port_start(struct tcp_port *port, struct tcp_worker *tw, int fd, bool nodelay,
+    _Atomic(const struct acl *) *acl)
 {
 	port->tw = tw;
+	port->acl = acl;
 	port->nodelay = nodelay;
 	port->paused = false;
 	port->next_paused = NULL;
@@ -434,14 +639,8 @@ static void
 port_drain_backlog(struct tcp_port *port)
 {
 	for (int i = 0; i < TCP_DRAIN_MAX && !port->paused; i++) {
-		int cfd = accept4(port->w.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (cfd == -1) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
+		if (port_accept(port) == -1 && errno != EINTR && errno != ECONNABORTED)
 			return;
-		}
-		conn_start(port->tw, cfd, port->nodelay);
 	}
 }
 
@@ -467,11 +666,12 @@ tcp_port_stop(struct tcp_port *port, bool drain)
 
 int
 tcp_worker_init(struct tcp_worker *tw, struct loop *loop, struct tcp_shared *shared,
-    struct echo_stats *stats)
+    struct guard *guard, struct echo_stats *stats)
 {
 	memset(tw, 0, sizeof(*tw));
 	tw->loop = loop;
 	tw->shared = shared;
+	tw->guard = guard;
 	tw->stats = stats;
 	tw->scratch_size = TCP_SCRATCH_SIZE;
 	tw->scratch = malloc(tw->scratch_size);

@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
+#include "acl.h"
+#include "guard.h"
 #include "loop.h"
 #include "stats.h"
 
@@ -16,6 +20,8 @@ struct tcp_shared {
 	_Atomic long max_connections;
 	_Atomic long idle_timeout;	/* seconds; 0 = never */
 	_Atomic long buffer_size;
+	_Atomic long max_buffered;	/* max_buffered_bytes; 0 = no cap */
+	_Atomic long buffered;		/* bytes allocated for pending data, all workers */
 	_Atomic long open;		/* connections open in all workers */
 	_Atomic bool limit_logged;	/* "max_connections reached" said for this episode */
 };
@@ -26,6 +32,7 @@ struct tcp_conn;
 struct tcp_port {
 	struct watcher w;
 	struct tcp_worker *tw;
+	_Atomic(const struct acl *) *acl;	/* the listener's (NULL: all), reload swaps it */
 	bool nodelay;			/* TCP, not Unix */
 	bool paused;			/* out of descriptors: not in epoll until resumed */
 	struct tcp_port *next_paused;
@@ -35,6 +42,7 @@ struct tcp_port {
 struct tcp_worker {
 	struct loop *loop;
 	struct tcp_shared *shared;
+	struct guard *guard;
 	struct echo_stats *stats;
 	char *scratch;			/* echo goes through here when the peer keeps up */
 	size_t scratch_size;
@@ -45,7 +53,7 @@ struct tcp_worker {
 };
 
 int	tcp_worker_init(struct tcp_worker *tw, struct loop *loop, struct tcp_shared *shared,
-	    struct echo_stats *stats);
+	    struct guard *guard, struct echo_stats *stats);
 /* Closes every connection the worker holds. */
 void	tcp_worker_fini(struct tcp_worker *tw);
 
@@ -54,8 +62,17 @@ void	tcp_worker_fini(struct tcp_worker *tw);
  * accept what waits in the backlog (a reload removing the listener must not
  * reset connections clients already made).
  */
-int	tcp_port_start(struct tcp_port *port, struct tcp_worker *tw, int fd, bool nodelay);
+int	tcp_port_start(struct tcp_port *port, struct tcp_worker *tw, int fd, bool nodelay,
+	    _Atomic(const struct acl *) *acl);
 void	tcp_port_stop(struct tcp_port *port, bool drain);
+
+/*
+ * Serve an accepted stream socket from peer (any family; Unix peers are not
+ * checked), or close it at once when max_connections, the ACL or a
+ * per-source limit refuses it. Takes ownership of fd.
+ */
+void	tcp_conn_start(struct tcp_worker *tw, int fd, bool nodelay, const struct sockaddr *peer,
+	    const struct acl *acl);
 
 /*
  * Periodic work: close idle connections, retry paused accepts. Returns the

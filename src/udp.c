@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "addr.h"
 #include "log.h"
 #include "udp.h"
 
@@ -68,6 +67,8 @@ reply_control(struct msghdr *in, union udp_control *out)
 {
 	struct cmsghdr *cm, *reply = &out->align;
 
+	/* CMSG_SPACE() pads past the data: the kernel reads those bytes too. */
+	memset(out, 0, sizeof(*out));
 	for (cm = CMSG_FIRSTHDR(in); cm != NULL; cm = CMSG_NXTHDR(in, cm)) {
 		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
@@ -98,27 +99,46 @@ reply_control(struct msghdr *in, union udp_control *out)
 	return 0;
 }
 
-/* Source port 0 cannot be answered; a truncated datagram would not be echoed unchanged. */
-static int
-datagram_acceptable(const struct mmsghdr *m)
+void
+udp_count_drop(struct echo_stats *stats, enum guard_verdict why)
 {
-	const struct sockaddr *peer = m->msg_hdr.msg_name;
-
-	if (m->msg_hdr.msg_flags & MSG_TRUNC)
-		return 0;
-	return addr_port(peer) != 0;
+	STAT_ADD(stats->udp_dropped, 1);
+	switch (why) {
+	case GUARD_DENIED:
+		STAT_ADD(stats->udp_denied, 1);
+		break;
+	case GUARD_SOURCE_PORT:
+		STAT_ADD(stats->udp_source_port, 1);
+		break;
+	case GUARD_OVERSIZE:
+		STAT_ADD(stats->udp_oversize, 1);
+		break;
+	case GUARD_LIMITED:
+		STAT_ADD(stats->udp_limited, 1);
+		break;
+	default:
+		STAT_ADD(stats->udp_send_failed, 1);
+		break;
+	}
 }
 
+/* The policy and the listener's ACL are read once per batch, not per datagram. */
 static size_t
-batch_build_replies(struct udp_batch *b, int n, struct echo_stats *stats)
+batch_build_replies(struct udp_port *port, struct udp_batch *b, int n)
 {
+	struct udp_worker *uw = port->uw;
+	const struct guard_policy *policy = guard_policy_get(uw->guard);
+	const struct acl *acl = atomic_load_explicit(port->acl, memory_order_acquire);
+	uint64_t now = loop_now(uw->loop);
 	size_t k = 0;
 
 	for (int i = 0; i < n; i++) {
 		struct msghdr *in = &b->in[i].msg_hdr;
+		enum guard_verdict v = guard_datagram(uw->guard, policy, acl, in->msg_name,
+		    b->in[i].msg_len, (in->msg_flags & MSG_TRUNC) != 0, now);
 
-		if (!datagram_acceptable(&b->in[i])) {
-			STAT_ADD(stats->udp_dropped, 1);
+		if (v != GUARD_PASS) {
+			udp_count_drop(uw->stats, v);
 			continue;
 		}
 		b->iov_out[k] = (struct iovec){ b->data[i], b->in[i].msg_len };
@@ -147,7 +167,7 @@ batch_send(int fd, struct udp_batch *b, size_t k, struct echo_stats *stats)
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
-			STAT_ADD(stats->udp_dropped, 1);
+			udp_count_drop(stats, GUARD_PASS);
 			done++;
 			continue;
 		}
@@ -177,16 +197,18 @@ udp_cb(int fd, uint32_t events, void *arg)
 				log_debug("recvmmsg on fd %d: %s", fd, strerror(errno));
 			return;
 		}
-		batch_send(fd, b, batch_build_replies(b, n, uw->stats), uw->stats);
+		batch_send(fd, b, batch_build_replies(port, b, n), uw->stats);
 		if (n < UDP_BATCH)
 			return;
 	}
 }
 
 int
-udp_worker_init(struct udp_worker *uw, struct loop *loop, struct echo_stats *stats)
+udp_worker_init(struct udp_worker *uw, struct loop *loop, struct guard *guard,
+    struct echo_stats *stats)
 {
 	uw->loop = loop;
+	uw->guard = guard;
 	uw->stats = stats;
 	uw->batch = malloc(sizeof(*uw->batch));
 	return uw->batch == NULL ? -1 : 0;
@@ -200,9 +222,11 @@ udp_worker_fini(struct udp_worker *uw)
 }
 
 int
-udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd)
+udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd,
+    _Atomic(const struct acl *) *acl)
 {
 	port->uw = uw;
+	port->acl = acl;
 	return loop_add(uw->loop, &port->w, fd, EPOLLIN | EPOLLEXCLUSIVE, udp_cb, port);
 }
 

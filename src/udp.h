@@ -3,6 +3,10 @@
 #ifndef ECHOD_UDP_H
 #define ECHOD_UDP_H
 
+#include <stdatomic.h>
+
+#include "acl.h"
+#include "guard.h"
 #include "loop.h"
 #include "stats.h"
 
@@ -10,6 +14,7 @@ struct udp_batch;
 
 struct udp_worker {
 	struct loop *loop;
+	struct guard *guard;
 	struct echo_stats *stats;
 	struct udp_batch *batch;	/* per worker: receive buffers and headers */
 };
@@ -17,15 +22,24 @@ struct udp_worker {
 struct udp_port {
 	struct watcher w;
 	struct udp_worker *uw;
+	_Atomic(const struct acl *) *acl;	/* the listener's (NULL: all), reload swaps it */
 };
 
-int	udp_worker_init(struct udp_worker *uw, struct loop *loop, struct echo_stats *stats);
+int	udp_worker_init(struct udp_worker *uw, struct loop *loop, struct guard *guard,
+	    struct echo_stats *stats);
 void	udp_worker_fini(struct udp_worker *uw);
 
 /* Ask the kernel for each datagram's destination, so replies leave from it. */
 int	udp_socket_prepare(int fd, int family);
 
-int	udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd);
+int	udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd,
+	    _Atomic(const struct acl *) *acl);
+
+/*
+ * Count a datagram that will not be answered, by the guard's reason (or a
+ * failed send: GUARD_PASS). Exposed for the fuzzing harness.
+ */
+void	udp_count_drop(struct echo_stats *stats, enum guard_verdict why);
 void	udp_port_stop(struct udp_port *port);
 
 #endif

@@ -64,9 +64,10 @@ port_add(struct worker *w, struct listener *l)
 	}
 	p->listener = l;
 	if (listener_is_stream(l))
-		r = tcp_port_start(&p->u.tcp, &w->tcp, l->fd, l->spec.proto == PROTO_TCP);
+		r = tcp_port_start(&p->u.tcp, &w->tcp, l->fd, l->spec.proto == PROTO_TCP,
+		    &l->acl);
 	else
-		r = udp_port_start(&p->u.udp, &w->udp, l->fd);
+		r = udp_port_start(&p->u.udp, &w->udp, l->fd, &l->acl);
 	if (r == -1) {
 		log_warn("worker %d cannot watch %s", w->id, l->name);
 		listener_release(l);
@@ -184,7 +185,7 @@ worker_hook(struct loop *loop, void *arg)
 }
 
 struct worker *
-worker_new(int id, struct tcp_shared *shared)
+worker_new(int id, struct tcp_shared *shared, struct guard *guard)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 
@@ -201,8 +202,8 @@ worker_new(int id, struct tcp_shared *shared)
 	if (w->wake_fd == -1 ||
 	    loop_add(w->loop, &w->wake_watcher, w->wake_fd, EPOLLIN, wake_cb, w) == -1)
 		goto fail;
-	if (tcp_worker_init(&w->tcp, w->loop, shared, &w->stats) == -1 ||
-	    udp_worker_init(&w->udp, w->loop, &w->stats) == -1)
+	if (tcp_worker_init(&w->tcp, w->loop, shared, guard, &w->stats) == -1 ||
+	    udp_worker_init(&w->udp, w->loop, guard, &w->stats) == -1)
 		goto fail;
 	loop_set_hook(w->loop, worker_hook, w);
 	return w;

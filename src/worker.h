@@ -15,7 +15,7 @@ struct worker;
 /* Periodic work the owner wants done in this worker's thread (worker 0: status). */
 typedef uint64_t worker_tick_cb(void *arg, uint64_t now_ms);
 
-struct worker *worker_new(int id, struct tcp_shared *shared);
+struct worker *worker_new(int id, struct tcp_shared *shared, struct guard *guard);
 /* Joins the thread if it runs, closes its connections, releases its listeners. */
 void	worker_free(struct worker *w);
 

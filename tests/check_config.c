@@ -44,6 +44,24 @@ static const struct {
 	{ "tcp-path.conf", 2, "path is only for unix listeners" },
 	{ "listeners-type.conf", 1, "listeners must be a list" },
 	{ "workers-range.conf", 2, "workers 0 out of range 1..1024" },
+	{ "acl-host-bits.conf", 3, "allow: \"10.0.0.1/8\": host bits set beyond the /8 prefix "
+	    "(the network would be 10.0.0.0/8)" },
+	{ "acl-not-address.conf", 3, "deny: \"example.org\" is not an IPv4 or IPv6 address" },
+	{ "acl-type.conf", 2, "deny must be an array of strings" },
+	{ "acl-element-type.conf", 2, "allow: every element must be a string" },
+	{ "acl-unix.conf", 2, "allow and deny are for tcp and udp listeners, not unix" },
+	{ "exempt-prefix.conf", 3, "exempt: \"::1/129\": the prefix length after '/' must be "
+	    "0 to 128 for IPv6" },
+	{ "drop-ports-range.conf", 3, "udp_drop_source_ports: port 70000 out of range 0..65535" },
+	{ "drop-ports-type.conf", 2, "udp_drop_source_ports must be an array of ports" },
+	{ "guard-limits-range.conf", 2, "max_connections_per_source -1 out of range" },
+	{ "guard-limits-range.conf", 3, "connection_rate 2000000 out of range 0..1000000" },
+	{ "guard-limits-range.conf", 4, "udp_rate must be an integer" },
+	{ "guard-limits-range.conf", 5, "udp_max_reply_bytes_per_second -5 out of range" },
+	{ "guard-limits-range.conf", 6, "max_datagram 65508 out of range 0..65507" },
+	{ "guard-limits-range.conf", 7, "max_buffered_bytes -1 out of range" },
+	{ "user-group.conf", 2, "user must not be empty" },
+	{ "user-group.conf", 3, "group must be a string" },
 };
 
 START_TEST(bad_file_names_file_and_line)
@@ -106,6 +124,104 @@ START_TEST(valid_file_has_every_value)
 	ck_assert_int_eq(cfg->limits.idle_timeout, 0);
 	ck_assert_int_eq(cfg->limits.buffer_size, 1048576);
 	ck_assert_int_eq(cfg->workers, 3);
+	config_free(cfg);
+}
+END_TEST
+
+static bool
+cidr_is(const struct cidr *c, const char *text)
+{
+	char buf[ACL_CIDR_STRLEN];
+
+	return strcmp(acl_format(c, buf, sizeof(buf)), text) == 0;
+}
+
+static struct sockaddr_storage
+peer(const char *text)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	ck_assert_int_eq(addr_parse(text, 40000, &ss, &len), 0);
+	return ss;
+}
+
+static bool
+permits(const struct acl *acl, const char *text)
+{
+	struct sockaddr_storage ss = peer(text);
+
+	return acl_permits(acl, (struct sockaddr *)&ss);
+}
+
+START_TEST(guard_keys_have_every_value)
+{
+	struct config_errors errs = { 0 };
+	struct echod_config *cfg = config_load(data_path("guard-valid.conf"), &errs);
+	const struct acl *tcp7, *udp7, *tcp7007;
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->acl.nallow, 2);
+	ck_assert(cidr_is(&cfg->acl.allow[0], "192.0.2.0/24"));
+	ck_assert(cidr_is(&cfg->acl.allow[1], "2001:db8::/32"));
+	ck_assert_uint_eq(cfg->acl.ndeny, 1);
+	ck_assert_uint_eq(cfg->nexempt, 0);
+	ck_assert_uint_eq(cfg->ndrop_ports, 2);
+	ck_assert_uint_eq(cfg->drop_ports[0], 19);
+	ck_assert_uint_eq(cfg->drop_ports[1], 53);
+	ck_assert_str_eq(cfg->user, "daemon");
+	ck_assert_str_eq(cfg->group, "daemon");
+	ck_assert_int_eq(cfg->limits.max_connections_per_source, 4);
+	ck_assert_int_eq(cfg->limits.connection_rate, 0);
+	ck_assert_int_eq(cfg->limits.udp_rate, 1000);
+	ck_assert_int_eq(cfg->limits.udp_max_reply_bytes_per_second, 1048576);
+	ck_assert_int_eq(cfg->limits.max_datagram, 65507);
+	ck_assert_int_eq(cfg->limits.max_buffered_bytes, 0);
+	/* No list of its own: the top level's, both of them. */
+	tcp7 = &cfg->listeners[0].acl;
+	ck_assert(permits(tcp7, "192.0.2.1"));
+	ck_assert(!permits(tcp7, "192.0.2.200"));
+	ck_assert(permits(tcp7, "2001:db8::1"));
+	ck_assert(!permits(tcp7, "198.51.100.1"));
+	/* Its own allow (written IPv4-mapped) replaces the top one; the top deny stays. */
+	udp7 = &cfg->listeners[1].acl;
+	ck_assert(permits(udp7, "198.51.100.9"));
+	ck_assert(permits(udp7, "::ffff:198.51.100.9"));
+	ck_assert(!permits(udp7, "192.0.2.1"));
+	ck_assert_uint_eq(udp7->ndeny, 1);
+	/* "allow = [];" is everyone, not the top list; its own deny replaces the top one. */
+	tcp7007 = &cfg->listeners[2].acl;
+	ck_assert(permits(tcp7007, "198.51.100.1"));
+	ck_assert(permits(tcp7007, "192.0.2.200"));
+	ck_assert(!permits(tcp7007, "203.0.113.7"));
+	/* Unix peers have no address: no list applies. */
+	ck_assert_uint_eq(cfg->listeners[3].acl.nallow + cfg->listeners[3].acl.ndeny, 0);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(guard_defaults)
+{
+	static const uint16_t ports[] = { 7, 13, 17, 19, 37, 53, 123, 161, 1900, 11211 };
+	struct config_errors errs = { 0 };
+	struct echod_config *cfg = config_load(data_path("guard-minimal.conf"), &errs);
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->acl.nallow + cfg->acl.ndeny, 0);
+	ck_assert_uint_eq(cfg->listeners[0].acl.nallow + cfg->listeners[0].acl.ndeny, 0);
+	ck_assert_uint_eq(cfg->nexempt, 2);
+	ck_assert(cidr_is(&cfg->exempt[0], "127.0.0.0/8"));
+	ck_assert(cidr_is(&cfg->exempt[1], "::1/128"));
+	ck_assert_uint_eq(cfg->ndrop_ports, sizeof(ports) / sizeof(ports[0]));
+	ck_assert_mem_eq(cfg->drop_ports, ports, sizeof(ports));
+	ck_assert_str_eq(cfg->user, "nobody");
+	ck_assert_str_eq(cfg->group, "nogroup");
+	ck_assert_int_eq(cfg->limits.max_connections_per_source, 32);
+	ck_assert_int_eq(cfg->limits.connection_rate, 10);
+	ck_assert_int_eq(cfg->limits.udp_rate, 100);
+	ck_assert_int_eq(cfg->limits.udp_max_reply_bytes_per_second, 65536);
+	ck_assert_int_eq(cfg->limits.max_datagram, 1452);
+	ck_assert_int_eq(cfg->limits.max_buffered_bytes, 64L << 20);
 	config_free(cfg);
 }
 END_TEST
@@ -193,6 +309,8 @@ config_suite(void)
 	tcase_add_test(tc, missing_file_is_an_error);
 	tcase_add_test(tc, valid_file_has_every_value);
 	tcase_add_test(tc, shipped_default_config_is_valid);
+	tcase_add_test(tc, guard_keys_have_every_value);
+	tcase_add_test(tc, guard_defaults);
 	tcase_add_test(tc, overlap_rules);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("addr");

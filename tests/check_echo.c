@@ -39,7 +39,7 @@ start_echod(struct fixture *f, int workers, const char *limits)
 	    "%s"
 	    "  { protocol = \"unix\"; path = \"%s\"; }\n"
 	    ");\n"
-	    "limits = { %s };\n"
+	    "limits = { max_datagram = 65507; %s };\n"
 	    "workers = %d;\n",
 	    f->port, f->port,
 	    harness_have_ipv6() ?
@@ -449,6 +449,11 @@ START_TEST(descriptor_exhaustion_does_not_spin)
 	struct fixture f;
 	long before, after;
 
+	if (getenv("ECHOD_VALGRIND") != NULL) {
+		fprintf(stderr, "descriptor exhaustion: not run under valgrind, which needs "
+		    "descriptors of its own within echod's limit of 40\n");
+		return;
+	}
 	/* 40 descriptors: listeners and internals take ~15, the rest fill up fast. */
 	harness_init(&f.p);
 	f.port = harness_free_port();

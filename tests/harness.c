@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +23,21 @@
 #include <check.h>
 
 #include "harness.h"
+
+static void harness_give_dir(struct echod_proc *p);
+
+int
+harness_scale_ms(int ms)
+{
+	static int scale;
+
+	if (scale == 0) {
+		const char *env = getenv("ECHOD_TIMEOUT_SCALE");
+
+		scale = env != NULL && atoi(env) > 0 ? atoi(env) : 1;
+	}
+	return ms * scale;
+}
 
 static const char *
 echod_path(void)
@@ -55,6 +72,27 @@ harness_init(struct echod_proc *p)
 	ck_assert_int_ge(p->notify_fd, 0);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", p->notify_path);
 	ck_assert_int_eq(bind(p->notify_fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	harness_give_dir(p);
+}
+
+/*
+ * Started as root, echod drops to nobody/nogroup (its default user and
+ * group) once its listeners are open: it must still reach the notify
+ * socket, re-read its configuration on reload, and remove its Unix sockets.
+ */
+static void
+harness_give_dir(struct echod_proc *p)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	if (geteuid() != 0)
+		return;
+	pw = getpwnam("nobody");
+	gr = getgrnam("nogroup");
+	ck_assert_msg(pw != NULL && gr != NULL, "running as root without nobody/nogroup");
+	ck_assert_int_eq(chown(p->dir, pw->pw_uid, gr->gr_gid), 0);
+	ck_assert_int_eq(chown(p->notify_path, pw->pw_uid, gr->gr_gid), 0);
 }
 
 void
@@ -154,7 +192,9 @@ harness_start_passing(struct echod_proc *p, const char *const *args, const int *
 	p->pid = fork();
 	ck_assert_int_ge(p->pid, 0);
 	if (p->pid == 0) {
-		pass_fds(fds, n, names);
+		/* None: no LISTEN_* at all, as when started without socket activation. */
+		if (n > 0)
+			pass_fds(fds, n, names);
 		exec_echod(p, args, 0, errpipe[1]);
 	}
 	for (int i = 0; i < n; i++)
@@ -171,7 +211,7 @@ void
 harness_read_stderr(struct echod_proc *p, char *buf, size_t size, int timeout_ms)
 {
 	size_t used = strlen(buf);
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 
 	while (used + 1 < size && now_ms() < deadline) {
 		struct pollfd pfd = { p->stderr_fd, POLLIN, 0 };
@@ -191,7 +231,7 @@ int
 harness_collect_notify(struct echod_proc *p, const char *until, char *out, size_t size,
     int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	char buf[4096];
 
 	out[0] = '\0';
@@ -238,7 +278,7 @@ read_notify(struct echod_proc *p, char *buf, size_t size, int timeout_ms)
 int
 harness_wait_notify(struct echod_proc *p, const char *text, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	char buf[4096];
 
 	while (now_ms() < deadline) {
@@ -255,7 +295,7 @@ harness_wait_notify(struct echod_proc *p, const char *text, int timeout_ms)
 int
 harness_wait_status(struct echod_proc *p, char *out, size_t size, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	char buf[4096], *s;
 
 	while (now_ms() < deadline) {
@@ -279,7 +319,7 @@ harness_signal(struct echod_proc *p, int sig)
 int
 harness_wait_exit(struct echod_proc *p, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	int status;
 
 	while (now_ms() < deadline) {
@@ -469,7 +509,7 @@ stream_echo_check(int fd, const unsigned char *buf, size_t len, unsigned seed, i
 {
 	unsigned char *got = malloc(len + 1);
 	size_t sent = 0, recvd = 0;
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	int ok = -1;
 
 	ck_assert_ptr_nonnull(got);
@@ -511,7 +551,7 @@ stream_echo_check(int fd, const unsigned char *buf, size_t len, unsigned seed, i
 size_t
 recv_exact(int fd, void *buf, size_t len, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	size_t got = 0;
 
 	while (got < len) {
@@ -533,7 +573,7 @@ recv_exact(int fd, void *buf, size_t len, int timeout_ms)
 bool
 peer_closed(int fd, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
 	char c;
 
 	while (now_ms() < deadline) {

@@ -16,6 +16,13 @@ struct echod_proc {
 	char notify_path[100];		/* fits sun_path */
 };
 
+/*
+ * Every timeout of the harness goes through this: ECHOD_TIMEOUT_SCALE (an
+ * integer, set by make check-valgrind) stretches them for a slow echod.
+ * Timeouts only bound how long a test waits for an answer; none is asserted.
+ */
+int	harness_scale_ms(int ms);
+
 /* A scratch directory and notify socket; echod is not started yet. */
 void	harness_init(struct echod_proc *p);
 /* Remove the scratch directory (echod must be stopped). */
@@ -32,8 +39,8 @@ int	harness_start(struct echod_proc *p, const char *const *args, long nofile);
 /*
  * The same, passing fds[0..n) as systemd does: moved to 3, 4, ... with
  * LISTEN_FDS, LISTEN_PID (echod's own pid) and LISTEN_FDNAMES set. The fds
- * are closed in the test process. stderr_pipe: keep echod's stderr readable
- * on p->stderr_fd.
+ * are closed in the test process; n == 0 passes nothing. stderr_pipe: keep
+ * echod's stderr readable on p->stderr_fd.
  */
 int	harness_start_passing(struct echod_proc *p, const char *const *args, const int *fds,
 	    int n, const char *names, bool stderr_pipe);

@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Every test echod has, from a fresh Debian 12 machine, as root:
-# dependencies, a -Werror build and `make check`, `make distcheck`, the same
-# suite under ASan+UBSan, and the Debian package installed under a real
-# systemd in a container (tests/e2e). Run from the top of the source tree.
+# dependencies, a -Werror build and `make check`, the integration suites
+# under valgrind, 60 s of each fuzzer, `make distcheck`, the same suite under
+# ASan+UBSan, and the Debian package installed under a real systemd in a
+# container (tests/e2e). Run from the top of the source tree.
 set -eu
 
 say() { printf '\n=== %s\n' "$*"; }
@@ -18,6 +19,13 @@ autoreconf -fi
 ./configure -q CFLAGS="-O2 -g -Werror"
 make -s -j"$jobs"
 make -s check || { cat tests/*.log; exit 1; }
+
+say "make check-valgrind: the integration suites with echod under valgrind memcheck"
+make -s check-valgrind || { cat tests/check_echo.log tests/check_systemd.log \
+	tests/check_hostile.log; exit 1; }
+
+say "make fuzz: each libFuzzer harness for 60 s from the committed corpus"
+make -s fuzz FUZZ_SECONDS=60
 
 say "make distcheck"
 make -s distcheck DISTCHECK_CONFIGURE_FLAGS="CFLAGS='-O2 -g -Werror'"

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* guard: whether a connection or datagram from a peer is served (ACL, port guard, size, limits). */
+#ifndef ECHOD_GUARD_H
+#define ECHOD_GUARD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "acl.h"
+#include "config.h"
+#include "portguard.h"
+#include "srclimit.h"
+
+/*
+ * The rules every worker reads for each datagram and connection. Immutable
+ * once published, and independent of the configuration it was built from:
+ * the server replaces it on reload and frees the old one only after every
+ * worker has synced, so readers need no lock and no reference count.
+ */
+struct guard_policy {
+	struct cidr *exempt;		/* not subject to the per-source limits */
+	size_t nexempt;
+	size_t max_datagram;		/* larger datagrams are dropped; 0 = any size */
+	bool conn_limits;		/* max_connections_per_source or connection_rate on */
+	bool udp_limits;		/* udp_rate or udp_max_reply_bytes_per_second on */
+	struct portguard ports;		/* source ports never answered (always port 0) */
+};
+
+/* What to do with one peer. */
+enum guard_verdict {
+	GUARD_PASS,			/* serve it */
+	GUARD_PASS_COUNTED,		/* serve it; call guard_connection_closed() at close */
+	GUARD_DENIED,			/* allow/deny refused the address */
+	GUARD_SOURCE_PORT,		/* udp_drop_source_ports, or port 0 */
+	GUARD_OVERSIZE,			/* over max_datagram, or truncated by the kernel */
+	GUARD_LIMITED,			/* a per-source limit (srclimit counted which) */
+};
+
+/* Shared by every worker; only the policy pointer ever changes. */
+struct guard {
+	_Atomic(const struct guard_policy *) policy;
+	struct srclimit *table;
+};
+
+/*
+ * Per-source table size for a configuration: 16 slots per connection
+ * max_connections allows (see srclimit_new() on why), at least 65536 sources,
+ * at most 1 Mi (64 MiB). Chosen once at start: a reload does not resize it.
+ */
+size_t	guard_table_capacity(const struct echod_config *cfg);
+void	guard_limits_conf(const struct echod_limits *limits, struct srclimit_conf *conf);
+
+/* A policy from a configuration (copies what it needs). NULL with errno on failure. */
+struct guard_policy *guard_policy_new(const struct echod_config *cfg);
+void	guard_policy_free(struct guard_policy *p);
+
+/* Table and first policy. 0, or -1 with errno. */
+int	guard_init(struct guard *g, const struct echod_config *cfg);
+/* Frees the table and the policy in force; no worker may use g any more. */
+void	guard_fini(struct guard *g);
+
+/*
+ * Publish a new policy and limits (reload). Returns the policy it replaced,
+ * which the caller frees once every worker has synced. p NULL: only the
+ * limits change (NULL is returned).
+ */
+const struct guard_policy *guard_update(struct guard *g, struct guard_policy *p,
+	    const struct echod_limits *limits);
+
+static inline const struct guard_policy *
+guard_policy_get(struct guard *g)
+{
+	return atomic_load_explicit(&g->policy, memory_order_acquire);
+}
+
+/*
+ * A TCP connection from peer was accepted on a listener whose ACL is acl
+ * (NULL: everyone). Non-IP peers (Unix) always pass. now_ms: CLOCK_MONOTONIC.
+ */
+enum guard_verdict guard_connection(struct guard *g, const struct acl *acl,
+	    const struct sockaddr *peer, uint64_t now_ms);
+/* A connection that got GUARD_PASS_COUNTED closed. */
+void	guard_connection_closed(struct guard *g, const struct sockaddr *peer);
+
+/*
+ * A datagram of len bytes (truncated: the kernel cut it) from peer arrived on
+ * a listener whose ACL is acl: answer it? Checks, cheapest first: size,
+ * source port, ACL, then the per-source limits unless peer is exempt. No
+ * lock is taken unless a per-source UDP limit applies to peer.
+ */
+enum guard_verdict guard_datagram(struct guard *g, const struct guard_policy *p,
+	    const struct acl *acl, const struct sockaddr *peer, size_t len, bool truncated,
+	    uint64_t now_ms);
+
+#endif
