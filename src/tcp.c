@@ -442,9 +442,12 @@ close:
 static void
 conn_log_accepted(int fd, const struct sockaddr *peer, socklen_t len)
 {
-	char text[ADDR_STRLEN];
+	char text[ADDR_STRLEN], field[ADDR_STRLEN + 12];
+	const char *fields[] = { field, NULL };
 
-	log_debug("connection fd %d from %s", fd, addr_format(peer, len, text, sizeof(text)));
+	snprintf(field, sizeof(field), "ECHOD_PEER=%s", addr_format(peer, len, text,
+	    sizeof(text)));
+	log_struct(LOG_DEBUG, NULL, fields, "connection fd %d from %s", fd, text);
 }
 
 static int
