@@ -931,7 +931,7 @@ START_TEST(non_root_keeps_identity)
 {
 	struct echod_proc p;
 	struct passwd *pw = getpwnam("nobody");
-	char want[64], got[128];
+	char want[64], got[128], echod[160], cmd[600];
 	int port, fd;
 
 	ck_assert_ptr_nonnull(pw);
@@ -939,6 +939,15 @@ START_TEST(non_root_keeps_identity)
 	port = harness_free_port();
 	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
 	    "address = \"127.0.0.1\"; } );\nuser = \"no-such-user-echod\";\n", port);
+	/*
+	 * nobody may not be able to reach the build tree (under /root, or a
+	 * mktemp -d directory as in the package build): run a copy of echod
+	 * from the test's own directory, which belongs to nobody.
+	 */
+	snprintf(echod, sizeof(echod), "%s/echod", p.dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 0755 '%s'", getenv("ECHOD"), echod,
+	    echod);
+	ck_assert_int_eq(system(cmd), 0);
 	p.pid = fork();
 	ck_assert_int_ge(p.pid, 0);
 	if (p.pid == 0) {
@@ -947,7 +956,7 @@ START_TEST(non_root_keeps_identity)
 			_exit(126);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setenv("NOTIFY_SOCKET", p.notify_path, 1);
-		execl(getenv("ECHOD"), "echod", "-c", p.conf, "--log-target=stderr", (char *)NULL);
+		execl(echod, "echod", "-c", p.conf, "--log-target=stderr", (char *)NULL);
 		_exit(127);
 	}
 	ck_assert_int_eq(harness_wait_notify(&p, "READY=1", ANSWER_MS), 0);
