@@ -64,7 +64,7 @@ struct echod_config {
 #define CONFIG_DEFAULT_UDP_RATE		100
 #define CONFIG_DEFAULT_UDP_REPLY_BYTES	65536
 /* One 1500-byte Ethernet frame less the IPv6 and UDP headers: no reply is fragmented. */
-#define CONFIG_DEFAULT_MAX_DATAGRAM	1452
+#define CONFIG_DEFAULT_MAX_DATAGRAM	0	/* any size: echo does not amplify */
 #define CONFIG_DEFAULT_EXEMPT		{ "127.0.0.0/8", "::1/128" }
 /* echo, daytime, qotd, chargen, time, DNS, NTP, SNMP, SSDP, memcached. */
 #define CONFIG_DEFAULT_DROP_PORTS	{ 7, 13, 17, 19, 37, 53, 123, 161, 1900, 11211 }

@@ -220,7 +220,7 @@ START_TEST(guard_defaults)
 	ck_assert_int_eq(cfg->limits.connection_rate, 10);
 	ck_assert_int_eq(cfg->limits.udp_rate, 100);
 	ck_assert_int_eq(cfg->limits.udp_max_reply_bytes_per_second, 65536);
-	ck_assert_int_eq(cfg->limits.max_datagram, 1452);
+	ck_assert_int_eq(cfg->limits.max_datagram, 0);
 	ck_assert_int_eq(cfg->limits.max_buffered_bytes, 64L << 20);
 	config_free(cfg);
 }

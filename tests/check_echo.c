@@ -39,7 +39,7 @@ start_echod(struct fixture *f, int workers, const char *limits)
 	    "%s"
 	    "  { protocol = \"unix\"; path = \"%s\"; }\n"
 	    ");\n"
-	    "limits = { max_datagram = 65507; %s };\n"
+	    "limits = { %s };\n"
 	    "workers = %d;\n",
 	    f->port, f->port,
 	    harness_have_ipv6() ?
