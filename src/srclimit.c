@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include "siphash.h"
@@ -344,6 +345,22 @@ srclimit_reason_name(enum srclimit_reason reason)
 	return (unsigned)reason < SRCLIMIT_NREASONS ? names[reason] : "?";
 }
 
+static struct group *
+groups_map(size_t ngroups)
+{
+	void *p = mmap(NULL, ngroups * sizeof(struct group), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+groups_unmap(struct group *groups, size_t ngroups)
+{
+	if (groups != NULL)
+		munmap(groups, ngroups * sizeof(*groups));
+}
+
 struct srclimit *
 srclimit_new(size_t capacity, const struct srclimit_conf *conf)
 {
@@ -361,12 +378,15 @@ srclimit_new(size_t capacity, const struct srclimit_conf *conf)
 	while (nstripes * 2 <= sl->ngroups && nstripes * 2 <= MAX_STRIPES)
 		nstripes *= 2;
 	sl->stripe_mask = nstripes - 1;
-	/* Touch every page now: the table's memory is committed once, not under a flood. */
-	sl->groups = aligned_alloc(64, sl->ngroups * sizeof(*sl->groups));
+	/*
+	 * Anonymous pages are zero and page aligned, and the kernel commits them
+	 * as sources arrive: the bound is the same, but start-up does not write
+	 * megabytes nobody may ever use (READY=1 within milliseconds).
+	 */
+	sl->groups = groups_map(sl->ngroups);
 	sl->stripes = aligned_alloc(64, nstripes * sizeof(*sl->stripes));
 	if (sl->groups == NULL || sl->stripes == NULL)
 		goto fail;
-	memset(sl->groups, 0, sl->ngroups * sizeof(*sl->groups));
 	memset(sl->stripes, 0, nstripes * sizeof(*sl->stripes));
 	if (getrandom(sl->hashkey, sizeof(sl->hashkey), 0) != (ssize_t)sizeof(sl->hashkey))
 		goto fail;
@@ -375,7 +395,7 @@ srclimit_new(size_t capacity, const struct srclimit_conf *conf)
 	srclimit_set_conf(sl, conf);
 	return sl;
 fail:
-	free(sl->groups);
+	groups_unmap(sl->groups, sl->ngroups);
 	free(sl->stripes);
 	free(sl);
 	return NULL;
@@ -388,7 +408,7 @@ srclimit_free(struct srclimit *sl)
 		return;
 	for (size_t i = 0; i <= sl->stripe_mask; i++)
 		pthread_mutex_destroy(&sl->stripes[i].mu);
-	free(sl->groups);
+	groups_unmap(sl->groups, sl->ngroups);
 	free(sl->stripes);
 	free(sl);
 }
