@@ -136,11 +136,7 @@ block_signals(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
+	server_signal_set(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	/* Sends use MSG_NOSIGNAL; this is the belt to those braces. */
 	signal(SIGPIPE, SIG_IGN);

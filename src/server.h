@@ -3,6 +3,8 @@
 #ifndef ECHOD_SERVER_H
 #define ECHOD_SERVER_H
 
+#include <signal.h>
+
 #include "config.h"
 #include "listener.h"
 
@@ -16,6 +18,9 @@ void	server_free(struct server *s);
 int	server_adopt(struct server *s, struct listener *l);
 /* Bind every configured listener not adopted. Returns the number that failed. */
 int	server_open_listeners(struct server *s);
+
+/* The signals the server reads from its signalfd; main() blocks them first. */
+void	server_signal_set(sigset_t *set);
 
 /* Serve until SIGTERM or SIGINT. 0, or -1 on a fatal error. */
 int	server_run(struct server *s);

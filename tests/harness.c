@@ -444,12 +444,13 @@ harness_have_ipv6(void)
 	return ok;
 }
 
-int
-tcp_connect_port(int family, int port)
+/* A socket of type connected to the loopback address of family at port, or -1. */
+static int
+loopback_connect(int family, int type, int port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = loopback(family, port, &ss);
-	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(family, type | SOCK_CLOEXEC, 0);
 
 	if (fd == -1)
 		return -1;
@@ -458,6 +459,12 @@ tcp_connect_port(int family, int port)
 		return -1;
 	}
 	return fd;
+}
+
+int
+tcp_connect_port(int family, int port)
+{
+	return loopback_connect(family, SOCK_STREAM, port);
 }
 
 int
@@ -478,17 +485,7 @@ unix_connect_path(const char *path)
 int
 udp_socket_for(int family, int port)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = loopback(family, port, &ss);
-	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return loopback_connect(family, SOCK_DGRAM, port);
 }
 
 void
