@@ -7,7 +7,10 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <net/if.h>
 #include <netinet/udp.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -500,6 +503,28 @@ START_TEST(oversized_datagrams_dropped)
 END_TEST
 
 /* Root only: binding source ports below 1024, and a raw socket for port 0. */
+/*
+ * Ports 7 and 19 may be taken on this host (an installed echod.socket, say):
+ * a network namespace of the test's own, with only its loopback up, frees
+ * them. This test process (Check forks one per test) and the echod it
+ * starts live there; nothing outside sees either.
+ */
+static void
+private_loopback(void)
+{
+	struct ifreq ifr = { 0 };
+	int fd;
+
+	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(fd, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	ck_assert_int_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	ck_assert_int_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+	close(fd);
+}
+
 START_TEST(no_reply_to_service_ports)
 {
 	static const int ports[] = { 7, 19 };
@@ -507,6 +532,7 @@ START_TEST(no_reply_to_service_ports)
 	int witness;
 	char stats[4096];
 
+	private_loopback();
 	hostile_start(&h, 1, NULL, NULL, true);
 	witness = udp_from("127.0.0.3", 0, h.port);
 	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
