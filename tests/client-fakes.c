@@ -223,16 +223,25 @@ refusing_start(struct test_server *s)
 	return 0;
 }
 
+/*
+ * The port stays bound for the test's length (closing it would let a server
+ * of another test running in parallel take it), but connected to another
+ * peer: the kernel finds no socket for the client's datagrams and answers
+ * ICMP port unreachable, as for a closed port.
+ */
 int
 closed_udp_port(struct test_server *s)
 {
-	int fd;
+	struct sockaddr_storage elsewhere;
+	socklen_t len;
 
 	server_init(s, AF_INET);
-	fd = server_bind(AF_INET, SOCK_DGRAM, 0);
-	if (fd == -1)
+	s->fds[0] = server_bind(AF_INET, SOCK_DGRAM, 0);
+	if (s->fds[0] == -1)
 		return -1;
-	server_name(s, server_port_of(fd));
-	close(fd);
+	len = server_addr(&elsewhere, AF_INET, 9);
+	if (connect(s->fds[0], (struct sockaddr *)&elsewhere, len) == -1)
+		return -1;
+	server_name(s, server_port_of(s->fds[0]));
 	return 0;
 }

@@ -415,10 +415,15 @@ harness_free_port(void)
 {
 	static unsigned salt;
 
-	/* Random in a high range, checked on every protocol and family echod may use. */
+	/*
+	 * Random, checked on every protocol and family echod may use, and below
+	 * the kernel's ephemeral range (32768 and up by default): the client
+	 * sockets of suites running in parallel (make -j) cannot take it between
+	 * this check and echod's bind.
+	 */
 	srand((unsigned)getpid() ^ (unsigned)now_ms() ^ (salt += 7919));
 	for (int tries = 0; tries < 1000; tries++) {
-		int port = 20000 + rand() % 30000;
+		int port = 20000 + rand() % 12000;
 
 		if (port_is_free(AF_INET, SOCK_STREAM, port) &&
 		    port_is_free(AF_INET, SOCK_DGRAM, port) &&
