@@ -26,8 +26,8 @@ struct fixture {
 	char unix_path[160];
 };
 
-static void
-start_echod(struct fixture *f, int workers, const char *limits)
+static int
+try_start_echod(struct fixture *f, int workers, const char *limits)
 {
 	harness_init(&f->p);
 	f->port = harness_free_port();
@@ -53,7 +53,24 @@ start_echod(struct fixture *f, int workers, const char *limits)
 		snprintf(cmd, sizeof(cmd), "sed -i 's/PORT6/%d/g' '%s'", f->port, f->p.conf);
 		ck_assert_int_eq(system(cmd), 0);
 	}
-	ck_assert_msg(harness_start(&f->p, NULL, 0) == 0, "echod did not become ready");
+	return harness_start(&f->p, NULL, 0);
+}
+
+/*
+ * A port free when picked may be taken by a suite running in parallel before
+ * echod binds it: then try another (said on stderr), three times at most.
+ */
+static void
+start_echod(struct fixture *f, int workers, const char *limits)
+{
+	for (int attempt = 1; attempt <= 3; attempt++) {
+		if (try_start_echod(f, workers, limits) == 0)
+			return;
+		fprintf(stderr, "echod did not become ready on port %d (attempt %d)\n", f->port,
+		    attempt);
+		harness_cleanup(&f->p);
+	}
+	ck_abort_msg("echod did not become ready");
 }
 
 static void
