@@ -9,24 +9,16 @@
 #include <sys/un.h>
 
 #include "acl.h"
+#include "addr.h"
 
 /* A peer as recvfrom() would fill it in; port 7 is arbitrary. */
 static struct sockaddr_storage
 peer(const char *text)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(7);
-	} else {
-		ck_assert_msg(inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1, "peer %s", text);
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(7);
-	}
+	ck_assert_msg(addr_parse(text, 7, &ss, &len) == 0, "peer %s", text);
 	return ss;
 }
 

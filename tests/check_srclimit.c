@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "addr.h"
 #include "srclimit.h"
 
 /*
@@ -68,18 +69,9 @@ static struct sockaddr_storage
 peer(const char *text)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(40000);
-	} else {
-		ck_assert_msg(inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1, "peer %s", text);
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(40000);
-	}
+	ck_assert_msg(addr_parse(text, 40000, &ss, &len) == 0, "peer %s", text);
 	return ss;
 }
 
