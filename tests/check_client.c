@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* echo-client against real echo servers over real loopback sockets, and its pure parts. */
-#include "config.h"
-
 #include <check.h>
 #include <errno.h>
 #include <math.h>

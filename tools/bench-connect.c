@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* tcp-connect: C slots, each looping connect, echo size bytes, verify, close. */
-#include "config.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -115,11 +113,15 @@ conn_connected(struct conn_run *r, struct conn_slot *s)
 }
 
 static void
-conn_io(struct conn_run *r, int i, uint32_t events)
+conn_io(void *run, int i, uint32_t events)
 {
+	struct conn_run *r = run;
 	struct conn_slot *s = &r->slot[i];
 	size_t size = r->w->o->size;
 	ssize_t n;
+
+	if (s->fd == -1)
+		return;
 
 	if (!s->connected) {
 		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) || conn_connected(r, s) == -1)
@@ -153,11 +155,16 @@ conn_io(struct conn_run *r, int i, uint32_t events)
 
 /* Reopen failed slots; a slot without progress for stall_ms is a stall, and starts over. */
 static void
-conn_scan(struct conn_run *r, int64_t now)
+conn_scan(void *run, int64_t now)
 {
+	struct conn_run *r = run;
 	int64_t limit = (int64_t)r->w->o->stall_ms * 1000000;
 	struct conn_slot *s;
 	int i;
+
+	/* The window is over: no slot is reopened or counted as stalled. */
+	if (now >= r->w->t_end)
+		return;
 
 	for (i = 0; i < r->w->count; i++) {
 		s = &r->slot[i];
@@ -165,28 +172,6 @@ conn_scan(struct conn_run *r, int64_t now)
 			conn_close(r, s, &r->w->st.stall);
 		if (s->fd == -1)
 			conn_open(r, i, now);
-	}
-}
-
-static void
-conn_loop(struct conn_run *r)
-{
-	int64_t now, next_scan = bench_now() + CONN_SCAN_NS, wait;
-	struct epoll_event evs[128];
-	int i, k;
-
-	while ((now = bench_now()) < r->w->t_end) {
-		wait = (next_scan < r->w->t_end ? next_scan : r->w->t_end) - now;
-		k = epoll_wait(r->ep, evs, 128, wait > 0 ? (int)(wait / 1000000) + 1 : 0);
-		for (i = 0; i < k; i++) {
-			if (r->slot[evs[i].data.u32].fd != -1)
-				conn_io(r, (int)evs[i].data.u32, evs[i].events);
-		}
-		now = bench_now();
-		if (now >= next_scan && now < r->w->t_end) {
-			conn_scan(r, now);
-			next_scan = now + CONN_SCAN_NS;
-		}
 	}
 }
 
@@ -204,7 +189,7 @@ tcp_connect_run(struct bench_worker *w)
 		goto done;
 	for (i = 0; i < w->count; i++)
 		conn_open(&r, i, now);
-	conn_loop(&r);
+	bench_run_window(r.ep, w->t_end, CONN_SCAN_NS, conn_io, conn_scan, &r);
 	/* Connections caught mid-echo by the end of the run are neither counted nor errors. */
 	for (i = 0; i < w->count; i++) {
 		if (r.slot[i].fd != -1)

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* tcp-floor, udp-floor: the kernel cost of one recv() plus one send() with nothing to wait for. */
-#include "config.h"
-
 #include <errno.h>
 #include <poll.h>
 #include <string.h>

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Latency histogram: log-linear buckets, 1.6 % resolution from 1 ns to 18 minutes. */
-#include "config.h"
-
 #include "bench.h"
 
 /*

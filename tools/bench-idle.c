@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* idle: prove every connection echoes once, then hold them silent and watch for any event. */
-#include "config.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>

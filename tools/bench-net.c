@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Sockets towards the server under test: address, descriptor limit, the paced connect phase. */
-#include "config.h"
-
 #include <errno.h>
 #include <netdb.h>
 #include <string.h>

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* The pseudo-random byte stream each connection sends, so that every echoed byte is checked. */
-#include "config.h"
-
 #include <string.h>
 
 #include "bench.h"

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* What /proc says about the server: CPU time, memory and descriptors of its process tree. */
-#include "config.h"
-
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* bench-ready: time from starting a server to its READY=1 on a NOTIFY_SOCKET we own. */
-#include "config.h"
-
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>

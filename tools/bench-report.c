@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* The result of one run, for people (aligned text) and for scripts (one flat JSON line). */
-#include "config.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* tcp-pingpong (one message in flight per connection) and tcp-stream (a window in flight). */
-#include "config.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -108,10 +106,14 @@ tcp_received(struct tcp_run *r, int i, size_t n)
 
 /* Edge-triggered: read until EAGAIN, then push whatever may be sent. */
 static void
-tcp_io(struct tcp_run *r, int i)
+tcp_io(void *run, int i, uint32_t events)
 {
+	struct tcp_run *r = run;
 	struct tcp_conn *c = &r->conn[i];
 	ssize_t n;
+
+	if (r->w->fds[i] == -1)
+		return;
 
 	for (;;) {
 		n = recv(r->w->fds[i], r->buf, TCP_BUF, 0);
@@ -133,8 +135,9 @@ tcp_io(struct tcp_run *r, int i)
 
 /* A connection waiting for bytes that do not come for stall_ms is one stall, once. */
 static void
-tcp_scan(struct tcp_run *r, int64_t now)
+tcp_scan(void *run, int64_t now)
 {
+	struct tcp_run *r = run;
 	int64_t limit = (int64_t)r->w->o->stall_ms * 1000000;
 	struct tcp_conn *c;
 	int i;
@@ -173,28 +176,6 @@ tcp_start(struct tcp_run *r)
 	return 0;
 }
 
-static void
-tcp_loop(struct tcp_run *r)
-{
-	struct epoll_event evs[128];
-	int64_t now, next_scan = bench_now() + TCP_SCAN_NS, wait;
-	int i, k;
-
-	while ((now = bench_now()) < r->w->t_end) {
-		wait = (next_scan < r->w->t_end ? next_scan : r->w->t_end) - now;
-		k = epoll_wait(r->ep, evs, 128, wait > 0 ? (int)(wait / 1000000) + 1 : 0);
-		for (i = 0; i < k; i++) {
-			if (r->w->fds[evs[i].data.u32] != -1)
-				tcp_io(r, (int)evs[i].data.u32);
-		}
-		now = bench_now();
-		if (now >= next_scan) {
-			tcp_scan(r, now);
-			next_scan = now + TCP_SCAN_NS;
-		}
-	}
-}
-
 static int
 tcp_run(struct bench_worker *w, bool stream)
 {
@@ -208,7 +189,7 @@ tcp_run(struct bench_worker *w, bool stream)
 		goto done;
 	if (tcp_start(&r) == -1)
 		goto done;
-	tcp_loop(&r);
+	bench_run_window(r.ep, w->t_end, TCP_SCAN_NS, tcp_io, tcp_scan, &r);
 	ret = 0;
 done:
 	if (ret == -1)

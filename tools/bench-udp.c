@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* udp-pingpong: one datagram in flight per socket; a reply missing after loss_ms is a loss. */
-#include "config.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -67,8 +65,9 @@ udp_received(struct udp_run *r, int i, size_t n)
 }
 
 static void
-udp_io(struct udp_run *r, int i)
+udp_io(void *run, int i, uint32_t events)
 {
+	struct udp_run *r = run;
 	ssize_t n;
 
 	for (;;) {
@@ -85,11 +84,16 @@ udp_io(struct udp_run *r, int i)
 
 /* Give up on replies older than loss_ms: count the loss and let the socket continue. */
 static void
-udp_scan(struct udp_run *r, int64_t now)
+udp_scan(void *run, int64_t now)
 {
+	struct udp_run *r = run;
 	int64_t limit = (int64_t)r->w->o->loss_ms * 1000000;
 	struct udp_sock *s;
 	int i;
+
+	/* The window is over: what is still out is not counted as lost. */
+	if (now >= r->w->t_end)
+		return;
 
 	for (i = 0; i < r->w->count; i++) {
 		s = &r->sock[i];
@@ -100,27 +104,6 @@ udp_scan(struct udp_run *r, int64_t now)
 		s->lost_off = s->off;
 		s->off += r->w->o->size;
 		udp_send(r, i, now);
-	}
-}
-
-static void
-udp_loop(struct udp_run *r)
-{
-	int64_t scan_ns = (int64_t)r->w->o->loss_ms * 1000000 / 4;
-	int64_t now, next_scan = bench_now() + scan_ns, wait;
-	struct epoll_event evs[128];
-	int i, k;
-
-	while ((now = bench_now()) < r->w->t_end) {
-		wait = (next_scan < r->w->t_end ? next_scan : r->w->t_end) - now;
-		k = epoll_wait(r->ep, evs, 128, wait > 0 ? (int)(wait / 1000000) + 1 : 0);
-		for (i = 0; i < k; i++)
-			udp_io(r, (int)evs[i].data.u32);
-		now = bench_now();
-		if (now >= next_scan && now < r->w->t_end) {
-			udp_scan(r, now);
-			next_scan = now + scan_ns;
-		}
 	}
 }
 
@@ -146,7 +129,8 @@ udp_pingpong_run(struct bench_worker *w)
 			goto done;
 		udp_send(&r, i, now);
 	}
-	udp_loop(&r);
+	bench_run_window(r.ep, w->t_end, (int64_t)w->o->loss_ms * 1000000 / 4, udp_io,
+	    udp_scan, &r);
 	ret = 0;
 done:
 	if (ret == -1)

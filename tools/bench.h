@@ -83,6 +83,15 @@ struct bench_worker {
 int64_t bench_now(void);
 bool bench_in_window(const struct bench_worker *w, int64_t now);
 
+/*
+ * The event loop every mode runs until t_end: io(run, index, events) for each
+ * ready socket (epoll data.u32 is its index), scan(run, now) every scan_ns.
+ */
+typedef void bench_io_cb(void *run, int index, uint32_t events);
+typedef void bench_scan_cb(void *run, int64_t now);
+void bench_run_window(int ep, int64_t t_end, int64_t scan_ns, bench_io_cb *io,
+    bench_scan_cb *scan, void *run);
+
 /* bench-pattern: the deterministic byte stream every connection sends. */
 void pattern_init(void);
 uint64_t pattern_base(uint64_t conn);

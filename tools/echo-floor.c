@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* echo-floor: the plainest blocking echo server, a thread per connection, the benchmark floor. */
-#include "config.h"
-
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>

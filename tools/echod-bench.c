@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* echod-bench: options, connection set-up, load threads, /proc snapshots around the window. */
-#include "config.h"
-
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
