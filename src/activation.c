@@ -87,8 +87,8 @@ prepare(int fd, const struct listener_spec *spec)
 	if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
 		return -1;
-	if (spec->proto == PROTO_UDP && addr_is_wildcard((const struct sockaddr *)&spec->addr))
-		return udp_socket_prepare(fd, spec->addr.ss_family);
+	if (spec->proto == PROTO_UDP)
+		return udp_socket_prepare(fd, (const struct sockaddr *)&spec->addr);
 	return 0;
 }
 

@@ -136,8 +136,7 @@ bind_inet(struct listener *l, int family, const struct sockaddr *sa, socklen_t l
 	if (family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) == -1)
 		goto fail;
-	/* Bound to one address, replies leave from it anyway: no per-datagram cmsg needed. */
-	if (type == SOCK_DGRAM && addr_is_wildcard(sa) && udp_socket_prepare(fd, family) == -1)
+	if (type == SOCK_DGRAM && udp_socket_prepare(fd, sa) == -1)
 		goto fail;
 	if (bind(fd, sa, len) == -1)
 		goto fail;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "log.h"
 #include "udp.h"
 
@@ -31,13 +32,15 @@ struct udp_batch {
 };
 
 int
-udp_socket_prepare(int fd, int family)
+udp_socket_prepare(int fd, const struct sockaddr *bound)
 {
 	int on = 1;
 
-	if (family == AF_INET6)
+	if (!addr_is_wildcard(bound))
+		return 0;
+	if (bound->sa_family == AF_INET6)
 		return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
-	if (family == AF_INET)
+	if (bound->sa_family == AF_INET)
 		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
 	return 0;
 }

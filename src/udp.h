@@ -7,6 +7,8 @@
 
 #include "acl.h"
 #include "guard.h"
+#include <sys/socket.h>
+
 #include "loop.h"
 #include "stats.h"
 
@@ -29,8 +31,12 @@ int	udp_worker_init(struct udp_worker *uw, struct loop *loop, struct guard *guar
 	    struct echo_stats *stats);
 void	udp_worker_fini(struct udp_worker *uw);
 
-/* Ask the kernel for each datagram's destination, so replies leave from it. */
-int	udp_socket_prepare(int fd, int family);
+/*
+ * On a socket bound to a wildcard address, ask the kernel for each
+ * datagram's destination, so that replies leave from it. A socket bound to
+ * one address replies from it anyway: nothing to do (no per-datagram cmsg).
+ */
+int	udp_socket_prepare(int fd, const struct sockaddr *bound);
 
 int	udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd,
 	    _Atomic(const struct acl *) *acl);

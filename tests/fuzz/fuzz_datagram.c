@@ -67,7 +67,12 @@ setup(void)
 	loop = loop_new();
 	server = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	sin_make(&sin, 0, 0);
-	if (loop == NULL || server == -1 || udp_socket_prepare(server, AF_INET) == -1 ||
+	/*
+	 * Destination cmsgs on, although bound to 127.0.0.1 (where echod would not
+	 * ask for them): the reply path that copies them is fuzzed too.
+	 */
+	if (loop == NULL || server == -1 ||
+	    setsockopt(server, IPPROTO_IP, IP_PKTINFO, &(int){ 1 }, sizeof(int)) == -1 ||
 	    bind(server, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
 	    getsockname(server, (struct sockaddr *)&sin, &len) == -1)
 		abort();
