@@ -8,12 +8,14 @@
 #   WORKERS=1                   echod's `workers` (match the number of SERVER_CPUS)
 #   LOAD_THREADS=1              echod-bench -T
 #   DURATION=2 WARMUP=0.5       seconds measured / warmed up per run
+#   REPEAT=3                    runs of each throughput scenario; every figure is their median
 #   IDLE_C=15000                idle connections held against echod and the floor
 #   IDLE_FORK_C=500             ... against xinetd and socat (a process per connection)
 #   SERVERS="echod floor xinetd socat"   which columns to run
 #   BENCH_KEEP=DIR              keep every run's JSON line and stderr there
 # Exit status: 0 when every target holds, 1 otherwise (echod missing included).
-# Installs nothing; needs util-linux (setsid, taskset), iproute2 (ss), procps (ps), xinetd, socat.
+# Installs nothing; needs util-linux (setsid, taskset), iproute2 (ss), procps (ps, pkill), xinetd,
+# socat.
 set -u
 
 BIN=${BENCH_BIN:-$(cd "$(dirname "$0")" && pwd)}
@@ -27,6 +29,7 @@ WORKERS=${WORKERS:-1}
 LOAD_THREADS=${LOAD_THREADS:-1}
 DURATION=${DURATION:-2}
 WARMUP=${WARMUP:-0.5}
+REPEAT=${REPEAT:-3}
 IDLE_C=${IDLE_C:-15000}
 IDLE_FORK_C=${IDLE_FORK_C:-500}
 SERVERS=${SERVERS:-echod floor xinetd socat}
@@ -86,6 +89,17 @@ start() {
 	done
 	missing[$name]="not listening"
 	return 1
+}
+
+# settle_start NAME THREADS: wait (1 s at most) until the server has started its threads,
+# then take that as the count settle() waits to come back to.
+settle_start() {
+	local _
+	for _ in $(seq 20); do
+		[ "$(threads_of "${pid[$1]}")" -ge "$2" ] && break
+		sleep 0.05
+	done
+	base[$1]=$(threads_of "${pid[$1]}")
 }
 
 # Threads of every process of a server's session (its pid is the session id).
@@ -181,7 +195,12 @@ start_servers() {
 				start_udp_check echod "$p"
 			;;
 		floor)
-			start floor t "$p" "$FLOOR" -t "$p" -u "$p"
+			# The batched UDP floor is a second UDP port of the same process.
+			port[floor-batch]=$(free_port)
+			start floor t "$p" "$FLOOR" -t "$p" -u "$p" -b "${port[floor-batch]}" &&
+				start_udp_check floor-batch "${port[floor-batch]}" &&
+				settle_start floor 4	# main, TCP, UDP and batched UDP threads
+			pid[floor-batch]=${pid[floor]}
 			;;
 		xinetd)
 			if ! command -v xinetd >/dev/null; then
@@ -215,20 +234,80 @@ start_udp_check() {	# NAME PORT: the UDP listener is up too
 	say "$1: no UDP listener on port $2"
 }
 
-# run ID SERVER ARGS...: one echod-bench run, its JSON line in $res/ID.SERVER.json.
+# run ID SERVER ARGS...: one echod-bench run, its JSON line in $out/ID.SERVER.json.
+# $out is $res, or $res/reps for a repeated run; the load runs on $cpus (LOAD_CPUS).
+# Server "floor-batch" is the floor's batched UDP port; socat's UDP server is another process.
 run() {
-	local id=$1 s=$2 target=$2 rc
+	local id=$1 s=$2 target=$2 col=$2 rc dir=${out:-$res}
 	shift 2
 	[ "$s" = socat ] && [ "$1" = udp-pingpong ] && target=socat-udp
-	if [ -n "${missing[$s]:-}" ] || [ -z "${pid[$target]:-}" ]; then
+	[ "$s" = floor-batch ] && col=floor
+	if [ -n "${missing[$col]:-}" ] || [ -z "${pid[$target]:-}" ]; then
 		return
 	fi
 	say "  $id: $s"
-	taskset -c "$LOAD_CPUS" "$BENCH" --json -p "${port[$s]}" --pid "${pid[$target]}" \
-		-T "$LOAD_THREADS" -m "$@" >"$res/$id.$s.json" 2>"$res/$id.$s.err"
+	taskset -c "${cpus:-$LOAD_CPUS}" "$BENCH" --json -p "${port[$s]}" \
+		--pid "${pid[$target]}" -T "$LOAD_THREADS" -m "$@" >"$dir/$id.$col.json" \
+		2>"$dir/$id.$col.err"
 	rc=$?
-	echo "$rc" >"$res/$id.$s.rc"
+	echo "$rc" >"$dir/$id.$col.rc"
+	# socat's UDP children (one per peer) never exit by themselves: end them here.
+	[ "$target" = socat-udp ] && pkill -TERM -P "${pid[socat-udp]}"
 	settle
+}
+
+# The median of every figure over the repeated runs' JSON lines (standard input), as one
+# JSON line; error counters are summed instead, so an error in any run shows.
+median_json() {
+	awk '
+	function flush(k,   c, i, j, t) {
+		c = cnt[k]
+		for (i = 1; i <= c; i++) a[i] = val[k, i]
+		if (a[1] !~ /^-?[0-9.]+$/) return a[1]
+		if (k ~ /^"(errors|mismatch|reset|stall|loss|late|connect_fail|fd_leak)"$/) {
+			t = 0
+			for (i = 1; i <= c; i++) t += a[i]
+			return t
+		}
+		for (i = 2; i <= c; i++)
+			for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+	}
+	{
+		line = $0
+		sub(/^\{/, "", line)
+		sub(/\}$/, "", line)
+		n = split(line, kv, ",")
+		for (i = 1; i <= n; i++) {
+			k = kv[i]; sub(/:.*/, "", k)
+			v = kv[i]; sub(/^[^:]*:/, "", v)
+			if (!(k in cnt)) order[++nk] = k
+			val[k, ++cnt[k]] = v
+		}
+	}
+	END {
+		if (nk == 0) exit
+		printf "{"
+		for (j = 1; j <= nk; j++)
+			printf "%s%s:%s", (j > 1 ? "," : ""), order[j], flush(order[j])
+		print "}"
+	}'
+}
+
+# combine ID SERVER: the repeated runs of ID against SERVER as one result in $res.
+combine() {
+	local id=$1 s=$2 f rc=0 r
+	for f in "$res/reps/$id"-r*".$s.rc"; do
+		[ -e "$f" ] || return 0
+		r=$(cat "$f")
+		[ "$r" -gt "$rc" ] && rc=$r
+	done
+	cat "$res/reps/$id"-r*".$s.json" 2>/dev/null | grep '^{' | median_json \
+		>"$res/$id.$s.json"
+	cat "$res/reps/$id"-r*".$s.err" >"$res/$id.$s.err"
+	echo "$rc" >"$res/$id.$s.rc"
 }
 
 # The start-up scenario: 4 TCP + 4 UDP listeners, fork to READY=1, median of 5 starts.
@@ -256,20 +335,40 @@ run_startup() {
 	done
 }
 
+# One round of the repeated scenarios, every server in turn, so that a slow spell of the
+# machine hits all of them alike; the medians over the rounds go in the table.
+run_round() {	# ROUND
+	local s r=$1
+	say " round $r of $REPEAT"
+	for s in $SERVERS; do run "pp50-r$r" "$s" tcp-pingpong -c 50 -s 64 "${timing[@]}"; done
+	for s in $SERVERS; do run "pp500-r$r" "$s" tcp-pingpong -c 500 -s 64 "${timing[@]}"; done
+	for s in $SERVERS; do
+		run "pp16k-r$r" "$s" tcp-pingpong -c 50 -s 16384 "${timing[@]}"
+	done
+	for s in $SERVERS; do run "stream-r$r" "$s" tcp-stream -c 10 -w 256K "${timing[@]}"; done
+	run "stream1-r$r" floor tcp-stream -c 1 -w 256K "${timing[@]}"
+	for s in $SERVERS; do run "udp-r$r" "$s" udp-pingpong -c 50 -s 64 "${timing[@]}"; done
+	run "udpb-r$r" floor-batch udp-pingpong -c 50 -s 64 "${timing[@]}"
+	# Without traffic between CPUs: the load shares the server's CPUs (a diagnostic).
+	cpus=$SERVER_CPUS run "udp1-r$r" echod udp-pingpong -c 50 -s 64 "${timing[@]}"
+	cpus=$SERVER_CPUS run "udpb1-r$r" floor-batch udp-pingpong -c 50 -s 64 "${timing[@]}"
+	for s in $SERVERS; do run "connect-r$r" "$s" tcp-connect -c 50 -s 64 "${timing[@]}"; done
+}
+
 run_all() {
-	local s c
+	local s c id
 	for s in $SERVERS; do
 		c=$IDLE_C
 		case $s in xinetd | socat) c=$IDLE_FORK_C ;; esac
 		run idle "$s" idle -c "$c" -s 64 -d 1 --warmup 0
 	done
-	for s in $SERVERS; do run pp50 "$s" tcp-pingpong -c 50 -s 64 "${timing[@]}"; done
-	for s in $SERVERS; do run pp500 "$s" tcp-pingpong -c 500 -s 64 "${timing[@]}"; done
-	for s in $SERVERS; do run pp16k "$s" tcp-pingpong -c 50 -s 16384 "${timing[@]}"; done
-	for s in $SERVERS; do run stream "$s" tcp-stream -c 10 -w 256K "${timing[@]}"; done
-	run stream1 floor tcp-stream -c 1 -w 256K "${timing[@]}"
-	for s in $SERVERS; do run udp "$s" udp-pingpong -c 50 -s 64 "${timing[@]}"; done
-	for s in $SERVERS; do run connect "$s" tcp-connect -c 50 -s 64 "${timing[@]}"; done
+	mkdir -p "$res/reps"
+	for r in $(seq "$REPEAT"); do
+		out=$res/reps run_round "$r"
+	done
+	for id in pp50 pp500 pp16k stream stream1 udp udpb udp1 udpb1 connect; do
+		for s in $SERVERS; do combine "$id" "$s"; done
+	done
 	run_startup
 	run_floor tfloor tcp-floor
 	run_floor ufloor udp-floor
@@ -371,6 +470,15 @@ floor_row() {	# SCEN FLOOR-ID ID
 		"${r:+echod/this $r}" "reference (issue: ~1.8)" "-"
 }
 
+# echod's CPU per datagram next to the batched floor's (recvmmsg/sendmmsg and nothing else).
+batch_row() {	# SCEN ID FLOOR-ID
+	local r
+	r=$(ratio "$(get "$2" echod server_cpu_us_per_op)" "$(get "$3" floor server_cpu_us_per_op)")
+	row "$1" "us/dgram, batch floor" "$(cell "$2" echod server_cpu_us_per_op %.2f)" \
+		"$(cell "$3" floor server_cpu_us_per_op %.2f)" "-" "-" "${r:+echod/floor $r}" \
+		"reference" "-"
+}
+
 info_row() {	# SCEN METRIC ID KEY FORMAT: figures only, no target
 	local c
 	mapfile -t c < <(cells "$3" "$4" "$5")
@@ -408,6 +516,8 @@ table() {
 	abs_row "udp-pingpong c=50 s=64" "server us/datagram" udp server_cpu_us_per_op %.2f \
 		"v <= 2" "<= 2 us"
 	floor_row "udp recv+send, 64 B" ufloor udp
+	batch_row "udp-pingpong c=50 s=64" udp udpb
+	batch_row "udp c=50, load on srv CPUs" udp1 udpb1
 	rel_row "tcp-connect c=50" "connections/s" connect ops_per_s %.0f \
 		"$(vs connect ops_per_s connect xinetd)" "echod/xinetd" "v >= 5" \
 		">= 5x xinetd, no fd leak"
@@ -457,7 +567,8 @@ main() {
 	echo "Machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo |
 		head -n 1)), kernel $(uname -r). Servers on CPUs $SERVER_CPUS, load on CPUs" \
 		"$LOAD_CPUS; echod workers = $WORKERS, echod-bench -T $LOAD_THREADS;" \
-		"$DURATION s measured after $WARMUP s warm-up per run; took $((SECONDS - t0)) s;" \
+		"$DURATION s measured after $WARMUP s warm-up per run, each figure the median of" \
+		"$REPEAT runs (idle and start-up: one); took $((SECONDS - t0)) s;" \
 		"load average before: $load."
 	for s in $SERVERS; do
 		[ -n "${missing[$s]:-}" ] && echo "$s: ${missing[$s]}."
@@ -466,7 +577,8 @@ main() {
 	fail=0
 	table
 	echo
-	echo "E<n>: that run counted n errors (mismatch, reset, stall, loss, connect, fd leak);"
+	echo "E<n>: those runs counted n errors in all (mismatch, reset, stall, loss, connect,"
+	echo "fd leak);"
 	case " $SERVERS " in
 	*" xinetd "* | *" socat "*)
 		echo "xinetd and socat idle figures are for $IDLE_FORK_C connections" \

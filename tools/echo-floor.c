@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* echo-floor: the plainest blocking echo server, a thread per connection, the benchmark floor. */
+/* echo-floor: the plainest blocking echo servers (TCP, UDP, batched UDP): the benchmark floor. */
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -24,6 +24,9 @@
 #define FLOOR_BUF	(64 * 1024)
 #define FLOOR_STACK	(FLOOR_BUF + 64 * 1024)	/* the buffer lives on the thread's stack */
 #define FLOOR_MAX_PORTS	16
+/* The batched UDP floor: datagrams per recvmmsg()/sendmmsg(), each slot fits any datagram. */
+#define FLOOR_BATCH	64
+#define FLOOR_SLOT	(64 * 1024)
 
 static void *
 floor_conn(void *arg)
@@ -105,6 +108,37 @@ floor_udp(void *arg)
 	return NULL;
 }
 
+/*
+ * The best a batching UDP server can do: one blocking recvmmsg() for whatever is queued, one
+ * sendmmsg() back, nothing else. echod's UDP path is compared with this, not only with the
+ * recvfrom()/sendto() loop above.
+ */
+static void *
+floor_udp_batch(void *arg)
+{
+	static char data[FLOOR_BATCH][FLOOR_SLOT];
+	static struct sockaddr_storage peer[FLOOR_BATCH];
+	static struct iovec iov[FLOOR_BATCH];
+	static struct mmsghdr msg[FLOOR_BATCH];
+	int fd = (int)(intptr_t)arg, n, i;
+
+	for (;;) {
+		for (i = 0; i < FLOOR_BATCH; i++) {
+			iov[i] = (struct iovec){ data[i], FLOOR_SLOT };
+			msg[i].msg_hdr = (struct msghdr){
+				.msg_name = &peer[i], .msg_namelen = sizeof(peer[i]),
+				.msg_iov = &iov[i], .msg_iovlen = 1,
+			};
+		}
+		n = recvmmsg(fd, msg, FLOOR_BATCH, MSG_WAITFORONE, NULL);
+		for (i = 0; i < n; i++)
+			iov[i].iov_len = msg[i].msg_len;
+		if (n > 0)
+			sendmmsg(fd, msg, (unsigned)n, 0);
+	}
+	return NULL;
+}
+
 /* A bound socket (listening for TCP), or -1 (errno). */
 static int
 floor_bind(const char *addr, const char *port, int type)
@@ -162,22 +196,22 @@ floor_notify(void)
 int
 main(int argc, char **argv)
 {
-	const char *addr = "127.0.0.1", *port[2][FLOOR_MAX_PORTS];
-	void *(*loop[2])(void *) = { floor_accept, floor_udp };
-	const int type[2] = { SOCK_STREAM, SOCK_DGRAM };
-	int nport[2] = { 0, 0 }, ch, k, i, fd, sig;
+	const char *addr = "127.0.0.1", *port[3][FLOOR_MAX_PORTS];
+	void *(*loop[3])(void *) = { floor_accept, floor_udp, floor_udp_batch };
+	const int type[3] = { SOCK_STREAM, SOCK_DGRAM, SOCK_DGRAM };
+	int nport[3] = { 0, 0, 0 }, ch, k, i, fd, sig;
 	struct rlimit rl;
 	sigset_t set;
 
-	while ((ch = getopt(argc, argv, "a:t:u:")) != -1) {
-		k = ch == 't' ? 0 : 1;
+	while ((ch = getopt(argc, argv, "a:t:u:b:")) != -1) {
+		k = ch == 't' ? 0 : ch == 'u' ? 1 : 2;
 		if (ch == 'a') {
 			addr = optarg;
-		} else if ((ch == 't' || ch == 'u') && nport[k] < FLOOR_MAX_PORTS) {
+		} else if ((ch == 't' || ch == 'u' || ch == 'b') && nport[k] < FLOOR_MAX_PORTS) {
 			port[k][nport[k]++] = optarg;
 		} else {
 			fprintf(stderr, "usage: echo-floor [-a ADDR] [-t TCP-PORT]... "
-				"[-u UDP-PORT]...\n");
+				"[-u UDP-PORT]... [-b BATCHED-UDP-PORT]...\n");
 			return EX_USAGE;
 		}
 	}
@@ -191,7 +225,7 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < 3; k++) {
 		for (i = 0; i < nport[k]; i++) {
 			fd = floor_bind(addr, port[k][i], type[k]);
 			if (fd == -1) {
