@@ -45,11 +45,19 @@ run_append(struct run_buf *b, const char *p, size_t n)
 	return 0;
 }
 
+static const char *program;	/* run_set_program(), else $ECHO_CLIENT */
+
+void
+run_set_program(const char *path)
+{
+	program = path;
+}
+
 /* argv: the wrapper's words, the client, then the caller's arguments. */
 static int
 run_argv(char **argv, char *wrapper, va_list ap)
 {
-	const char *client = getenv("ECHO_CLIENT");
+	const char *client = program != NULL ? program : getenv("ECHO_CLIENT");
 	char *w, *save = NULL;
 	int n = 0;
 

@@ -42,6 +42,9 @@ int run_client(struct run_result *res, const struct run_step *steps, unsigned fl
 
 void run_free(struct run_result *res);
 
+/* Run this program instead of $ECHO_CLIENT (echod-bench's tests share this runner). */
+void run_set_program(const char *path);
+
 /* Count the lines of s that contain needle. */
 unsigned run_count_lines(const char *s, const char *needle);
 

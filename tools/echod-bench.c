@@ -306,7 +306,10 @@ run_workers(const struct bench_opts *o, int *fds, struct bench_result *r)
 /*
  * The baseline: one complete connect-echo-close first (so a server that opens a descriptor
  * lazily on its first client is not mistaken for leaking), then the settled descriptor count.
+ * Returns 0, BASELINE_NO_CONNECT, or BASELINE_NO_ECHO.
  */
+enum { BASELINE_NO_CONNECT = -2, BASELINE_NO_ECHO = -1 };
+
 static int
 baseline(const struct bench_opts *o, struct bench_result *r)
 {
@@ -319,9 +322,11 @@ baseline(const struct bench_opts *o, struct bench_result *r)
 	probe.size = 1;
 	w.fds = &fd;
 	if (o->mode != BENCH_UDP_PINGPONG) {
-		if (net_connect_all(&probe, &fd, 1, &w.st) != 1 || idle_prove(&w) != 1) {
+		if (net_connect_all(&probe, &fd, 1, &w.st) != 1)
+			return BASELINE_NO_CONNECT;
+		if (idle_prove(&w) != 1) {
 			net_close_all(&fd, 1);
-			return -1;
+			return BASELINE_NO_ECHO;
 		}
 		net_close_all(&fd, 1);
 	}
@@ -346,7 +351,14 @@ run(struct bench_opts *o, struct bench_result *r)
 		fprintf(stderr, "echod-bench: --pid %d: %s\n", (int)o->pid, strerror(errno));
 		return -1;
 	}
-	if (baseline(o, r) == -1) {
+	switch (baseline(o, r)) {
+	case 0:
+		break;
+	case BASELINE_NO_CONNECT:
+		fprintf(stderr, "echod-bench: %s port %u: cannot connect (nothing listening?)\n",
+			o->host, o->port);
+		return -1;
+	default:
 		fprintf(stderr, "echod-bench: %s port %u: no echo from the server\n", o->host,
 			o->port);
 		return -1;

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: MIT */
+/* echod-bench's tests: clean runs against echod, and every error of a bad server counted. */
+#include <check.h>
+#include <dirent.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client-run.h"
+#include "client-servers.h"
+#include "harness.h"
+#include "json-check.h"
+
+/*
+ * Runs are a fraction of a second: these tests check what echod-bench counts and reports,
+ * never how fast anything was (that is `make bench`'s business).
+ */
+#define SHORT_RUN	"0.3"
+
+struct bench_run {
+	struct run_result r;
+	struct json_doc doc;
+};
+
+/* Run echod-bench with --json and the arguments that follow; parse its one line. */
+#define bench(b, ...) bench_run_json((b), __VA_ARGS__, "--json", (char *)NULL)
+
+static void __attribute__((sentinel))
+bench_run_json(struct bench_run *b, ...)
+{
+	const char *argv[32] = { NULL };
+	va_list ap;
+	int n = 0;
+
+	va_start(ap, b);
+	while (n < 31 && (argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	ck_assert_msg(n <= 18, "too many arguments for one run");
+	run_client(&b->r, NULL, 0, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5],
+	    argv[6], argv[7], argv[8], argv[9], argv[10], argv[11], argv[12], argv[13],
+	    argv[14], argv[15], argv[16], argv[17], (char *)NULL);
+	ck_assert_msg(json_parse(b->r.out, &b->doc) == 0, "not one JSON line (exit %d):\n%s\n%s",
+	    b->r.status, b->r.out, b->r.err);
+}
+
+static double
+field(const struct bench_run *b, const char *key)
+{
+	const struct json_item *it = json_get(&b->doc, key);
+
+	ck_assert_msg(it != NULL && it->type == JSON_NUMBER, "no number \"%s\" in %s", key,
+	    b->r.out);
+	return it->number;
+}
+
+#define ASSERT_EXIT(b, want) \
+	ck_assert_msg((b)->r.status == (want), "exit %d, want %d\nstdout: %s\nstderr: %s", \
+	    (b)->r.status, (want), (b)->r.out, (b)->r.err)
+
+/* --- Against echod: every mode clean, the server observed through --pid ------------------ */
+
+static struct echod_proc echod;
+static int echod_port;
+static char echod_pid[16];
+
+static void
+echod_setup(void)
+{
+	for (int attempt = 1; attempt <= 3; attempt++) {
+		harness_init(&echod);
+		echod_port = harness_free_port();
+		harness_write_config(&echod,
+		    "listeners = (\n"
+		    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; },\n"
+		    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\"; }\n"
+		    ");\nworkers = 1;\n", echod_port, echod_port);
+		if (harness_start(&echod, NULL, 0) == 0) {
+			snprintf(echod_pid, sizeof(echod_pid), "%d", (int)echod.pid);
+			return;
+		}
+		fprintf(stderr, "echod did not become ready on port %d (attempt %d)\n",
+		    echod_port, attempt);
+		harness_stop(&echod);
+		harness_cleanup(&echod);
+	}
+	ck_abort_msg("echod did not start");
+}
+
+static void
+echod_teardown(void)
+{
+	ck_assert_int_eq(harness_stop(&echod), 0);
+	harness_cleanup(&echod);
+}
+
+static const char *const clean_modes[][4] = {
+	{ "tcp-pingpong", "-c", "8", "-s64" },
+	{ "tcp-pingpong", "-c", "2", "-s100000" },
+	{ "tcp-stream", "-c", "2", "-w64K" },
+	{ "udp-pingpong", "-c", "8", "-s1400" },
+	{ "tcp-connect", "-c", "4", "-s64" },
+};
+
+START_TEST(test_echod_clean)
+{
+	const char *const *m = clean_modes[_i];
+	struct bench_run b;
+	char port[8];
+
+	snprintf(port, sizeof(port), "%d", echod_port);
+	/* --loss-ms: a slow echod (valgrind, a loaded machine) is late, not losing. */
+	bench(&b, "-p", port, "-m", m[0], m[1], m[2], m[3], "-d", SHORT_RUN, "--pid", echod_pid,
+	    "--loss-ms", "5000", "--stall-ms", "5000");
+	ASSERT_EXIT(&b, 0);
+	ck_assert_msg(field(&b, "errors") == 0, "%s", b.r.out);
+	/* tcp-stream counts bytes, the other modes messages or connections. */
+	ck_assert_msg(field(&b, strcmp(m[0], "tcp-stream") == 0 ? "mb_per_s" : "ops") > 0,
+	    "%s: nothing echoed: %s", m[0], b.r.out);
+	ck_assert_msg(field(&b, "server_pid") == echod.pid, "%s", b.r.out);
+	ck_assert_msg(field(&b, "server_cpu_us_per_op") >= 0, "%s", b.r.out);
+	ck_assert_msg(field(&b, "fd_leak") == 0, "%s", b.r.out);
+	run_free(&b.r);
+}
+END_TEST
+
+START_TEST(test_echod_idle)
+{
+	struct bench_run b;
+	char port[8];
+
+	snprintf(port, sizeof(port), "%d", echod_port);
+	bench(&b, "-p", port, "-m", "idle", "-c", "200", "-d", "0.2", "--pid", echod_pid);
+	ASSERT_EXIT(&b, 0);
+	ck_assert_msg(field(&b, "conns_up") == 200, "%s", b.r.out);
+	/* The memory figure is there; its size is a benchmark target, not a test. */
+	field(&b, "anon_bytes_per_conn");
+	run_free(&b.r);
+}
+END_TEST
+
+static int
+fd_count(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * A server that freezes in the middle of a run: echod is stopped (SIGSTOP) once the eight
+ * connections are open, for longer than --stall-ms, then continued. Every connection
+ * waiting longer than that is one stall, and the run fails.
+ */
+START_TEST(test_echod_frozen)
+{
+	int base = fd_count(echod.pid);
+	struct bench_run b;
+	char port[8];
+	pid_t freezer;
+
+	ck_assert_int_gt(base, 0);
+	snprintf(port, sizeof(port), "%d", echod_port);
+	freezer = fork();
+	ck_assert_int_ge(freezer, 0);
+	if (freezer == 0) {
+		struct timespec tick = { 0, 5000000 }, hold = { 0, 400000000 };
+		int low = base, n;
+
+		/* From the fewest descriptors seen: a transient one at the start is no baseline. */
+		for (int i = 0; i < 2000 && (n = fd_count(echod.pid)) < low + 8; i++) {
+			if (n >= 0 && n < low)
+				low = n;
+			nanosleep(&tick, NULL);
+		}
+		kill(echod.pid, SIGSTOP);
+		nanosleep(&hold, NULL);
+		kill(echod.pid, SIGCONT);
+		_exit(0);
+	}
+	bench(&b, "-p", port, "-m", "tcp-pingpong", "-c", "8", "-d", "1", "--stall-ms", "100");
+	waitpid(freezer, NULL, 0);
+	kill(echod.pid, SIGCONT);
+	ASSERT_EXIT(&b, 1);
+	ck_assert_msg(field(&b, "stall") >= 1, "%s", b.r.out);
+	ck_assert_msg(field(&b, "errors") >= field(&b, "stall"), "%s", b.r.out);
+	ck_assert_msg(field(&b, "mismatch") == 0, "%s", b.r.out);
+	run_free(&b.r);
+}
+END_TEST
+
+/* --- Against fakes: each kind of error is counted and fails the run ---------------------- */
+
+static void
+fake(struct test_server *s, int socktype, const char *script, long corrupt_at,
+    enum fake_stream stream)
+{
+	struct fake_spec spec = { socktype, stream, corrupt_at, script ? script : "e" };
+
+	ck_assert_msg(fake_start(s, AF_INET, &spec) == 0, "fake server did not start");
+}
+
+START_TEST(test_fake_clean)
+{
+	struct test_server s;
+	struct bench_run b;
+
+	fake(&s, SOCK_STREAM, NULL, -1, FAKE_ECHO);
+	bench(&b, "-p", s.port, "-m", "tcp-pingpong", "-c", "2", "-d", SHORT_RUN);
+	ASSERT_EXIT(&b, 0);
+	ck_assert_msg(field(&b, "errors") == 0 && field(&b, "ops") > 0, "%s", b.r.out);
+	run_free(&b.r);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_tcp_mismatch)
+{
+	struct test_server s;
+	struct bench_run b;
+
+	fake(&s, SOCK_STREAM, NULL, 1000, FAKE_ECHO);
+	bench(&b, "-p", s.port, "-m", "tcp-pingpong", "-c", "1", "-s", "64", "-d", SHORT_RUN);
+	ASSERT_EXIT(&b, 1);
+	ck_assert_msg(field(&b, "mismatch") >= 1, "%s", b.r.out);
+	ck_assert_msg(field(&b, "errors") >= field(&b, "mismatch"), "%s", b.r.out);
+	run_free(&b.r);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_stream_mismatch)
+{
+	struct test_server s;
+	struct bench_run b;
+
+	fake(&s, SOCK_STREAM, NULL, 100000, FAKE_ECHO);
+	bench(&b, "-p", s.port, "-m", "tcp-stream", "-c", "1", "-w", "64K", "-d", SHORT_RUN);
+	ASSERT_EXIT(&b, 1);
+	ck_assert_msg(field(&b, "mismatch") >= 1, "%s", b.r.out);
+	run_free(&b.r);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_sink)
+{
+	struct test_server s;
+	struct run_result r;
+
+	/* A server that takes bytes and never answers: no run can be made (exit 2). */
+	fake(&s, SOCK_STREAM, NULL, -1, FAKE_SINK);
+	run_client(&r, NULL, 0, "-p", s.port, "-m", "tcp-pingpong", "-c", "2", "-d", SHORT_RUN,
+	    "--connect-ms", "300", (char *)NULL);
+	ck_assert_msg(r.status == 2, "exit %d\n%s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "no echo from the server") != NULL, "stderr: %s", r.err);
+	run_free(&r);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_udp_mismatch)
+{
+	struct test_server s;
+	struct bench_run b;
+
+	fake(&s, SOCK_DGRAM, "ec", -1, FAKE_ECHO);
+	bench(&b, "-p", s.port, "-m", "udp-pingpong", "-c", "1", "-d", SHORT_RUN);
+	ASSERT_EXIT(&b, 1);
+	ck_assert_msg(field(&b, "mismatch") >= 1, "%s", b.r.out);
+	run_free(&b.r);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_udp_truncated)
+{
+	struct test_server s;
+	struct bench_run b;
+
+	fake(&s, SOCK_DGRAM, "t", -1, FAKE_ECHO);
+	bench(&b, "-p", s.port, "-m", "udp-pingpong", "-c", "1", "-s", "4000", "-d", SHORT_RUN,
+	    "--loss-ms", "50");
+	ASSERT_EXIT(&b, 1);
+	ck_assert_msg(field(&b, "mismatch") >= 1, "a half datagram is a mismatch: %s", b.r.out);
+	ck_assert_msg(field(&b, "ops") == 0, "%s", b.r.out);
+	run_free(&b.r);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_udp_loss)
+{
+	struct test_server s;
+	struct bench_run b;
+
+	fake(&s, SOCK_DGRAM, "ed", -1, FAKE_ECHO);
+	bench(&b, "-p", s.port, "-m", "udp-pingpong", "-c", "1", "-d", "0.5", "--loss-ms", "50");
+	ASSERT_EXIT(&b, 1);
+	ck_assert_msg(field(&b, "loss") >= 1, "%s", b.r.out);
+	ck_assert_msg(field(&b, "ops") >= 1, "every other datagram comes back: %s", b.r.out);
+	ck_assert_msg(field(&b, "loss_pct") > 0, "%s", b.r.out);
+	run_free(&b.r);
+	server_stop(&s);
+}
+END_TEST
+
+/* --- No server, bad usage -------------------------------------------------------------- */
+
+START_TEST(test_nothing_listening)
+{
+	struct run_result r;
+	char port[8];
+
+	snprintf(port, sizeof(port), "%d", harness_free_port());
+	run_client(&r, NULL, 0, "-p", port, "-m", "tcp-pingpong", "-c", "2", "-d", SHORT_RUN,
+	    (char *)NULL);
+	ck_assert_msg(r.status == 1 || r.status == 2, "exit %d\n%s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "cannot connect") != NULL, "stderr: %s", r.err);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_usage)
+{
+	static const char *const bad[][3] = {
+		{ "-m", "tcp-pingpong", NULL },			/* no --port */
+		{ "-p", "7", "--mode=bogus" },
+		{ "-p", "0", NULL },
+		{ "-p", "7", "--conns=0" },
+	};
+	struct run_result r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		run_client(&r, NULL, 0, bad[i][0], bad[i][1], bad[i][2], (char *)NULL);
+		ck_assert_msg(r.status == 64, "%s %s: exit %d", bad[i][0], bad[i][1], r.status);
+		ck_assert_msg(r.outlen == 0, "stdout: %s", r.out);
+		run_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(test_floor_modes)
+{
+	static const char *const modes[] = { "tcp-floor", "udp-floor" };
+	struct bench_run b;
+
+	for (size_t i = 0; i < 2; i++) {
+		bench(&b, "-m", modes[i], "-s", "64", "-d", "0.1");
+		ASSERT_EXIT(&b, 0);
+		ck_assert_msg(field(&b, "ops") > 0 && field(&b, "p50_us") > 0, "%s", b.r.out);
+		run_free(&b.r);
+	}
+}
+END_TEST
+
+static Suite *
+bench_suite(void)
+{
+	Suite *s = suite_create("echod-bench");
+	TCase *tc = tcase_create("echod");
+
+	tcase_add_checked_fixture(tc, echod_setup, echod_teardown);
+	tcase_add_loop_test(tc, test_echod_clean, 0,
+	    (int)(sizeof(clean_modes) / sizeof(clean_modes[0])));
+	tcase_add_test(tc, test_echod_idle);
+	tcase_add_test(tc, test_echod_frozen);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_test(tc, test_fake_clean);
+	tcase_add_test(tc, test_tcp_mismatch);
+	tcase_add_test(tc, test_stream_mismatch);
+	tcase_add_test(tc, test_sink);
+	tcase_add_test(tc, test_udp_mismatch);
+	tcase_add_test(tc, test_udp_truncated);
+	tcase_add_test(tc, test_udp_loss);
+	tcase_add_test(tc, test_nothing_listening);
+	tcase_add_test(tc, test_usage);
+	tcase_add_test(tc, test_floor_modes);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	atexit(server_stop_all);
+	signal(SIGPIPE, SIG_IGN);
+	run_set_program(getenv("ECHOD_BENCH") != NULL ? getenv("ECHOD_BENCH") :
+	    "tools/echod-bench");
+	sr = srunner_create(bench_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
