@@ -229,35 +229,6 @@ START_TEST(test_fake_clean)
 }
 END_TEST
 
-START_TEST(test_tcp_mismatch)
-{
-	struct test_server s;
-	struct bench_run b;
-
-	fake(&s, SOCK_STREAM, NULL, 1000, FAKE_ECHO);
-	bench(&b, "-p", s.port, "-m", "tcp-pingpong", "-c", "1", "-s", "64", "-d", SHORT_RUN);
-	ASSERT_EXIT(&b, 1);
-	ck_assert_msg(field(&b, "mismatch") >= 1, "%s", b.r.out);
-	ck_assert_msg(field(&b, "errors") >= field(&b, "mismatch"), "%s", b.r.out);
-	run_free(&b.r);
-	server_stop(&s);
-}
-END_TEST
-
-START_TEST(test_stream_mismatch)
-{
-	struct test_server s;
-	struct bench_run b;
-
-	fake(&s, SOCK_STREAM, NULL, 100000, FAKE_ECHO);
-	bench(&b, "-p", s.port, "-m", "tcp-stream", "-c", "1", "-w", "64K", "-d", SHORT_RUN);
-	ASSERT_EXIT(&b, 1);
-	ck_assert_msg(field(&b, "mismatch") >= 1, "%s", b.r.out);
-	run_free(&b.r);
-	server_stop(&s);
-}
-END_TEST
-
 START_TEST(test_sink)
 {
 	struct test_server s;
@@ -274,47 +245,48 @@ START_TEST(test_sink)
 }
 END_TEST
 
-START_TEST(test_udp_mismatch)
+/*
+ * One fault of a fake server per row, and the counter that must see it. Every run that
+ * counts an error exits 1. ops: -1 any, 0 none may match, 1 some must.
+ */
+static const struct fault {
+	const char *what;
+	int socktype;
+	const char *script;	/* UDP: the fake's script (client-servers.h) */
+	long corrupt_at;	/* TCP: the stream offset the fake flips */
+	const char *mode, *size, *duration, *loss_ms;
+	const char *counter;
+	int ops;
+} faults[] = {
+	{ "tcp byte flipped", SOCK_STREAM, NULL, 1000, "tcp-pingpong", "64", SHORT_RUN, "200",
+	    "mismatch", -1 },
+	{ "stream byte flipped", SOCK_STREAM, NULL, 100000, "tcp-stream", "64", SHORT_RUN,
+	    "200", "mismatch", -1 },
+	{ "datagram corrupted", SOCK_DGRAM, "ec", -1, "udp-pingpong", "64", SHORT_RUN, "200",
+	    "mismatch", -1 },
+	{ "datagram cut in half", SOCK_DGRAM, "t", -1, "udp-pingpong", "4000", SHORT_RUN, "50",
+	    "mismatch", 0 },
+	{ "every other datagram dropped", SOCK_DGRAM, "ed", -1, "udp-pingpong", "64", "0.5",
+	    "50", "loss", 1 },
+};
+
+START_TEST(test_fault_counted)
 {
+	const struct fault *f = &faults[_i];
 	struct test_server s;
 	struct bench_run b;
 
-	fake(&s, SOCK_DGRAM, "ec", -1, FAKE_ECHO);
-	bench(&b, "-p", s.port, "-m", "udp-pingpong", "-c", "1", "-d", SHORT_RUN);
+	fake(&s, f->socktype, f->script, f->corrupt_at, FAKE_ECHO);
+	bench(&b, "-p", s.port, "-m", f->mode, "-c", "1", "-s", f->size, "-d", f->duration,
+	    "--loss-ms", f->loss_ms);
 	ASSERT_EXIT(&b, 1);
-	ck_assert_msg(field(&b, "mismatch") >= 1, "%s", b.r.out);
-	run_free(&b.r);
-	server_stop(&s);
-}
-END_TEST
-
-START_TEST(test_udp_truncated)
-{
-	struct test_server s;
-	struct bench_run b;
-
-	fake(&s, SOCK_DGRAM, "t", -1, FAKE_ECHO);
-	bench(&b, "-p", s.port, "-m", "udp-pingpong", "-c", "1", "-s", "4000", "-d", SHORT_RUN,
-	    "--loss-ms", "50");
-	ASSERT_EXIT(&b, 1);
-	ck_assert_msg(field(&b, "mismatch") >= 1, "a half datagram is a mismatch: %s", b.r.out);
-	ck_assert_msg(field(&b, "ops") == 0, "%s", b.r.out);
-	run_free(&b.r);
-	server_stop(&s);
-}
-END_TEST
-
-START_TEST(test_udp_loss)
-{
-	struct test_server s;
-	struct bench_run b;
-
-	fake(&s, SOCK_DGRAM, "ed", -1, FAKE_ECHO);
-	bench(&b, "-p", s.port, "-m", "udp-pingpong", "-c", "1", "-d", "0.5", "--loss-ms", "50");
-	ASSERT_EXIT(&b, 1);
-	ck_assert_msg(field(&b, "loss") >= 1, "%s", b.r.out);
-	ck_assert_msg(field(&b, "ops") >= 1, "every other datagram comes back: %s", b.r.out);
-	ck_assert_msg(field(&b, "loss_pct") > 0, "%s", b.r.out);
+	ck_assert_msg(field(&b, f->counter) >= 1, "%s: no %s counted: %s", f->what, f->counter,
+	    b.r.out);
+	ck_assert_msg(field(&b, "errors") >= field(&b, f->counter), "%s", b.r.out);
+	if (f->ops == 0)
+		ck_assert_msg(field(&b, "ops") == 0, "%s: %s", f->what, b.r.out);
+	if (f->ops == 1)
+		ck_assert_msg(field(&b, "ops") >= 1, "%s: %s", f->what, b.r.out);
 	run_free(&b.r);
 	server_stop(&s);
 }
@@ -385,12 +357,8 @@ bench_suite(void)
 
 	tc = tcase_create("errors");
 	tcase_add_test(tc, test_fake_clean);
-	tcase_add_test(tc, test_tcp_mismatch);
-	tcase_add_test(tc, test_stream_mismatch);
+	tcase_add_loop_test(tc, test_fault_counted, 0, (int)(sizeof(faults) / sizeof(faults[0])));
 	tcase_add_test(tc, test_sink);
-	tcase_add_test(tc, test_udp_mismatch);
-	tcase_add_test(tc, test_udp_truncated);
-	tcase_add_test(tc, test_udp_loss);
 	tcase_add_test(tc, test_nothing_listening);
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_floor_modes);
