@@ -315,6 +315,7 @@ START_TEST(test_usage)
 		{ "-p", "7", "--mode=bogus" },
 		{ "-p", "0", NULL },
 		{ "-p", "7", "--conns=0" },
+		{ "-m", "udp-batch-floor", "-c2000" },		/* over UIO_MAXIOV */
 	};
 	struct run_result r;
 
@@ -329,10 +330,10 @@ END_TEST
 
 START_TEST(test_floor_modes)
 {
-	static const char *const modes[] = { "tcp-floor", "udp-floor" };
+	static const char *const modes[] = { "tcp-floor", "udp-floor", "udp-batch-floor" };
 	struct bench_run b;
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		bench(&b, "-m", modes[i], "-s", "64", "-d", "0.1");
 		ASSERT_EXIT(&b, 0);
 		ck_assert_msg(field(&b, "ops") > 0 && field(&b, "p50_us") > 0, "%s", b.r.out);

@@ -16,6 +16,7 @@ bench_mode_name(enum bench_mode m)
 		[BENCH_IDLE] = "idle",
 		[BENCH_TCP_FLOOR] = "tcp-floor",
 		[BENCH_UDP_FLOOR] = "udp-floor",
+		[BENCH_UDP_BATCH_FLOOR] = "udp-batch-floor",
 	};
 
 	return names[m];
@@ -123,7 +124,10 @@ report_print(const struct bench_result *r)
 	const struct bench_stats *st = &r->st;
 	double s = r->window_s;
 
-	if (o->mode >= BENCH_TCP_FLOOR)
+	if (o->mode == BENCH_UDP_BATCH_FLOOR)
+		printf("%s (loopback, no server): c=%d s=%zu", bench_mode_name(o->mode), o->conns,
+		       o->size);
+	else if (o->mode >= BENCH_TCP_FLOOR)
 		printf("%s (loopback pair, no server): s=%zu", bench_mode_name(o->mode), o->size);
 	else
 		printf("%s %s port %u: c=%d s=%zu", bench_mode_name(o->mode), o->host, o->port,
@@ -140,6 +144,7 @@ report_print(const struct bench_result *r)
 		printf("  verified    %.2f MB/s\n", (double)st->bytes / 1e6 / s);
 	if (st->lat.count > 0)
 		printf("  %s p50 %.2f us, p99 %.2f us, p999 %.2f us, mean %.2f us\n",
+		       o->mode == BENCH_UDP_BATCH_FLOOR ? "per dgram  " :
 		       o->mode >= BENCH_TCP_FLOOR ? "recv+send  " : "latency    ",
 		       hist_percentile_us(&st->lat, 0.5), hist_percentile_us(&st->lat, 0.99),
 		       hist_percentile_us(&st->lat, 0.999), hist_mean_us(&st->lat));

@@ -18,6 +18,7 @@ enum bench_mode {
 	BENCH_IDLE,
 	BENCH_TCP_FLOOR,
 	BENCH_UDP_FLOOR,
+	BENCH_UDP_BATCH_FLOOR,
 };
 
 /* Largest message or in-flight window; the pattern block is at least this long. */
@@ -119,6 +120,7 @@ int tcp_connect_run(struct bench_worker *w);
 int idle_run(struct bench_worker *w);
 int idle_prove(struct bench_worker *w);
 int floor_run(struct bench_worker *w);
+int floor_batch_run(struct bench_worker *w);
 
 /* bench-proc: what /proc says about the server process tree. */
 struct proc_snap {

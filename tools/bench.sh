@@ -378,6 +378,7 @@ run_all() {
 	run_startup
 	run_floor tfloor tcp-floor
 	run_floor ufloor udp-floor
+	run_floor bfloor udp-batch-floor
 }
 
 # The syscall floor: recv+send with nothing to wait for, measured on the server CPUs.
@@ -469,10 +470,10 @@ abs_row() {	# SCEN METRIC ID KEY FORMAT COND TARGET
 }
 
 # The syscall floor next to echod's figure of scenario ID.
-floor_row() {	# SCEN FLOOR-ID ID
+floor_row() {	# SCEN FLOOR-ID ID [METRIC]
 	local r
 	r=$(ratio "$(get "$3" echod server_cpu_us_per_op)" "$(get "$2" floor p50_us)")
-	row "$1" "us, p50, no wait" "-" "$(cell "$2" floor p50_us %.2f)" "-" "-" \
+	row "$1" "${4:-us, p50, no wait}" "-" "$(cell "$2" floor p50_us %.2f)" "-" "-" \
 		"${r:+echod/this $r}" "reference (issue: ~1.8)" "-"
 }
 
@@ -522,6 +523,7 @@ table() {
 	abs_row "udp-pingpong c=50 s=64" "server us/datagram" udp server_cpu_us_per_op %.2f \
 		"v <= 2" "<= 2 us"
 	floor_row "udp recv+send, 64 B" ufloor udp
+	floor_row "udp recvmmsg+sendmmsg x50" bfloor udp "us/dgram, p50, no wait"
 	batch_row "udp-pingpong c=50 s=64" udp udpb
 	batch_row "udp c=50, load on srv CPUs" udp1 udpb1
 	rel_row "tcp-connect c=50" "connections/s" connect ops_per_s %.0f \

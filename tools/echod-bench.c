@@ -25,7 +25,9 @@ usage(void)
 		"  -p, --port N          server port\n"
 		"  -m, --mode MODE       tcp-pingpong (default), tcp-stream, udp-pingpong,\n"
 		"                        tcp-connect, idle; tcp-floor, udp-floor (no server:\n"
-		"                        recv+send cost on a loopback pair in this process)\n"
+		"                        recv+send cost on a loopback pair in this process),\n"
+		"                        udp-batch-floor (no server: recvmmsg+sendmmsg of -c\n"
+		"                        datagrams, cost per datagram)\n"
 		"  -c, --conns N         connections, sockets or connect slots (50)\n"
 		"  -s, --size BYTES      message size (64); K and M suffixes allowed\n"
 		"  -w, --window BYTES    tcp-stream bytes in flight per connection (256K)\n"
@@ -45,7 +47,7 @@ usage(void)
 static bool
 bench_is_floor(const struct bench_opts *o)
 {
-	return o->mode == BENCH_TCP_FLOOR || o->mode == BENCH_UDP_FLOOR;
+	return o->mode >= BENCH_TCP_FLOOR;
 }
 
 static int
@@ -53,7 +55,7 @@ parse_mode(const char *s, enum bench_mode *m)
 {
 	enum bench_mode i;
 
-	for (i = BENCH_TCP_PINGPONG; i <= BENCH_UDP_FLOOR; i++) {
+	for (i = BENCH_TCP_PINGPONG; i <= BENCH_UDP_BATCH_FLOOR; i++) {
 		if (strcmp(s, bench_mode_name(i)) == 0) {
 			*m = i;
 			return 0;
@@ -107,7 +109,8 @@ parse_seconds(const char *s)
 static int
 opts_check(const struct bench_opts *o)
 {
-	bool udp = o->mode == BENCH_UDP_PINGPONG || o->mode == BENCH_UDP_FLOOR;
+	bool udp = o->mode == BENCH_UDP_PINGPONG || o->mode == BENCH_UDP_FLOOR ||
+	    o->mode == BENCH_UDP_BATCH_FLOOR;
 	size_t max = udp ? BENCH_MAX_DGRAM : BENCH_MAX_CHUNK;
 
 	/* The parsers already refused malformed and out-of-range values. */
@@ -117,6 +120,11 @@ opts_check(const struct bench_opts *o)
 	}
 	if (o->duration <= 0) {
 		fprintf(stderr, "echod-bench: --duration must be positive\n");
+		return -1;
+	}
+	/* recvmmsg() and sendmmsg() take at most UIO_MAXIOV (1024) messages a call. */
+	if (o->mode == BENCH_UDP_BATCH_FLOOR && o->conns > 1024) {
+		fprintf(stderr, "echod-bench: udp-batch-floor takes at most 1024 sockets\n");
 		return -1;
 	}
 	if (o->size == 0 || o->size > max || o->window == 0 || o->window > BENCH_MAX_CHUNK) {
@@ -222,6 +230,7 @@ worker_main(void *arg)
 	case BENCH_TCP_CONNECT: tcp_connect_run(w); break;
 	case BENCH_IDLE: idle_run(w); break;
 	case BENCH_TCP_FLOOR: case BENCH_UDP_FLOOR: floor_run(w); break;
+	case BENCH_UDP_BATCH_FLOOR: floor_batch_run(w); break;
 	}
 	return NULL;
 }
