@@ -8,7 +8,7 @@
 #   WORKERS=1                   echod's `workers` (match the number of SERVER_CPUS)
 #   LOAD_THREADS=1              echod-bench -T
 #   DURATION=2 WARMUP=0.5       seconds measured / warmed up per run
-#   REPEAT=3                    runs of each throughput scenario; every figure is their median
+#   REPEAT=5                    runs of each throughput scenario; every figure is their median
 #   IDLE_C=15000                idle connections held against echod and the floor
 #   IDLE_FORK_C=500             ... against xinetd and socat (a process per connection)
 #   SERVERS="echod floor xinetd socat"   which columns to run
@@ -29,7 +29,7 @@ WORKERS=${WORKERS:-1}
 LOAD_THREADS=${LOAD_THREADS:-1}
 DURATION=${DURATION:-2}
 WARMUP=${WARMUP:-0.5}
-REPEAT=${REPEAT:-3}
+REPEAT=${REPEAT:-5}
 IDLE_C=${IDLE_C:-15000}
 IDLE_FORK_C=${IDLE_FORK_C:-500}
 SERVERS=${SERVERS:-echod floor xinetd socat}
@@ -361,19 +361,21 @@ run_round() {	# ROUND
 	for s in $SERVERS; do run "connect-r$r" "$s" tcp-connect -c 50 -s 64 "${timing[@]}"; done
 }
 
+# The idle scenario comes after the rounds: tearing down 15000 threads and 500 processes
+# goes on in the kernel for a while after the servers are back to their own threads.
 run_all() {
 	local s c id
-	for s in $SERVERS; do
-		c=$IDLE_C
-		case $s in xinetd | socat) c=$IDLE_FORK_C ;; esac
-		run idle "$s" idle -c "$c" -s 64 -d 1 --warmup 0
-	done
 	mkdir -p "$res/reps"
 	for r in $(seq "$REPEAT"); do
 		out=$res/reps run_round "$r"
 	done
 	for id in pp50 pp500 pp16k stream stream1 udp udpb udp1 udpb1 connect; do
 		for s in $SERVERS; do combine "$id" "$s"; done
+	done
+	for s in $SERVERS; do
+		c=$IDLE_C
+		case $s in xinetd | socat) c=$IDLE_FORK_C ;; esac
+		run idle "$s" idle -c "$c" -s 64 -d 1 --warmup 0
 	done
 	run_startup
 	run_floor tfloor tcp-floor
@@ -492,8 +494,37 @@ info_row() {	# SCEN METRIC ID KEY FORMAT: figures only, no target
 	row "$1" "$2" "${c[@]}" "" "" "-"
 }
 
-vs() {	# ID KEY REF-ID REF-SERVER: echod's figure over the reference's
-	ratio "$(get "$1" echod "$2")" "$(get "$3" "$4" "$2")"
+# vs ID KEY REF-ID REF-SERVER: echod's figure over the reference's. For repeated scenarios,
+# the median of the ratios within each round: the two runs of a round are seconds apart, so
+# the machine's speed, which drifts by tens of percent between rounds on a shared VM, cancels.
+vs() {
+	if [ ! -e "$res/reps/$1-r1.echod.json" ]; then
+		ratio "$(get "$1" echod "$2")" "$(get "$3" "$4" "$2")"
+		return
+	fi
+	rounds "$@" | tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 }
+		END { if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+rounds() {	# ID KEY REF-ID REF-SERVER: the ratio in each round, in round order
+	local r sep=""
+	for r in $(seq "$REPEAT"); do
+		printf '%s%s' "$sep" "$(ratio "$(get "reps/$1-r$r" echod "$2")" \
+			"$(get "reps/$3-r$r" "$4" "$2")")"
+		sep=" "
+	done
+}
+
+# The rounds behind each target ratio, so that a median near its target shows how near.
+round_ratios() {
+	[ -e "$res/reps/pp50-r1.echod.json" ] || return 0
+	echo "Ratios in each round, in order (the table gives their median):"
+	echo "- echod/floor, CPU per round trip: $(rounds pp50 server_cpu_us_per_op pp50 floor)"
+	echo "- echod/xinetd, c=50 round trips/s: $(rounds pp50 ops_per_s pp50 xinetd)"
+	echo "- c500/c50, echod round trips/s: $(rounds pp500 ops_per_s pp50 echod)"
+	echo "- echod/xinetd, 16 KiB round trips/s: $(rounds pp16k ops_per_s pp16k xinetd)"
+	echo "- echod/floor1, stream MB/s: $(rounds stream mb_per_s stream1 floor)"
+	echo "- echod/xinetd, connections/s: $(rounds connect ops_per_s connect xinetd)"
 }
 
 table() {
@@ -594,6 +625,8 @@ main() {
 		;;
 	esac
 	problems
+	echo
+	round_ratios
 	if [ -n "${missing[echod]:-}" ]; then
 		echo "echod: ${missing[echod]}; its column and the targets are not evaluated."
 		return 1
