@@ -121,7 +121,8 @@ START_TEST(unmatched_fd_is_served_with_a_notice)
 	tcp_echo_ok(AF_INET, c);
 	tcp_echo_ok(AF_INET, a);
 	harness_read_stderr(&p, log, sizeof(log), 300);
-	ck_assert_ptr_nonnull(strstr(log, "in no configured listener: serving it"));
+	ck_assert_msg(strstr(log, "in no configured listener: serving it") != NULL,
+	    "ports %d (configured) and %d (passed); echod said:\n%s", a, c, log);
 	ck_assert_int_eq(harness_stop(&p), 0);
 	harness_cleanup(&p);
 }

@@ -414,22 +414,30 @@ int
 harness_free_port(void)
 {
 	static unsigned salt;
+	static int given[64];	/* handed out already: free until the test binds them */
+	static unsigned ngiven;
 
 	/*
 	 * Random, checked on every protocol and family echod may use, and below
 	 * the kernel's ephemeral range (32768 and up by default): the client
 	 * sockets of suites running in parallel (make -j) cannot take it between
-	 * this check and echod's bind.
+	 * this check and echod's bind. Never one of the last 64 given: two ports
+	 * picked before either is bound would otherwise be the same, now and then.
 	 */
 	srand((unsigned)getpid() ^ (unsigned)now_ms() ^ (salt += 7919));
 	for (int tries = 0; tries < 1000; tries++) {
 		int port = 20000 + rand() % 12000;
+		bool seen = false;
 
-		if (port_is_free(AF_INET, SOCK_STREAM, port) &&
+		for (unsigned i = 0; i < ngiven && i < 64; i++)
+			seen |= given[i] == port;
+		if (!seen && port_is_free(AF_INET, SOCK_STREAM, port) &&
 		    port_is_free(AF_INET, SOCK_DGRAM, port) &&
 		    port_is_free(AF_INET6, SOCK_STREAM, port) &&
-		    port_is_free(AF_INET6, SOCK_DGRAM, port))
+		    port_is_free(AF_INET6, SOCK_DGRAM, port)) {
+			given[ngiven++ % 64] = port;
 			return port;
+		}
 	}
 	ck_abort_msg("no free port");
 	return -1;
