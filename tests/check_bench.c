@@ -33,18 +33,15 @@ struct bench_run {
 static void __attribute__((sentinel))
 bench_run_json(struct bench_run *b, ...)
 {
-	const char *argv[32] = { NULL };
+	const char *args[32];
 	va_list ap;
-	int n = 0;
+	size_t n = 0;
 
 	va_start(ap, b);
-	while (n < 31 && (argv[n] = va_arg(ap, const char *)) != NULL)
-		n++;
+	while ((args[n] = va_arg(ap, const char *)) != NULL)
+		ck_assert_msg(++n < sizeof(args) / sizeof(args[0]), "too many arguments");
 	va_end(ap);
-	ck_assert_msg(n <= 18, "too many arguments for one run");
-	run_client(&b->r, NULL, 0, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5],
-	    argv[6], argv[7], argv[8], argv[9], argv[10], argv[11], argv[12], argv[13],
-	    argv[14], argv[15], argv[16], argv[17], (char *)NULL);
+	run_clientv(&b->r, NULL, 0, args);
 	ck_assert_msg(json_parse(b->r.out, &b->doc) == 0, "not one JSON line (exit %d):\n%s\n%s",
 	    b->r.status, b->r.out, b->r.err);
 }

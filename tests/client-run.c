@@ -53,9 +53,9 @@ run_set_program(const char *path)
 	program = path;
 }
 
-/* argv: the wrapper's words, the client, then the caller's arguments. */
+/* argv: the wrapper's words, the client, then the caller's arguments (NULL-terminated). */
 static int
-run_argv(char **argv, char *wrapper, va_list ap)
+run_argv(char **argv, char *wrapper, const char *const *args)
 {
 	const char *client = program != NULL ? program : getenv("ECHO_CLIENT");
 	char *w, *save = NULL;
@@ -67,8 +67,8 @@ run_argv(char **argv, char *wrapper, va_list ap)
 	    w = strtok_r(NULL, " \t", &save))
 		argv[n++] = w;
 	argv[n++] = (char *)client;
-	while (n < RUN_MAX_ARGS - 1 && (argv[n] = va_arg(ap, char *)) != NULL)
-		n++;
+	for (; n < RUN_MAX_ARGS - 1 && *args != NULL; args++)
+		argv[n++] = (char *)*args;
 	argv[n] = NULL;
 	return n;
 }
@@ -192,20 +192,33 @@ run_collect(pid_t pid, int out, int err, struct run_state *s, struct run_result 
 int
 run_client(struct run_result *res, const struct run_step *steps, unsigned flags, ...)
 {
+	const char *args[RUN_MAX_ARGS];
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, flags);
+	while (n < RUN_MAX_ARGS - 1 && (args[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	args[n] = NULL;
+	return run_clientv(res, steps, flags, args);
+}
+
+int
+run_clientv(struct run_result *res, const struct run_step *steps, unsigned flags,
+    const char *const *args)
+{
 	static const struct run_step none[] = { { 0 } };
 	char *argv[RUN_MAX_ARGS], *wrapper;
 	int in[2], out[2], err[2], status, r;
 	struct run_state s = { .step = steps != NULL ? steps : none, .flags = flags };
-	va_list ap;
 	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
 	res->status = -1;
 	signal(SIGPIPE, SIG_IGN);	/* a client that closed its stdin gives EPIPE, no more */
 	wrapper = strdup(getenv("ECHO_CLIENT_WRAPPER") ? getenv("ECHO_CLIENT_WRAPPER") : "");
-	va_start(ap, flags);
-	run_argv(argv, wrapper, ap);
-	va_end(ap);
+	run_argv(argv, wrapper, args);
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
 	    pipe2(err, O_CLOEXEC) == -1) {
 		free(wrapper);

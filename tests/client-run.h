@@ -39,6 +39,9 @@ enum {
  */
 int run_client(struct run_result *res, const struct run_step *steps, unsigned flags, ...)
 	__attribute__((sentinel));
+/* The same with the arguments in a NULL-terminated array. */
+int run_clientv(struct run_result *res, const struct run_step *steps, unsigned flags,
+    const char *const *args);
 
 void run_free(struct run_result *res);
 
