@@ -113,28 +113,37 @@ floor_udp(void *arg)
  * sendmmsg() back, nothing else. echod's UDP path is compared with this, not only with the
  * recvfrom()/sendto() loop above.
  */
+struct floor_batch {
+	char data[FLOOR_BATCH][FLOOR_SLOT];
+	struct sockaddr_storage peer[FLOOR_BATCH];
+	struct iovec iov[FLOOR_BATCH];
+	struct mmsghdr msg[FLOOR_BATCH];
+};
+
 static void *
 floor_udp_batch(void *arg)
 {
-	static char data[FLOOR_BATCH][FLOOR_SLOT];
-	static struct sockaddr_storage peer[FLOOR_BATCH];
-	static struct iovec iov[FLOOR_BATCH];
-	static struct mmsghdr msg[FLOOR_BATCH];
+	/* One per thread (each -b port has its own); too big for the thread's stack. */
+	struct floor_batch *b = malloc(sizeof(*b));
 	int fd = (int)(intptr_t)arg, n, i;
 
+	if (b == NULL) {
+		fprintf(stderr, "echo-floor: out of memory for a batched UDP port\n");
+		exit(EX_OSERR);
+	}
 	for (;;) {
 		for (i = 0; i < FLOOR_BATCH; i++) {
-			iov[i] = (struct iovec){ data[i], FLOOR_SLOT };
-			msg[i].msg_hdr = (struct msghdr){
-				.msg_name = &peer[i], .msg_namelen = sizeof(peer[i]),
-				.msg_iov = &iov[i], .msg_iovlen = 1,
+			b->iov[i] = (struct iovec){ b->data[i], FLOOR_SLOT };
+			b->msg[i].msg_hdr = (struct msghdr){
+				.msg_name = &b->peer[i], .msg_namelen = sizeof(b->peer[i]),
+				.msg_iov = &b->iov[i], .msg_iovlen = 1,
 			};
 		}
-		n = recvmmsg(fd, msg, FLOOR_BATCH, MSG_WAITFORONE, NULL);
+		n = recvmmsg(fd, b->msg, FLOOR_BATCH, MSG_WAITFORONE, NULL);
 		for (i = 0; i < n; i++)
-			iov[i].iov_len = msg[i].msg_len;
+			b->iov[i].iov_len = b->msg[i].msg_len;
 		if (n > 0)
-			sendmmsg(fd, msg, (unsigned)n, 0);
+			sendmmsg(fd, b->msg, (unsigned)n, 0);
 	}
 	return NULL;
 }
