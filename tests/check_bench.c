@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* echod-bench's tests: clean runs against echod, and every error of a bad server counted. */
 #include <check.h>
-#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -11,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tools/bench.h"
 #include "client-run.h"
 #include "client-servers.h"
 #include "harness.h"
@@ -141,24 +141,6 @@ START_TEST(test_echod_idle)
 }
 END_TEST
 
-static int
-fd_count(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /*
  * A server that freezes in the middle of a run: echod is stopped (SIGSTOP) once the eight
  * connections are open, for longer than --stall-ms, then continued. Every connection
@@ -166,7 +148,7 @@ fd_count(pid_t pid)
  */
 START_TEST(test_echod_frozen)
 {
-	int base = fd_count(echod.pid);
+	int base = proc_fds(echod.pid);
 	struct bench_run b;
 	char port[8];
 	pid_t freezer;
@@ -180,7 +162,7 @@ START_TEST(test_echod_frozen)
 		int low = base, n;
 
 		/* From the fewest descriptors seen: a transient one at the start is no baseline. */
-		for (int i = 0; i < 2000 && (n = fd_count(echod.pid)) < low + 8; i++) {
+		for (int i = 0; i < 2000 && (n = proc_fds(echod.pid)) < low + 8; i++) {
 			if (n >= 0 && n < low)
 				low = n;
 			nanosleep(&tick, NULL);
