@@ -10,12 +10,13 @@
 #include <sys/un.h>
 
 #include "addr.h"
+#include "confdir.h"
 #include "config.h"
 
 /* Keys each group may hold; anything else is a typo and is rejected. */
 static const char *const root_keys[] = {
 	"listeners", "limits", "workers", "allow", "deny", "exempt", "udp_drop_source_ports",
-	"user", "group", NULL
+	"user", "group", "include_dir", "control_socket", NULL
 };
 static const char *const listener_keys[] = {
 	"protocol", "port", "address", "path", "allow", "deny", NULL
@@ -33,25 +34,27 @@ static const char *const limits_keys[] = {
 #define MAX_BUFFERED_LIMIT	LONG_MAX
 #endif
 
-struct parse {
-	const char *path;
-	struct config_errors *errs;
-	int nerrors;
+/* Did a listener name its own allow or deny list? Known only once every file is read. */
+struct own_acl {
+	bool allow, deny;
 };
 
-static void __attribute__((format(printf, 3, 4)))
-parse_error(struct parse *p, const config_setting_t *s, const char *fmt, ...)
-{
-	const char *file = s != NULL ? config_setting_source_file(s) : NULL;
-	int line = s != NULL ? (int)config_setting_source_line(s) : 0;
-	char msg[512], *text, **grown;
-	va_list ap;
+struct parse {
+	const char *path;		/* the file being read */
+	struct config_errors *errs;
+	int nerrors;
+	bool dropin;			/* a drop-in: some keys belong to the main file only */
+	struct own_acl *own;		/* one per cfg->listeners entry */
+	char *listeners_where;		/* first "listeners" setting seen, for messages */
+};
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+static void
+errors_append(struct parse *p, const char *where, const char *msg)
+{
+	char *text, **grown;
+
 	p->nerrors++;
-	if (asprintf(&text, "%s:%d: %s", file != NULL ? file : p->path, line, msg) == -1)
+	if (asprintf(&text, "%s: %s", where, msg) == -1)
 		return;
 	grown = realloc(p->errs->lines, (p->errs->count + 1) * sizeof(*grown));
 	if (grown == NULL) {
@@ -60,6 +63,45 @@ parse_error(struct parse *p, const config_setting_t *s, const char *fmt, ...)
 	}
 	p->errs->lines = grown;
 	p->errs->lines[p->errs->count++] = text;
+}
+
+/* "file:line" of a setting (the file being read, line 0, when s is NULL). */
+static char *
+setting_where(const struct parse *p, const config_setting_t *s)
+{
+	const char *file = s != NULL ? config_setting_source_file(s) : NULL;
+	int line = s != NULL ? (int)config_setting_source_line(s) : 0;
+	char *where;
+
+	if (asprintf(&where, "%s:%d", file != NULL ? file : p->path, line) == -1)
+		return NULL;
+	return where;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+parse_error(struct parse *p, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[512], *where = setting_where(p, s);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errors_append(p, where != NULL ? where : p->path, msg);
+	free(where);
+}
+
+/* An error about something already parsed, located by its "file:line". */
+static void __attribute__((format(printf, 3, 4)))
+parse_error_at(struct parse *p, const char *where, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errors_append(p, where, msg);
 }
 
 static void
@@ -115,32 +157,48 @@ get_string(struct parse *p, const config_setting_t *group, const char *name)
 	return config_setting_get_string(s);
 }
 
-/* A string member that must not be empty; *out keeps its default when absent. */
+/* Replace *out (and *where, if not NULL) with a copy of text and the setting's place. */
 static void
-get_name(struct parse *p, const config_setting_t *group, const char *name, char **out)
+set_string(struct parse *p, const config_setting_t *s, const char *text, char **out,
+    char **where)
 {
-	const char *text = get_string(p, group, name);
-	char *copy;
+	char *copy = strdup(text), *at = where != NULL ? setting_where(p, s) : NULL;
 
-	if (text == NULL)
-		return;
-	if (text[0] == '\0') {
-		parse_error(p, config_setting_get_member(group, name), "%s must not be empty",
-		    name);
-		return;
-	}
-	copy = strdup(text);
-	if (copy == NULL) {
-		parse_error(p, group, "out of memory");
+	if (copy == NULL || (where != NULL && at == NULL)) {
+		free(copy);
+		free(at);
+		parse_error(p, s, "out of memory");
 		return;
 	}
 	free(*out);
 	*out = copy;
+	if (where != NULL) {
+		free(*where);
+		*where = at;
+	}
+}
+
+/* A string member that must not be empty; *out keeps its default when absent. */
+static void
+get_name(struct parse *p, const config_setting_t *group, const char *name, char **out,
+    char **where)
+{
+	const char *text = get_string(p, group, name);
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	if (text == NULL)
+		return;
+	if (text[0] == '\0') {
+		parse_error(p, s, "%s must not be empty", name);
+		return;
+	}
+	set_string(p, s, text, out, where);
 }
 
 /*
- * An optional array (or list) of CIDR strings appended to *list; *present
- * says whether the key was there at all ("allow = [];" is not "no allow").
+ * An optional array (or list) of CIDR strings that replaces *list (an earlier
+ * file's); *present says whether the key was there at all ("allow = [];" is
+ * not "no allow").
  */
 static void
 get_cidr_list(struct parse *p, const config_setting_t *group, const char *name,
@@ -152,6 +210,9 @@ get_cidr_list(struct parse *p, const config_setting_t *group, const char *name,
 	*present = s != NULL;
 	if (s == NULL)
 		return;
+	free(*list);
+	*list = NULL;
+	*n = 0;
 	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
 		parse_error(p, s, "%s must be an array of strings: %s = [ \"192.0.2.0/24\", "
 		    "\"2001:db8::/32\" ];", name, name);
@@ -184,19 +245,30 @@ cidr_list_copy(struct cidr **dst, size_t *ndst, const struct cidr *src, size_t n
 	return 0;
 }
 
-/* A listener's own allow/deny lists; a list it does not name is the top level's. */
+/* A listener's own allow/deny lists; resolve_listener_acls() fills in the others. */
 static void
-parse_listener_acl(struct parse *p, const config_setting_t *ls, const struct acl *top,
-    struct acl *acl)
+parse_listener_acl(struct parse *p, const config_setting_t *ls, struct acl *acl,
+    struct own_acl *own)
 {
-	bool has_allow, has_deny;
+	get_cidr_list(p, ls, "allow", &acl->allow, &acl->nallow, &own->allow);
+	get_cidr_list(p, ls, "deny", &acl->deny, &acl->ndeny, &own->deny);
+}
 
-	get_cidr_list(p, ls, "allow", &acl->allow, &acl->nallow, &has_allow);
-	get_cidr_list(p, ls, "deny", &acl->deny, &acl->ndeny, &has_deny);
-	if ((!has_allow && cidr_list_copy(&acl->allow, &acl->nallow, top->allow,
-	    top->nallow) == -1) ||
-	    (!has_deny && cidr_list_copy(&acl->deny, &acl->ndeny, top->deny, top->ndeny) == -1))
-		parse_error(p, ls, "out of memory");
+/* A list a listener does not name is the top level's, as the last file to set it left it. */
+static void
+resolve_listener_acls(struct parse *p, struct echod_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		struct acl *acl = &cfg->listeners[i].acl;
+
+		if (cfg->listeners[i].proto == PROTO_UNIX)
+			continue;
+		if ((!p->own[i].allow && cidr_list_copy(&acl->allow, &acl->nallow,
+		    cfg->acl.allow, cfg->acl.nallow) == -1) ||
+		    (!p->own[i].deny && cidr_list_copy(&acl->deny, &acl->ndeny, cfg->acl.deny,
+		    cfg->acl.ndeny) == -1))
+			parse_error_at(p, cfg->listeners[i].where, "out of memory");
+	}
 }
 
 static int
@@ -224,8 +296,8 @@ parse_protocol(struct parse *p, const config_setting_t *ls, enum proto *out)
 }
 
 static int
-parse_inet_listener(struct parse *p, const config_setting_t *ls, const struct acl *top,
-    struct listener_spec *spec)
+parse_inet_listener(struct parse *p, const config_setting_t *ls, struct listener_spec *spec,
+    struct own_acl *own)
 {
 	const char *address;
 	long port = -1;
@@ -238,7 +310,7 @@ parse_inet_listener(struct parse *p, const config_setting_t *ls, const struct ac
 		parse_error(p, ls, "%s listener has no port", proto_name(spec->proto));
 	get_long(p, ls, "port", 1, 65535, &port);
 	address = get_string(p, ls, "address");
-	parse_listener_acl(p, ls, top, &spec->acl);
+	parse_listener_acl(p, ls, &spec->acl, own);
 	if (p->nerrors != before)
 		return -1;
 	spec->port = (int)port;
@@ -286,8 +358,8 @@ parse_unix_listener(struct parse *p, const config_setting_t *ls, struct listener
 }
 
 static int
-parse_listener(struct parse *p, const config_setting_t *ls, const struct acl *top,
-    struct listener_spec *spec)
+parse_listener(struct parse *p, const config_setting_t *ls, struct listener_spec *spec,
+    struct own_acl *own)
 {
 	const char *file = config_setting_source_file(ls);
 
@@ -305,17 +377,18 @@ parse_listener(struct parse *p, const config_setting_t *ls, const struct acl *to
 		return -1;
 	if (spec->proto == PROTO_UNIX)
 		return parse_unix_listener(p, ls, spec);
-	return parse_inet_listener(p, ls, top, spec);
+	return parse_inet_listener(p, ls, spec, own);
 }
 
+/* Across every file read: a drop-in may not repeat the main file's port either. */
 static void
-check_overlaps(struct parse *p, const config_setting_t *list, struct echod_config *cfg)
+check_overlaps(struct parse *p, struct echod_config *cfg)
 {
 	for (size_t i = 1; i < cfg->nlisteners; i++) {
 		for (size_t j = 0; j < i; j++) {
 			if (!listener_spec_overlap(&cfg->listeners[i], &cfg->listeners[j]))
 				continue;
-			parse_error(p, config_setting_get_elem(list, (unsigned)i),
+			parse_error_at(p, cfg->listeners[i].where,
 			    "duplicate listener: same %s %s as the one at %s",
 			    proto_name(cfg->listeners[i].proto),
 			    cfg->listeners[i].proto == PROTO_UNIX ? "path" : "port",
@@ -325,6 +398,27 @@ check_overlaps(struct parse *p, const config_setting_t *list, struct echod_confi
 	}
 }
 
+/* Room for n more listeners (and their own_acl flags), zeroed. */
+static int
+listeners_grow(struct parse *p, struct echod_config *cfg, size_t n)
+{
+	struct listener_spec *specs;
+	struct own_acl *own;
+
+	specs = realloc(cfg->listeners, (cfg->nlisteners + n + 1) * sizeof(*specs));
+	if (specs == NULL)
+		return -1;
+	cfg->listeners = specs;
+	own = realloc(p->own, (cfg->nlisteners + n + 1) * sizeof(*own));
+	if (own == NULL)
+		return -1;
+	p->own = own;
+	memset(&specs[cfg->nlisteners], 0, (n + 1) * sizeof(*specs));
+	memset(&own[cfg->nlisteners], 0, (n + 1) * sizeof(*own));
+	return 0;
+}
+
+/* This file's listeners, appended to the earlier files'. */
 static void
 parse_listeners(struct parse *p, const config_setting_t *root, struct echod_config *cfg)
 {
@@ -333,21 +427,22 @@ parse_listeners(struct parse *p, const config_setting_t *root, struct echod_conf
 
 	if (list == NULL)
 		return;
+	if (p->listeners_where == NULL)
+		p->listeners_where = setting_where(p, list);
 	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
 		parse_error(p, list, "listeners must be a list: listeners = ( { ... }, ... );");
 		return;
 	}
 	n = config_setting_length(list);
-	cfg->listeners = calloc((size_t)n + 1, sizeof(*cfg->listeners));
-	if (cfg->listeners == NULL) {
+	if (listeners_grow(p, cfg, (size_t)n) == -1) {
 		parse_error(p, list, "out of memory");
 		return;
 	}
 	for (int i = 0; i < n; i++) {
 		struct listener_spec *spec = &cfg->listeners[cfg->nlisteners];
 
-		if (parse_listener(p, config_setting_get_elem(list, (unsigned)i), &cfg->acl,
-		    spec) == 0)
+		if (parse_listener(p, config_setting_get_elem(list, (unsigned)i), spec,
+		    &p->own[cfg->nlisteners]) == 0)
 			cfg->nlisteners++;
 		else {
 			free(spec->where);
@@ -356,8 +451,6 @@ parse_listeners(struct parse *p, const config_setting_t *root, struct echod_conf
 			memset(spec, 0, sizeof(*spec));
 		}
 	}
-	if (cfg->nlisteners == (size_t)n)
-		check_overlaps(p, list, cfg);
 }
 
 static void
@@ -428,18 +521,38 @@ parse_drop_ports(struct parse *p, const config_setting_t *root, struct echod_con
 	}
 }
 
+/* The keys that say where things are: the main file's alone, never a drop-in's. */
 static void
-parse_exempt(struct parse *p, const config_setting_t *root, struct echod_config *cfg)
+parse_main_only(struct parse *p, const config_setting_t *root, struct echod_config *cfg)
 {
-	static const char *const defaults[] = CONFIG_DEFAULT_EXEMPT;
-	char err[256];
-	bool present;
+	static const char *const keys[] = { "include_dir", "control_socket" };
+	const char *dir, *sock;
+	struct sockaddr_un sun;
 
-	get_cidr_list(p, root, "exempt", &cfg->exempt, &cfg->nexempt, &present);
-	for (size_t i = 0; !present && i < sizeof(defaults) / sizeof(defaults[0]); i++)
-		if (acl_list_append(&cfg->exempt, &cfg->nexempt, defaults[i], err,
-		    sizeof(err)) == -1)
-			parse_error(p, NULL, "exempt default: %s", err);
+	for (size_t i = 0; p->dropin && i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (config_setting_get_member(root, keys[i]) != NULL)
+			parse_error(p, config_setting_get_member(root, keys[i]),
+			    "%s may only be set in the main configuration file", keys[i]);
+	if (p->dropin)
+		return;
+	dir = get_string(p, root, "include_dir");
+	if (dir != NULL && dir[0] != '\0') {
+		free(cfg->include_dir);
+		cfg->include_dir = confdir_resolve(p->path, dir);
+		if (cfg->include_dir == NULL)
+			parse_error(p, root, "out of memory");
+	}
+	sock = get_string(p, root, "control_socket");
+	if (sock == NULL)
+		return;
+	if (sock[0] != '\0' && (sock[0] != '/' || strlen(sock) >= sizeof(sun.sun_path))) {
+		parse_error(p, config_setting_get_member(root, "control_socket"),
+		    "control_socket '%s' must be an absolute path shorter than %zu bytes, "
+		    "or \"\" for none", sock, sizeof(sun.sun_path));
+		return;
+	}
+	set_string(p, config_setting_get_member(root, "control_socket"), sock,
+	    &cfg->control_socket, NULL);
 }
 
 /* Everything outside listeners and limits that has a default. */
@@ -447,6 +560,8 @@ static int
 config_set_defaults(struct echod_config *cfg)
 {
 	static const uint16_t ports[] = CONFIG_DEFAULT_DROP_PORTS;
+	static const char *const exempt[] = CONFIG_DEFAULT_EXEMPT;
+	char err[256];
 
 	cfg->limits = (struct echod_limits){
 		.max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS,
@@ -466,6 +581,10 @@ config_set_defaults(struct echod_config *cfg)
 		return -1;
 	memcpy(cfg->drop_ports, ports, sizeof(ports));
 	cfg->ndrop_ports = sizeof(ports) / sizeof(ports[0]);
+	for (size_t i = 0; i < sizeof(exempt) / sizeof(exempt[0]); i++)
+		if (acl_list_append(&cfg->exempt, &cfg->nexempt, exempt[i], err,
+		    sizeof(err)) == -1)
+			return -1;
 	return 0;
 }
 
@@ -477,10 +596,11 @@ parse_root(struct parse *p, const config_setting_t *root, struct echod_config *c
 
 	get_cidr_list(p, root, "allow", &cfg->acl.allow, &cfg->acl.nallow, &present);
 	get_cidr_list(p, root, "deny", &cfg->acl.deny, &cfg->acl.ndeny, &present);
-	parse_exempt(p, root, cfg);
+	get_cidr_list(p, root, "exempt", &cfg->exempt, &cfg->nexempt, &present);
 	parse_drop_ports(p, root, cfg);
-	get_name(p, root, "user", &cfg->user);
-	get_name(p, root, "group", &cfg->group);
+	get_name(p, root, "user", &cfg->user, &cfg->user_where);
+	get_name(p, root, "group", &cfg->group, &cfg->group_where);
+	parse_main_only(p, root, cfg);
 	parse_limits(p, root, &cfg->limits);
 	get_long(p, root, "workers", 1, 1024, &cfg->workers);
 }
@@ -506,13 +626,84 @@ read_error(struct parse *p, const config_t *lc)
 	}
 }
 
+static int
+files_add(struct echod_config *cfg, const char *path)
+{
+	char **grown = realloc(cfg->files, (cfg->nfiles + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return -1;
+	cfg->files = grown;
+	if ((cfg->files[cfg->nfiles] = strdup(path)) == NULL)
+		return -1;
+	cfg->nfiles++;
+	return 0;
+}
+
+/* One file's settings over what the earlier files (or the defaults) left in cfg. */
+static void
+read_file(struct parse *p, struct echod_config *cfg, const char *path, bool dropin)
+{
+	config_setting_t *root;
+	config_t lc;
+
+	p->path = path;
+	p->dropin = dropin;
+	if (files_add(cfg, path) == -1) {
+		parse_error(p, NULL, "out of memory");
+		return;
+	}
+	config_init(&lc);
+	if (config_read_file(&lc, path) != CONFIG_TRUE) {
+		read_error(p, &lc);
+	} else {
+		root = config_root_setting(&lc);
+		check_known_keys(p, root, root_keys, "the top level");
+		parse_root(p, root, cfg);
+		parse_listeners(p, root, cfg);
+	}
+	config_destroy(&lc);
+}
+
+static void
+read_dropins(struct parse *p, struct echod_config *cfg, const char *main_path)
+{
+	char **files;
+	size_t n;
+
+	if (confdir_list(cfg->include_dir, &files, &n) == -1) {
+		p->path = main_path;
+		parse_error(p, NULL, "include_dir %s: %s", cfg->include_dir, strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		read_file(p, cfg, files[i], true);
+	confdir_free(files, n);
+}
+
+/* Checks that need every file read: ACL defaults, duplicates, something to serve. */
+static void
+finish(struct parse *p, struct echod_config *cfg, const char *main_path)
+{
+	char *where = NULL;
+
+	resolve_listener_acls(p, cfg);
+	check_overlaps(p, cfg);
+	if (cfg->nlisteners > 0)
+		return;
+	if (p->listeners_where == NULL && asprintf(&where, "%s:1", main_path) == -1)
+		where = NULL;
+	parse_error_at(p, p->listeners_where != NULL ? p->listeners_where :
+	    where != NULL ? where : main_path,
+	    "no listeners: echod would serve nothing (add one to listeners = ( ... );)");
+	free(where);
+}
+
 struct echod_config *
 config_load(const char *path, struct config_errors *errs)
 {
-	struct parse p = { path, errs, 0 };
+	struct parse p = { .path = path, .errs = errs };
 	struct echod_config *cfg;
-	config_setting_t *root;
-	config_t lc;
 
 	cfg = calloc(1, sizeof(*cfg));
 	if (cfg == NULL || (cfg->path = strdup(path)) == NULL ||
@@ -521,16 +712,14 @@ config_load(const char *path, struct config_errors *errs)
 		config_free(cfg);
 		return NULL;
 	}
-	config_init(&lc);
-	if (config_read_file(&lc, path) != CONFIG_TRUE) {
-		read_error(&p, &lc);
-	} else {
-		root = config_root_setting(&lc);
-		check_known_keys(&p, root, root_keys, "the top level");
-		parse_root(&p, root, cfg);
-		parse_listeners(&p, root, cfg);
-	}
-	config_destroy(&lc);
+	read_file(&p, cfg, path, false);
+	/* A broken main file may name the wrong directory: read drop-ins only after a good one. */
+	if (p.nerrors == 0 && cfg->include_dir != NULL)
+		read_dropins(&p, cfg, path);
+	if (p.nerrors == 0)
+		finish(&p, cfg, path);
+	free(p.own);
+	free(p.listeners_where);
 	if (p.nerrors > 0) {
 		config_free(cfg);
 		return NULL;
@@ -555,6 +744,13 @@ config_free(struct echod_config *cfg)
 	free(cfg->drop_ports);
 	free(cfg->user);
 	free(cfg->group);
+	free(cfg->user_where);
+	free(cfg->group_where);
+	free(cfg->control_socket);
+	free(cfg->include_dir);
+	for (size_t i = 0; i < cfg->nfiles; i++)
+		free(cfg->files[i]);
+	free(cfg->files);
 	free(cfg);
 }
 

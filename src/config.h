@@ -53,6 +53,11 @@ struct echod_config {
 	uint16_t *drop_ports;		/* udp_drop_source_ports */
 	size_t ndrop_ports;
 	char *user, *group;		/* identity to take when started as root */
+	char *user_where, *group_where;	/* "file:line" of the keys, NULL for the defaults */
+	char *control_socket;		/* NULL: the default (see control.h); "": none */
+	char *include_dir;		/* drop-in directory as resolved, or NULL */
+	char **files;			/* every file read: the main one, then the drop-ins */
+	size_t nfiles;
 };
 
 #define CONFIG_DEFAULT_MAX_CONNECTIONS	10000
@@ -77,9 +82,11 @@ struct config_errors {
 };
 
 /*
- * Parse and validate a configuration file. Returns a new config, or NULL with
- * every problem found appended to errs (which the caller frees). Opens no
- * socket and never exits.
+ * Parse and validate a configuration file, then the *.conf files of the
+ * directory its include_dir names, in strcmp() order: their listeners are
+ * appended, any other key they set replaces the earlier value (limits member
+ * by member). Returns a new config, or NULL with every problem found appended
+ * to errs (which the caller frees). Opens no socket and never exits.
  */
 struct echod_config *config_load(const char *path, struct config_errors *errs);
 void	config_free(struct echod_config *cfg);
