@@ -92,19 +92,9 @@ prepare(int fd, const struct listener_spec *spec)
 	return 0;
 }
 
-static const struct listener_spec *
-find_configured(const struct echod_config *cfg, const struct listener_spec *passed)
-{
-	for (size_t i = 0; i < cfg->nlisteners; i++)
-		if (activation_matches(passed, &cfg->listeners[i]))
-			return &cfg->listeners[i];
-	return NULL;
-}
-
 static void
-adopt_one(const struct echod_config *cfg, int fd, const char *name, struct listener_set *out)
+adopt_one(int fd, const char *name, struct listener_set *out)
 {
-	const struct listener_spec *configured;
 	struct listener_spec passed;
 	struct listener *l;
 	enum proto proto;
@@ -121,12 +111,9 @@ adopt_one(const struct echod_config *cfg, int fd, const char *name, struct liste
 		close(fd);
 		return;
 	}
-	configured = find_configured(cfg, &passed);
+	/* What it serves is the reload plan's to say (apply.c): here only what it is. */
 	passed.where = (char *)name;
-	l = listener_adopt(fd, configured != NULL ? configured : &passed);
-	if (l != NULL && configured == NULL)
-		log_notice("%s passed by systemd (%s) is in no configured listener: serving it",
-		    l->name, name);
+	l = listener_adopt(fd, &passed);
 	free(passed.path);
 	if (l == NULL || listener_set_add(out, l) == -1) {
 		log_warn("cannot take passed fd %d", fd);
@@ -138,7 +125,7 @@ adopt_one(const struct echod_config *cfg, int fd, const char *name, struct liste
 }
 
 int
-activation_collect(const struct echod_config *cfg, struct listener_set *out)
+activation_collect(struct listener_set *out)
 {
 	char **names = NULL;
 	int n = sd_listen_fds_with_names(1, &names);
@@ -149,7 +136,7 @@ activation_collect(const struct echod_config *cfg, struct listener_set *out)
 		return -1;
 	}
 	for (int i = 0; i < n; i++)
-		adopt_one(cfg, SD_LISTEN_FDS_START + i,
+		adopt_one(SD_LISTEN_FDS_START + i,
 		    names != NULL && names[i] != NULL ? names[i] : "unnamed", out);
 	for (int i = 0; names != NULL && i < n; i++)
 		free(names[i]);

@@ -10,13 +10,13 @@
 
 /*
  * Take every socket passed with LISTEN_FDS (the variables are unset after),
- * classify it, and append a listener for each usable one to out: with the
- * matching configured listener's spec, or, when none matches, one derived
- * from the socket (served anyway, with a notice). Unusable ones (not a
+ * classify it, and append a listener for each usable one to out, described
+ * as it is bound (spec.where: its FileDescriptorName); what each serves is
+ * decided against the configuration later (apply.c). Unusable ones (not a
  * listening stream or a datagram socket of a supported family) are logged
  * and closed. Returns the number of sockets passed, or -1.
  */
-int	activation_collect(const struct echod_config *cfg, struct listener_set *out);
+int	activation_collect(struct listener_set *out);
 
 /*
  * Does a passed socket (described as a spec: protocol, bound address) serve a

@@ -37,6 +37,7 @@ enum guard_verdict {
 	GUARD_SOURCE_PORT,		/* udp_drop_source_ports, or port 0 */
 	GUARD_OVERSIZE,			/* over max_datagram, or truncated by the kernel */
 	GUARD_LIMITED,			/* a per-source limit (srclimit counted which) */
+	GUARD_UNLISTED,			/* sent to a local address the configuration does not list */
 };
 
 /* Shared by every worker; only the policy pointer ever changes. */

@@ -17,7 +17,7 @@ static int
 copy_spec(struct listener_spec *dst, const struct listener_spec *src)
 {
 	*dst = *src;
-	/* The ACL belongs to the config; the listener reads it through listener.acl. */
+	/* The ACL belongs to the config; the listener reads it through listener.view. */
 	memset(&dst->acl, 0, sizeof(dst->acl));
 	dst->path = src->path != NULL ? strdup(src->path) : NULL;
 	dst->where = src->where != NULL ? strdup(src->where) : NULL;
@@ -48,7 +48,7 @@ listener_alloc(const struct listener_spec *spec)
 	}
 	l->fd = -1;
 	atomic_init(&l->refs, 1);
-	atomic_init(&l->acl, NULL);
+	atomic_init(&l->view, NULL);
 	return l;
 }
 
@@ -65,9 +65,8 @@ listener_name(struct listener *l)
 		    where, sizeof(where)));
 }
 
-/* A Unix socket file left by a process that is gone refuses connections: remove it. */
-static int
-unlink_stale_socket(const char *path)
+int
+listener_unlink_stale(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -98,7 +97,7 @@ bind_unix(struct listener *l)
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd;
 
-	if (unlink_stale_socket(l->spec.path) == -1)
+	if (listener_unlink_stale(l->spec.path) == -1)
 		return -1;
 	strncpy(sun.sun_path, l->spec.path, sizeof(sun.sun_path) - 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -120,7 +119,8 @@ bind_unix(struct listener *l)
 }
 
 static int
-bind_inet(struct listener *l, int family, const struct sockaddr *sa, socklen_t len)
+bind_inet(struct listener *l, int family, const struct sockaddr *sa, socklen_t len,
+    bool reuseport)
 {
 	int type = l->spec.proto == PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	int fd, on = 1, v6only;
@@ -138,6 +138,8 @@ bind_inet(struct listener *l, int family, const struct sockaddr *sa, socklen_t l
 		goto fail;
 	if (type == SOCK_DGRAM && udp_socket_prepare(fd, sa) == -1)
 		goto fail;
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+		goto fail;
 	if (bind(fd, sa, len) == -1)
 		goto fail;
 	l->fd = fd;
@@ -151,22 +153,23 @@ fail:
 }
 
 static int
-bind_any(struct listener *l)
+bind_any(struct listener *l, bool reuseport)
 {
 	struct sockaddr_storage v4;
 	socklen_t len;
 
-	if (bind_inet(l, AF_INET6, (struct sockaddr *)&l->spec.addr, l->spec.addrlen) == 0)
+	if (bind_inet(l, AF_INET6, (struct sockaddr *)&l->spec.addr, l->spec.addrlen,
+	    reuseport) == 0)
 		return 0;
 	if (errno != EAFNOSUPPORT)
 		return -1;
 	log_notice("%s: no IPv6 on this host, listening on IPv4 only", l->name);
 	addr_wildcard(AF_INET, l->spec.port, &v4, &len);
-	return bind_inet(l, AF_INET, (struct sockaddr *)&v4, len);
+	return bind_inet(l, AF_INET, (struct sockaddr *)&v4, len, reuseport);
 }
 
 struct listener *
-listener_open(const struct listener_spec *spec)
+listener_open(const struct listener_spec *spec, bool reuseport)
 {
 	struct listener *l = listener_alloc(spec);
 	int r, saved;
@@ -177,10 +180,10 @@ listener_open(const struct listener_spec *spec)
 	if (spec->proto == PROTO_UNIX)
 		r = bind_unix(l);
 	else if (spec->any_address)
-		r = bind_any(l);
+		r = bind_any(l, reuseport);
 	else
 		r = bind_inet(l, spec->addr.ss_family, (const struct sockaddr *)&spec->addr,
-		    spec->addrlen);
+		    spec->addrlen, reuseport);
 	if (r == 0 && spec->proto != PROTO_UDP && listen(l->fd, SOMAXCONN) == -1)
 		r = -1;
 	if (r == -1) {
@@ -205,6 +208,22 @@ listener_adopt(int fd, const struct listener_spec *spec)
 	l->passed = true;
 	listener_name(l);
 	return l;
+}
+
+/*
+ * SO_REUSEPORT lets the replacement of a listener bind the same port while
+ * the old socket still serves (the kernel hands each connection to the most
+ * specific socket). Only while a reload swaps them: otherwise a second echod
+ * started by mistake must get "Address already in use".
+ */
+int
+listener_share_port(struct listener *l, bool on)
+{
+	int v = on;
+
+	if (l->spec.proto == PROTO_UNIX)
+		return 0;
+	return setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &v, sizeof(v));
 }
 
 bool

@@ -9,27 +9,47 @@
 
 #include "addr.h"
 #include "config.h"
+#include "view.h"
 
 struct listener {
-	struct listener_spec spec;	/* what it serves; own copies of the strings */
+	/*
+	 * echod's: the configured listener it was opened for; passed: what the
+	 * socket is bound to. Own copies of the strings; spec.where is the
+	 * configured "file:line", or for a passed socket its FileDescriptorName.
+	 */
+	struct listener_spec spec;
 	int fd;
 	int family;			/* of the socket actually open */
-	bool passed;			/* from systemd: kept open across reloads */
+	bool passed;			/* from systemd: never closed by a reload */
 	bool unlink_path;		/* a Unix socket file echod created */
+	bool watched;			/* handed to the workers (only once it has a view) */
 	atomic_int refs;		/* the set's, plus one per worker watching it */
 	/*
-	 * The allow/deny lists in force (NULL: everyone). Points into the
-	 * configuration in force; the server swaps it on reload and frees the old
-	 * configuration only after every worker has synced.
+	 * What it answers and the allow/deny lists in force there (NULL: all,
+	 * everyone). Points into the configuration in force; the server swaps it
+	 * on reload and frees the old one only after every worker has synced.
 	 */
-	_Atomic(const struct acl *) acl;
+	_Atomic(const struct listener_view *) view;
 	char name[ADDR_STRLEN + 8];	/* "tcp [::]:7", for messages */
 };
 
-/* Open and bind a listener for spec. NULL with errno set on failure. */
-struct listener *listener_open(const struct listener_spec *spec);
+/*
+ * Open and bind a listener for spec. reuseport: share the port with the
+ * sockets it replaces (they have SO_REUSEPORT set too) until they close.
+ * NULL with errno set on failure.
+ */
+struct listener *listener_open(const struct listener_spec *spec, bool reuseport);
 /* Wrap a socket that is already open (socket activation). Takes ownership of fd. */
 struct listener *listener_adopt(int fd, const struct listener_spec *spec);
+/* Let a replacement bind beside it (on), or no other socket any more (off). */
+int	listener_share_port(struct listener *l, bool on);
+
+/*
+ * A Unix socket file left by a process that is gone refuses connections:
+ * remove it. 0 (nothing there, or removed); -1 with EADDRINUSE when a live
+ * process answers on it, EEXIST when it is not a socket.
+ */
+int	listener_unlink_stale(const char *path);
 
 bool	listener_is_stream(const struct listener *l);
 void	listener_hold(struct listener *l);

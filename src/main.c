@@ -12,6 +12,7 @@
 #include "activation.h"
 #include "config.h"
 #include "log.h"
+#include "preflight.h"
 #include "privdrop.h"
 #include "server.h"
 
@@ -142,20 +143,6 @@ block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Sockets systemd opened come first: echod binds only what it was not given. */
-static int
-adopt_passed_sockets(struct server *srv, const struct echod_config *cfg)
-{
-	struct listener_set passed = { 0 };
-	int r = activation_collect(cfg, &passed);
-
-	for (size_t i = 0; i < passed.count; i++)
-		if (server_adopt(srv, passed.items[i]) == -1)
-			r = -1;
-	free(passed.items);
-	return r < 0 ? -1 : 0;
-}
-
 /*
  * Listeners are open: root is of no more use. Before server_run() starts the
  * worker threads, so that one identity change covers the whole process.
@@ -175,6 +162,22 @@ drop_privileges(const struct echod_config *cfg)
 	return errno == ENOENT || errno == EINVAL ? EX_CONFIG : EXIT_RUNTIME;
 }
 
+/* -t: beyond the file itself, what start would refuse (preflight.h); errors as load_config's. */
+static int
+test_config(const struct echod_config *cfg)
+{
+	struct config_errors errs = { 0 };
+	int problems = preflight_check(cfg, PREFLIGHT_ALL, &errs);
+
+	for (size_t i = 0; i < errs.count; i++)
+		log_err("%s", errs.lines[i]);
+	config_errors_free(&errs);
+	if (problems > 0)
+		return EX_CONFIG;
+	printf("configuration OK\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -191,9 +194,9 @@ main(int argc, char **argv)
 	if (cfg == NULL)
 		return EX_CONFIG;
 	if (opt.test_config) {
-		printf("configuration OK\n");
+		r = test_config(cfg);
 		config_free(cfg);
-		return 0;
+		return r;
 	}
 	block_signals();
 	raise_fd_limit();
@@ -202,7 +205,8 @@ main(int argc, char **argv)
 		log_err("cannot start: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
-	if (adopt_passed_sockets(srv, cfg) == -1) {
+	/* Sockets systemd opened come first: echod binds only what they do not provide. */
+	if (server_adopt_passed(srv) == -1) {
 		server_free(srv);
 		return EXIT_RUNTIME;
 	}
@@ -210,6 +214,9 @@ main(int argc, char **argv)
 		server_free(srv);
 		return EXIT_LISTENER;
 	}
+	/* Before the switch away from root: /run/echod may be root's. Not fatal. */
+	(void)server_open_control(srv);
+	server_own_sockets(srv, cfg->user);
 	r = drop_privileges(cfg);
 	if (r != 0) {
 		server_free(srv);

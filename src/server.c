@@ -2,6 +2,7 @@
 /* server: the workers, the listener set, signals, reload and status: echod while it runs. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -9,13 +10,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "activation.h"
+#include "apply.h"
+#include "control.h"
 #include "guard.h"
 #include "log.h"
 #include "notify.h"
+#include "preflight.h"
+#include "report.h"
 #include "server.h"
 #include "worker.h"
+
+/* Control clients waiting for a reload's result. */
+struct waiters {
+	struct control_client **items;
+	size_t count;
+};
 
 #define STATUS_INTERVAL_MS 1000
 /* How often worker 0 looks whether every worker has applied a reload. */
@@ -23,27 +36,40 @@
 
 struct server {
 	struct echod_config *cfg;
+	time_t loaded_at;
 	struct tcp_shared shared;
 	struct guard guard;
 	bool guard_ready;
 	struct worker **workers;
 	size_t nworkers;
 	struct listener_set listeners;
+	bool activated;			/* systemd passed sockets at start */
+	struct report unserved;		/* configured listeners not open, for status */
+	struct control *control;
 	int sigfd;
 	struct watcher sig_watcher;
 	uint64_t next_status_ms;
 	uint64_t watchdog_ms, next_watchdog_ms;
 	char status[256];
-	/* A reload is done once every worker has applied it (then READY=1). */
-	bool reloading;
+	/*
+	 * One reload at a time: it is done once every worker has applied it
+	 * (then READY=1 and the answers). Asked for meanwhile (SIGHUP or
+	 * echodctl), another follows it and reads the files then.
+	 */
+	bool reloading, reload_queued;
 	atomic_int reload_acks;
-	int reload_failures;
+	struct waiters answer_now, answer_next;
+	struct report reload_report;	/* of the reload in progress */
+	struct report last_reload;	/* of the last one done */
+	time_t last_reload_at;
 	/* What workers may still read until they have all synced: freed by reload_finish(). */
 	struct echod_config *retired_cfg;
 	const struct guard_policy *retired_policy;
+	struct retired_views retired_views;
 };
 
 static int reload_finish(struct server *s);
+static void waiters_clear(struct waiters *w);
 
 static size_t
 workers_wanted(const struct echod_config *cfg)
@@ -67,21 +93,6 @@ limits_apply(struct server *s, const struct echod_limits *limits)
 	atomic_store(&s->shared.max_buffered, limits->max_buffered_bytes);
 }
 
-/*
- * The ACL a listener applies under cfg: its configured one, else the top
- * level's (a socket systemd passed that no listener names). Unix: none.
- */
-static const struct acl *
-acl_for(const struct echod_config *cfg, const struct listener *l)
-{
-	if (l->spec.proto == PROTO_UNIX)
-		return NULL;
-	for (size_t i = 0; i < cfg->nlisteners; i++)
-		if (listener_spec_same(&cfg->listeners[i], &l->spec))
-			return &cfg->listeners[i].acl;
-	return &cfg->acl;
-}
-
 static void
 retire_free(struct server *s)
 {
@@ -89,6 +100,7 @@ retire_free(struct server *s)
 	s->retired_cfg = NULL;
 	guard_policy_free((struct guard_policy *)(uintptr_t)s->retired_policy);
 	s->retired_policy = NULL;
+	retired_views_free(&s->retired_views);
 }
 
 struct server *
@@ -99,6 +111,7 @@ server_new(struct echod_config *cfg)
 	if (s == NULL)
 		return NULL;
 	s->cfg = cfg;
+	s->loaded_at = time(NULL);
 	s->sigfd = -1;
 	limits_apply(s, &cfg->limits);
 	if (guard_init(&s->guard, cfg) == -1)
@@ -122,9 +135,13 @@ server_free(struct server *s)
 {
 	if (s == NULL)
 		return;
+	control_free(s->control);
 	for (size_t i = 0; s->workers != NULL && i < s->nworkers; i++)
 		worker_free(s->workers[i]);
 	free(s->workers);
+	/* After the workers: none reads a view any more. */
+	for (size_t i = 0; i < s->listeners.count; i++)
+		free((void *)(uintptr_t)atomic_load(&s->listeners.items[i]->view));
 	listener_set_clear(&s->listeners);
 	if (s->sigfd != -1)
 		close(s->sigfd);
@@ -132,79 +149,60 @@ server_free(struct server *s)
 	if (s->guard_ready)
 		guard_fini(&s->guard);
 	retire_free(s);
+	waiters_clear(&s->answer_now);
+	waiters_clear(&s->answer_next);
+	report_clear(&s->reload_report);
+	report_clear(&s->last_reload);
+	report_clear(&s->unserved);
 	config_free(s->cfg);
 	free(s);
 }
 
-static void __attribute__((format(printf, 4, 5)))
-log_listener(int priority, const char *msgid, const struct listener_spec *spec,
-    const char *fmt, ...)
-{
-	char proto[32], port[32];
-	const char *fields[] = { proto, port, NULL };
-	va_list ap;
-
-	snprintf(proto, sizeof(proto), "ECHOD_PROTOCOL=%s", proto_name(spec->proto));
-	snprintf(port, sizeof(port), "ECHOD_PORT=%d", spec->port);
-	if (spec->proto == PROTO_UNIX)
-		fields[1] = NULL;
-	va_start(ap, fmt);
-	log_vstruct(priority, msgid, fields, fmt, ap);
-	va_end(ap);
-}
-
-/* Put a listener in the set and in every worker's loop. */
-static int
-server_serve(struct server *s, struct listener *l)
-{
-	/* Before any worker sees the socket: no connection may slip in unchecked. */
-	atomic_store_explicit(&l->acl, acl_for(s->cfg, l), memory_order_release);
-	if (listener_set_add(&s->listeners, l) == -1) {
-		listener_release(l);
-		return -1;
-	}
-	for (size_t i = 0; i < s->nworkers; i++)
-		if (worker_add_listener(s->workers[i], l) == -1)
-			log_warn("worker %zu cannot take %s", i, l->name);
-	return 0;
-}
-
 int
-server_adopt(struct server *s, struct listener *l)
+server_adopt_passed(struct server *s)
 {
-	log_listener(LOG_INFO, ECHOD_MSGID_LISTENER_OPENED, &l->spec,
-	    "listening on %s (socket activation)", l->name);
-	return server_serve(s, l);
+	int n = activation_collect(&s->listeners);
+
+	if (n > 0)
+		s->activated = true;
+	for (size_t i = 0; i < s->listeners.count; i++)
+		log_info("%s passed by systemd (%s)", s->listeners.items[i]->name,
+		    s->listeners.items[i]->spec.where);
+	return n < 0 ? -1 : 0;
 }
 
-static int
-open_one(struct server *s, const struct listener_spec *spec)
+void
+server_own_sockets(struct server *s, const char *user)
 {
-	struct listener *l = listener_open(spec);
-	char name[ADDR_STRLEN + 8];
+	struct passwd *pw;
 
-	if (l == NULL) {
-		snprintf(name, sizeof(name), "%s listener at %s", proto_name(spec->proto),
-		    spec->where);
-		log_listener(LOG_ERR, ECHOD_MSGID_LISTENER_FAILED, spec, "cannot open %s: %s",
-		    name, strerror(errno));
-		return -1;
-	}
-	log_listener(LOG_INFO, ECHOD_MSGID_LISTENER_OPENED, spec, "listening on %s", l->name);
-	return server_serve(s, l);
+	if (geteuid() != 0 || (pw = getpwnam(user)) == NULL || pw->pw_uid == 0)
+		return;
+	for (size_t i = 0; i < s->listeners.count; i++)
+		if (fchown(s->listeners.items[i]->fd, pw->pw_uid, (gid_t)-1) == -1)
+			log_debug("%s: cannot hand over to %s: %s", s->listeners.items[i]->name,
+			    user, strerror(errno));
+}
+
+static struct apply_ctx
+apply_ctx_of(struct server *s)
+{
+	return (struct apply_ctx){ &s->listeners, s->workers, s->nworkers, s->activated };
 }
 
 int
 server_open_listeners(struct server *s)
 {
-	int failed = 0;
+	struct apply_ctx ctx = apply_ctx_of(s);
+	struct report rep = { 0 };
+	int failed = apply_config(&ctx, s->cfg, &rep, &s->unserved, &s->retired_views);
 
-	for (size_t i = 0; i < s->cfg->nlisteners; i++) {
-		const struct listener_spec *spec = &s->cfg->listeners[i];
-
-		if (listener_set_find(&s->listeners, spec) == -1 && open_one(s, spec) == -1)
-			failed++;
-	}
+	/* Nothing runs yet: views replaced at start-up were never read. */
+	retired_views_free(&s->retired_views);
+	for (size_t i = 0; i < rep.count; i++)
+		if (strncmp(rep.lines[i], "note: ", 6) == 0)
+			log_notice("%s", rep.lines[i] + 6);
+	report_clear(&rep);
 	return failed;
 }
 
@@ -226,7 +224,7 @@ format_status(const struct server *s, char *buf, size_t size)
 	snprintf(buf, size, "%" PRIu64 " connections open; echoed %" PRIu64 " connections, %"
 	    PRIu64 " datagrams, %" PRIu64 " bytes; refused %" PRIu64 " connections, %" PRIu64
 	    " datagrams", t.tcp_open, t.tcp_accepted, t.udp_datagrams, t.tcp_bytes + t.udp_bytes,
-	    t.tcp_refused + t.tcp_denied + t.tcp_limited, t.udp_dropped);
+	    t.tcp_refused + t.tcp_denied + t.tcp_limited + t.tcp_unlisted, t.udp_dropped);
 }
 
 /* Worker 0's periodic work: STATUS= at most once a second, and watchdog pings. */
@@ -266,112 +264,269 @@ log_stats(struct server *s)
 
 	srclimit_get_stats(s->guard.table, &sl);
 	snprintf(refused, sizeof(refused), "ECHOD_CONNECTIONS_REFUSED=%" PRIu64,
-	    t.tcp_refused + t.tcp_denied + t.tcp_limited);
+	    t.tcp_refused + t.tcp_denied + t.tcp_limited + t.tcp_unlisted);
 	snprintf(dropped, sizeof(dropped), "ECHOD_DATAGRAMS_DROPPED=%" PRIu64, t.udp_dropped);
 	log_struct(LOG_INFO, ECHOD_MSGID_STATS, fields,
 	    "statistics: %" PRIu64 " connections open, %" PRIu64 " accepted, %" PRIu64
 	    " bytes over streams; connections refused: %" PRIu64 " max_connections, %" PRIu64
-	    " allow/deny, %" PRIu64 " per-source limits; %" PRIu64 " datagrams echoed, %" PRIu64
+	    " allow/deny, %" PRIu64 " per-source limits, %" PRIu64 " local address not "
+	    "configured; %" PRIu64 " datagrams echoed, %" PRIu64
 	    " bytes over UDP; datagrams dropped: %" PRIu64 " allow/deny, %" PRIu64
 	    " source port, %" PRIu64 " max_datagram, %" PRIu64 " per-source limits, %" PRIu64
-	    " send failed; per-source refusals: %" PRIu64 " max_connections_per_source, %" PRIu64
+	    " local address not configured, %" PRIu64 " send failed; per-source refusals: %"
+	    PRIu64 " max_connections_per_source, %" PRIu64
 	    " connection_rate, %" PRIu64 " udp_rate, %" PRIu64 " udp_max_reply_bytes_per_second, %"
 	    PRIu64 " table full; source table: %zu of %zu sources, %" PRIu64 " evicted, %" PRIu64
 	    " unmatched closes; %ld bytes buffered, %" PRIu64 " reads paused by max_buffered_bytes",
 	    t.tcp_open, t.tcp_accepted, t.tcp_bytes, t.tcp_refused, t.tcp_denied, t.tcp_limited,
-	    t.udp_datagrams, t.udp_bytes, t.udp_denied, t.udp_source_port, t.udp_oversize,
-	    t.udp_limited, t.udp_send_failed, sl.refused[SRCLIMIT_CONNECTIONS],
+	    t.tcp_unlisted, t.udp_datagrams, t.udp_bytes, t.udp_denied, t.udp_source_port,
+	    t.udp_oversize, t.udp_limited, t.udp_unlisted, t.udp_send_failed,
+	    sl.refused[SRCLIMIT_CONNECTIONS],
 	    sl.refused[SRCLIMIT_CONNECTION_RATE], sl.refused[SRCLIMIT_UDP_RATE],
 	    sl.refused[SRCLIMIT_UDP_BYTES], sl.refused[SRCLIMIT_TABLE_FULL], sl.entries,
 	    sl.capacity, sl.evicted, sl.unbalanced, atomic_load(&s->shared.buffered),
 	    t.tcp_starved);
 }
 
-static void
-close_removed(struct server *s, const struct echod_config *cfg)
-{
-	for (size_t i = s->listeners.count; i-- > 0;) {
-		struct listener *l = s->listeners.items[i];
-		bool wanted = false;
-
-		for (size_t j = 0; j < cfg->nlisteners && !wanted; j++)
-			wanted = listener_spec_same(&l->spec, &cfg->listeners[j]);
-		/* systemd owns what it passed: keep it even when the file no longer names it. */
-		if (wanted || l->passed)
-			continue;
-		log_info("closing %s: no longer configured", l->name);
-		for (size_t w = 0; w < s->nworkers; w++)
-			worker_remove_listener(s->workers[w], l);
-		listener_set_remove_at(&s->listeners, i);
-		listener_release(l);
-	}
-}
-
-static void
-reload_failed(struct config_errors *errs)
-{
-	for (size_t i = 0; i < errs->count; i++)
-		log_struct(LOG_ERR, ECHOD_MSGID_RELOAD_FAILED, NULL, "%s", errs->lines[i]);
-	log_struct(LOG_ERR, ECHOD_MSGID_RELOAD_FAILED, NULL,
-	    "reload failed: keeping the running configuration");
-}
-
-/* Once every worker has applied the reload: removed ports are closed, new ones served. */
 static int
-reload_finish(struct server *s)
+waiters_add(struct waiters *w, struct control_client *c)
 {
-	if (atomic_load(&s->reload_acks) > 0)
+	struct control_client **grown = realloc(w->items, (w->count + 1) * sizeof(*grown));
+
+	if (grown == NULL)
 		return -1;
-	/* No worker can still be reading the old ACLs or policy. */
-	retire_free(s);
-	s->reloading = false;
-	log_struct(s->reload_failures ? LOG_WARNING : LOG_NOTICE, ECHOD_MSGID_RELOAD, NULL,
-	    "configuration reloaded from %s: %zu listeners%s", s->cfg->path,
-	    s->listeners.count, s->reload_failures ? ", some could not be opened" : "");
-	notify_ready();
+	w->items = grown;
+	w->items[w->count++] = c;
 	return 0;
 }
 
-/* Two phases: parse into a fresh config; only if it is valid, apply the difference. */
+/* Answer every waiting client with rep and forget them (control_answer() frees them). */
 static void
-server_reload(struct server *s)
+waiters_answer(struct waiters *w, const struct report *rep)
+{
+	for (size_t i = 0; i < w->count; i++)
+		control_answer(w->items[i], rep);
+	w->count = 0;
+}
+
+static void
+waiters_clear(struct waiters *w)
+{
+	/* The clients themselves belong to the control socket (control_free()). */
+	free(w->items);
+	w->items = NULL;
+	w->count = 0;
+}
+
+static void
+reload_log_lines(const struct report *rep)
+{
+	for (size_t i = 0; i < rep->count; i++)
+		log_info("reload: %s", rep->lines[i]);
+}
+
+/* The reload is over (applied by every worker, or refused): tell everyone who asked. */
+static void
+reload_done(struct server *s)
+{
+	struct report *rep = &s->reload_report;
+
+	if (rep->failed)
+		log_struct(LOG_WARNING, ECHOD_MSGID_RELOAD_FAILED, NULL, "%s",
+		    rep->lines[rep->count - 1]);
+	else
+		log_struct(LOG_NOTICE, ECHOD_MSGID_RELOAD, NULL, "%s", rep->lines[rep->count - 1]);
+	waiters_answer(&s->answer_now, rep);
+	report_clear(&s->last_reload);
+	s->last_reload = *rep;
+	*rep = (struct report){ 0 };
+	s->last_reload_at = time(NULL);
+	notify_ready();
+	if (!s->reload_queued)
+		return;
+	/* Those who asked during this one get the next: it reads the files after them. */
+	s->reload_queued = false;
+	waiters_clear(&s->answer_now);
+	s->answer_now = s->answer_next;
+	s->answer_next = (struct waiters){ 0 };
+	server_reload(s, NULL);
+}
+
+/* Once every worker has applied the reload: nothing reads the old configuration any more. */
+static int
+reload_finish(struct server *s)
+{
+	struct report *rep = &s->reload_report;
+
+	if (atomic_load(&s->reload_acks) > 0)
+		return -1;
+	retire_free(s);
+	s->reloading = false;
+	if (rep->failed)
+		report_fail(rep, "configuration reloaded from %s (%zu files), but not all of it "
+		    "applied: %zu listeners open", s->cfg->path, s->cfg->nfiles, s->listeners.count);
+	else
+		report_add(rep, "configuration reloaded from %s (%zu files): %zu listeners",
+		    s->cfg->path, s->cfg->nfiles, s->listeners.count);
+	reload_done(s);
+	return 0;
+}
+
+/* Parse (every file) and check; on failure the running configuration stays whole. */
+static struct echod_config *
+reload_read(struct server *s)
 {
 	struct config_errors errs = { 0 };
-	struct guard_policy *policy;
-	struct echod_config *cfg;
+	struct echod_config *cfg = config_load(s->cfg->path, &errs);
 
-	if (s->reloading) {
-		log_notice("reload already in progress: SIGHUP ignored");
-		return;
+	if (cfg != NULL && preflight_check(cfg, PREFLIGHT_IDENTITY | PREFLIGHT_UNIX_DIRS,
+	    &errs) > 0) {
+		config_free(cfg);
+		cfg = NULL;
 	}
-	notify_reloading();
-	cfg = config_load(s->cfg->path, &errs);
-	if (cfg == NULL) {
-		reload_failed(&errs);
-		config_errors_free(&errs);
-		notify_ready();
-		return;
+	for (size_t i = 0; i < errs.count; i++) {
+		log_struct(LOG_ERR, ECHOD_MSGID_RELOAD_FAILED, NULL, "%s", errs.lines[i]);
+		report_fail(&s->reload_report, "%s", errs.lines[i]);
 	}
-	close_removed(s, cfg);
-	s->retired_cfg = s->cfg;
-	s->cfg = cfg;
-	s->reload_failures = server_open_listeners(s);
-	for (size_t i = 0; i < s->listeners.count; i++)
-		atomic_store_explicit(&s->listeners.items[i]->acl,
-		    acl_for(cfg, s->listeners.items[i]), memory_order_release);
-	policy = guard_policy_new(cfg);
+	config_errors_free(&errs);
+	return cfg;
+}
+
+/* Everything but the listeners: ACL-independent policy, limits, what waits for a restart. */
+static void
+reload_settings(struct server *s, const struct echod_config *cfg)
+{
+	struct guard_policy *policy = guard_policy_new(cfg);
+	const char *was = s->retired_cfg->control_socket, *now = cfg->control_socket;
+
 	if (policy == NULL)
-		log_warn("keeping the previous exempt, udp_drop_source_ports and max_datagram");
+		report_fail(&s->reload_report, "out of memory: keeping the previous exempt, "
+		    "udp_drop_source_ports and max_datagram");
 	s->retired_policy = guard_update(&s->guard, policy, &cfg->limits);
 	limits_apply(s, &cfg->limits);
 	if (workers_wanted(cfg) != s->nworkers)
-		log_notice("workers = %zu takes effect at the next restart (running %zu)",
-		    workers_wanted(cfg), s->nworkers);
+		report_add(&s->reload_report, "note: workers = %zu takes effect at the next "
+		    "restart (running %zu)", workers_wanted(cfg), s->nworkers);
+	if ((was == NULL) != (now == NULL) || (was != NULL && strcmp(was, now) != 0))
+		report_add(&s->reload_report, "note: control_socket takes effect at the next "
+		    "restart");
+}
+
+/*
+ * Two phases: read every file; only if all is valid, apply the difference.
+ * Done (answers, READY=1) once every worker has synced: see reload_finish().
+ */
+void
+server_reload(struct server *s, struct control_client *asker)
+{
+	struct apply_ctx ctx = apply_ctx_of(s);
+	struct echod_config *cfg;
+
+	if (asker != NULL && waiters_add(s->reloading ? &s->answer_next : &s->answer_now,
+	    asker) == -1) {
+		struct report oom = { .failed = true };
+
+		report_add(&oom, "error: out of memory");
+		control_answer(asker, &oom);
+		report_clear(&oom);
+	}
+	if (s->reloading) {
+		log_info("reload asked for while one is applied: it follows");
+		s->reload_queued = true;
+		return;
+	}
+	notify_reloading();
+	cfg = reload_read(s);
+	if (cfg == NULL) {
+		report_fail(&s->reload_report, "reload failed: keeping the running configuration "
+		    "(%s)", s->cfg->path);
+		reload_done(s);
+		return;
+	}
+	report_clear(&s->unserved);
+	apply_config(&ctx, cfg, &s->reload_report, &s->unserved, &s->retired_views);
+	reload_log_lines(&s->reload_report);
+	s->retired_cfg = s->cfg;
+	s->cfg = cfg;
+	s->loaded_at = time(NULL);
+	reload_settings(s, cfg);
 	s->reloading = true;
 	atomic_store(&s->reload_acks, (int)s->nworkers);
 	for (size_t i = 0; i < s->nworkers; i++)
 		if (worker_sync(s->workers[i], &s->reload_acks) == -1)
 			atomic_fetch_sub(&s->reload_acks, 1);
+}
+
+static void
+format_time(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ",
+	    &tm) == 0)
+		snprintf(buf, size, "-");
+}
+
+/* echodctl status: the files, the last reload, and every listener with its state. */
+static void
+status_report(struct server *s, struct report *out)
+{
+	char when[32];
+
+	report_add(out, "configuration: %s", s->cfg->path);
+	for (size_t i = 1; i < s->cfg->nfiles; i++)
+		report_add(out, "drop-in: %s", s->cfg->files[i]);
+	format_time(s->loaded_at, when, sizeof(when));
+	report_add(out, "loaded: %s", when);
+	format_time(s->last_reload_at, when, sizeof(when));
+	if (s->last_reload.count == 0)
+		report_add(out, "last reload: none");
+	else
+		report_add(out, "last reload: %s (%s)", s->last_reload.failed ? "failed" : "ok",
+		    when);
+	report_append(out, &s->last_reload, "  ");
+	out->failed = false;
+	report_add(out, "listeners:");
+	apply_describe(&s->listeners, out);
+	report_append(out, &s->unserved, "  ");
+	out->failed = false;
+}
+
+static void
+control_cb(struct control_client *c, const char *command, void *arg)
+{
+	struct server *s = arg;
+	struct report rep = { 0 };
+
+	if (strcmp(command, "reload") == 0) {
+		server_reload(s, c);
+		return;
+	}
+	if (strcmp(command, "status") == 0)
+		status_report(s, &rep);
+	else
+		report_fail(&rep, "error: unknown command '%.64s' (reload, status)", command);
+	control_answer(c, &rep);
+	report_clear(&rep);
+}
+
+int
+server_open_control(struct server *s)
+{
+	const char *path = s->cfg->control_socket;
+
+	if (path == NULL)
+		path = control_default_path();
+	if (path[0] == '\0')
+		return 0;
+	s->control = control_open(path, worker_loop(s->workers[0]), control_cb, s);
+	if (s->control == NULL) {
+		log_warn("control socket %s: echodctl cannot reach this echod (SIGHUP still "
+		    "reloads; set control_socket)", path);
+		return -1;
+	}
+	log_info("control socket %s", path);
+	return 0;
 }
 
 static void
@@ -398,7 +553,7 @@ signal_cb(int fd, uint32_t events, void *arg)
 			server_stop(s);
 			return;
 		case SIGHUP:
-			server_reload(s);
+			server_reload(s, NULL);
 			break;
 		case SIGUSR1:
 			log_stats(s);

@@ -10,14 +10,36 @@
 
 struct server;
 
+struct control_client;
+
 /* Takes ownership of cfg. */
 struct server *server_new(struct echod_config *cfg);
 void	server_free(struct server *s);
 
-/* Serve a listener that is already open (socket activation). Takes ownership. */
-int	server_adopt(struct server *s, struct listener *l);
-/* Bind every configured listener not adopted. Returns the number that failed. */
+/* Take the sockets systemd passed (LISTEN_FDS): first, before server_open_listeners(). */
+int	server_adopt_passed(struct server *s);
+/*
+ * Serve the configuration: the passed sockets (narrowed to what it lists),
+ * and bind every listener they do not provide. Returns the number of
+ * configured listeners that could not be opened (each logged).
+ */
 int	server_open_listeners(struct server *s);
+/*
+ * Started as root and about to become user: make the listening sockets that
+ * user's. The kernel lets a socket share its port (SO_REUSEPORT, how a
+ * reload replaces a listener without a gap) only with sockets of the same
+ * owner. Not fatal: a reload then narrows instead of replacing.
+ */
+void	server_own_sockets(struct server *s, const char *user);
+/* The control socket for echodctl; a failure is logged and not fatal (-1). */
+int	server_open_control(struct server *s);
+
+/*
+ * Re-read the configuration and apply it; asker (or NULL: SIGHUP) is
+ * answered once every worker has applied it. One at a time: asked for during
+ * a reload, another follows it.
+ */
+void	server_reload(struct server *s, struct control_client *asker);
 
 /* The signals the server reads from its signalfd; main() blocks them first. */
 void	server_signal_set(sigset_t *set);

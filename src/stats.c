@@ -10,6 +10,7 @@ stats_accumulate(struct echo_totals *sum, const struct echo_stats *s)
 	sum->tcp_refused += STAT_GET(s->tcp_refused);
 	sum->tcp_denied += STAT_GET(s->tcp_denied);
 	sum->tcp_limited += STAT_GET(s->tcp_limited);
+	sum->tcp_unlisted += STAT_GET(s->tcp_unlisted);
 	sum->tcp_starved += STAT_GET(s->tcp_starved);
 	sum->tcp_bytes += STAT_GET(s->tcp_bytes);
 	sum->udp_datagrams += STAT_GET(s->udp_datagrams);
@@ -20,4 +21,5 @@ stats_accumulate(struct echo_totals *sum, const struct echo_stats *s)
 	sum->udp_oversize += STAT_GET(s->udp_oversize);
 	sum->udp_limited += STAT_GET(s->udp_limited);
 	sum->udp_send_failed += STAT_GET(s->udp_send_failed);
+	sum->udp_unlisted += STAT_GET(s->udp_unlisted);
 }

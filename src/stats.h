@@ -17,6 +17,7 @@ struct echo_stats {
 	_Atomic uint64_t tcp_refused;		/* closed at once: max_connections reached */
 	_Atomic uint64_t tcp_denied;		/* closed at once: allow/deny */
 	_Atomic uint64_t tcp_limited;		/* closed at once: a per-source limit */
+	_Atomic uint64_t tcp_unlisted;		/* reset at once: local address not configured */
 	_Atomic uint64_t tcp_starved;		/* reading stopped by max_buffered_bytes */
 	_Atomic uint64_t tcp_bytes;		/* bytes echoed over TCP and Unix streams */
 	_Atomic uint64_t udp_datagrams;		/* datagrams echoed */
@@ -27,6 +28,7 @@ struct echo_stats {
 	_Atomic uint64_t udp_oversize;		/* over max_datagram */
 	_Atomic uint64_t udp_limited;		/* a per-source limit */
 	_Atomic uint64_t udp_send_failed;	/* the reply could not be sent */
+	_Atomic uint64_t udp_unlisted;		/* local address not in the configuration */
 };
 
 #define STAT_ADD(field, n) atomic_store_explicit(&(field),			\
@@ -38,6 +40,7 @@ struct echo_stats {
 /* A plain snapshot, for reporting. */
 struct echo_totals {
 	uint64_t tcp_open, tcp_accepted, tcp_refused, tcp_denied, tcp_limited, tcp_starved;
+	uint64_t tcp_unlisted, udp_unlisted;
 	uint64_t tcp_bytes;
 	uint64_t udp_datagrams, udp_bytes, udp_dropped, udp_denied, udp_source_port;
 	uint64_t udp_oversize, udp_limited, udp_send_failed;

@@ -551,22 +551,56 @@ tcp_conn_start(struct tcp_worker *tw, int fd, bool nodelay, const struct sockadd
 		log_warn("connection fd %d", fd);
 }
 
-/* accept4() with the peer's address; the ACL in force is read once per connection. */
+/*
+ * Is the address the peer dialled one the configuration lists? Only a
+ * narrowed listener (a socket systemd passed that the file narrowed or no
+ * longer names) needs to ask the kernel. Sets *acl to the ACL in force there.
+ */
+static bool
+conn_local_listed(int cfd, const struct listener_view *view, const struct acl **acl)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+
+	if (!view_is_narrowed(view) || view->n == 0)
+		return view_allows(view, NULL, acl);
+	if (getsockname(cfd, (struct sockaddr *)&local, &len) == -1)
+		return false;
+	return view_allows(view, (struct sockaddr *)&local, acl);
+}
+
+/* A reset, not a FIN: the client learns at once that nothing is served there. */
+static void
+conn_reset(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* accept4() with the peer's address; the view in force is read once per connection. */
 static int
 port_accept(struct tcp_port *port)
 {
+	const struct listener_view *view = atomic_load_explicit(port->view, memory_order_acquire);
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	const struct acl *acl;
 	int cfd = accept4(port->w.fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (cfd == -1)
 		return -1;
 	if (len < sizeof(sa_family_t) || len > sizeof(ss))
 		ss.ss_family = AF_UNSPEC;
+	if (!conn_local_listed(cfd, view, &acl)) {
+		STAT_ADD(port->tw->stats->tcp_unlisted, 1);
+		conn_reset(cfd);
+		return 0;
+	}
 	if (log_enabled(LOG_DEBUG))
 		conn_log_accepted(cfd, (struct sockaddr *)&ss, len);
-	tcp_conn_start(port->tw, cfd, port->nodelay, (struct sockaddr *)&ss,
-	    atomic_load_explicit(port->acl, memory_order_acquire));
+	tcp_conn_start(port->tw, cfd, port->nodelay, (struct sockaddr *)&ss, acl);
 	return 0;
 }
 
@@ -623,10 +657,10 @@ accept_cb(int fd, uint32_t events, void *arg)
 
 int
 tcp_port_start(struct tcp_port *port, struct tcp_worker *tw, int fd, bool nodelay,
-    _Atomic(const struct acl *) *acl)
+    _Atomic(const struct listener_view *) *view)
 {
 	port->tw = tw;
-	port->acl = acl;
+	port->view = view;
 	port->nodelay = nodelay;
 	port->paused = false;
 	port->next_paused = NULL;

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "acl.h"
+#include "view.h"
 #include "guard.h"
 #include "loop.h"
 #include "stats.h"
@@ -32,7 +33,8 @@ struct tcp_conn;
 struct tcp_port {
 	struct watcher w;
 	struct tcp_worker *tw;
-	_Atomic(const struct acl *) *acl;	/* the listener's (NULL: all), reload swaps it */
+	/* The listener's: what it serves and the ACL there (NULL: all); reload swaps it. */
+	_Atomic(const struct listener_view *) *view;
 	bool nodelay;			/* TCP, not Unix */
 	bool paused;			/* out of descriptors: not in epoll until resumed */
 	struct tcp_port *next_paused;
@@ -63,7 +65,7 @@ void	tcp_worker_fini(struct tcp_worker *tw);
  * reset connections clients already made).
  */
 int	tcp_port_start(struct tcp_port *port, struct tcp_worker *tw, int fd, bool nodelay,
-	    _Atomic(const struct acl *) *acl);
+	    _Atomic(const struct listener_view *) *view);
 void	tcp_port_stop(struct tcp_port *port, bool drain);
 
 /*

@@ -119,26 +119,75 @@ udp_count_drop(struct echo_stats *stats, enum guard_verdict why)
 	case GUARD_LIMITED:
 		STAT_ADD(stats->udp_limited, 1);
 		break;
+	case GUARD_UNLISTED:
+		STAT_ADD(stats->udp_unlisted, 1);
+		break;
 	default:
 		STAT_ADD(stats->udp_send_failed, 1);
 		break;
 	}
 }
 
-/* The policy and the listener's ACL are read once per batch, not per datagram. */
+/* Where a datagram was sent, from its pktinfo (a narrowed socket is a wildcard one). */
+static int
+datagram_local(struct msghdr *in, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(in); cm != NULL; cm = CMSG_NXTHDR(in, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			sin->sin_family = AF_INET;
+			sin->sin_addr = pi.ipi_addr;
+			return 0;
+		}
+		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_addr = pi.ipi6_addr;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The ACL in force for one datagram, or false when its local address is not listed. */
+static bool
+datagram_listed(const struct listener_view *view, struct msghdr *in, const struct acl **acl)
+{
+	struct sockaddr_storage local;
+
+	if (!view_is_narrowed(view))
+		return view_allows(view, NULL, acl);
+	if (view->n == 0 || datagram_local(in, &local) == -1)
+		return false;
+	return view_allows(view, (struct sockaddr *)&local, acl);
+}
+
+/* The policy and the listener's view are read once per batch, not per datagram. */
 static size_t
 batch_build_replies(struct udp_port *port, struct udp_batch *b, int n)
 {
 	struct udp_worker *uw = port->uw;
 	const struct guard_policy *policy = guard_policy_get(uw->guard);
-	const struct acl *acl = atomic_load_explicit(port->acl, memory_order_acquire);
+	const struct listener_view *view = atomic_load_explicit(port->view,
+	    memory_order_acquire);
 	uint64_t now = loop_now(uw->loop);
 	size_t k = 0;
 
 	for (int i = 0; i < n; i++) {
 		struct msghdr *in = &b->in[i].msg_hdr;
-		enum guard_verdict v = guard_datagram(uw->guard, policy, acl, in->msg_name,
-		    b->in[i].msg_len, (in->msg_flags & MSG_TRUNC) != 0, now);
+		const struct acl *acl;
+		enum guard_verdict v = GUARD_UNLISTED;
+
+		if (datagram_listed(view, in, &acl))
+			v = guard_datagram(uw->guard, policy, acl, in->msg_name,
+			    b->in[i].msg_len, (in->msg_flags & MSG_TRUNC) != 0, now);
 
 		if (v != GUARD_PASS) {
 			udp_count_drop(uw->stats, v);
@@ -226,15 +275,18 @@ udp_worker_fini(struct udp_worker *uw)
 
 int
 udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd,
-    _Atomic(const struct acl *) *acl)
+    _Atomic(const struct listener_view *) *view)
 {
 	port->uw = uw;
-	port->acl = acl;
+	port->view = view;
 	return loop_add(uw->loop, &port->w, fd, EPOLLIN | EPOLLEXCLUSIVE, udp_cb, port);
 }
 
 void
-udp_port_stop(struct udp_port *port)
+udp_port_stop(struct udp_port *port, bool drain)
 {
+	/* One budget of batches: what a client sent before the reload still gets its echo. */
+	if (drain)
+		udp_cb(port->w.fd, EPOLLIN, port);
 	loop_del(port->uw->loop, &port->w);
 }

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "acl.h"
+#include "view.h"
 #include "guard.h"
 #include <sys/socket.h>
 
@@ -24,7 +25,8 @@ struct udp_worker {
 struct udp_port {
 	struct watcher w;
 	struct udp_worker *uw;
-	_Atomic(const struct acl *) *acl;	/* the listener's (NULL: all), reload swaps it */
+	/* The listener's: what it serves and the ACL there (NULL: all); reload swaps it. */
+	_Atomic(const struct listener_view *) *view;
 };
 
 int	udp_worker_init(struct udp_worker *uw, struct loop *loop, struct guard *guard,
@@ -39,13 +41,14 @@ void	udp_worker_fini(struct udp_worker *uw);
 int	udp_socket_prepare(int fd, const struct sockaddr *bound);
 
 int	udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd,
-	    _Atomic(const struct acl *) *acl);
+	    _Atomic(const struct listener_view *) *view);
 
 /*
  * Count a datagram that will not be answered, by the guard's reason (or a
  * failed send: GUARD_PASS). Exposed for the fuzzing harness.
  */
 void	udp_count_drop(struct echo_stats *stats, enum guard_verdict why);
-void	udp_port_stop(struct udp_port *port);
+/* drain: answer what the socket already holds first (a reload closing it). */
+void	udp_port_stop(struct udp_port *port, bool drain);
 
 #endif

@@ -65,9 +65,9 @@ port_add(struct worker *w, struct listener *l)
 	p->listener = l;
 	if (listener_is_stream(l))
 		r = tcp_port_start(&p->u.tcp, &w->tcp, l->fd, l->spec.proto == PROTO_TCP,
-		    &l->acl);
+		    &l->view);
 	else
-		r = udp_port_start(&p->u.udp, &w->udp, l->fd, &l->acl);
+		r = udp_port_start(&p->u.udp, &w->udp, l->fd, &l->view);
 	if (r == -1) {
 		log_warn("worker %d cannot watch %s", w->id, l->name);
 		listener_release(l);
@@ -84,7 +84,7 @@ port_stop_and_free(struct worker_port *p, bool drain)
 	if (listener_is_stream(p->listener))
 		tcp_port_stop(&p->u.tcp, drain);
 	else
-		udp_port_stop(&p->u.udp);
+		udp_port_stop(&p->u.udp, drain);
 	listener_release(p->listener);
 	free(p);
 }

@@ -216,14 +216,15 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 {
 	static struct sent sent[NADDR][NPORT];
 	static unsigned char buf[65536];
-	_Atomic(const struct acl *) acl = &cfg->acl;
+	struct listener_view all = { .all = true, .acl = &cfg->acl };
+	_Atomic(const struct listener_view *) view = &all;
 	struct echo_stats stats = { 0 };
 	struct udp_worker uw;
 	struct udp_port port;
 
 	memset(sent, 0, sizeof(sent));
 	if (udp_worker_init(&uw, loop, g, &stats) == -1 || udp_port_start(&port, &uw, server,
-	    &acl) == -1)
+	    &view) == -1)
 		abort();
 	for (size_t i = 0; i < n; i++, rec += 4) {
 		int a = rec[0] & 7, p = (rec[0] >> 3) & 15, fd = client(a, p);
@@ -274,7 +275,7 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 			}
 		}
 	}
-	udp_port_stop(&port);
+	udp_port_stop(&port, false);
 	udp_worker_fini(&uw);
 }
 

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/* apply: changes the open listeners to what a configuration lists, through the workers. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "log.h"
+#include "plan.h"
+
+/* Below this a port needs root or CAP_NET_BIND_SERVICE (the kernel's default). */
+#define PRIVILEGED_PORTS 1024
+
+static bool
+host_has_ipv6(void)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd == -1)
+		return errno != EAFNOSUPPORT;
+	close(fd);
+	return true;
+}
+
+/* "tcp 127.0.0.1:7 (/etc/echod/echod.conf:12)" */
+static void
+spec_label(const struct listener_spec *spec, char *buf, size_t size)
+{
+	char addr[ADDR_STRLEN];
+
+	if (spec->proto == PROTO_UNIX)
+		snprintf(buf, size, "unix %s (%s)", spec->path, spec->where);
+	else
+		snprintf(buf, size, "%s %s (%s)", proto_name(spec->proto),
+		    addr_format((const struct sockaddr *)&spec->addr, spec->addrlen, addr,
+		    sizeof(addr)), spec->where);
+}
+
+/* Why a configured listener could not be opened, and what would open it. */
+static void
+report_open_failure(const struct apply_ctx *ctx, const struct listener_spec *spec, int error,
+    struct report *rep, struct report *unserved)
+{
+	char label[ADDR_STRLEN + 300], hint[200] = "";
+
+	spec_label(spec, label, sizeof(label));
+	if (error == EACCES && spec->proto != PROTO_UNIX && spec->port < PRIVILEGED_PORTS)
+		snprintf(hint, sizeof(hint), ": port %d is privileged; %s", spec->port,
+		    ctx->activated ? "under systemd it must come from echod.socket: "
+		    APPLY_SYSTEMD_REBIND : "run echod as root or with CAP_NET_BIND_SERVICE");
+	else if (error == EADDRINUSE && ctx->activated)
+		snprintf(hint, sizeof(hint), "; if systemd holds the port: %s",
+		    APPLY_SYSTEMD_REBIND);
+	report_fail(rep, "%s: cannot open: %s%s", label, strerror(error), hint);
+	report_fail(unserved, "%s  not open: %s%s", label, strerror(error), hint);
+	log_struct(LOG_ERR, ECHOD_MSGID_LISTENER_FAILED, NULL, "cannot open %s: %s%s", label,
+	    strerror(error), hint);
+}
+
+static int
+retire(struct retired_views *r, const struct listener_view *v)
+{
+	struct listener_view **grown;
+
+	if (v == NULL)
+		return 0;
+	grown = realloc(r->items, (r->count + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	r->items = grown;
+	r->items[r->count++] = (struct listener_view *)(uintptr_t)v;
+	return 0;
+}
+
+void
+retired_views_free(struct retired_views *r)
+{
+	for (size_t i = 0; i < r->count; i++)
+		free(r->items[i]);
+	free(r->items);
+	r->items = NULL;
+	r->count = 0;
+}
+
+/* Give l the view cfg implies; the one it replaces is freed after the workers sync. */
+static int
+set_view(struct listener *l, const struct echod_config *cfg, struct retired_views *retired)
+{
+	struct listener_view *v = view_build(&l->spec, cfg);
+	const struct listener_view *old;
+
+	if (v == NULL)
+		return -1;
+	old = atomic_exchange_explicit(&l->view, v, memory_order_acq_rel);
+	if (retire(retired, old) == -1) {
+		/* Cannot defer the free safely: keep the old view rather than risk a reader. */
+		atomic_store_explicit(&l->view, old, memory_order_release);
+		free(v);
+		return -1;
+	}
+	return 0;
+}
+
+/* In every worker's loop: only once its view is set (no connection may slip in unchecked). */
+static void
+watch(struct apply_ctx *ctx, struct listener *l)
+{
+	for (size_t i = 0; i < ctx->nworkers; i++)
+		if (worker_add_listener(ctx->workers[i], l) == -1)
+			log_warn("worker %zu cannot take %s", i, l->name);
+	l->watched = true;
+}
+
+static void
+unwatch_and_release(struct apply_ctx *ctx, size_t index)
+{
+	struct listener *l = ctx->set->items[index];
+
+	if (l->watched)
+		for (size_t w = 0; w < ctx->nworkers; w++)
+			worker_remove_listener(ctx->workers[w], l);
+	listener_set_remove_at(ctx->set, index);
+	listener_release(l);
+}
+
+/*
+ * Open configured listener j. The sockets it replaces share their port with
+ * it meanwhile; *forced[i] marks those that must stay because it failed.
+ */
+static int
+open_wanted(struct apply_ctx *ctx, const struct echod_config *cfg, const struct plan *plan,
+    size_t j, bool *forced, struct report *rep, struct report *unserved,
+    struct retired_views *retired)
+{
+	const struct listener_spec *spec = &cfg->listeners[j];
+	bool rebind = plan->how[j] == PLAN_REBIND;
+	struct listener *l;
+	int error;
+
+	for (size_t i = 0; rebind && i < plan->ncurrent; i++)
+		if (plan_overlaps(plan, j, i))
+			(void)listener_share_port(ctx->set->items[i], true);
+	l = listener_open(spec, rebind);
+	if (l != NULL && set_view(l, cfg, retired) == 0 && listener_set_add(ctx->set, l) == 0) {
+		watch(ctx, l);
+		report_add(rep, "opened %s%s", l->name, rebind ? " (replacing what shared its port)" :
+		    "");
+		log_struct(LOG_INFO, ECHOD_MSGID_LISTENER_OPENED, NULL, "listening on %s", l->name);
+		return 0;
+	}
+	error = l == NULL ? errno : ENOMEM;
+	if (l != NULL)
+		listener_release(l);
+	for (size_t i = 0; i < plan->ncurrent; i++)
+		if (plan_overlaps(plan, j, i))
+			forced[i] = true;
+	report_open_failure(ctx, spec, error, rep, unserved);
+	return -1;
+}
+
+static void
+report_view(const struct listener *l, struct report *rep)
+{
+	const struct listener_view *v = atomic_load(&l->view);
+
+	if (!view_is_narrowed(v))
+		return;
+	if (v->n == 0)
+		report_add(rep, "note: %s%s is in no configured listener: connections to it are "
+		    "reset and datagrams dropped%s%s", l->name, l->passed ? " (passed by systemd)" :
+		    "", l->passed ? "; to close it: " : "", l->passed ? APPLY_SYSTEMD_REBIND : "");
+	else
+		report_add(rep, "note: %s still serves only what the configuration lists on it%s%s",
+		    l->name, l->passed ? "; to rebind it as listed: " : "",
+		    l->passed ? APPLY_SYSTEMD_REBIND : "");
+}
+
+/* Close or keep each socket open before; then views for all, and watch the new ones. */
+static void
+settle_current(struct apply_ctx *ctx, const struct echod_config *cfg, const struct plan *plan,
+    const bool *forced, struct report *rep, struct retired_views *retired)
+{
+	for (size_t i = plan->ncurrent; i-- > 0;) {
+		struct listener *l = ctx->set->items[i];
+
+		(void)listener_share_port(l, false);
+		if (plan->fate[i] == PLAN_KEEP || (plan->fate[i] == PLAN_REPLACE && forced[i]))
+			continue;
+		log_info("closing %s: %s", l->name, plan->fate[i] == PLAN_CLOSE ?
+		    "no longer configured" : "replaced");
+		report_add(rep, "closed %s", l->name);
+		unwatch_and_release(ctx, i);
+	}
+	for (size_t i = 0; i < ctx->set->count; i++) {
+		struct listener *l = ctx->set->items[i];
+
+		(void)listener_share_port(l, false);
+		if (set_view(l, cfg, retired) == -1)
+			report_fail(rep, "%s: out of memory: keeps its previous configuration",
+			    l->name);
+		if (!l->watched)
+			watch(ctx, l);
+		report_view(l, rep);
+	}
+}
+
+int
+apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct report *rep,
+    struct report *unserved, struct retired_views *retired)
+{
+	size_t ncur = ctx->set->count;
+	struct plan_socket *cur = calloc(ncur + 1, sizeof(*cur));
+	bool *forced = calloc(ncur + 1, sizeof(*forced));
+	struct plan plan;
+	int failures = 0;
+
+	if (cur == NULL || forced == NULL) {
+		free(cur);
+		free(forced);
+		report_fail(rep, "out of memory: nothing changed");
+		return 1;
+	}
+	for (size_t i = 0; i < ncur; i++)
+		cur[i] = (struct plan_socket){ &ctx->set->items[i]->spec, ctx->set->items[i]->passed };
+	if (plan_make(cur, ncur, cfg, host_has_ipv6(), &plan) == -1) {
+		free(cur);
+		free(forced);
+		report_fail(rep, "out of memory: nothing changed");
+		return 1;
+	}
+	/* New sockets first (appended after the current ones: indices below ncur stay). */
+	for (size_t j = 0; j < plan.nwanted; j++)
+		if (plan.how[j] != PLAN_SERVED &&
+		    open_wanted(ctx, cfg, &plan, j, forced, rep, unserved, retired) == -1)
+			failures++;
+	settle_current(ctx, cfg, &plan, forced, rep, retired);
+	plan_free(&plan);
+	free(cur);
+	free(forced);
+	return failures;
+}
+
+static void
+describe_one(const struct listener *l, struct report *out)
+{
+	const struct listener_view *v = atomic_load(&l->view);
+	char origin[96], state[512];
+	size_t used;
+
+	if (l->passed)
+		snprintf(origin, sizeof(origin), "passed by systemd (%s)", l->spec.where);
+	else
+		snprintf(origin, sizeof(origin), "bound by echod");
+	if (!view_is_narrowed(v)) {
+		snprintf(state, sizeof(state), "serving");
+	} else if (v->n == 0) {
+		snprintf(state, sizeof(state), "not served: not in the configuration");
+	} else {
+		used = (size_t)snprintf(state, sizeof(state), "serving");
+		for (size_t i = 0; i < v->n && used < sizeof(state); i++) {
+			char addr[ADDR_STRLEN];
+
+			used += (size_t)snprintf(state + used, sizeof(state) - used, "%s%s",
+			    i == 0 ? " " : ", ", local_part_format(&v->entry[i].part, addr,
+			    sizeof(addr)));
+		}
+		if (used < sizeof(state))
+			snprintf(state + used, sizeof(state) - used, " only (narrowed)");
+	}
+	report_add(out, "  %s  %s  %s%s%s", l->name, origin, state, l->passed ? "" : "  ",
+	    l->passed ? "" : l->spec.where);
+}
+
+void
+apply_describe(const struct listener_set *set, struct report *out)
+{
+	for (size_t i = 0; i < set->count; i++)
+		describe_one(set->items[i], out);
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/* control: the local socket echodctl talks to (one command per connection, lines back). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "listener.h"
+#include "log.h"
+
+#define CONTROL_DEFAULT_PATH	"/run/echod/control"
+/* A command is one short word; anything longer is not echodctl talking. */
+#define CONTROL_LINE_MAX	128
+/* Clients at once: root's tools, not a crowd; more are turned away at once. */
+#define CONTROL_MAX_CLIENTS	32
+
+struct control_client {
+	struct control *ctl;
+	struct watcher w;
+	char line[CONTROL_LINE_MAX];
+	size_t len;
+	bool answering;			/* command taken: no more reading */
+	bool watching;			/* in the loop (not while the server works on it) */
+	char *out;			/* the reply, and how much of it went out */
+	size_t out_len, out_sent;
+	struct control_client *prev, *next;
+};
+
+struct control {
+	struct loop *loop;
+	struct watcher w;
+	char *path;
+	control_request_cb *cb;
+	void *arg;
+	struct control_client *clients;
+	size_t nclients;
+};
+
+const char *
+control_default_path(void)
+{
+	static char path[PATH_MAX];
+	const char *dir = getenv("RUNTIME_DIRECTORY");
+	size_t len;
+
+	if (dir == NULL || dir[0] != '/')
+		return CONTROL_DEFAULT_PATH;
+	/* systemd joins several RuntimeDirectory= entries with ':': the first is echod's. */
+	len = strcspn(dir, ":");
+	snprintf(path, sizeof(path), "%.*s/control", (int)len, dir);
+	return path;
+}
+
+static void
+client_free(struct control_client *c)
+{
+	struct control *ctl = c->ctl;
+
+	if (c->watching)
+		loop_del(ctl->loop, &c->w);
+	close(c->w.fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		ctl->clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	ctl->nclients--;
+	free(c->out);
+	free(c);
+}
+
+static void client_cb(int fd, uint32_t events, void *arg);
+
+/* Write what the socket takes; the rest when it says it can take more. */
+static void
+client_flush(struct control_client *c)
+{
+	while (c->out_sent < c->out_len) {
+		ssize_t n = send(c->w.fd, c->out + c->out_sent, c->out_len - c->out_sent,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			if (c->watching || loop_add(c->ctl->loop, &c->w, c->w.fd, EPOLLOUT, client_cb,
+			    c) == -1)
+				break;
+			c->watching = true;
+			return;
+		}
+		if (n == -1)
+			break;
+		c->out_sent += (size_t)n;
+	}
+	client_free(c);
+}
+
+void
+control_answer(struct control_client *c, const struct report *rep)
+{
+	size_t size = 32;
+	char *p;
+
+	for (size_t i = 0; i < rep->count; i++)
+		size += strlen(rep->lines[i]) + 1;
+	c->out = malloc(size);
+	if (c->out == NULL) {
+		client_free(c);
+		return;
+	}
+	p = c->out;
+	for (size_t i = 0; i < rep->count; i++)
+		p += sprintf(p, "%s\n", rep->lines[i]);
+	p += sprintf(p, "result: %s\n", rep->failed ? "failed" : "ok");
+	c->out_len = (size_t)(p - c->out);
+	c->answering = true;
+	client_flush(c);
+}
+
+/* Read up to the first newline, then hand the command over (once). */
+static void
+client_read(struct control_client *c)
+{
+	char *nl;
+	ssize_t n;
+
+	do
+		n = recv(c->w.fd, c->line + c->len, sizeof(c->line) - 1 - c->len, MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		client_free(c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->line[c->len] = '\0';
+	nl = strchr(c->line, '\n');
+	if (nl == NULL && c->len < sizeof(c->line) - 1)
+		return;
+	if (nl == NULL) {
+		struct report r = { .failed = true };
+
+		report_add(&r, "error: command line longer than %d bytes", CONTROL_LINE_MAX - 1);
+		control_answer(c, &r);
+		report_clear(&r);
+		return;
+	}
+	*nl = '\0';
+	if (nl > c->line && nl[-1] == '\r')
+		nl[-1] = '\0';
+	/*
+	 * The reply may take a while (a reload): out of the loop meanwhile, so
+	 * that a client hanging up cannot free what the server will answer.
+	 */
+	loop_del(c->ctl->loop, &c->w);
+	c->watching = false;
+	c->answering = true;
+	c->ctl->cb(c, c->line, c->ctl->arg);
+}
+
+static void
+client_cb(int fd, uint32_t events, void *arg)
+{
+	struct control_client *c = arg;
+
+	if (c->answering)
+		client_flush(c);
+	else
+		client_read(c);
+}
+
+static void
+accept_cb(int fd, uint32_t events, void *arg)
+{
+	struct control *ctl = arg;
+	struct control_client *c;
+	int cfd;
+
+	while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
+		if (ctl->nclients >= CONTROL_MAX_CLIENTS || (c = calloc(1, sizeof(*c))) == NULL) {
+			close(cfd);
+			continue;
+		}
+		c->ctl = ctl;
+		if (loop_add(ctl->loop, &c->w, cfd, EPOLLIN, client_cb, c) == -1) {
+			close(cfd);
+			free(c);
+			continue;
+		}
+		c->watching = true;
+		c->next = ctl->clients;
+		if (c->next != NULL)
+			c->next->prev = c;
+		ctl->clients = c;
+		ctl->nclients++;
+	}
+}
+
+static int
+control_bind(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, saved;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (listener_unlink_stale(path) == -1)
+		return -1;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	/* 0600 from the start: never a moment in which anyone else could connect. */
+	if (fchmod(fd, 0600) == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0600) == -1 || listen(fd, CONTROL_MAX_CLIENTS) == -1)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+struct control *
+control_open(const char *path, struct loop *loop, control_request_cb *cb, void *arg)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+	int fd;
+
+	if (ctl == NULL || (ctl->path = strdup(path)) == NULL) {
+		free(ctl);
+		errno = ENOMEM;
+		return NULL;
+	}
+	ctl->loop = loop;
+	ctl->cb = cb;
+	ctl->arg = arg;
+	fd = control_bind(path);
+	if (fd == -1 || loop_add(loop, &ctl->w, fd, EPOLLIN, accept_cb, ctl) == -1) {
+		int saved = errno;
+
+		if (fd != -1) {
+			close(fd);
+			(void)unlink(path);
+		}
+		free(ctl->path);
+		free(ctl);
+		errno = saved;
+		return NULL;
+	}
+	return ctl;
+}
+
+void
+control_free(struct control *ctl)
+{
+	if (ctl == NULL)
+		return;
+	while (ctl->clients != NULL)
+		client_free(ctl->clients);
+	loop_del(ctl->loop, &ctl->w);
+	close(ctl->w.fd);
+	/* May fail after a switch away from root: the next start replaces the stale file. */
+	(void)unlink(ctl->path);
+	free(ctl->path);
+	free(ctl);
+}

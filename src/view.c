@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/* view: which of a listening socket's local addresses the configuration serves, and how. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "view.h"
+
+size_t
+local_parts(const struct listener_spec *spec, struct local_part out[2])
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&spec->addr;
+
+	if (spec->proto == PROTO_UNIX)
+		return 0;
+	memset(out, 0, 2 * sizeof(*out));
+	if (spec->any_address) {
+		out[0] = (struct local_part){ .family = AF_INET, .any = true };
+		out[1] = (struct local_part){ .family = AF_INET6, .any = true };
+		return 2;
+	}
+	if (local_part_of(sa, &out[0]) == -1)
+		return 0;
+	out[0].any = addr_is_wildcard(sa);
+	return 1;
+}
+
+int
+local_part_of(const struct sockaddr *sa, struct local_part *out)
+{
+	const struct in6_addr *a6;
+
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET) {
+		out->family = AF_INET;
+		out->addr.v4 = ((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+		return 0;
+	}
+	if (sa->sa_family != AF_INET6)
+		return -1;
+	a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	/* An IPv4 peer of a dual-stack socket: the address it dialled is IPv4. */
+	if (IN6_IS_ADDR_V4MAPPED(a6)) {
+		out->family = AF_INET;
+		memcpy(&out->addr.v4, &a6->s6_addr[12], 4);
+		return 0;
+	}
+	out->family = AF_INET6;
+	out->addr.v6 = *a6;
+	return 0;
+}
+
+static bool
+part_equal(const struct local_part *a, const struct local_part *b)
+{
+	if (a->family != b->family || a->any != b->any)
+		return false;
+	if (a->any)
+		return true;
+	if (a->family == AF_INET)
+		return a->addr.v4.s_addr == b->addr.v4.s_addr;
+	return memcmp(&a->addr.v6, &b->addr.v6, sizeof(a->addr.v6)) == 0;
+}
+
+bool
+local_part_within(const struct local_part *inner, const struct local_part *outer)
+{
+	if (inner->family != outer->family)
+		return false;
+	return outer->any || part_equal(inner, outer);
+}
+
+/* The addresses both parts span, if any: the narrower of the two. */
+static bool
+part_intersect(const struct local_part *a, const struct local_part *b, struct local_part *out)
+{
+	if (local_part_within(a, b))
+		*out = *a;
+	else if (local_part_within(b, a))
+		*out = *b;
+	else
+		return false;
+	return true;
+}
+
+/* Does the configured listener w span every part of the socket? */
+static bool
+spans(const struct listener_spec *w, const struct local_part *sp, size_t ns)
+{
+	struct local_part wp[2];
+	size_t nw = local_parts(w, wp);
+
+	for (size_t i = 0; i < ns; i++) {
+		bool inside = false;
+
+		for (size_t j = 0; j < nw && !inside; j++)
+			inside = local_part_within(&sp[i], &wp[j]);
+		if (!inside)
+			return false;
+	}
+	return ns > 0;
+}
+
+static bool
+same_port(const struct listener_spec *a, const struct listener_spec *b)
+{
+	return a->proto == b->proto && a->proto != PROTO_UNIX && a->port == b->port;
+}
+
+static struct listener_view *
+view_new(size_t n)
+{
+	return calloc(1, sizeof(struct listener_view) + n * sizeof(struct view_entry));
+}
+
+static struct listener_view *
+view_unix(const struct listener_spec *sock, const struct echod_config *cfg)
+{
+	struct listener_view *v = view_new(0);
+
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		if (cfg->listeners[i].proto == PROTO_UNIX &&
+		    strcmp(cfg->listeners[i].path, sock->path) == 0)
+			v->all = true;
+	return v;
+}
+
+/* Specific addresses first: view_allows() takes the first part that holds the address. */
+static int
+by_specificity(const void *a, const void *b)
+{
+	return (int)((const struct view_entry *)a)->part.any -
+	    (int)((const struct view_entry *)b)->part.any;
+}
+
+struct listener_view *
+view_build(const struct listener_spec *sock, const struct echod_config *cfg)
+{
+	struct local_part sp[2], wp[2], common;
+	struct listener_view *v;
+	size_t ns;
+
+	if (sock->proto == PROTO_UNIX)
+		return view_unix(sock, cfg);
+	ns = local_parts(sock, sp);
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		if (!same_port(&cfg->listeners[i], sock) || !spans(&cfg->listeners[i], sp, ns))
+			continue;
+		if ((v = view_new(0)) != NULL) {
+			v->all = true;
+			v->acl = &cfg->listeners[i].acl;
+		}
+		return v;
+	}
+	/* At most two parts each side per listener: 4 entries per configured listener. */
+	if ((v = view_new(4 * cfg->nlisteners)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		size_t nw = same_port(&cfg->listeners[i], sock) ?
+		    local_parts(&cfg->listeners[i], wp) : 0;
+
+		for (size_t j = 0; j < nw; j++)
+			for (size_t k = 0; k < ns; k++)
+				if (part_intersect(&wp[j], &sp[k], &common))
+					v->entry[v->n++] = (struct view_entry){ common,
+					    &cfg->listeners[i].acl };
+	}
+	qsort(v->entry, v->n, sizeof(v->entry[0]), by_specificity);
+	return v;
+}
+
+const char *
+local_part_format(const struct local_part *part, char *buf, size_t size)
+{
+	if (part->any)
+		snprintf(buf, size, "every %s address", part->family == AF_INET ? "IPv4" : "IPv6");
+	else if (inet_ntop(part->family, &part->addr, buf, (socklen_t)size) == NULL)
+		snprintf(buf, size, "?");
+	return buf;
+}
+
+bool
+view_allows(const struct listener_view *v, const struct sockaddr *sa, const struct acl **acl)
+{
+	struct local_part here;
+
+	if (v == NULL) {
+		*acl = NULL;
+		return true;
+	}
+	if (v->all) {
+		*acl = v->acl;
+		return true;
+	}
+	if (local_part_of(sa, &here) == -1)
+		return false;
+	for (size_t i = 0; i < v->n; i++) {
+		if (local_part_within(&here, &v->entry[i].part)) {
+			*acl = v->entry[i].acl;
+			return true;
+		}
+	}
+	return false;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* view: which of a listening socket's local addresses the configuration serves, and how. */
+#ifndef ECHOD_VIEW_H
+#define ECHOD_VIEW_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "acl.h"
+#include "config.h"
+
+/* One part of the local addresses a socket receives: one address, or all of a family. */
+struct local_part {
+	int family;			/* AF_INET or AF_INET6 */
+	bool any;			/* every address of the family */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} addr;				/* !any */
+};
+
+/*
+ * The parts a tcp/udp listener (or socket) spans: a dual-stack wildcard is
+ * both families, "0.0.0.0" or an IPv6-only "::" one family, else one address.
+ * Unix: none. Returns how many were written to out.
+ */
+size_t	local_parts(const struct listener_spec *spec, struct local_part out[2]);
+/* Is every address of inner also one of outer? */
+bool	local_part_within(const struct local_part *inner, const struct local_part *outer);
+/* The address a connection or datagram arrived at; IPv4-mapped IPv6 is IPv4. -1: not IP. */
+int	local_part_of(const struct sockaddr *sa, struct local_part *out);
+
+struct view_entry {
+	struct local_part part;
+	const struct acl *acl;		/* the configured listener's allow/deny */
+};
+
+/*
+ * What a listening socket answers under a configuration. Immutable once
+ * built; the ACL pointers point into the configuration, so a view lives
+ * exactly as long as it (both are retired together after a reload).
+ */
+struct listener_view {
+	bool all;			/* every address it receives, under acl */
+	const struct acl *acl;		/* all: the listener's (NULL: everyone, Unix) */
+	size_t n;			/* !all: the parts served, most specific first; */
+	struct view_entry entry[];	/* 0: nothing (refused, dropped, counted) */
+};
+
+/*
+ * The view of a socket bound as sock (its protocol, address, port or path)
+ * under cfg: all, when one configured listener spans the whole socket; else
+ * the parts configured listeners on its port share with it. NULL: ENOMEM.
+ */
+struct listener_view *view_build(const struct listener_spec *sock, const struct echod_config *cfg);
+
+/*
+ * May a peer be served at local address sa? Sets *acl to the allow/deny in
+ * force there. The hot path: no allocation, a few comparisons.
+ */
+bool	view_allows(const struct listener_view *v, const struct sockaddr *sa,
+	    const struct acl **acl);
+
+/* "127.0.0.1", "::1", "every IPv4 address", "every IPv6 address"; returns buf. */
+const char *local_part_format(const struct local_part *part, char *buf, size_t size);
+
+/* Is the view a narrowing (some or all of the socket's addresses not served)? */
+static inline bool
+view_is_narrowed(const struct listener_view *v)
+{
+	return v != NULL && !v->all;
+}
+
+#endif
