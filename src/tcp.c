@@ -562,9 +562,9 @@ conn_local_listed(int cfd, const struct listener_view *view, const struct acl **
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
 
-	if (!view_is_narrowed(view) || view->n == 0)
+	if (!view_is_narrowed(view))
 		return view_allows(view, NULL, acl);
-	if (getsockname(cfd, (struct sockaddr *)&local, &len) == -1)
+	if (view->n == 0 || getsockname(cfd, (struct sockaddr *)&local, &len) == -1)
 		return false;
 	return view_allows(view, (struct sockaddr *)&local, acl);
 }

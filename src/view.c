@@ -196,7 +196,7 @@ view_allows(const struct listener_view *v, const struct sockaddr *sa, const stru
 		*acl = v->acl;
 		return true;
 	}
-	if (local_part_of(sa, &here) == -1)
+	if (sa == NULL || local_part_of(sa, &here) == -1)
 		return false;
 	for (size_t i = 0; i < v->n; i++) {
 		if (local_part_within(&here, &v->entry[i].part)) {

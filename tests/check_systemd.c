@@ -62,6 +62,21 @@ tcp_echo_ok(int family, int port)
 	close(fd);
 }
 
+/* Not served: the connection is refused, or reset before it echoes a byte. */
+static void
+tcp_not_served(int family, int port)
+{
+	int fd = tcp_connect_port(family, port);
+	char in[16];
+
+	if (fd < 0)
+		return;
+	(void)send(fd, "ping", 4, MSG_NOSIGNAL);
+	ck_assert_msg(peer_closed(fd, 3000), "port %d still open", port);
+	ck_assert_int_le(recv(fd, in, sizeof(in), MSG_DONTWAIT), 0);
+	close(fd);
+}
+
 static void
 udp_echo_ok(int port)
 {
@@ -98,14 +113,15 @@ START_TEST(passed_fds_served_and_missing_ones_bound)
 	tcp_echo_ok(AF_INET, b);
 	harness_read_stderr(&p, log, sizeof(log), 300);
 	ck_assert_ptr_nonnull(strstr(log, "listening on tcp 127.0.0.1:"));
-	ck_assert_ptr_nonnull(strstr(log, "(socket activation)"));
+	ck_assert_ptr_nonnull(strstr(log, "passed by systemd (echo)"));
 	ck_assert_ptr_null(strstr(log, "in no configured listener"));
 	ck_assert_int_eq(harness_stop(&p), 0);
 	harness_cleanup(&p);
 }
 END_TEST
 
-START_TEST(unmatched_fd_is_served_with_a_notice)
+/* Nothing is served that the file does not list, not even what systemd passed. */
+START_TEST(unmatched_fd_is_refused_with_a_notice)
 {
 	struct echod_proc p;
 	int a, c, fds[1];
@@ -118,10 +134,11 @@ START_TEST(unmatched_fd_is_served_with_a_notice)
 	    "address = \"127.0.0.1\"; } );\n", a);
 	fds[0] = bound_socket(AF_INET, SOCK_STREAM, c, false);
 	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 1, "extra", true), 0);
-	tcp_echo_ok(AF_INET, c);
+	tcp_not_served(AF_INET, c);
 	tcp_echo_ok(AF_INET, a);
 	harness_read_stderr(&p, log, sizeof(log), 300);
-	ck_assert_msg(strstr(log, "in no configured listener: serving it") != NULL,
+	ck_assert_msg(strstr(log, "is in no configured listener: connections to it are reset") !=
+	    NULL,
 	    "ports %d (configured) and %d (passed); echod said:\n%s", a, c, log);
 	ck_assert_int_eq(harness_stop(&p), 0);
 	harness_cleanup(&p);
@@ -157,7 +174,7 @@ END_TEST
 START_TEST(wildcard_fd_matches_listener_without_address_and_survives_reload)
 {
 	struct echod_proc p;
-	int a, fds[1];
+	int a, b, fds[1];
 	char log[8192] = "";
 
 	if (!harness_have_ipv6()) {
@@ -166,19 +183,28 @@ START_TEST(wildcard_fd_matches_listener_without_address_and_survives_reload)
 	}
 	harness_init(&p);
 	a = harness_free_port();
+	b = harness_free_port();
 	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; } );\n", a);
 	fds[0] = bound_socket(AF_INET6, SOCK_STREAM, a, false);
 	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 1, "echo", true), 0);
 	tcp_echo_ok(AF_INET, a);
 	tcp_echo_ok(AF_INET6, a);
-	/* The file no longer names it: systemd's socket is kept all the same. */
-	harness_write_config(&p, "listeners = ();\n");
+	/* The file no longer names it: systemd's socket stays open, and answers nothing. */
+	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\n", b);
 	harness_signal(&p, SIGHUP);
 	ck_assert_int_eq(harness_wait_notify(&p, "READY=1", 5000), 0);
-	tcp_echo_ok(AF_INET, a);
+	tcp_not_served(AF_INET, a);
+	tcp_not_served(AF_INET6, a);
+	tcp_echo_ok(AF_INET, b);
+	/* Named again: served again, through the same socket. */
+	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; } );\n", a);
+	harness_signal(&p, SIGHUP);
+	ck_assert_int_eq(harness_wait_notify(&p, "READY=1", 5000), 0);
+	tcp_echo_ok(AF_INET6, a);
 	harness_read_stderr(&p, log, sizeof(log), 300);
-	ck_assert_ptr_null(strstr(log, "in no configured listener"));
-	ck_assert_ptr_null(strstr(log, "closing"));
+	ck_assert_ptr_nonnull(strstr(log, "in no configured listener"));
+	ck_assert_ptr_null(strstr(log, "closing tcp [::]"));
 	ck_assert_int_eq(harness_stop(&p), 0);
 	harness_cleanup(&p);
 }
@@ -350,7 +376,7 @@ systemd_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, passed_fds_served_and_missing_ones_bound);
-	tcase_add_test(tc, unmatched_fd_is_served_with_a_notice);
+	tcase_add_test(tc, unmatched_fd_is_refused_with_a_notice);
 	tcase_add_test(tc, unusable_fds_are_closed_cleanly);
 	tcase_add_test(tc, wildcard_fd_matches_listener_without_address_and_survives_reload);
 	tcase_add_test(tc, systemd_socket_activate_passes_tcp);
