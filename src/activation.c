@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "log.h"
 #include "udp.h"
+#include "view.h"
 
 bool
 activation_matches(const struct listener_spec *passed, const struct listener_spec *configured)
@@ -122,6 +123,54 @@ adopt_one(int fd, const char *name, struct listener_set *out)
 		else
 			close(fd);
 	}
+}
+
+/* Is every part of w inside one of the passed socket's parts? */
+static bool
+spans(const struct listener_spec *passed, const struct listener_spec *w)
+{
+	struct local_part pp[2], wp[2];
+	size_t np, nw;
+
+	if (passed->proto != w->proto)
+		return false;
+	if (w->proto == PROTO_UNIX)
+		return strcmp(passed->path, w->path) == 0;
+	if (passed->port != w->port)
+		return false;
+	np = local_parts(passed, pp);
+	nw = local_parts(w, wp);
+	for (size_t j = 0; j < nw; j++) {
+		bool inside = false;
+
+		for (size_t i = 0; i < np && !inside; i++)
+			inside = local_part_within(&wp[j], &pp[i]);
+		if (!inside)
+			return false;
+	}
+	return nw > 0;
+}
+
+bool
+activation_provides(const struct listener_spec *configured)
+{
+	/* 0: leave LISTEN_* for activation_collect(); no sockets when they are not ours. */
+	int n = sd_listen_fds(0);
+	bool found = false;
+
+	for (int i = 0; i < n && !found; i++) {
+		struct listener_spec passed;
+		enum proto proto;
+
+		if (classify(SD_LISTEN_FDS_START + i, &proto) == -1 ||
+		    describe(SD_LISTEN_FDS_START + i, proto, &passed) == -1) {
+			free(passed.path);
+			continue;
+		}
+		found = spans(&passed, configured);
+		free(passed.path);
+	}
+	return found;
 }
 
 int

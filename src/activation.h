@@ -19,6 +19,13 @@
 int	activation_collect(struct listener_set *out);
 
 /*
+ * Would the sockets passed to this process (LISTEN_FDS, left in place for
+ * activation_collect()) serve every address of the configured listener?
+ * What `echod -t` asks before calling a privileged port unobtainable.
+ */
+bool	activation_provides(const struct listener_spec *configured);
+
+/*
  * Does a passed socket (described as a spec: protocol, bound address) serve a
  * configured listener? A wildcard socket serves a listener without address.
  */

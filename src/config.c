@@ -46,6 +46,7 @@ struct parse {
 	bool dropin;			/* a drop-in: some keys belong to the main file only */
 	struct own_acl *own;		/* one per cfg->listeners entry */
 	char *listeners_where;		/* first "listeners" setting seen, for messages */
+	char *include_where;		/* the include_dir setting, for messages */
 };
 
 static void
@@ -539,7 +540,8 @@ parse_main_only(struct parse *p, const config_setting_t *root, struct echod_conf
 	if (dir != NULL && dir[0] != '\0') {
 		free(cfg->include_dir);
 		cfg->include_dir = confdir_resolve(p->path, dir);
-		if (cfg->include_dir == NULL)
+		p->include_where = setting_where(p, config_setting_get_member(root, "include_dir"));
+		if (cfg->include_dir == NULL || p->include_where == NULL)
 			parse_error(p, root, "out of memory");
 	}
 	sock = get_string(p, root, "control_socket");
@@ -666,14 +668,14 @@ read_file(struct parse *p, struct echod_config *cfg, const char *path, bool drop
 }
 
 static void
-read_dropins(struct parse *p, struct echod_config *cfg, const char *main_path)
+read_dropins(struct parse *p, struct echod_config *cfg)
 {
 	char **files;
 	size_t n;
 
 	if (confdir_list(cfg->include_dir, &files, &n) == -1) {
-		p->path = main_path;
-		parse_error(p, NULL, "include_dir %s: %s", cfg->include_dir, strerror(errno));
+		parse_error_at(p, p->include_where, "include_dir %s: %s", cfg->include_dir,
+		    strerror(errno));
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -715,11 +717,12 @@ config_load(const char *path, struct config_errors *errs)
 	read_file(&p, cfg, path, false);
 	/* A broken main file may name the wrong directory: read drop-ins only after a good one. */
 	if (p.nerrors == 0 && cfg->include_dir != NULL)
-		read_dropins(&p, cfg, path);
+		read_dropins(&p, cfg);
 	if (p.nerrors == 0)
 		finish(&p, cfg, path);
 	free(p.own);
 	free(p.listeners_where);
+	free(p.include_where);
 	if (p.nerrors > 0) {
 		config_free(cfg);
 		return NULL;

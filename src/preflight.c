@@ -14,8 +14,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "activation.h"
 #include "addr.h"
 #include "preflight.h"
@@ -124,67 +122,6 @@ check_identity(const struct echod_config *cfg, struct config_errors *errs)
 	return check_identity_one(cfg, false, errs) + check_identity_one(cfg, true, errs);
 }
 
-/*
- * A passed socket in the shape of a configured listener, as activation.c
- * describes one (a listening stream or a datagram socket). path holds a unix
- * socket's name. Returns 0, or -1 for a socket echod would not take.
- */
-static int
-passed_describe(int fd, struct listener_spec *spec, char *path, size_t pathlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss), optlen;
-	int type, listening = 0, v6only = 0;
-
-	memset(spec, 0, sizeof(*spec));
-	optlen = sizeof(type);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &optlen) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
-		return -1;
-	optlen = sizeof(listening);
-	if (type == SOCK_STREAM &&
-	    (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) == -1 || !listening))
-		return -1;
-	if (ss.ss_family == AF_UNIX) {
-		const struct sockaddr_un *sun = (const struct sockaddr_un *)&ss;
-
-		if (type != SOCK_STREAM)
-			return -1;
-		/* An abstract or unnamed socket never matches a path in the config. */
-		snprintf(path, pathlen, "%.*s", (int)sizeof(sun->sun_path),
-		    sun->sun_path[0] != '\0' ? sun->sun_path : "@");
-		spec->proto = PROTO_UNIX;
-		spec->path = path;
-		return 0;
-	}
-	if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
-	    (type != SOCK_STREAM && type != SOCK_DGRAM))
-		return -1;
-	spec->proto = type == SOCK_STREAM ? PROTO_TCP : PROTO_UDP;
-	spec->addr = ss;
-	spec->addrlen = len;
-	spec->port = addr_port((struct sockaddr *)&ss);
-	optlen = sizeof(v6only);
-	if (ss.ss_family == AF_INET6 && addr_is_wildcard((struct sockaddr *)&ss) &&
-	    getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &optlen) == 0)
-		spec->any_address = !v6only;
-	return 0;
-}
-
-/* Does a socket systemd passed to this process serve the listener? */
-static bool
-passed_provides(int npassed, const struct listener_spec *configured)
-{
-	char path[sizeof(((struct sockaddr_un *)NULL)->sun_path) + 1];
-	struct listener_spec passed;
-
-	for (int i = 0; i < npassed; i++)
-		if (passed_describe(SD_LISTEN_FDS_START + i, &passed, path, sizeof(path)) == 0 &&
-		    activation_matches(&passed, configured))
-			return true;
-	return false;
-}
-
 static int
 port_start(void)
 {
@@ -217,7 +154,7 @@ can_bind_privileged(void)
 }
 
 static int
-check_ports(const struct echod_config *cfg, int npassed, struct config_errors *errs)
+check_ports(const struct echod_config *cfg, struct config_errors *errs)
 {
 	int start = port_start(), problems = 0;
 
@@ -226,7 +163,7 @@ check_ports(const struct echod_config *cfg, int npassed, struct config_errors *e
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		const struct listener_spec *l = &cfg->listeners[i];
 
-		if (l->proto == PROTO_UNIX || l->port >= start || passed_provides(npassed, l))
+		if (l->proto == PROTO_UNIX || l->port >= start || activation_provides(l))
 			continue;
 		preflight_error(errs, l->where, "%s port %d is privileged (below "
 		    "net.ipv4.ip_unprivileged_port_start = %d) and echod runs as uid %u without "
@@ -284,13 +221,13 @@ check_unix_dir(const struct listener_spec *l, struct config_errors *errs)
 }
 
 static int
-check_unix_dirs(const struct echod_config *cfg, int npassed, struct config_errors *errs)
+check_unix_dirs(const struct echod_config *cfg, struct config_errors *errs)
 {
 	int problems = 0;
 
 	for (size_t i = 0; i < cfg->nlisteners; i++)
 		if (cfg->listeners[i].proto == PROTO_UNIX &&
-		    !passed_provides(npassed, &cfg->listeners[i]))
+		    !activation_provides(&cfg->listeners[i]))
 			problems += check_unix_dir(&cfg->listeners[i], errs);
 	return problems;
 }
@@ -298,18 +235,13 @@ check_unix_dirs(const struct echod_config *cfg, int npassed, struct config_error
 int
 preflight_check(const struct echod_config *cfg, unsigned flags, struct config_errors *errs)
 {
-	int npassed = 0, problems = 0;
+	int problems = 0;
 
-	/* 0: keep LISTEN_* for activation_collect(); 0 sockets when they are not ours. */
-	if (flags & (PREFLIGHT_PORTS | PREFLIGHT_UNIX_DIRS))
-		npassed = sd_listen_fds(0);
-	if (npassed < 0)
-		npassed = 0;
 	if (flags & PREFLIGHT_IDENTITY)
 		problems += check_identity(cfg, errs);
 	if (flags & PREFLIGHT_PORTS)
-		problems += check_ports(cfg, npassed, errs);
+		problems += check_ports(cfg, errs);
 	if (flags & PREFLIGHT_UNIX_DIRS)
-		problems += check_unix_dirs(cfg, npassed, errs);
+		problems += check_unix_dirs(cfg, errs);
 	return problems;
 }
