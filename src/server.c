@@ -472,10 +472,14 @@ static void
 status_report(struct server *s, struct report *out)
 {
 	char when[32];
+	char files[2048];
+	size_t used = 0;
 
 	report_add(out, "configuration: %s", s->cfg->path);
-	for (size_t i = 1; i < s->cfg->nfiles; i++)
-		report_add(out, "drop-in: %s", s->cfg->files[i]);
+	for (size_t i = 0; i < s->cfg->nfiles && used < sizeof(files); i++)
+		used += (size_t)snprintf(files + used, sizeof(files) - used, "%s%s",
+		    i == 0 ? "" : " ", s->cfg->files[i]);
+	report_add(out, "files: %s", s->cfg->nfiles > 0 ? files : "-");
 	format_time(s->loaded_at, when, sizeof(when));
 	report_add(out, "loaded: %s", when);
 	format_time(s->last_reload_at, when, sizeof(when));
