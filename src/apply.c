@@ -192,6 +192,9 @@ settle_current(struct apply_ctx *ctx, const struct echod_config *cfg, const stru
 			continue;
 		log_info("closing %s: %s", l->name, plan->fate[i] == PLAN_CLOSE ?
 		    "no longer configured" : "replaced");
+		/* Its replacement serves: SYNs from now on retry there, none is reset here. */
+		if (plan->fate[i] == PLAN_REPLACE && listener_stop_intake(l) == -1)
+			log_warn("%s: cannot stop new connections before closing", l->name);
 		report_add(rep, "closed %s", l->name);
 		unwatch_and_release(ctx, i);
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* control: the local socket echodctl talks to (one command per connection, lines back). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ struct control {
 	void *arg;
 	struct control_client *clients;
 	size_t nclients;
+	int spare_fd;			/* given up to turn a client away when out of fds */
 };
 
 const char *
@@ -177,6 +179,24 @@ client_cb(int fd, uint32_t events, void *arg)
 		client_read(c);
 }
 
+/*
+ * Out of descriptors, a pending client would wake the loop again and again:
+ * free the spare one, take the client and hang up on it, then keep a spare.
+ */
+static bool
+turn_away(struct control *ctl, int fd)
+{
+	int cfd;
+
+	if (ctl->spare_fd != -1)
+		close(ctl->spare_fd);
+	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	if (cfd != -1)
+		close(cfd);
+	ctl->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return cfd != -1;
+}
+
 static void
 accept_cb(int fd, uint32_t events, void *arg)
 {
@@ -184,7 +204,17 @@ accept_cb(int fd, uint32_t events, void *arg)
 	struct control_client *c;
 	int cfd;
 
-	while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
+	for (;;) {
+		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1 && errno == EINTR)
+			continue;
+		if (cfd == -1 && (errno == EMFILE || errno == ENFILE)) {
+			if (turn_away(ctl, fd))
+				continue;
+			return;
+		}
+		if (cfd == -1)
+			return;
 		if (ctl->nclients >= CONTROL_MAX_CLIENTS || (c = calloc(1, sizeof(*c))) == NULL) {
 			close(cfd);
 			continue;
@@ -204,6 +234,24 @@ accept_cb(int fd, uint32_t events, void *arg)
 	}
 }
 
+/*
+ * echod run by hand as root has no RuntimeDirectory= to make /run/echod:
+ * make the last directory of the path (readable by all, like systemd's).
+ */
+static int
+make_parent(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return -1;
+	*slash = '\0';
+	return mkdir(dir, 0755) == -1 && errno != EEXIST ? -1 : 0;
+}
+
 static int
 control_bind(const char *path)
 {
@@ -221,8 +269,13 @@ control_bind(const char *path)
 	if (fd == -1)
 		return -1;
 	/* 0600 from the start: never a moment in which anyone else could connect. */
-	if (fchmod(fd, 0600) == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0600) == -1 || listen(fd, CONTROL_MAX_CLIENTS) == -1)
+	if (fchmod(fd, 0600) == -1)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 &&
+	    (errno != ENOENT || make_parent(path) == -1 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1))
+		goto fail;
+	if (chmod(path, 0600) == -1 || listen(fd, CONTROL_MAX_CLIENTS) == -1)
 		goto fail;
 	return fd;
 fail:
@@ -246,6 +299,7 @@ control_open(const char *path, struct loop *loop, control_request_cb *cb, void *
 	ctl->loop = loop;
 	ctl->cb = cb;
 	ctl->arg = arg;
+	ctl->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	fd = control_bind(path);
 	if (fd == -1 || loop_add(loop, &ctl->w, fd, EPOLLIN, accept_cb, ctl) == -1) {
 		int saved = errno;
@@ -254,6 +308,8 @@ control_open(const char *path, struct loop *loop, control_request_cb *cb, void *
 			close(fd);
 			(void)unlink(path);
 		}
+		if (ctl->spare_fd != -1)
+			close(ctl->spare_fd);
 		free(ctl->path);
 		free(ctl);
 		errno = saved;
@@ -273,6 +329,8 @@ control_free(struct control *ctl)
 	close(ctl->w.fd);
 	/* May fail after a switch away from root: the next start replaces the stale file. */
 	(void)unlink(ctl->path);
+	if (ctl->spare_fd != -1)
+		close(ctl->spare_fd);
 	free(ctl->path);
 	free(ctl);
 }

@@ -363,11 +363,13 @@ reload_finish(struct server *s)
 	retire_free(s);
 	s->reloading = false;
 	if (rep->failed)
-		report_fail(rep, "configuration reloaded from %s (%zu files), but not all of it "
-		    "applied: %zu listeners open", s->cfg->path, s->cfg->nfiles, s->listeners.count);
+		report_fail(rep, "configuration reloaded from %s (%zu file%s), but not all of it "
+		    "applied: %zu listeners open", s->cfg->path, s->cfg->nfiles,
+		    s->cfg->nfiles == 1 ? "" : "s", s->listeners.count);
 	else
-		report_add(rep, "configuration reloaded from %s (%zu files): %zu listeners",
-		    s->cfg->path, s->cfg->nfiles, s->listeners.count);
+		report_add(rep, "configuration reloaded from %s (%zu file%s): %zu listeners",
+		    s->cfg->path, s->cfg->nfiles, s->cfg->nfiles == 1 ? "" : "s",
+		    s->listeners.count);
 	reload_done(s);
 	return 0;
 }

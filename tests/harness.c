@@ -150,6 +150,8 @@ exec_echod(struct echod_proc *p, const char *const *args, long nofile, int errpi
 	if (errpipe >= 0)
 		dup2(errpipe, STDERR_FILENO);
 	setenv("NOTIFY_SOCKET", p->notify_path, 1);
+	/* As systemd's RuntimeDirectory= would: the control socket goes to p->dir/control. */
+	setenv("RUNTIME_DIRECTORY", p->dir, 1);
 	argv[n++] = echod_path();
 	argv[n++] = "-c";
 	argv[n++] = p->conf;
@@ -649,4 +651,156 @@ proc_cpu_ticks(pid_t pid)
 	    &utime, &stime) != 2)
 		return -1;
 	return (long)(utime + stime);
+}
+
+void
+harness_control_path(const struct echod_proc *p, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/control", p->dir);
+}
+
+static const char *
+echodctl_path(void)
+{
+	const char *p = getenv("ECHODCTL");
+
+	return p != NULL ? p : "../src/echodctl";
+}
+
+int
+harness_echodctl(const struct echod_proc *p, const char *command, char *out, size_t size)
+{
+	char cmd[512], control[128], rest[512];
+	size_t used = 0, n;
+	FILE *f;
+	int status;
+
+	/* -T only bounds the wait: a reload answers once every worker has applied it. */
+	harness_control_path(p, control, sizeof(control));
+	snprintf(cmd, sizeof(cmd), "'%s' -s '%s' -T %d %s", echodctl_path(), control,
+	    harness_scale_ms(30000) / 1000, command);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	while (used + 1 < size && (n = fread(out + used, 1, size - used - 1, f)) > 0)
+		used += n;
+	out[used] = '\0';
+	/* Whatever did not fit is read all the same, so that echodctl never blocks on us. */
+	while (fread(rest, 1, sizeof(rest), f) > 0)
+		continue;
+	status = pclose(f);
+	ck_assert_int_ne(status, -1);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int
+harness_wait_quiet(struct echod_proc *p, int quiet_ms, int timeout_ms)
+{
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
+	char buf[4096];
+
+	while (now_ms() < deadline)
+		if (read_notify(p, buf, sizeof(buf), harness_scale_ms(quiet_ms)) != 0)
+			return 0;
+	return -1;
+}
+
+int
+harness_sockaddr(const char *ip, int port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		return (int)sizeof(*sin);
+	}
+	if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		return (int)sizeof(*sin6);
+	}
+	return 0;
+}
+
+int
+tcp_connect_ip(const char *ip, int port)
+{
+	struct sockaddr_storage ss;
+	struct timeval tv = { harness_scale_ms(5000) / 1000, 0 };
+	int len = harness_sockaddr(ip, port, &ss), fd, saved;
+
+	ck_assert_msg(len > 0, "not an address: %s", ip);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	/* Bounds connect() too: a listener nobody accepts on ends up dropping SYNs. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&ss, (socklen_t)len) == 0)
+		return fd;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+int
+harness_wildcard_socket(int type, int port)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	int fd = socket(AF_INET6, type | SOCK_CLOEXEC, 0), off = 0, on = 1;
+
+	ck_assert_int_ge(fd, 0);
+	sin6.sin6_port = htons((uint16_t)port);
+	/* What systemd does for ListenStream=PORT: SO_REUSEADDR, and both IPv4 and IPv6. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)), 0);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0,
+	    "cannot bind [::]:%d: %s", port, strerror(errno));
+	if (type == SOCK_STREAM)
+		ck_assert_int_eq(listen(fd, SOMAXCONN), 0);
+	return fd;
+}
+
+enum probe_result
+stream_probe(int fd, int timeout_ms)
+{
+	static const char ping[] = "are you there?\n";
+	const size_t len = sizeof(ping) - 1;
+	long deadline = now_ms() + harness_scale_ms(timeout_ms);
+	enum probe_result r = PROBE_SILENT;
+	char got[sizeof(ping)];
+	size_t have = 0;
+
+	if (fd == -1)
+		return PROBE_REFUSED;
+	/* A reset that came before the send fails the send: closed all the same. */
+	if (send(fd, ping, len, MSG_NOSIGNAL) != (ssize_t)len)
+		r = PROBE_CLOSED;
+	while (r == PROBE_SILENT && now_ms() < deadline) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = recv(fd, got + have, len - have, MSG_DONTWAIT);
+		if (n > 0 && (have += (size_t)n) == len)
+			r = memcmp(got, ping, len) == 0 ? PROBE_ECHOED : PROBE_GARBLED;
+		else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			r = have == 0 ? PROBE_CLOSED : PROBE_GARBLED;
+	}
+	close(fd);
+	return r;
+}
+
+const char *
+probe_result_name(enum probe_result r)
+{
+	static const char *const names[] = {
+		[PROBE_REFUSED] = "refused", [PROBE_CLOSED] = "closed without an echo",
+		[PROBE_ECHOED] = "echoed", [PROBE_SILENT] = "open but silent",
+		[PROBE_GARBLED] = "answered something else",
+	};
+
+	return names[r];
 }
