@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* listener: one listening socket (bound here or passed by systemd), and the set of them. */
 #include <errno.h>
+#include <stdint.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -30,6 +31,8 @@ copy_spec(struct listener_spec *dst, const struct listener_spec *src)
 static void
 listener_free(struct listener *l)
 {
+	/* The last reference is gone: no worker reads the view any more. */
+	free((void *)(uintptr_t)atomic_load(&l->view));
 	free(l->spec.path);
 	free(l->spec.where);
 	free(l);

@@ -28,6 +28,7 @@ struct listener {
 	 * What it answers and the allow/deny lists in force there (NULL: all,
 	 * everyone). Points into the configuration in force; the server swaps it
 	 * on reload and frees the old one only after every worker has synced.
+	 * The listener owns the one in force (freed with it).
 	 */
 	_Atomic(const struct listener_view *) view;
 	char name[ADDR_STRLEN + 8];	/* "tcp [::]:7", for messages */

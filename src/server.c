@@ -139,9 +139,6 @@ server_free(struct server *s)
 	for (size_t i = 0; s->workers != NULL && i < s->nworkers; i++)
 		worker_free(s->workers[i]);
 	free(s->workers);
-	/* After the workers: none reads a view any more. */
-	for (size_t i = 0; i < s->listeners.count; i++)
-		free((void *)(uintptr_t)atomic_load(&s->listeners.items[i]->view));
 	listener_set_clear(&s->listeners);
 	if (s->sigfd != -1)
 		close(s->sigfd);
