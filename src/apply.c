@@ -147,8 +147,7 @@ open_wanted(struct apply_ctx *ctx, const struct echod_config *cfg, const struct 
 	l = listener_open(spec, rebind);
 	if (l != NULL && set_view(l, cfg, retired) == 0 && listener_set_add(ctx->set, l) == 0) {
 		watch(ctx, l);
-		report_add(rep, "opened %s%s", l->name, rebind ? " (replacing what shared its port)" :
-		    "");
+		report_add(rep, "opened %s", l->name);
 		log_struct(LOG_INFO, ECHOD_MSGID_LISTENER_OPENED, NULL, "listening on %s", l->name);
 		return 0;
 	}
@@ -179,6 +178,18 @@ report_view(const struct listener *l, struct report *rep)
 		    l->passed ? APPLY_SYSTEMD_REBIND : "");
 }
 
+/* One of echod's sockets kept only because a wider listener spans it: say so. */
+static void
+report_kept_inside(const struct listener *l, const struct echod_config *cfg,
+    struct report *rep)
+{
+	for (size_t j = 0; j < cfg->nlisteners; j++)
+		if (listener_spec_same(&l->spec, &cfg->listeners[j]))
+			return;
+	report_add(rep, "kept %s: a wider listener now spans it; it serves its addresses (no "
+	    "connection is reset) until echod restarts", l->name);
+}
+
 /* Close or keep each socket open before; then views for all, and watch the new ones. */
 static void
 settle_current(struct apply_ctx *ctx, const struct echod_config *cfg, const struct plan *plan,
@@ -188,13 +199,12 @@ settle_current(struct apply_ctx *ctx, const struct echod_config *cfg, const stru
 		struct listener *l = ctx->set->items[i];
 
 		(void)listener_share_port(l, false);
+		if (plan->fate[i] == PLAN_KEEP && !l->passed)
+			report_kept_inside(l, cfg, rep);
 		if (plan->fate[i] == PLAN_KEEP || (plan->fate[i] == PLAN_REPLACE && forced[i]))
 			continue;
 		log_info("closing %s: %s", l->name, plan->fate[i] == PLAN_CLOSE ?
 		    "no longer configured" : "replaced");
-		/* Its replacement serves: SYNs from now on retry there, none is reset here. */
-		if (plan->fate[i] == PLAN_REPLACE && listener_stop_intake(l) == -1)
-			log_warn("%s: cannot stop new connections before closing", l->name);
 		report_add(rep, "closed %s", l->name);
 		unwatch_and_release(ctx, i);
 	}
@@ -247,11 +257,25 @@ apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct repor
 	return failures;
 }
 
+/* Where the configured listeners a passed socket serves are ("file:line, file:line"). */
 static void
-describe_one(const struct listener *l, struct report *out)
+configured_where(const struct listener *l, const struct echod_config *cfg, char *buf,
+    size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < cfg->nlisteners && used < size; i++)
+		if (listener_spec_overlap(&cfg->listeners[i], &l->spec))
+			used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
+			    cfg->listeners[i].where);
+}
+
+static void
+describe_one(const struct listener *l, const struct echod_config *cfg, struct report *out)
 {
 	const struct listener_view *v = atomic_load(&l->view);
-	char origin[96], state[512];
+	char origin[96], state[512], where[512];
 	size_t used;
 
 	if (l->passed)
@@ -274,13 +298,17 @@ describe_one(const struct listener *l, struct report *out)
 		if (used < sizeof(state))
 			snprintf(state + used, sizeof(state) - used, " only (narrowed)");
 	}
-	report_add(out, "  %s  %s  %s%s%s", l->name, origin, state, l->passed ? "" : "  ",
-	    l->passed ? "" : l->spec.where);
+	if (l->passed)
+		configured_where(l, cfg, where, sizeof(where));
+	else
+		snprintf(where, sizeof(where), "%s", l->spec.where);
+	report_add(out, "  %s  %s  %s%s%s", l->name, origin, state, where[0] ? "  " : "", where);
 }
 
 void
-apply_describe(const struct listener_set *set, struct report *out)
+apply_describe(const struct listener_set *set, const struct echod_config *cfg,
+    struct report *out)
 {
 	for (size_t i = 0; i < set->count; i++)
-		describe_one(set->items[i], out);
+		describe_one(set->items[i], cfg, out);
 }

@@ -37,7 +37,8 @@ int	apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct r
 	    struct report *unserved, struct retired_views *retired);
 
 /* One status line per listener: protocol, address, origin, state, where configured. */
-void	apply_describe(const struct listener_set *set, struct report *out);
+void	apply_describe(const struct listener_set *set, const struct echod_config *cfg,
+	    struct report *out);
 
 void	retired_views_free(struct retired_views *r);
 

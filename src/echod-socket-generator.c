@@ -209,19 +209,51 @@ fail:
 }
 
 /*
- * Exits 0 on any configuration, good, bad or missing: a generator must never fail the
- * boot, and the shipped echod.socket then still works. Only a usage or I/O error is not 0.
+ * The drop-in for the configuration at path, into dir. Returns the exit status: 0 also
+ * when the configuration is missing or invalid (a generator must never fail the boot, and
+ * the shipped echod.socket then still works); only an I/O error is not 0.
  */
-int
-main(int argc, char **argv)
+static int
+gen_generate(const char *dir, const char *path)
 {
-	const char *path = getenv(GEN_CONFIG_ENV);
 	struct config_errors errs = { 0 };
 	struct echod_config *cfg;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out;
 	int ret = 0;
+
+	if ((cfg = config_load(path, &errs)) == NULL) {
+		for (size_t i = 0; i < errs.count; i++)
+			fprintf(stderr, GEN_NAME ": %s\n", errs.lines[i]);
+		fprintf(stderr, GEN_NAME ": %s not usable: echod.socket is left as shipped\n",
+		    path);
+		config_errors_free(&errs);
+		return 0;
+	}
+	if ((out = open_memstream(&text, &len)) == NULL) {
+		fprintf(stderr, GEN_NAME ": %s\n", strerror(errno));
+		ret = EX_OSERR;
+	} else if (gen_write_dropin(out, cfg) == -1) {
+		fprintf(stderr, GEN_NAME ": echod.socket is left as shipped\n");
+		fclose(out);
+	} else if (fclose(out) == EOF) {
+		fprintf(stderr, GEN_NAME ": %s\n", strerror(errno));
+		ret = EX_OSERR;
+	} else if (gen_save(dir, text, len) == -1) {
+		fprintf(stderr, GEN_NAME ": %s/" GEN_DROPIN_DIR "/" GEN_DROPIN ": %s\n", dir,
+		    strerror(errno));
+		ret = EX_CANTCREAT;
+	}
+	free(text);
+	config_free(cfg);
+	return ret;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = getenv(GEN_CONFIG_ENV);
 
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		gen_usage(stdout);
@@ -234,31 +266,5 @@ main(int argc, char **argv)
 	}
 	if (path == NULL || path[0] == '\0')
 		path = SYSCONFDIR "/echod/echod.conf";
-	if ((cfg = config_load(path, &errs)) == NULL) {
-		for (size_t i = 0; i < errs.count; i++)
-			fprintf(stderr, GEN_NAME ": %s\n", errs.lines[i]);
-		fprintf(stderr, GEN_NAME ": %s not usable: echod.socket is left as shipped\n",
-		    path);
-		config_errors_free(&errs);
-		return 0;
-	}
-	if ((out = open_memstream(&text, &len)) == NULL) {
-		fprintf(stderr, GEN_NAME ": %s\n", strerror(errno));
-		config_free(cfg);
-		return EX_OSERR;
-	}
-	if (gen_write_dropin(out, cfg) == -1) {
-		fprintf(stderr, GEN_NAME ": echod.socket is left as shipped\n");
-		fclose(out);
-	} else if (fclose(out) == EOF) {
-		fprintf(stderr, GEN_NAME ": %s\n", strerror(errno));
-		ret = EX_OSERR;
-	} else if (gen_save(argv[1], text, len) == -1) {
-		fprintf(stderr, GEN_NAME ": %s/" GEN_DROPIN_DIR "/" GEN_DROPIN ": %s\n", argv[1],
-		    strerror(errno));
-		ret = EX_CANTCREAT;
-	}
-	free(text);
-	config_free(cfg);
-	return ret;
+	return gen_generate(argv[1], path);
 }

@@ -2,7 +2,6 @@
 /* listener: one listening socket (bound here or passed by systemd), and the set of them. */
 #include <errno.h>
 #include <stdint.h>
-#include <linux/filter.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,18 +227,6 @@ listener_share_port(struct listener *l, bool on)
 	if (l->spec.proto == PROTO_UNIX)
 		return 0;
 	return setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &v, sizeof(v));
-}
-
-int
-listener_stop_intake(struct listener *l)
-{
-	/* Classic BPF: "return 0" keeps no byte of any packet, so every SYN is dropped. */
-	struct sock_filter drop_all[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
-	struct sock_fprog prog = { 1, drop_all };
-
-	if (l->spec.proto != PROTO_TCP)
-		return 0;
-	return setsockopt(l->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 }
 
 bool

@@ -44,12 +44,7 @@ struct listener *listener_open(const struct listener_spec *spec, bool reuseport)
 struct listener *listener_adopt(int fd, const struct listener_spec *spec);
 /* Let a replacement bind beside it (on), or no other socket any more (off). */
 int	listener_share_port(struct listener *l, bool on);
-/*
- * A TCP listener about to close once its backlog is drained: from now on it
- * drops new SYNs (the client retransmits, and its replacement answers)
- * instead of taking connections that the close would then reset.
- */
-int	listener_stop_intake(struct listener *l);
+
 
 /*
  * A Unix socket file left by a process that is gone refuses connections:

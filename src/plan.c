@@ -52,7 +52,13 @@ fate_of(const struct plan *p, const struct plan_socket *cur, size_t i,
 {
 	bool replaced = false;
 
-	if (cur[i].passed)
+	/*
+	 * Passed ones are systemd's. One of echod's whose addresses a wider
+	 * listener now spans stays too: it is the kernel's first choice for them
+	 * (the most specific socket), and closing it would reset connections that
+	 * reach its backlog between the last accept() and the close().
+	 */
+	if (cur[i].passed || view_spanned(cur[i].spec, cfg))
 		return PLAN_KEEP;
 	for (size_t j = 0; j < p->nwanted; j++) {
 		if (listener_spec_same(cur[i].spec, &cfg->listeners[j]))

@@ -16,7 +16,8 @@ struct plan_socket {
 
 /* What becomes of a socket open now. */
 enum plan_fate {
-	PLAN_KEEP,		/* still wanted (passed ones always: their view may narrow) */
+	PLAN_KEEP,		/* still wanted, or spanned by a wider listener (passed ones
+				   always: their view may narrow) */
 	PLAN_CLOSE,		/* echod's, and no configured listener needs it */
 	PLAN_REPLACE,		/* echod's, closed once every replacement serves */
 };

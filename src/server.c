@@ -490,7 +490,7 @@ status_report(struct server *s, struct report *out)
 	report_append(out, &s->last_reload, "  ");
 	out->failed = false;
 	report_add(out, "listeners:");
-	apply_describe(&s->listeners, out);
+	apply_describe(&s->listeners, s->cfg, out);
 	report_append(out, &s->unserved, "  ");
 	out->failed = false;
 }

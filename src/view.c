@@ -137,6 +137,18 @@ by_specificity(const void *a, const void *b)
 	    (int)((const struct view_entry *)b)->part.any;
 }
 
+bool
+view_spanned(const struct listener_spec *sock, const struct echod_config *cfg)
+{
+	struct local_part sp[2];
+	size_t ns = local_parts(sock, sp);
+
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		if (same_port(&cfg->listeners[i], sock) && spans(&cfg->listeners[i], sp, ns))
+			return true;
+	return false;
+}
+
 struct listener_view *
 view_build(const struct listener_spec *sock, const struct echod_config *cfg)
 {

@@ -27,6 +27,8 @@ struct local_part {
  * Unix: none. Returns how many were written to out.
  */
 size_t	local_parts(const struct listener_spec *spec, struct local_part out[2]);
+/* Does a configured listener of cfg span every address of the socket? */
+bool	view_spanned(const struct listener_spec *sock, const struct echod_config *cfg);
 /* Is every address of inner also one of outer? */
 bool	local_part_within(const struct local_part *inner, const struct local_part *outer);
 /* The address a connection or datagram arrived at; IPv4-mapped IPv6 is IPv4. -1: not IP. */

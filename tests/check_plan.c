@@ -126,8 +126,9 @@ START_TEST(address_widened_on_same_port_rebinds)
 	ck_assert_int_eq(f.plan.how[0], PLAN_REBIND);
 	ck_assert(plan_overlaps(&f.plan, 0, 0));
 	ck_assert(plan_overlaps(&f.plan, 0, 1));
-	ck_assert_int_eq(f.plan.fate[0], PLAN_REPLACE);
-	ck_assert_int_eq(f.plan.fate[1], PLAN_REPLACE);
+	/* Still the kernel's first choice for their addresses: kept, never reset. */
+	ck_assert_int_eq(f.plan.fate[0], PLAN_KEEP);
+	ck_assert_int_eq(f.plan.fate[1], PLAN_KEEP);
 	fixture_free(&f);
 }
 END_TEST

@@ -82,4 +82,37 @@ long	proc_rss_kb(pid_t pid);
 long	proc_cpu_ticks(pid_t pid);
 int	proc_threads(pid_t pid);
 
+/*
+ * Reloads (issue 11). Every reload test configures its control socket as
+ * DIR/control, DIR being the harness's private directory.
+ */
+void	harness_control_path(const struct echod_proc *p, char *buf, size_t size);
+/*
+ * Run $ECHODCTL -s DIR/control COMMAND ("reload", "status"): its stdout into
+ * out (its stderr stays the test's). Returns its exit status.
+ */
+int	harness_echodctl(const struct echod_proc *p, const char *command, char *out,
+	    size_t size);
+/* Wait until echod has sent no notify message for quiet_ms: 0, or -1 after timeout_ms. */
+int	harness_wait_quiet(struct echod_proc *p, int quiet_ms, int timeout_ms);
+struct sockaddr_storage;
+/* ip (IPv4 or IPv6 text) and port into ss; returns its length, 0 if ip is no address. */
+int	harness_sockaddr(const char *ip, int port, struct sockaddr_storage *ss);
+/* A TCP socket connected to ip:port, or -1 (errno says why). */
+int	tcp_connect_ip(const char *ip, int port);
+/* A dual-stack [::]:port socket as systemd passes one: bound, and listening if a stream. */
+int	harness_wildcard_socket(int type, int port);
+
+/* What a stream connection made of a probe. */
+enum probe_result {
+	PROBE_REFUSED,		/* the connection could not be made */
+	PROBE_CLOSED,		/* closed or reset by the peer before anything came back */
+	PROBE_ECHOED,		/* the bytes came back */
+	PROBE_SILENT,		/* open, but nothing came back within the wait */
+	PROBE_GARBLED,		/* something else came back */
+};
+/* Send a few bytes on fd (a connected stream, or -1) and see what comes back; closes fd. */
+enum probe_result stream_probe(int fd, int timeout_ms);
+const char *probe_result_name(enum probe_result r);
+
 #endif
