@@ -125,32 +125,6 @@ adopt_one(int fd, const char *name, struct listener_set *out)
 	}
 }
 
-/* Is every part of w inside one of the passed socket's parts? */
-static bool
-spans(const struct listener_spec *passed, const struct listener_spec *w)
-{
-	struct local_part pp[2], wp[2];
-	size_t np, nw;
-
-	if (passed->proto != w->proto)
-		return false;
-	if (w->proto == PROTO_UNIX)
-		return strcmp(passed->path, w->path) == 0;
-	if (passed->port != w->port)
-		return false;
-	np = local_parts(passed, pp);
-	nw = local_parts(w, wp);
-	for (size_t j = 0; j < nw; j++) {
-		bool inside = false;
-
-		for (size_t i = 0; i < np && !inside; i++)
-			inside = local_part_within(&wp[j], &pp[i]);
-		if (!inside)
-			return false;
-	}
-	return nw > 0;
-}
-
 bool
 activation_provides(const struct listener_spec *configured)
 {
@@ -167,7 +141,7 @@ activation_provides(const struct listener_spec *configured)
 			free(passed.path);
 			continue;
 		}
-		found = spans(&passed, configured);
+		found = listener_spec_spans(&passed, configured);
 		free(passed.path);
 	}
 	return found;

@@ -85,28 +85,33 @@ part_intersect(const struct local_part *a, const struct local_part *b, struct lo
 	return true;
 }
 
-/* Does the configured listener w span every part of the socket? */
-static bool
-spans(const struct listener_spec *w, const struct local_part *sp, size_t ns)
-{
-	struct local_part wp[2];
-	size_t nw = local_parts(w, wp);
-
-	for (size_t i = 0; i < ns; i++) {
-		bool inside = false;
-
-		for (size_t j = 0; j < nw && !inside; j++)
-			inside = local_part_within(&sp[i], &wp[j]);
-		if (!inside)
-			return false;
-	}
-	return ns > 0;
-}
-
 static bool
 same_port(const struct listener_spec *a, const struct listener_spec *b)
 {
 	return a->proto == b->proto && a->proto != PROTO_UNIX && a->port == b->port;
+}
+
+bool
+listener_spec_spans(const struct listener_spec *outer, const struct listener_spec *inner)
+{
+	struct local_part op[2], ip[2];
+	size_t no, ni;
+
+	if (outer->proto == PROTO_UNIX && inner->proto == PROTO_UNIX)
+		return strcmp(outer->path, inner->path) == 0;
+	if (!same_port(outer, inner))
+		return false;
+	no = local_parts(outer, op);
+	ni = local_parts(inner, ip);
+	for (size_t i = 0; i < ni; i++) {
+		bool inside = false;
+
+		for (size_t j = 0; j < no && !inside; j++)
+			inside = local_part_within(&ip[i], &op[j]);
+		if (!inside)
+			return false;
+	}
+	return ni > 0;
 }
 
 static struct listener_view *
@@ -140,11 +145,8 @@ by_specificity(const void *a, const void *b)
 bool
 view_spanned(const struct listener_spec *sock, const struct echod_config *cfg)
 {
-	struct local_part sp[2];
-	size_t ns = local_parts(sock, sp);
-
 	for (size_t i = 0; i < cfg->nlisteners; i++)
-		if (same_port(&cfg->listeners[i], sock) && spans(&cfg->listeners[i], sp, ns))
+		if (sock->proto != PROTO_UNIX && listener_spec_spans(&cfg->listeners[i], sock))
 			return true;
 	return false;
 }
@@ -160,7 +162,7 @@ view_build(const struct listener_spec *sock, const struct echod_config *cfg)
 		return view_unix(sock, cfg);
 	ns = local_parts(sock, sp);
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
-		if (!same_port(&cfg->listeners[i], sock) || !spans(&cfg->listeners[i], sp, ns))
+		if (!listener_spec_spans(&cfg->listeners[i], sock))
 			continue;
 		if ((v = view_new(0)) != NULL) {
 			v->all = true;

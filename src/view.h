@@ -27,6 +27,8 @@ struct local_part {
  * Unix: none. Returns how many were written to out.
  */
 size_t	local_parts(const struct listener_spec *spec, struct local_part out[2]);
+/* Same protocol and port (or path), and every address of inner is one of outer's? */
+bool	listener_spec_spans(const struct listener_spec *outer, const struct listener_spec *inner);
 /* Does a configured listener of cfg span every address of the socket? */
 bool	view_spanned(const struct listener_spec *sock, const struct echod_config *cfg);
 /* Is every address of inner also one of outer? */
