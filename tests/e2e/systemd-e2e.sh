@@ -1,6 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # End-to-end test: build the .deb, boot Debian 12 under systemd-nspawn, install it, probe it.
+# Then one scenario per admin action on /etc/echod/echod.conf, each judged by what answers:
+# every configured listener and 127.0.0.2 (a local address no configuration names) over TCP
+# and UDP, after systemctl reload, after systemctl restart echod, and after
+# systemctl daemon-reload && systemctl restart echod.socket (the generator rederives the
+# socket unit); after that full apply, ss -lntu must show exactly the configured sockets.
+# A table of the scenarios (what answered, what the reload reported) ends the output.
 #
 # Needs root and the Debian archive (the mirror in /etc/apt/sources.list.d/debian.sources).
 # The container gets its own network namespace (--private-network): all traffic stays on
@@ -23,6 +29,12 @@ MSGID_START=ebad947a41344322b5a68ca23627c15c
 MSGID_RELOAD=0985fbbf29eb4bd588b4a42c11d4c418
 # A TCP port added to the configuration by the reload check.
 RELOAD_PORT=7007
+# What every scenario probes: each port any scenario configures, on these local addresses
+# (127.0.0.2 is named by no configuration but a wildcard covers it), over TCP and UDP.
+PROBE_PORTS="7 9 7007 7010"
+PROBE_ADDRS="127.0.0.1 ::1 127.0.0.2"
+CONF=/etc/echod/echod.conf
+UNIX_PATH=/run/echod/echo.sock
 SUITE=bookworm
 # Packages the base root filesystem gets besides systemd: the probes' tools.
 BASE_PACKAGES=systemd,systemd-sysv,dbus,netbase,perl,socat,netcat-openbsd,procps,iproute2
@@ -38,6 +50,9 @@ BASE=$CACHE/base
 
 passed=0
 failed=0
+rows=()		# the summary table, one row per scenario step
+reports=()	# what each systemctl reload printed, and echodctl's report
+scenario=
 run_dir=
 root=
 nspawn_pid=
@@ -285,6 +300,61 @@ echo_ok('after reload ' . ('x' x 4000) . "\n") or exit 3;
 print "old connection still echoes\n";
 exit 0;
 EOF
+	# Probes every "PROTO HOST PORT" triple at once, one line each: PROTO HOST PORT VERDICT,
+	# where VERDICT is answered (the bytes came back), refused, reset, closed, timeout or
+	# silent (a datagram got no answer in 2 s).
+	cat >"$root/root/e2e/probe.pl" <<'EOF'
+use strict;
+use warnings;
+use Errno qw(ECONNREFUSED ECONNRESET);
+use IO::Select;
+use IO::Socket::IP;
+use POSIX ();
+use Socket qw(SOCK_DGRAM);
+
+sub reply {
+	my ($s, $msg, $wait) = @_;
+	my ($got, $buf, $sel) = ('', '', IO::Select->new($s));
+	my $end = time + $wait;
+	while (length($got) < length($msg)) {
+		my $left = $end - time;
+		return 'timeout' if $left <= 0 || !$sel->can_read($left);
+		my $n = sysread($s, $buf, 65536);
+		return $! == ECONNRESET ? 'reset' : $! == ECONNREFUSED ? 'refused' : "error:$!"
+			if !defined $n;
+		return 'closed' if $n == 0;
+		$got .= $buf;
+		return 'answered' if $s->socktype == SOCK_DGRAM && $got eq $msg;
+	}
+	return $got eq $msg ? 'answered' : 'garbled';
+}
+
+sub probe {
+	my ($proto, $host, $port) = @_;
+	my $msg = "echod-e2e $proto $host $port $$ " . ('x' x 64) . "\n";
+	my $s = IO::Socket::IP->new(PeerHost => $host, PeerPort => $port, Proto => $proto,
+				    Timeout => 3);
+	return $! == ECONNREFUSED ? 'refused' : "error:$!" if !$s;
+	my $n = syswrite($s, $msg);
+	return $! == ECONNRESET ? 'reset' : $! == ECONNREFUSED ? 'refused' : "error:$!"
+		if !defined $n;
+	my $v = reply($s, $msg, $proto eq 'udp' ? 2 : 3);
+	return $proto eq 'udp' && $v eq 'timeout' ? 'silent' : $v;
+}
+
+$| = 1;
+my @kids;
+while (my ($proto, $host, $port) = splice(@ARGV, 0, 3)) {
+	my $pid = fork() // die "fork: $!\n";
+	if ($pid == 0) {
+		my $line = "$proto $host $port " . probe($proto, $host, $port) . "\n";
+		syswrite(STDOUT, $line);
+		POSIX::_exit(0);
+	}
+	push @kids, $pid;
+}
+waitpid($_, 0) for @kids;
+EOF
 	head -c 262144 /dev/urandom >"$root/root/e2e/tcp.in"
 	head -c 8192 /dev/urandom >"$root/root/e2e/udp.in"
 }
@@ -307,6 +377,8 @@ payload_ok() {
 }
 
 unit_state() { [ "$(cexec systemctl is-active "$1")" = "$2" ]; }
+unit_enabled() { [ "$(cexec systemctl is-enabled "$1")" = "$2" ]; }
+nothing_on_port() { ! cexec ss -Hlntu | awk '{ print $5 }' | grep -E ":$1\$"; }
 units_inactive() { unit_state echod.socket inactive && unit_state echod.service inactive; }
 no_unit_files() {
 	[ -z "$(cexec systemctl list-unit-files --no-legend 'echod*')" ] &&
@@ -374,6 +446,385 @@ purge_leaves_nothing() {
 	[ -z "$left" ]
 }
 
+# --- scenarios: one admin action each, judged by what answers --------------------------------
+#
+# A listener set is a list of PROTO/ADDRESS/PORT words, ADDRESS "any" where the configuration
+# names none (every IPv4 and IPv6 address), and unix/PATH: tcp/any/7 udp/127.0.0.1/7
+# tcp/::/7010 unix//run/echod/echo.sock. Probes and ss see only tcp and udp.
+
+# The listeners block of echod.conf(5) for a set.
+listeners_block() {
+	local e proto addr port i=0
+	printf 'listeners = (\n'
+	for e in "$@"; do
+		IFS=/ read -r proto addr port <<<"$e"
+		i=$((i + 1))
+		if [ "$proto" = unix ]; then
+			printf '\t{ protocol = "unix"; path = "%s";' "${e#unix/}"
+		else
+			printf '\t{ protocol = "%s"; port = %s;' "$proto" "$port"
+			[ "$addr" = any ] || printf ' address = "%s";' "$addr"
+		fi
+		if [ "$i" -lt $# ]; then printf ' },\n'; else printf ' }\n'; fi
+	done
+	printf ');\n'
+}
+
+# Replace the listeners of the installed echod.conf by a set.
+set_listeners() {
+	listeners_block "$@" >"$root/root/e2e/listeners"
+	# shellcheck disable=SC2016 # Perl's variables, not the shell's
+	cexec perl -0pi -e 'BEGIN { open(my $f, "<", "/root/e2e/listeners") or die "$!\n";
+		local $/; $new = <$f>; }
+		s/^listeners = \(.*?^\);\n/$new/ms or die "no listeners block\n";' "$CONF" &&
+		cexec cat "$CONF" | sed -n '/^listeners = (/,/^);/p'
+}
+
+# Does a listener of the set serve PROTO ADDRESS PORT?
+spec_serves() {
+	local proto=$1 addr=$2 port=$3 e p a n
+	shift 3
+	for e in "$@"; do
+		IFS=/ read -r p a n <<<"$e"
+		if [ "$p" != "$proto" ] || [ "$n" != "$port" ]; then continue; fi
+		case $a in
+		any | "$addr") return 0 ;;
+		::) [[ $addr == *:* ]] && return 0 ;;
+		0.0.0.0) [[ $addr != *:* ]] && return 0 ;;
+		esac
+	done
+	return 1
+}
+
+probe_all() {
+	local -a args=()
+	local proto port addr
+	for proto in tcp udp; do
+		for port in $PROBE_PORTS; do
+			for addr in $PROBE_ADDRS; do args+=("$proto" "$addr" "$port"); done
+		done
+	done
+	nprobes=$((${#args[@]} / 3))
+	cexec perl /root/e2e/probe.pl "${args[@]}" >"$run_dir/probe.out" 2>>"$LOG"
+}
+
+# What answered, compactly: T7{1,6,2} = TCP port 7 on 127.0.0.1, ::1 and 127.0.0.2.
+answered_compact() {
+	sort -k1,1 -k3,3n "$run_dir/probe.out" | awk '$4 == "answered" {
+		k = toupper(substr($1, 1, 1)) $3
+		if (!(k in s)) { keys[n++] = k; s[k] = "" }
+		s[k] = s[k] ($2 == "127.0.0.1" ? "1" : $2 == "::1" ? "6" : "2")
+	} END {
+		for (i = 0; i < n; i++) {
+			v = ""
+			for (j = 1; j <= 3; j++) {
+				c = substr("162", j, 1)
+				if (index(s[keys[i]], c)) v = v (v == "" ? "" : ",") c
+			}
+			printf "%s%s{%s}", (i ? " " : ""), keys[i], v
+		}
+		if (n == 0) printf "nothing"
+	}'
+}
+
+# judge STEP SET...: every probe answers exactly when a listener of the set covers it.
+judge() {
+	local step=$1 proto addr port verdict n w
+	local -a wrong=()
+	shift
+	probe_all
+	while read -r proto addr port verdict; do
+		if spec_serves "$proto" "$addr" "$port" "$@"; then
+			[ "$verdict" = answered ] ||
+				wrong+=("$proto $addr $port $verdict (configured)")
+		elif [ "$verdict" = answered ]; then
+			wrong+=("$proto $addr $port answered (not configured)")
+		fi
+	done <"$run_dir/probe.out"
+	n=$(wc -l <"$run_dir/probe.out")
+	[ "$n" -eq "$nprobes" ] || wrong+=("$n probe results for $nprobes probes")
+	answered=$(answered_compact)
+	log "--- $scenario, $step: probes (configured: $*)"
+	sort -k1,1 -k3,3n "$run_dir/probe.out" >>"$LOG"
+	if [ ${#wrong[@]} -eq 0 ]; then
+		pass "$scenario, $step: answered $answered"
+	else
+		for w in "${wrong[@]}"; do log "  wrong: $w"; done
+		fail "$scenario, $step: answered $answered; wrong: ${wrong[*]}"
+	fi
+}
+
+# ss -lntu inside the container lists exactly the sockets of the set, as the generator
+# derives them (an explicit "::" makes every address-less listener two sockets).
+ss_exact() {
+	local e proto addr port split=0 want got
+	for e in "$@"; do [[ $e == */::/* ]] && split=1; done
+	want=$(for e in "$@"; do
+		IFS=/ read -r proto addr port <<<"$e"
+		[ "$proto" = unix ] && continue
+		case $addr in
+		any)
+			if [ "$split" = 1 ]; then
+				echo "$proto 0.0.0.0:$port"
+				echo "$proto [::]:$port"
+			else
+				echo "$proto *:$port"
+			fi ;;
+		*:*) echo "$proto [$addr]:$port" ;;
+		*) echo "$proto $addr:$port" ;;
+		esac
+	done | sort)
+	got=$(cexec ss -Hlntu | awk '{ print $1, $5 }' | sort)
+	printf 'configured:\n%s\nss -lntu:\n%s\n' "$want" "$got"
+	[ "$want" = "$got" ]
+}
+
+journal_cursor() { cexec journalctl -q -n 1 -o export | sed -n 's/^__CURSOR=//p'; }
+journal_since_has() {
+	cexec journalctl -q --no-pager -o cat --after-cursor="$1" -u echod.service | grep -F -- "$2"
+}
+
+# What echodctl (run by ExecReload=) wrote since a cursor. Its lines reach journald through
+# a stream and systemd's own "Reloaded"/"Reload failed" through another: wait for that one,
+# then until echodctl's lines stop growing.
+echodctl_report() {
+	local i all prev=x cur=
+	for i in $(seq 40); do
+		all=$(cexec journalctl -q --no-pager -o short --after-cursor="$1" -u echod.service)
+		cur=$(sed -n 's/^.* echodctl\[[0-9]*\]: //p' <<<"$all")
+		grep -qE 'Reloaded |Reload failed ' <<<"$all" && [ "$cur" = "$prev" ] && break
+		prev=$cur
+		sleep 0.25
+	done
+	printf '%s\n' "$cur"
+}
+
+# step_begin / step_end STEP EXIT: one row of the summary table per step; its verdict is
+# whether every check of the step passed.
+step_begin() { step_failed=$failed; }
+step_end() {
+	local verdict=ok
+	[ "$failed" -eq "$step_failed" ] || verdict=FAIL
+	rows+=("$(printf '%-24s %-28s %-5s %-5s %s' "$scenario" "$1" "$2" "$verdict" "$answered")")
+}
+
+# apply_reload ok|fail TEXT SET...: systemctl reload echod succeeds (or fails), echodctl's
+# report holds TEXT (if not empty), echod keeps its process, echod.socket stays active,
+# and what answers is the set.
+apply_reload() {
+	local expect=$1 text=$2 pid cursor out rc report
+	shift 2
+	step_begin
+	pid=$(main_pid)
+	cursor=$(journal_cursor)
+	out=$(cexec systemctl reload echod.service 2>&1)
+	rc=$?
+	report=$(echodctl_report "$cursor")
+	log "--- $scenario: systemctl reload echod: exit $rc"
+	log "$out"
+	log "--- echodctl's report (journal):"
+	log "$report"
+	cexec journalctl -q --no-pager -o short-monotonic --after-cursor="$cursor" \
+		-u echod.service >>"$LOG" 2>&1
+	reports+=("$scenario: systemctl reload echod, exit $rc" \
+		"$(printf '%s\n%s\n' "$out" "$report" | sed '/^$/d; s/^/    /')")
+	if [ "$expect" = ok ]; then
+		check "$scenario: systemctl reload echod exits 0" test "$rc" -eq 0
+	else
+		check "$scenario: systemctl reload echod fails" test "$rc" -ne 0
+	fi
+	[ -z "$text" ] ||
+		check "$scenario: the reload report says: $text" grep -qF -- "$text" <<<"$report"
+	check "$scenario: the reload kept echod's main process" test "$(main_pid)" = "$pid"
+	check "$scenario: echod.socket still active after the reload" \
+		unit_state echod.socket active
+	cexec echodctl status >>"$LOG" 2>&1
+	judge "after systemctl reload" "$@"
+	step_end "systemctl reload echod" "$rc"
+}
+
+# restart_fails TEXT: systemctl restart echod fails once, with TEXT in the journal; no
+# restart loop, and echod.socket stays active. Not probed: a probe would start echod again.
+restart_fails() {
+	local rc cursor
+	step_begin
+	cursor=$(journal_cursor)
+	cexec systemctl restart echod.service >>"$LOG" 2>&1
+	rc=$?
+	check "$scenario: systemctl restart echod fails" test "$rc" -ne 0
+	check "$scenario: echod.service failed, not restarting" unit_state echod.service failed
+	check "$scenario: no automatic restart (NRestarts=0)" \
+		test "$(cexec systemctl show -P NRestarts echod.service)" = 0
+	check "$scenario: echod.socket still active" unit_state echod.socket active
+	check "$scenario: the journal says: $1" journal_since_has "$cursor" "$1"
+	cexec journalctl -q --no-pager -o short-monotonic --after-cursor="$cursor" \
+		-u echod.service >>"$LOG" 2>&1
+	answered="not probed (would start echod); exit status $(cexec systemctl show -P \
+		ExecMainStatus echod.service)"
+	step_end "systemctl restart echod" "$rc"
+}
+
+apply_restart() {
+	local rc
+	step_begin
+	cexec systemctl restart echod.service >>"$LOG" 2>&1
+	rc=$?
+	check "$scenario: systemctl restart echod" test "$rc" -eq 0
+	judge "after systemctl restart echod" "$@"
+	step_end "systemctl restart echod" "$rc"
+}
+
+# The full apply: the generator rederives echod.socket, systemd rebinds.
+apply_rebind() {
+	local rc
+	step_begin
+	cexec sh -c 'systemctl daemon-reload && systemctl restart echod.socket' >>"$LOG" 2>&1
+	rc=$?
+	check "$scenario: systemctl daemon-reload && systemctl restart echod.socket" \
+		test "$rc" -eq 0
+	cexec systemctl start echod.service >>"$LOG" 2>&1
+	cexec systemctl cat echod.socket >>"$LOG" 2>&1
+	judge "after daemon-reload + restart echod.socket" "$@"
+	check "$scenario: ss -lntu shows exactly the configured sockets" ss_exact "$@"
+	step_end "daemon-reload+restart socket" "$rc"
+}
+
+# An edit, as the admin makes it: the new listeners, and echod -t before applying.
+edit() {
+	scenario=$1
+	shift
+	note "scenario: $scenario"
+	check "$scenario: listeners written to $CONF" set_listeners "$@"
+	check "$scenario: echod -t accepts the files" cexec echod -t
+}
+
+scenarios() {
+	local -a set=('tcp/any/7' 'udp/any/7' 'tcp/any/7007' 'udp/any/7007')
+	local -a narrow=('tcp/127.0.0.1/7' 'udp/127.0.0.1/7' 'tcp/any/7007' 'udp/any/7007')
+	local -a priv=("${set[@]}" 'tcp/any/9' 'udp/any/9')
+	local -a dropin=('tcp/::/7010' 'udp/127.0.0.1/7010')
+	local -a final=('tcp/any/7' 'udp/any/7' "tcp/any/$RELOAD_PORT")
+	local rebind='systemctl daemon-reload && systemctl restart echod.socket'
+
+	edit "add port 7007" "${set[@]}"
+	apply_reload ok "" "${set[@]}"
+	apply_restart "${set[@]}"
+	apply_rebind "${set[@]}"
+
+	edit "narrow 7 to 127.0.0.1" "${narrow[@]}"
+	apply_reload ok "" "${narrow[@]}"
+	apply_restart "${narrow[@]}"
+	apply_rebind "${narrow[@]}"
+
+	# systemd now holds only 127.0.0.1:7: every address on port 7 needs it again.
+	edit "widen 7 again" "${set[@]}"
+	apply_reload fail "$rebind" "${narrow[@]}"
+	# Restarting echod instead cannot work either (exit 69): once, and echod.socket stays.
+	restart_fails "$rebind"
+	apply_rebind "${set[@]}"
+	apply_restart "${set[@]}"
+
+	# The service holds no privilege: port 9 needs systemd, and the reload says so.
+	edit "add port 9" "${priv[@]}"
+	apply_reload fail "$rebind" "${set[@]}"
+	apply_rebind "${priv[@]}"
+	apply_restart "${priv[@]}"
+
+	edit "remove port 9" "${set[@]}"
+	apply_reload ok "" "${set[@]}"
+	apply_restart "${set[@]}"
+	apply_rebind "${set[@]}"
+
+	# An explicit "::" in a drop-in: IPv6 only, so the generator splits the wildcards.
+	scenario="conf.d drop-in"
+	note "scenario: $scenario"
+	listeners_block "${dropin[@]}" >"$root/root/e2e/50-e2e.conf"
+	check "$scenario: /etc/echod/conf.d/50-e2e.conf written" cexec sh -c \
+		'mkdir -p /etc/echod/conf.d && cp /root/e2e/50-e2e.conf /etc/echod/conf.d/'
+	check "$scenario: echod -t accepts the files" cexec echod -t
+	apply_reload ok "" "${set[@]}" "${dropin[@]}"
+	apply_restart "${set[@]}" "${dropin[@]}"
+	apply_rebind "${set[@]}" "${dropin[@]}"
+
+	unix_listener "${#set[@]}" "${set[@]}" "${dropin[@]}"
+
+	bad_edit "${set[@]}" "${dropin[@]}" "unix/$UNIX_PATH"
+
+	edit "conf.d removed, 7007 tcp" "${final[@]}"
+	check "$scenario: /etc/echod/conf.d/50-e2e.conf removed" \
+		cexec rm /etc/echod/conf.d/50-e2e.conf
+	apply_reload ok "" "${final[@]}"
+	apply_rebind "${final[@]}"
+}
+
+# A unix listener: echod binds it on reload, echod.socket after the full apply (mode 0666);
+# the path outlives a stop of the service (RuntimeDirectoryPreserve=yes), and a client then
+# starts echod again through it. Arguments: N, the N listeners of echod.conf, then those of
+# the conf.d drop-in (left as it is).
+unix_listener() {
+	local n=$1
+	shift
+	local -a main=("${@:1:n}" "unix/$UNIX_PATH")
+	edit "unix listener" "${main[@]}"
+	apply_reload ok "" "$@"
+	check "$scenario: echo over $UNIX_PATH after the reload" unix_echo_ok reload
+	apply_rebind "$@"
+	check "$scenario: echo over $UNIX_PATH after the full apply" unix_echo_ok rebind
+	check "$scenario: $UNIX_PATH has mode 0666" \
+		test "$(cexec stat -c %a "$UNIX_PATH")" = 666
+	check "$scenario: echodctl status shows it" cexec sh -c "echodctl status | grep -F unix"
+	step_begin
+	check "$scenario: systemctl stop echod.service (echod.socket stays)" \
+		cexec systemctl stop echod.service
+	check "$scenario: $UNIX_PATH still there with echod stopped" cexec test -S "$UNIX_PATH"
+	check "$scenario: a client on $UNIX_PATH starts echod again" unix_echo_ok activation
+	check "$scenario: echod.service active again" unit_state echod.service active
+	judge "after stop and activation over unix" "$@"
+	step_end "stop echod, unix client" "-"
+}
+
+unix_echo_ok() {
+	payload_ok "unix-$1" udp.in timeout 20 socat -t 5 - "UNIX-CONNECT:$UNIX_PATH"
+}
+
+# A bad edit: the reload fails naming the file and line and the old set stays served; a
+# restart fails once, without a restart loop, and echod.socket stays active; the fixed file
+# starts cleanly.
+bad_edit() {
+	local line out rc
+	scenario="bad edit"
+	note "scenario: $scenario"
+	cexec cp "$CONF" /root/e2e/good.conf
+	line=$(($(cexec cat "$CONF" | wc -l) + 1))
+	check "$scenario: unknown key added at $CONF:$line" \
+		cexec sh -c "echo 'listen = 7;' >>$CONF"
+	out=$(cexec echod -t 2>&1)
+	rc=$?
+	log "$out"
+	check "$scenario: echod -t exits 78" test "$rc" -eq 78
+	check "$scenario: echod -t names $CONF:$line" grep -qF "$CONF:$line:" <<<"$out"
+	apply_reload fail "$CONF:$line:" "$@"
+
+	restart_fails "$CONF:$line:"
+
+	check "$scenario: the file fixed" cexec cp /root/e2e/good.conf "$CONF"
+	step_begin
+	cexec systemctl restart echod.service >>"$LOG" 2>&1
+	rc=$?
+	check "$scenario: the fixed file starts cleanly (systemctl restart echod)" \
+		test "$rc" -eq 0
+	judge "after the fix and systemctl restart echod" "$@"
+	step_end "fixed, restart echod" "$rc"
+}
+
+print_table() {
+	printf '\n%-24s %-28s %-5s %-5s %s\n' SCENARIO STEP EXIT CHECK ANSWERED
+	printf '%s\n' "${rows[@]}"
+	printf '(T/U = TCP/UDP and the port; 1 = 127.0.0.1, 6 = ::1, 2 = 127.0.0.2)\n'
+	printf '\nWhat systemctl reload echod printed, then what echodctl reported (journal):\n'
+	printf '%s\n' "${reports[@]}"
+}
+
 # --- main ------------------------------------------------------------------------------------
 
 main() {
@@ -385,6 +836,8 @@ main() {
 	exec 9>"$CACHE/lock"
 	flock -n 9 || { note "waiting for another run holding $CACHE/lock"; flock 9; }
 	run_dir=$(mktemp -d "$CACHE/run.XXXXXX")
+	# The package's tests run programs as nobody from the build tree inside it.
+	chmod 0755 "$run_dir"
 	trap teardown EXIT
 	trap 'exit 130' INT TERM
 	MIRROR=${ECHOD_E2E_MIRROR:-$(host_mirror)}
@@ -407,6 +860,10 @@ main() {
 	check "package ships /etc/echod/echod.conf as a conffile" deb_conffile /etc/echod/echod.conf
 	check "package ships echod.socket and echod.service in /lib/systemd/system" \
 		deb_has_units
+	check "package ships /usr/sbin/echodctl" deb_has /usr/sbin/echodctl
+	check "package ships the generator in /lib/systemd/system-generators" \
+		deb_has /lib/systemd/system-generators/echod-socket-generator
+	check "package ships README.Debian" deb_has '/usr/share/doc/echod/README\.Debian\(\.gz\)\?'
 
 	t=$SECONDS
 	make_base || fatal "cached Debian $SUITE base root filesystem"
@@ -424,8 +881,20 @@ main() {
 
 	check "apt-get install ./$debname" cexec env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q "/root/e2e/$debname"
-	check "echod.socket is enabled" cexec systemctl is-enabled echod.socket
+	# Nothing listens until the admin asks (xinetd and openbsd-inetd ship echo disabled).
+	scenario="after apt install"
+	step_begin
+	check "echod.socket is not enabled after install" unit_enabled echod.socket disabled
+	check "echod.socket is not active after install" unit_state echod.socket inactive
+	check "nothing listens on port 7 after install (ss -lntu)" nothing_on_port 7
+	judge "nothing answers"
+	step_end "apt-get install" "-"
+	check "systemctl enable --now echod.socket" cexec systemctl enable --now echod.socket
+	check "echod.socket is enabled" unit_enabled echod.socket enabled
 	check "echod.socket is active" unit_state echod.socket active
+	check "the generator wrote echod.socket's drop-in" cexec \
+		test -s /run/systemd/generator/echod.socket.d/50-echod-conf.conf
+	cexec systemctl cat echod.socket >>"$LOG" 2>&1
 	check "echod.service is not running yet" unit_state echod.service inactive
 	check "no echod process yet" no_echod_process
 
@@ -450,6 +919,7 @@ main() {
 	check "journal has the start message (MESSAGE_ID=$MSGID_START)" journal_has "$MSGID_START"
 
 	reload_keeps_connection
+	scenarios
 
 	local pid_before
 	pid_before=$(main_pid)
@@ -459,6 +929,7 @@ main() {
 	check "upgrade restarted echod.service (active, new main PID)" \
 		restarted_since "$pid_before"
 	check "echod.socket is active after the upgrade" unit_state echod.socket active
+	check "echod.socket is still enabled after the upgrade" unit_enabled echod.socket enabled
 	check "TCP and UDP echo after the upgrade" \
 		tcp_udp_ok 127.0.0.1 7
 	check "the edited conffile survived the upgrade (port $RELOAD_PORT served)" \
@@ -470,6 +941,10 @@ main() {
 		units_inactive
 	check "no echod process after stop" no_echod_process
 	check "port 7 refuses TCP after stop" ping_refused tcp 127.0.0.1 7
+	# An upgrade restarts only what ran: stopped units stay stopped.
+	check "upgrade (reinstall) while stopped" cexec env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --reinstall "/root/e2e/$debname"
+	check "echod.socket and echod.service stay inactive after that upgrade" units_inactive
 
 	# Purge while the service runs: removal must stop it.
 	cexec systemctl start echod.socket >>"$LOG" 2>&1
@@ -489,6 +964,7 @@ main() {
 		cexec journalctl -b --no-pager >>"$LOG" 2>&1
 		note "details in $LOG"
 	fi
+	print_table | tee -a "$LOG"
 	note "total $((SECONDS - t0)) s"
 	summary
 }

@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: MIT */
+/* check_generator: the real echod-socket-generator on temporary configurations; its units verify. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#define DROPIN_REL "out/echod.socket.d/50-echod-conf.conf"
+
+/* Each test's scratch directory: configurations in it, the generator writes to out/. */
+static char dir[64];
+
+struct gen_result {
+	int status;		/* exit status, or -1 if killed */
+	char err[8192];		/* its stderr */
+	char *dropin;		/* the drop-in it wrote, or NULL */
+};
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+setup(void)
+{
+	char out[128];
+
+	strcpy(dir, "/tmp/check_generator.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(out, sizeof(out), "%s/out", dir);
+	ck_assert_int_eq(mkdir(out, 0755), 0);
+}
+
+static void
+teardown(void)
+{
+	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* "@D@" in text stands for the scratch directory. */
+static char *
+expand(const char *text)
+{
+	size_t cap = strlen(text) * 2 + 4096, n = 0;
+	char *s = malloc(cap);
+
+	ck_assert_ptr_nonnull(s);
+	for (const char *c = text; *c != '\0'; ) {
+		if (strncmp(c, "@D@", 3) == 0) {
+			n += (size_t)snprintf(s + n, cap - n, "%s", dir);
+			c += 3;
+		} else {
+			s[n++] = *c++;
+		}
+		ck_assert_uint_lt(n, cap - 1);
+	}
+	s[n] = '\0';
+	return s;
+}
+
+static char *
+read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	buf = calloc(1, 65536);
+	ck_assert_ptr_nonnull(buf);
+	n = fread(buf, 1, 65535, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Write text (with @D@ expanded) to DIR/rel, creating DIR/conf.d when rel is in it. */
+static void
+write_conf(const char *rel, const char *text)
+{
+	char path[256], sub[128];
+	char *s = expand(text);
+	FILE *f;
+
+	snprintf(sub, sizeof(sub), "%s/conf.d", dir);
+	if (strncmp(rel, "conf.d/", 7) == 0 && mkdir(sub, 0755) == -1)
+		ck_assert_int_eq(errno, EEXIST);
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(s, f);
+	ck_assert_int_eq(fclose(f), 0);
+	free(s);
+}
+
+/* Run argv with ECHOD_GENERATOR_CONFIG=conf (unset when NULL); stdout and stderr into err. */
+static void
+run(char *const argv[], const char *conf, struct gen_result *r)
+{
+	char errpath[128];
+	int fd, status;
+	pid_t pid;
+	char *text;
+
+	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
+			_exit(127);
+		if (conf != NULL)
+			setenv("ECHOD_GENERATOR_CONFIG", conf, 1);
+		else
+			unsetenv("ECHOD_GENERATOR_CONFIG");
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	text = read_file(errpath);
+	snprintf(r->err, sizeof(r->err), "%s", text != NULL ? text : "");
+	free(text);
+}
+
+static const char *
+generator(void)
+{
+	const char *g = getenv("ECHOD_SOCKET_GENERATOR");
+
+	return g != NULL ? g : "src/echod-socket-generator";
+}
+
+/* The generator as systemd runs it (three directories) on DIR/rel, or on conf if absolute. */
+static void
+gen_run(const char *rel, struct gen_result *r)
+{
+	char conf[256], out[128], dropin[256];
+
+	if (rel[0] == '/')
+		snprintf(conf, sizeof(conf), "%s", rel);
+	else
+		snprintf(conf, sizeof(conf), "%s/%s", dir, rel);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	snprintf(dropin, sizeof(dropin), "%s/%s", dir, DROPIN_REL);
+	run((char *const[]){ (char *)generator(), out, out, out, NULL }, conf, r);
+	r->dropin = read_file(dropin);
+}
+
+/* The generator ran, exited 0, said nothing, and wrote exactly expect (@D@ expanded). */
+static void
+assert_dropin(const struct gen_result *r, const char *expect)
+{
+	char *want = expand(expect);
+
+	ck_assert_msg(r->status == 0, "exit %d: %s", r->status, r->err);
+	ck_assert_str_eq(r->err, "");
+	ck_assert_ptr_nonnull(r->dropin);
+	ck_assert_str_eq(r->dropin, want);
+	free(want);
+}
+
+/* Exit 0, nothing written (not even the directory), each of lines on stderr. */
+static void
+assert_left_as_shipped(const struct gen_result *r, const char *const *lines)
+{
+	char sub[128];
+	struct stat st;
+
+	ck_assert_msg(r->status == 0, "exit %d: %s", r->status, r->err);
+	ck_assert_ptr_null(r->dropin);
+	snprintf(sub, sizeof(sub), "%s/out/echod.socket.d", dir);
+	ck_assert_int_eq(stat(sub, &st), -1);
+	for (; *lines != NULL; lines++) {
+		char *want = expand(*lines);
+
+		ck_assert_msg(strstr(r->err, want) != NULL, "no \"%s\" in: %s", want, r->err);
+		free(want);
+	}
+	ck_assert_ptr_nonnull(strstr(r->err, "echod.socket is left as shipped"));
+}
+
+#define HEADER(files) \
+	"# Generated by echod-socket-generator(8) from:\n" files \
+	"# Do not edit: it is rewritten at boot and at every systemctl daemon-reload.\n" \
+	"# Edit those files, then: echod -t && systemctl reload echod; when a socket must\n" \
+	"# be opened or closed: systemctl daemon-reload && systemctl restart echod.socket\n" \
+	"[Socket]\nListenStream=\nListenDatagram=\n"
+
+/* Configurations and the exact drop-in each must give. */
+static const struct {
+	const char *name, *conf, *dropin;
+} cases[] = {
+	{ "default: tcp and udp 7 without address, one dual-stack socket each",
+	  "listeners = ( { protocol = \"tcp\"; port = 7; },\n"
+	  "\t{ protocol = \"udp\"; port = 7; } );\n",
+	  HEADER("#   @D@/echod.conf\n")
+	  "BindIPv6Only=both\n"
+	  "# @D@/echod.conf:1\nListenStream=7\n"
+	  "# @D@/echod.conf:2\nListenDatagram=7\n" },
+	{ "loopback addresses: written as they are, no FreeBind",
+	  "listeners = (\n"
+	  "\t{ protocol = \"tcp\"; port = 7; address = \"127.0.0.1\"; },\n"
+	  "\t{ protocol = \"udp\"; port = 7; address = \"::1\"; },\n"
+	  "\t{ protocol = \"tcp\"; port = 7007; address = \"127.0.0.2\"; }\n);\n",
+	  HEADER("#   @D@/echod.conf\n")
+	  "BindIPv6Only=both\n"
+	  "# @D@/echod.conf:2\nListenStream=127.0.0.1:7\n"
+	  "# @D@/echod.conf:3\nListenDatagram=[::1]:7\n"
+	  "# @D@/echod.conf:4\nListenStream=127.0.0.2:7007\n" },
+	{ "specific non-loopback v4 and v6 addresses: FreeBind",
+	  "listeners = (\n"
+	  "\t{ protocol = \"tcp\"; port = 7; address = \"192.0.2.1\"; },\n"
+	  "\t{ protocol = \"udp\"; port = 9; address = \"2001:db8::1\"; },\n"
+	  "\t{ protocol = \"udp\"; port = 7; }\n);\n",
+	  HEADER("#   @D@/echod.conf\n")
+	  "BindIPv6Only=both\nFreeBind=yes\n"
+	  "# @D@/echod.conf:2\nListenStream=192.0.2.1:7\n"
+	  "# @D@/echod.conf:3\nListenDatagram=[2001:db8::1]:9\n"
+	  "# @D@/echod.conf:4\nListenDatagram=7\n" },
+	{ "explicit \"::\" beside listeners without address: ipv6-only, split wildcards",
+	  "listeners = (\n"
+	  "\t{ protocol = \"tcp\"; port = 7; address = \"::\"; },\n"
+	  "\t{ protocol = \"tcp\"; port = 7; address = \"0.0.0.0\"; },\n"
+	  "\t{ protocol = \"udp\"; port = 7; },\n"
+	  "\t{ protocol = \"tcp\"; port = 7007; }\n);\n",
+	  HEADER("#   @D@/echod.conf\n")
+	  "BindIPv6Only=ipv6-only\n"
+	  "# @D@/echod.conf:2\nListenStream=[::]:7\n"
+	  "# @D@/echod.conf:3\nListenStream=0.0.0.0:7\n"
+	  "# @D@/echod.conf:4\nListenDatagram=0.0.0.0:7\nListenDatagram=[::]:7\n"
+	  "# @D@/echod.conf:5\nListenStream=0.0.0.0:7007\nListenStream=[::]:7007\n" },
+	{ "explicit \"0.0.0.0\" alone: IPv4 only, beside a dual-stack port elsewhere",
+	  "listeners = (\n"
+	  "\t{ protocol = \"udp\"; port = 9; address = \"0.0.0.0\"; },\n"
+	  "\t{ protocol = \"tcp\"; port = 7; }\n);\n",
+	  HEADER("#   @D@/echod.conf\n")
+	  "BindIPv6Only=both\n"
+	  "# @D@/echod.conf:2\nListenDatagram=0.0.0.0:9\n"
+	  "# @D@/echod.conf:3\nListenStream=7\n" },
+	{ "unix listeners: SocketMode=0666, '%' doubled for the unit parser",
+	  "listeners = (\n"
+	  "\t{ protocol = \"unix\"; path = \"@D@/echo.sock\"; },\n"
+	  "\t{ protocol = \"unix\"; path = \"@D@/50%.sock\"; }\n);\n",
+	  HEADER("#   @D@/echod.conf\n")
+	  "BindIPv6Only=both\nSocketMode=0666\n"
+	  "# @D@/echod.conf:2\nListenStream=@D@/echo.sock\n"
+	  "# @D@/echod.conf:3\nListenStream=@D@/50%%.sock\n" },
+};
+
+START_TEST(writes_exact_dropin)
+{
+	struct gen_result r;
+
+	write_conf("echod.conf", cases[_i].conf);
+	gen_run("echod.conf", &r);
+	ck_assert_msg(r.dropin != NULL, "%s: nothing written: %s", cases[_i].name, r.err);
+	assert_dropin(&r, cases[_i].dropin);
+	free(r.dropin);
+}
+END_TEST
+
+START_TEST(include_dir_files_add_listeners)
+{
+	struct gen_result r;
+
+	write_conf("echod.conf", "include_dir = \"conf.d\";\n"
+	    "listeners = ( { protocol = \"tcp\"; port = 7; } );\n");
+	write_conf("conf.d/20-b.conf", "listeners = (\n"
+	    "\t{ protocol = \"tcp\"; port = 9; address = \"::1\"; } );\n");
+	write_conf("conf.d/10-a.conf", "listeners = ( { protocol = \"udp\"; port = 7007; } );\n");
+	write_conf("conf.d/README", "not a configuration file\n");
+	gen_run("echod.conf", &r);
+	assert_dropin(&r, HEADER("#   @D@/echod.conf\n#   @D@/conf.d/10-a.conf\n"
+	    "#   @D@/conf.d/20-b.conf\n")
+	    "BindIPv6Only=both\n"
+	    "# @D@/echod.conf:2\nListenStream=7\n"
+	    "# @D@/conf.d/10-a.conf:1\nListenDatagram=7007\n"
+	    "# @D@/conf.d/20-b.conf:2\nListenStream=[::1]:9\n");
+	free(r.dropin);
+}
+END_TEST
+
+/* The shipped echod.conf gives the shipped socket unit's listeners. */
+START_TEST(shipped_config_gives_port_7)
+{
+	char conf[512];
+	const char *data = getenv("TEST_DATA");
+	struct gen_result r;
+	char *body, *w;
+
+	snprintf(conf, sizeof(conf), "%s/../../etc/echod.conf", data != NULL ? data : "data");
+	gen_run(conf, &r);
+	ck_assert_msg(r.status == 0 && r.dropin != NULL, "exit %d: %s", r.status, r.err);
+	/* Comment lines carry paths and line numbers of a file that changes: drop them. */
+	body = w = strdup(r.dropin);
+	for (const char *c = r.dropin; *c != '\0'; ) {
+		const char *nl = strchrnul(c, '\n');
+
+		if (*c != '#') {
+			memcpy(w, c, (size_t)(nl - c));
+			w += nl - c;
+			*w++ = '\n';
+		}
+		c = *nl != '\0' ? nl + 1 : nl;
+	}
+	*w = '\0';
+	ck_assert_str_eq(body, "[Socket]\nListenStream=\nListenDatagram=\nBindIPv6Only=both\n"
+	    "ListenStream=7\nListenDatagram=7\n");
+	free(body);
+	free(r.dropin);
+}
+END_TEST
+
+START_TEST(bad_config_writes_nothing)
+{
+	struct gen_result r;
+
+	write_conf("echod.conf", "listeners = (\n\t{ protocol = \"tcp\"; prot = 7; }\n);\n");
+	gen_run("echod.conf", &r);
+	assert_left_as_shipped(&r, (const char *[]){
+	    "echod-socket-generator: @D@/echod.conf:2: unknown key 'prot' in listener", NULL });
+}
+END_TEST
+
+START_TEST(bad_dropin_is_named)
+{
+	struct gen_result r;
+
+	write_conf("echod.conf", "include_dir = \"conf.d\";\n"
+	    "listeners = ( { protocol = \"tcp\"; port = 7; } );\n");
+	write_conf("conf.d/a.conf", "\n\nlisteners = ( { protocol = \"udp\"; port = 70000; } );\n");
+	gen_run("echod.conf", &r);
+	assert_left_as_shipped(&r, (const char *[]){
+	    "echod-socket-generator: @D@/conf.d/a.conf:3: port 70000 out of range", NULL });
+}
+END_TEST
+
+START_TEST(missing_config_writes_nothing)
+{
+	struct gen_result r;
+
+	gen_run("nonexistent.conf", &r);
+	assert_left_as_shipped(&r, (const char *[]){
+	    "echod-socket-generator: @D@/nonexistent.conf", NULL });
+}
+END_TEST
+
+/* A path no unit file value can hold: the generator must not write a unit that mangles it. */
+START_TEST(unix_path_a_unit_cannot_hold)
+{
+	struct gen_result r;
+
+	/* A trailing backslash would join the next line of the drop-in to this one. */
+	write_conf("echod.conf",
+	    "listeners = ( { protocol = \"unix\"; path = \"@D@/a\\\\\"; } );\n");
+	gen_run("echod.conf", &r);
+	assert_left_as_shipped(&r, (const char *[]){
+	    "@D@/echod.conf:1: unix path cannot be written in a unit file", NULL });
+}
+END_TEST
+
+START_TEST(usage)
+{
+	struct gen_result r;
+
+	run((char *const[]){ (char *)generator(), NULL }, NULL, &r);
+	ck_assert_int_eq(r.status, 64);
+	ck_assert_ptr_nonnull(strstr(r.err, "usage: echod-socket-generator NORMAL-DIR"));
+	run((char *const[]){ (char *)generator(), "--help", NULL }, NULL, &r);
+	ck_assert_int_eq(r.status, 0);
+}
+END_TEST
+
+/*
+ * systemd-analyze verify loads a unit and its drop-ins without PID 1: a copy of the shipped
+ * echod.socket beside the drop-in, and a stub echod.service for it to trigger.
+ */
+static void
+verify_unit(bool expect_ok)
+{
+	char units[128], path[256], cmd[512];
+	const char *data = getenv("TEST_DATA");
+	struct gen_result r;
+	char *socket;
+	FILE *f;
+
+	snprintf(units, sizeof(units), "%s/out", dir);
+	snprintf(path, sizeof(path), "%s/../../systemd/echod.socket", data != NULL ? data : "data");
+	ck_assert_ptr_nonnull(socket = read_file(path));
+	snprintf(path, sizeof(path), "%s/echod.socket", units);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(socket, f);
+	ck_assert_int_eq(fclose(f), 0);
+	free(socket);
+	snprintf(path, sizeof(path), "%s/echod.service", units);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("[Service]\nExecStart=/bin/true\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(cmd, sizeof(cmd), "systemd-analyze verify --man=no '%s/echod.socket'", units);
+	run((char *const[]){ "sh", "-c", cmd, NULL }, NULL, &r);
+	if (expect_ok)
+		ck_assert_msg(r.status == 0 && r.err[0] == '\0', "verify exit %d: %s", r.status,
+		    r.err);
+	else
+		ck_assert_msg(r.status != 0 || r.err[0] != '\0', "verify accepted a bad drop-in");
+}
+
+START_TEST(generated_unit_verifies)
+{
+	struct gen_result r;
+
+	write_conf("echod.conf", cases[_i].conf);
+	gen_run("echod.conf", &r);
+	ck_assert_msg(r.status == 0 && r.dropin != NULL, "exit %d: %s", r.status, r.err);
+	free(r.dropin);
+	verify_unit(true);
+}
+END_TEST
+
+/* The check above can fail: verify does read the drop-in and refuses a bad address. */
+START_TEST(verify_sees_a_bad_dropin)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/out/echod.socket.d", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/" DROPIN_REL, dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("[Socket]\nListenStream=\nListenStream=localhost:7\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	verify_unit(false);
+}
+END_TEST
+
+static bool
+have_systemd_analyze(void)
+{
+	return system("systemd-analyze --version >/dev/null 2>&1") == 0;
+}
+
+static Suite *
+generator_suite(void)
+{
+	Suite *s = suite_create("generator");
+	TCase *tc = tcase_create("dropin");
+	int ncases = (int)(sizeof(cases) / sizeof(cases[0]));
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, writes_exact_dropin, 0, ncases);
+	tcase_add_test(tc, include_dir_files_add_listeners);
+	tcase_add_test(tc, shipped_config_gives_port_7);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("never_fails_the_boot");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, bad_config_writes_nothing);
+	tcase_add_test(tc, bad_dropin_is_named);
+	tcase_add_test(tc, missing_config_writes_nothing);
+	tcase_add_test(tc, unix_path_a_unit_cannot_hold);
+	tcase_add_test(tc, usage);
+	suite_add_tcase(s, tc);
+
+	if (have_systemd_analyze()) {
+		tc = tcase_create("systemd_analyze_verify");
+		tcase_add_checked_fixture(tc, setup, teardown);
+		tcase_set_timeout(tc, 60);
+		tcase_add_loop_test(tc, generated_unit_verifies, 0, ncases);
+		tcase_add_test(tc, verify_sees_a_bad_dropin);
+		suite_add_tcase(s, tc);
+	} else {
+		printf("check_generator: systemd-analyze not found: the generated units are not "
+		    "verified here (tests/e2e starts them)\n");
+	}
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(generator_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
