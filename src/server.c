@@ -187,6 +187,20 @@ apply_ctx_of(struct server *s)
 	return (struct apply_ctx){ &s->listeners, s->workers, s->nworkers, s->activated };
 }
 
+/* Listeners that answer something (a passed socket no listener names answers nothing). */
+static size_t
+serving_count(const struct server *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->listeners.count; i++) {
+		const struct listener_view *v = atomic_load(&s->listeners.items[i]->view);
+
+		n += !view_is_narrowed(v) || v->n > 0;
+	}
+	return n;
+}
+
 int
 server_open_listeners(struct server *s)
 {
@@ -200,6 +214,18 @@ server_open_listeners(struct server *s)
 		if (strncmp(rep.lines[i], "note: ", 6) == 0)
 			log_notice("%s", rep.lines[i] + 6);
 	report_clear(&rep);
+	/*
+	 * Started by systemd for a connection, with sockets systemd bound: what
+	 * it passed is served even when a listener the file adds cannot be
+	 * opened yet (a privileged port before the socket unit is rebuilt).
+	 * Exiting would take every port dark, the ones that work included.
+	 */
+	if (failed > 0 && s->activated && serving_count(s) > 0) {
+		log_struct(LOG_WARNING, ECHOD_MSGID_LISTENER_FAILED, NULL, "%d configured "
+		    "listener%s not open (echodctl status); serving the rest until: %s", failed,
+		    failed == 1 ? " is" : "s are", APPLY_SYSTEMD_REBIND);
+		return 0;
+	}
 	return failed;
 }
 

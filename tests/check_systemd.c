@@ -145,6 +145,37 @@ START_TEST(unmatched_fd_is_refused_with_a_notice)
 }
 END_TEST
 
+/* Started by systemd: a listener it cannot open yet does not take the passed ones dark. */
+START_TEST(activated_start_serves_what_was_passed_when_a_listener_cannot_open)
+{
+	struct echod_proc p;
+	int a, b, fds[1];
+	char log[8192] = "";
+
+	harness_init(&p);
+	a = harness_free_port();
+	b = harness_free_port();
+	/* 192.0.2.1 (TEST-NET-1) is on no interface here: EADDRNOTAVAIL, no traffic. */
+	harness_write_config(&p, "listeners = (\n"
+	    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; },\n"
+	    "  { protocol = \"tcp\"; port = %d; address = \"192.0.2.1\"; }\n);\n", a, b);
+	fds[0] = bound_socket(AF_INET, SOCK_STREAM, a, false);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 1, "echo", true), 0);
+	tcp_echo_ok(AF_INET, a);
+	harness_read_stderr(&p, log, sizeof(log), 300);
+	ck_assert_msg(strstr(log, "1 configured listener is not open") != NULL, "%s", log);
+	ck_assert_int_eq(harness_stop(&p), 0);
+	/* The same file without systemd: nothing was passed, and the start fails. */
+	{
+		const char *args[] = { "-c", p.conf, "--log-target=stderr", NULL };
+
+		ck_assert_int_eq(harness_run(args, log, sizeof(log)), 69);
+		ck_assert_ptr_nonnull(strstr(log, "192.0.2.1"));
+	}
+	harness_cleanup(&p);
+}
+END_TEST
+
 START_TEST(unusable_fds_are_closed_cleanly)
 {
 	struct echod_proc p;
@@ -377,6 +408,7 @@ systemd_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, passed_fds_served_and_missing_ones_bound);
 	tcase_add_test(tc, unmatched_fd_is_refused_with_a_notice);
+	tcase_add_test(tc, activated_start_serves_what_was_passed_when_a_listener_cannot_open);
 	tcase_add_test(tc, unusable_fds_are_closed_cleanly);
 	tcase_add_test(tc, wildcard_fd_matches_listener_without_address_and_survives_reload);
 	tcase_add_test(tc, systemd_socket_activate_passes_tcp);
