@@ -754,6 +754,9 @@ START_TEST(reload_never_takes_a_listener_dark)
 	ck_assert_int_eq(pthread_join(thread, NULL), 0);
 	if (d.bounded)
 		fprintf(stderr, "the client reached its bound before the last reload\n");
+	fprintf(stderr, "never dark, %d workers: %d connections to 127.0.0.1:%d during 6 reloads, "
+	    "%d refused, %d without their echo\n", workers[_i], d.attempts, d.port, d.refused,
+	    d.failed);
 	ck_assert_msg(d.attempts > 0 && d.refused == 0 && d.failed == 0,
 	    "%d workers: of %d connections to 127.0.0.1:%d during 6 reloads, %d refused and "
 	    "%d did not echo (the first: %s)", workers[_i], d.attempts, d.port, d.refused,
