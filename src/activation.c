@@ -2,7 +2,9 @@
 /* activation: takes the sockets systemd passed, tells what each is, matches them to the config. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -145,6 +147,72 @@ activation_provides(const struct listener_spec *configured)
 		free(passed.path);
 	}
 	return found;
+}
+
+/* What LISTEN_FDS claims for this process; 0 when malformed (sd_listen_fds() says why later). */
+static int
+claimed_fds(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char *end;
+	long n;
+
+	if (pid == NULL || fds == NULL)
+		return 0;
+	errno = 0;
+	if (strtol(pid, &end, 10) != (long)getpid() || *end != '\0' || errno != 0)
+		return 0;
+	n = strtol(fds, &end, 10);
+	if (errno != 0 || end == fds || *end != '\0' || n < 0 || n > INT_MAX - SD_LISTEN_FDS_START)
+		return 0;
+	return (int)n;
+}
+
+/* sd_listen_fds_with_names() refuses a name count that differs from LISTEN_FDS: keep n. */
+static int
+trim_names(int n)
+{
+	const char *names = getenv("LISTEN_FDNAMES");
+	char *copy, *p;
+	int r;
+
+	if (names == NULL)
+		return 0;
+	if (n == 0)
+		return unsetenv("LISTEN_FDNAMES");
+	if ((copy = strdup(names)) == NULL)
+		return -1;
+	/* Past the first n - 1 names, then cut at the end of the n-th. */
+	p = copy;
+	for (int i = 1; i < n && p != NULL; i++)
+		if ((p = strchr(p, ':')) != NULL)
+			p++;
+	if (p != NULL && (p = strchr(p, ':')) != NULL)
+		*p = '\0';
+	r = setenv("LISTEN_FDNAMES", copy, 1);
+	free(copy);
+	return r;
+}
+
+int
+activation_validate(void)
+{
+	int claimed = claimed_fds(), have = 0;
+	char count[16];
+
+	/* Nothing of echod's is open yet: an open descriptor here is the launcher's. */
+	while (have < claimed && fcntl(SD_LISTEN_FDS_START + have, F_GETFD) != -1)
+		have++;
+	if (have == claimed)
+		return claimed;
+	/* Only now: logging may open a descriptor of its own (the journal's socket). */
+	log_warnx("LISTEN_FDS claims %d sockets (fd %d to %d), but fd %d is not open: "
+	    "taking %d", claimed, SD_LISTEN_FDS_START, SD_LISTEN_FDS_START + claimed - 1,
+	    SD_LISTEN_FDS_START + have, have);
+	snprintf(count, sizeof(count), "%d", have);
+	if (setenv("LISTEN_FDS", count, 1) == -1 || trim_names(have) == -1)
+		return -1;
+	return have;
 }
 
 int

@@ -9,6 +9,16 @@
 #include "listener.h"
 
 /*
+ * Call first, before echod opens any descriptor of its own. A launcher that
+ * claims more sockets in LISTEN_FDS than it passed (LISTEN_FDS=2, only fd 3
+ * open) would make activation_collect() take, and close, whatever echod has
+ * opened since at fd 4. Trims LISTEN_FDS and LISTEN_FDNAMES to the
+ * descriptors really open from fd 3 on, with a warning. Returns how many
+ * remain, or -1 (errno: setenv() failed).
+ */
+int	activation_validate(void);
+
+/*
  * Take every socket passed with LISTEN_FDS (the variables are unset after),
  * classify it, and append a listener for each usable one to out, described
  * as it is bound (spec.where: its FileDescriptorName); what each serves is

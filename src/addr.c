@@ -91,6 +91,13 @@ addr_is_wildcard(const struct sockaddr *sa)
 	return false;
 }
 
+bool
+addr_is_v4mapped(const struct sockaddr *sa)
+{
+	return sa->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+}
+
 int
 addr_port(const struct sockaddr *sa)
 {

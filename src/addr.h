@@ -21,6 +21,8 @@ void	addr_wildcard(int family, int port, struct sockaddr_storage *ss, socklen_t 
 /* Same family, address and port (Unix: same path). */
 bool	addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 bool	addr_is_wildcard(const struct sockaddr *sa);
+/* ::ffff:a.b.c.d */
+bool	addr_is_v4mapped(const struct sockaddr *sa);
 int	addr_port(const struct sockaddr *sa);
 
 /* "192.0.2.1:7", "[2001:db8::1]:7", "unix:/run/echod/echo.sock"; returns buf. */

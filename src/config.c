@@ -11,15 +11,16 @@
 
 #include "addr.h"
 #include "confdir.h"
+#include "confhint.h"
 #include "config.h"
 
 /* Keys each group may hold; anything else is a typo and is rejected. */
 static const char *const root_keys[] = {
 	"listeners", "limits", "workers", "allow", "deny", "exempt", "udp_drop_source_ports",
-	"user", "group", "include_dir", "control_socket", NULL
+	"udp_min_source_port", "user", "group", "include_dir", "control_socket", NULL
 };
 static const char *const listener_keys[] = {
-	"protocol", "port", "address", "path", "allow", "deny", NULL
+	"protocol", "port", "address", "path", "allow", "deny", "udp_min_source_port", NULL
 };
 static const char *const limits_keys[] = {
 	"max_connections", "idle_timeout", "buffer_size", "max_buffered_bytes",
@@ -34,9 +35,12 @@ static const char *const limits_keys[] = {
 #define MAX_BUFFERED_LIMIT	LONG_MAX
 #endif
 
-/* Did a listener name its own allow or deny list? Known only once every file is read. */
-struct own_acl {
-	bool allow, deny;
+/*
+ * Did a listener set its own allow, deny or udp_min_source_port? The top
+ * level's, which it takes otherwise, is known only once every file is read.
+ */
+struct own_keys {
+	bool allow, deny, min_source_port;
 };
 
 struct parse {
@@ -44,7 +48,7 @@ struct parse {
 	struct config_errors *errs;
 	int nerrors;
 	bool dropin;			/* a drop-in: some keys belong to the main file only */
-	struct own_acl *own;		/* one per cfg->listeners entry */
+	struct own_keys *own;		/* one per cfg->listeners entry */
 	char *listeners_where;		/* first "listeners" setting seen, for messages */
 	char *include_where;		/* the include_dir setting, for messages */
 };
@@ -246,24 +250,26 @@ cidr_list_copy(struct cidr **dst, size_t *ndst, const struct cidr *src, size_t n
 	return 0;
 }
 
-/* A listener's own allow/deny lists; resolve_listener_acls() fills in the others. */
+/* A listener's own allow/deny lists; resolve_listener_defaults() fills in the others. */
 static void
 parse_listener_acl(struct parse *p, const config_setting_t *ls, struct acl *acl,
-    struct own_acl *own)
+    struct own_keys *own)
 {
 	get_cidr_list(p, ls, "allow", &acl->allow, &acl->nallow, &own->allow);
 	get_cidr_list(p, ls, "deny", &acl->deny, &acl->ndeny, &own->deny);
 }
 
-/* A list a listener does not name is the top level's, as the last file to set it left it. */
+/* A key a listener does not set is the top level's, as the last file to set it left it. */
 static void
-resolve_listener_acls(struct parse *p, struct echod_config *cfg)
+resolve_listener_defaults(struct parse *p, struct echod_config *cfg)
 {
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		struct acl *acl = &cfg->listeners[i].acl;
 
 		if (cfg->listeners[i].proto == PROTO_UNIX)
 			continue;
+		if (!p->own[i].min_source_port)
+			cfg->listeners[i].udp_min_source_port = (uint16_t)cfg->udp_min_source_port;
 		if ((!p->own[i].allow && cidr_list_copy(&acl->allow, &acl->nallow,
 		    cfg->acl.allow, cfg->acl.nallow) == -1) ||
 		    (!p->own[i].deny && cidr_list_copy(&acl->deny, &acl->ndeny, cfg->acl.deny,
@@ -296,9 +302,23 @@ parse_protocol(struct parse *p, const config_setting_t *ls, enum proto *out)
 	return 0;
 }
 
+/* A udp listener's own udp_min_source_port; resolve_listener_defaults() fills in the others. */
+static void
+parse_listener_min_port(struct parse *p, const config_setting_t *ls,
+    struct listener_spec *spec, struct own_keys *own)
+{
+	long min = -1;
+
+	get_long(p, ls, "udp_min_source_port", 0, 65535, &min);
+	if (min == -1)
+		return;
+	spec->udp_min_source_port = (uint16_t)min;
+	own->min_source_port = true;
+}
+
 static int
 parse_inet_listener(struct parse *p, const config_setting_t *ls, struct listener_spec *spec,
-    struct own_acl *own)
+    struct own_keys *own)
 {
 	const char *address;
 	long port = -1;
@@ -312,6 +332,7 @@ parse_inet_listener(struct parse *p, const config_setting_t *ls, struct listener
 	get_long(p, ls, "port", 1, 65535, &port);
 	address = get_string(p, ls, "address");
 	parse_listener_acl(p, ls, &spec->acl, own);
+	parse_listener_min_port(p, ls, spec, own);
 	if (p->nerrors != before)
 		return -1;
 	spec->port = (int)port;
@@ -322,8 +343,28 @@ parse_inet_listener(struct parse *p, const config_setting_t *ls, struct listener
 		parse_error(p, config_setting_get_member(ls, "address"),
 		    "address '%s' is not an IPv4 or IPv6 literal", address);
 		return -1;
+	} else if (addr_is_v4mapped((const struct sockaddr *)&spec->addr)) {
+		/* Such a socket cannot bind where IPv6 is IPv6-only (a socket unit may say so). */
+		parse_error(p, config_setting_get_member(ls, "address"),
+		    "address '%s' is an IPv4-mapped IPv6 address: write the IPv4 address itself",
+		    address);
+		return -1;
 	}
 	return 0;
+}
+
+/* A path a socket unit's ListenStream= line can carry as it is (the generator's). */
+static bool
+unix_path_writable(const char *path)
+{
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
+			return false;
+	/* A trailing backslash continues a unit-file line; trailing blanks are stripped. */
+	return len == 0 || (path[len - 1] != '\\' && path[len - 1] != ' ' &&
+	    path[len - 1] != '\t');
 }
 
 static int
@@ -354,13 +395,19 @@ parse_unix_listener(struct parse *p, const config_setting_t *ls, struct listener
 		    sizeof(sun.sun_path));
 		return -1;
 	}
+	if (!unix_path_writable(path)) {
+		parse_error(p, config_setting_get_member(ls, "path"), "path must hold no control "
+		    "character and not end in a blank or a backslash (systemd's socket unit "
+		    "could not carry it)");
+		return -1;
+	}
 	spec->path = strdup(path);
 	return spec->path == NULL ? -1 : 0;
 }
 
 static int
 parse_listener(struct parse *p, const config_setting_t *ls, struct listener_spec *spec,
-    struct own_acl *own)
+    struct own_keys *own)
 {
 	const char *file = config_setting_source_file(ls);
 
@@ -376,6 +423,13 @@ parse_listener(struct parse *p, const config_setting_t *ls, struct listener_spec
 	}
 	if (parse_protocol(p, ls, &spec->proto) == -1)
 		return -1;
+	/* A stream's peer finished a handshake: not spoofed into a loop. Datagrams only. */
+	if (spec->proto != PROTO_UDP &&
+	    config_setting_get_member(ls, "udp_min_source_port") != NULL) {
+		parse_error(p, config_setting_get_member(ls, "udp_min_source_port"),
+		    "udp_min_source_port is for udp listeners, not %s", proto_name(spec->proto));
+		return -1;
+	}
 	if (spec->proto == PROTO_UNIX)
 		return parse_unix_listener(p, ls, spec);
 	return parse_inet_listener(p, ls, spec, own);
@@ -399,12 +453,12 @@ check_overlaps(struct parse *p, struct echod_config *cfg)
 	}
 }
 
-/* Room for n more listeners (and their own_acl flags), zeroed. */
+/* Room for n more listeners (and their own_keys flags), zeroed. */
 static int
 listeners_grow(struct parse *p, struct echod_config *cfg, size_t n)
 {
 	struct listener_spec *specs;
-	struct own_acl *own;
+	struct own_keys *own;
 
 	specs = realloc(cfg->listeners, (cfg->nlisteners + n + 1) * sizeof(*specs));
 	if (specs == NULL)
@@ -576,6 +630,7 @@ config_set_defaults(struct echod_config *cfg)
 		.udp_max_reply_bytes_per_second = CONFIG_DEFAULT_UDP_REPLY_BYTES,
 		.max_datagram = CONFIG_DEFAULT_MAX_DATAGRAM,
 	};
+	cfg->udp_min_source_port = CONFIG_DEFAULT_UDP_MIN_SOURCE_PORT;
 	cfg->drop_ports = malloc(sizeof(ports));
 	cfg->user = strdup(CONFIG_DEFAULT_USER);
 	cfg->group = strdup(CONFIG_DEFAULT_GROUP);
@@ -600,6 +655,7 @@ parse_root(struct parse *p, const config_setting_t *root, struct echod_config *c
 	get_cidr_list(p, root, "deny", &cfg->acl.deny, &cfg->acl.ndeny, &present);
 	get_cidr_list(p, root, "exempt", &cfg->exempt, &cfg->nexempt, &present);
 	parse_drop_ports(p, root, cfg);
+	get_long(p, root, "udp_min_source_port", 0, 65535, &cfg->udp_min_source_port);
 	get_name(p, root, "user", &cfg->user, &cfg->user_where);
 	get_name(p, root, "group", &cfg->group, &cfg->group_where);
 	parse_main_only(p, root, cfg);
@@ -610,22 +666,25 @@ parse_root(struct parse *p, const config_setting_t *root, struct echod_config *c
 static void
 read_error(struct parse *p, const config_t *lc)
 {
-	const char *file = config_error_file(lc);
+	const char *file = config_error_file(lc) != NULL ? config_error_file(lc) : p->path;
+	char msg[512], *where;
 
-	if (config_error_type(lc) == CONFIG_ERR_FILE_IO)
-		parse_error(p, NULL, "cannot read configuration: %s", strerror(errno));
-	else
-		parse_error(p, NULL, "%s", config_error_text(lc));
-	/* Point the message at the file and line libconfig reports, not ours. */
-	if (p->errs->count > 0 && config_error_type(lc) == CONFIG_ERR_PARSE) {
-		char *text;
-
-		if (asprintf(&text, "%s:%d: %s", file != NULL ? file : p->path,
-		    config_error_line(lc), config_error_text(lc)) != -1) {
-			free(p->errs->lines[p->errs->count - 1]);
-			p->errs->lines[p->errs->count - 1] = text;
-		}
+	if (config_error_type(lc) == CONFIG_ERR_FILE_IO) {
+		parse_error(p, NULL, "cannot read configuration: %s", confhint_read_failure(p->path));
+		return;
 	}
+	if (config_error_type(lc) != CONFIG_ERR_PARSE) {
+		parse_error(p, NULL, "%s", config_error_text(lc));
+		return;
+	}
+	/* Point the message at the file and line libconfig reports, not ours. */
+	confhint_explain(file, config_error_line(lc), config_error_text(lc), msg, sizeof(msg));
+	if (asprintf(&where, "%s:%d", file, config_error_line(lc)) == -1) {
+		parse_error(p, NULL, "%s", msg);
+		return;
+	}
+	parse_error_at(p, where, "%s", msg);
+	free(where);
 }
 
 static int
@@ -689,7 +748,7 @@ finish(struct parse *p, struct echod_config *cfg, const char *main_path)
 {
 	char *where = NULL;
 
-	resolve_listener_acls(p, cfg);
+	resolve_listener_defaults(p, cfg);
 	check_overlaps(p, cfg);
 	if (cfg->nlisteners > 0)
 		return;

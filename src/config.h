@@ -26,6 +26,12 @@ struct listener_spec {
 	 * by listener.c never carry them (a listener outlives its config).
 	 */
 	struct acl acl;
+	/*
+	 * udp: datagrams from lower source ports are not answered; its own
+	 * udp_min_source_port or else the top level's. Read per datagram through
+	 * the listener's view (view.h), like acl.
+	 */
+	uint16_t udp_min_source_port;
 };
 
 struct echod_limits {
@@ -52,6 +58,7 @@ struct echod_config {
 	size_t nexempt;
 	uint16_t *drop_ports;		/* udp_drop_source_ports */
 	size_t ndrop_ports;
+	long udp_min_source_port;	/* every udp listener's default */
 	char *user, *group;		/* identity to take when started as root */
 	char *user_where, *group_where;	/* "file:line" of the keys, NULL for the defaults */
 	char *control_socket;		/* NULL: the default (see control.h); "": none */
@@ -73,6 +80,8 @@ struct echod_config {
 #define CONFIG_DEFAULT_EXEMPT		{ "127.0.0.0/8", "::1/128" }
 /* echo, daytime, qotd, chargen, time, DNS, NTP, SNMP, SSDP, memcached. */
 #define CONFIG_DEFAULT_DROP_PORTS	{ 7, 13, 17, 19, 37, 53, 123, 161, 1900, 11211 }
+/* OpenBSD inetd's rule for its UDP services: no client sends from a privileged port. */
+#define CONFIG_DEFAULT_UDP_MIN_SOURCE_PORT 1024
 #define CONFIG_DEFAULT_USER		"nobody"
 #define CONFIG_DEFAULT_GROUP		"nogroup"
 

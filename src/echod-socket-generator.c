@@ -72,26 +72,18 @@ gen_needs(const struct echod_config *cfg)
 }
 
 /*
- * A unix path as a unit file value, or -1 if no value can carry it: the unit parser
- * strips surrounding blanks, joins a line ending in a backslash to the next and expands
- * '%' specifiers, so '%' is doubled and the rest refused.
+ * A unix path as a unit file value: the unit parser expands '%' specifiers, so '%' is
+ * doubled. What no value can carry (control characters, a trailing blank or backslash)
+ * config_load() already refused.
  */
-static int
+static void
 gen_put_path(FILE *out, const char *path)
 {
-	size_t len = strlen(path);
-
-	if (len == 0 || path[len - 1] == '\\' || path[len - 1] == ' ' || path[len - 1] == '\t')
-		return -1;
-	for (const char *c = path; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return -1;
 	for (const char *c = path; *c != '\0'; c++) {
 		if (*c == '%')
 			fputc('%', out);
 		fputc(*c, out);
 	}
-	return 0;
 }
 
 /* A file name in a comment line: control characters would end the comment. */
@@ -114,11 +106,7 @@ gen_put_listener(FILE *out, const struct listener_spec *l, const struct gen_need
 	fputc('\n', out);
 	if (l->proto == PROTO_UNIX) {
 		fprintf(out, "%s=", key);
-		if (gen_put_path(out, l->path) == -1) {
-			fprintf(stderr, GEN_NAME ": %s: unix path cannot be written in a unit file"
-			    " (control character, trailing blank or backslash)\n", l->where);
-			return -1;
-		}
+		gen_put_path(out, l->path);
 		fputc('\n', out);
 	} else if (!l->any_address) {
 		fprintf(out, "%s=%s\n", key,

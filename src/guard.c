@@ -50,6 +50,15 @@ guard_policy_new(const struct echod_config *cfg)
 	    cfg->limits.connection_rate > 0;
 	p->udp_limits = cfg->limits.udp_rate > 0 || cfg->limits.udp_max_reply_bytes_per_second > 0;
 	portguard_init(&p->ports, cfg->drop_ports, cfg->ndrop_ports);
+	/*
+	 * A datagram from one of our own udp ports to another (two listeners of
+	 * this echod, or two hosts sharing its configuration) would loop between
+	 * them, exempt sources included. Folded into the set: no cost per datagram.
+	 */
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		if (cfg->listeners[i].proto == PROTO_UDP)
+			portguard_add(&p->ports, (uint16_t)cfg->listeners[i].port);
+	p->min_source_port = (uint16_t)cfg->udp_min_source_port;
 	return p;
 }
 
@@ -142,13 +151,17 @@ guard_connection_closed(struct guard *g, const struct sockaddr *peer)
 }
 
 enum guard_verdict
-guard_datagram(struct guard *g, const struct guard_policy *p, const struct acl *acl,
-    const struct sockaddr *peer, size_t len, bool truncated, uint64_t now_ms)
+guard_datagram(struct guard *g, const struct guard_policy *p, const struct listener_spec *served,
+    uint16_t local, const struct sockaddr *peer, size_t len, bool truncated, uint64_t now_ms)
 {
+	const struct acl *acl = served != NULL ? &served->acl : NULL;
+	uint16_t min = served != NULL ? served->udp_min_source_port : p->min_source_port;
+
 	/* Dropped, not cut: a truncated echo would be a wrong answer. */
 	if (truncated || (p->max_datagram > 0 && len > p->max_datagram))
 		return GUARD_OVERSIZE;
-	if (portguard_drops_peer(&p->ports, peer))
+	/* Before the exempt test: a loop between two exempt services never ends otherwise. */
+	if (portguard_refuses(&p->ports, peer, local, min))
 		return GUARD_SOURCE_PORT;
 	if (!acl_permits(acl, peer))
 		return GUARD_DENIED;

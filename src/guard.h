@@ -26,7 +26,13 @@ struct guard_policy {
 	size_t max_datagram;		/* larger datagrams are dropped; 0 = any size */
 	bool conn_limits;		/* max_connections_per_source or connection_rate on */
 	bool udp_limits;		/* udp_rate or udp_max_reply_bytes_per_second on */
-	struct portguard ports;		/* source ports never answered (always port 0) */
+	/*
+	 * Source ports never answered: port 0, udp_drop_source_ports, and the
+	 * port of every udp listener configured (two of our ports would answer
+	 * each other). Applied to every source: exempt lifts the rates only.
+	 */
+	struct portguard ports;
+	uint16_t min_source_port;	/* top-level udp_min_source_port (no listener known) */
 };
 
 /* What to do with one peer. */
@@ -34,7 +40,7 @@ enum guard_verdict {
 	GUARD_PASS,			/* serve it */
 	GUARD_PASS_COUNTED,		/* serve it; call guard_connection_closed() at close */
 	GUARD_DENIED,			/* allow/deny refused the address */
-	GUARD_SOURCE_PORT,		/* udp_drop_source_ports, or port 0 */
+	GUARD_SOURCE_PORT,		/* a source-port rule (see portguard_refuses()) */
 	GUARD_OVERSIZE,			/* over max_datagram, or truncated by the kernel */
 	GUARD_LIMITED,			/* a per-source limit (srclimit counted which) */
 	GUARD_UNLISTED,			/* sent to a local address the configuration does not list */
@@ -88,12 +94,14 @@ void	guard_connection_closed(struct guard *g, const struct sockaddr *peer);
 
 /*
  * A datagram of len bytes (truncated: the kernel cut it) from peer arrived on
- * a listener whose ACL is acl: answer it? Checks, cheapest first: size,
- * source port, ACL, then the per-source limits unless peer is exempt. No
- * lock is taken unless a per-source UDP limit applies to peer.
+ * a socket bound to port local, for the configured listener served (its ACL
+ * and udp_min_source_port; NULL: everyone, the top-level minimum): answer
+ * it? Checks, cheapest first: size, source port, ACL, then the per-source
+ * limits unless peer is exempt; the source-port rules hold for exempt peers
+ * too. No lock is taken unless a per-source UDP limit applies to peer.
  */
 enum guard_verdict guard_datagram(struct guard *g, const struct guard_policy *p,
-	    const struct acl *acl, const struct sockaddr *peer, size_t len, bool truncated,
-	    uint64_t now_ms);
+	    const struct listener_spec *served, uint16_t local, const struct sockaddr *peer,
+	    size_t len, bool truncated, uint64_t now_ms);
 
 #endif

@@ -73,7 +73,7 @@ listener_unlink_stale(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
-	int fd, r;
+	int fd, r, saved;
 
 	if (lstat(path, &st) == -1)
 		return errno == ENOENT ? 0 : -1;
@@ -82,12 +82,18 @@ listener_unlink_stale(const char *path)
 		return -1;
 	}
 	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/*
+	 * Never block: a blocking connect() to a live socket whose backlog is full
+	 * waits until its owner accepts, possibly forever, and signals are not read
+	 * during start-up or a reload. EAGAIN (backlog full) means in use too.
+	 */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
 	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	saved = errno;
 	close(fd);
-	if (r == 0) {
+	if (r == 0 || saved == EAGAIN || saved == EINPROGRESS) {
 		errno = EADDRINUSE;
 		return -1;
 	}

@@ -49,7 +49,7 @@ int	listener_share_port(struct listener *l, bool on);
 /*
  * A Unix socket file left by a process that is gone refuses connections:
  * remove it. 0 (nothing there, or removed); -1 with EADDRINUSE when a live
- * process answers on it, EEXIST when it is not a socket.
+ * process answers on it or its backlog is full, EEXIST when it is not a socket.
  */
 int	listener_unlink_stale(const char *path);
 

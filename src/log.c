@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* log: formats entries and sends them to the journal or to stderr. */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +16,25 @@
 
 #include "log.h"
 
+/*
+ * Where sd_journal_sendv() sends. When it does not exist, sd_journal_sendv()
+ * drops the entry and returns 0 ("fail silently if the journal is not
+ * available", systemd 252): look before relying on its answer.
+ */
+#define JOURNAL_SOCKET	"/run/systemd/journal/socket"
+
 enum stderr_style { STYLE_PLAIN, STYLE_PREFIXED };
 
 static struct {
 	enum log_target target;		/* JOURNAL or STDERR once resolved */
 	enum stderr_style style;
+	bool stderr_journal;		/* stderr is a stream to journald */
+	bool journal_missing;		/* no JOURNAL_SOCKET at start */
 	int max_priority;
-} logger = { LOG_TARGET_STDERR, STYLE_PLAIN, LOG_INFO };
+} logger = { LOG_TARGET_STDERR, STYLE_PLAIN, false, false, LOG_INFO };
+
+/* Set once the journal refused an entry and that was said on stderr. */
+static atomic_flag journal_fallback_said = ATOMIC_FLAG_INIT;
 
 static const char *const level_names[] = {
 	[LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
@@ -45,15 +59,33 @@ stderr_is_journal(void)
 int
 log_init(enum log_target target, int max_priority)
 {
-	int journal = stderr_is_journal();
+	struct stat st;
 
+	logger.stderr_journal = stderr_is_journal();
 	if (target == LOG_TARGET_AUTO)
-		target = journal ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR;
+		target = logger.stderr_journal ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR;
 	logger.target = target;
+	logger.journal_missing = target == LOG_TARGET_JOURNAL &&
+	    (stat(JOURNAL_SOCKET, &st) == -1 || !S_ISSOCK(st.st_mode));
 	logger.max_priority = max_priority;
-	/* <N> prefixes mean something to journald and to log collectors, not to a person. */
-	logger.style = (journal || !isatty(STDERR_FILENO)) ? STYLE_PREFIXED : STYLE_PLAIN;
+	/*
+	 * <N> prefixes mean something to journald, not to whoever reads `echod -t`
+	 * or a failed start through a pipe: plain until log_running().
+	 */
+	logger.style = logger.stderr_journal ? STYLE_PREFIXED : STYLE_PLAIN;
 	return 0;
+}
+
+void
+log_running(void)
+{
+	int saved = errno;
+
+	/* A service's stderr on a pipe goes to a log collector, which reads the priority. */
+	if (!logger.stderr_journal && !isatty(STDERR_FILENO))
+		logger.style = STYLE_PREFIXED;
+	/* isatty() leaves ENOTTY behind: never let it stand in for a caller's reason. */
+	errno = saved;
 }
 
 int
@@ -88,17 +120,18 @@ log_enabled(int priority)
 	return priority <= logger.max_priority;
 }
 
-static void
+/* 0, or a negative errno when the journal did not take the entry. */
+static int
 send_journal(int priority, const char *message_id, const char *const *fields,
     const char *message)
 {
 	struct iovec iov[LOG_MAX_FIELDS + 4];
 	char prio[16], msgid[48];
 	char *msg;
-	int n = 0;
+	int n = 0, r;
 
 	if (asprintf(&msg, "MESSAGE=%s", message) == -1)
-		return;
+		return -ENOMEM;
 	snprintf(prio, sizeof(prio), "PRIORITY=%d", priority);
 	iov[n++] = (struct iovec){ msg, strlen(msg) };
 	iov[n++] = (struct iovec){ prio, strlen(prio) };
@@ -109,8 +142,9 @@ send_journal(int priority, const char *message_id, const char *const *fields,
 	}
 	for (int i = 0; fields != NULL && fields[i] != NULL && i < LOG_MAX_FIELDS; i++)
 		iov[n++] = (struct iovec){ (char *)fields[i], strlen(fields[i]) };
-	sd_journal_sendv(iov, n);
+	r = sd_journal_sendv(iov, n);
 	free(msg);
+	return r < 0 ? r : 0;
 }
 
 /* One write(2) per line, so that lines from several threads never interleave. */
@@ -133,6 +167,16 @@ send_stderr(int priority, const char *message)
 	(void)!write(STDERR_FILENO, line, (size_t)len);
 }
 
+static void
+log_fallback_notice(int error)
+{
+	char message[256];
+
+	snprintf(message, sizeof(message), "cannot log to the journal (%s: %s): logging to stderr",
+	    JOURNAL_SOCKET, strerror(error));
+	send_stderr(LOG_WARNING, message);
+}
+
 void
 log_vstruct(int priority, const char *message_id, const char *const *fields,
     const char *fmt, va_list ap)
@@ -143,10 +187,19 @@ log_vstruct(int priority, const char *message_id, const char *const *fields,
 	if (!log_enabled(priority))
 		return;
 	vsnprintf(message, sizeof(message), fmt, ap);
-	if (logger.target == LOG_TARGET_JOURNAL)
-		send_journal(priority, message_id, fields, message);
-	else
-		send_stderr(priority, message);
+	if (logger.target == LOG_TARGET_JOURNAL) {
+		int r = logger.journal_missing ? -ENOENT :
+		    send_journal(priority, message_id, fields, message);
+
+		if (r == 0) {
+			errno = saved;
+			return;
+		}
+		/* No journald (a container, early boot, a test): a lost error helps no one. */
+		if (!atomic_flag_test_and_set(&journal_fallback_said))
+			log_fallback_notice(-r);
+	}
+	send_stderr(priority, message);
 	errno = saved;
 }
 

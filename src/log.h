@@ -25,7 +25,14 @@ enum log_target {
 /* At most this many extra "KEY=value" fields per structured entry. */
 #define LOG_MAX_FIELDS 8
 
+/*
+ * Choose the back end once. On stderr, lines are plain ("echod: message")
+ * until log_running(), unless stderr is the journal's stream (<N> prefixes).
+ * Journal entries the journal does not take go to stderr (said once there).
+ */
 int	log_init(enum log_target target, int max_priority);
+/* Start-up is over: from now on, on a pipe or file, stderr lines carry <N> too. */
+void	log_running(void);
 int	log_target_parse(const char *text, enum log_target *out);
 int	log_level_parse(const char *text, int *out);
 int	log_enabled(int priority);

@@ -190,6 +190,11 @@ main(int argc, char **argv)
 	if (r != 0)
 		return r == -1 ? 0 : r;
 	log_init(opt.test_config ? LOG_TARGET_STDERR : opt.log_target, opt.log_level);
+	/* Before echod opens anything: what LISTEN_FDS claims must be what was passed. */
+	if (activation_validate() == -1) {
+		log_err("cannot correct LISTEN_FDS: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
 	cfg = load_config(opt.config);
 	if (cfg == NULL)
 		return EX_CONFIG;
@@ -222,6 +227,7 @@ main(int argc, char **argv)
 		server_free(srv);
 		return r;
 	}
+	log_running();
 	r = server_run(srv);
 	server_free(srv);
 	return r == 0 ? 0 : EXIT_RUNTIME;

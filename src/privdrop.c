@@ -52,6 +52,27 @@ drop_bounding_set(void)
 	return 0;
 }
 
+/*
+ * After the uid switch, which empties only the effective, permitted and
+ * ambient sets: a launcher may hand down an inheritable set (systemd-nspawn,
+ * older Docker) or SECBIT_NO_SETUID_FIXUP, which keeps the permitted set
+ * across the switch. Lowering every set needs no capability.
+ */
+static int
+clear_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) == -1)
+		return -1;
+	/* EINVAL: a kernel before 4.3 has no ambient set. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 && errno != EINVAL)
+		return -1;
+	return 0;
+}
+
 static int
 capabilities_empty(void)
 {
@@ -114,9 +135,13 @@ privdrop_apply(const char *user, const char *group, char *err, size_t errlen)
 	if (drop_bounding_set() == -1)
 		return fail(err, errlen, errno, "cannot empty the capability bounding set: %s",
 		    strerror(errno));
-	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	/* A launcher's securebits, best effort (needs CAP_SETPCAP, unlocked bits): see below. */
+	(void)prctl(PR_SET_SECUREBITS, 0, 0, 0, 0);
 	if (setresuid(uid, uid, uid) == -1)
 		return fail(err, errlen, errno, "cannot become user '%s': %s", user,
+		    strerror(errno));
+	if (clear_capabilities() == -1)
+		return fail(err, errlen, errno, "cannot empty the capability sets: %s",
 		    strerror(errno));
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		return fail(err, errlen, errno, "cannot set no_new_privs: %s", strerror(errno));

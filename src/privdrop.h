@@ -8,10 +8,11 @@
 /*
  * Not root (effective uid not 0): does nothing and returns 0. Root: switches
  * to user and group for good (supplementary groups: group only; real, saved
- * and effective ids; empty capability sets, bounding and ambient included;
- * no_new_privs), then checks that root cannot be regained. Call it before
- * any thread exists. The parent-death signal, which the kernel clears on an
- * identity change, is kept.
+ * and effective ids; every capability set empty, bounding, inheritable and
+ * ambient included, whatever the launcher handed down; no_new_privs), then
+ * checks that root cannot be regained. Call it before any thread exists.
+ * The parent-death signal, which the kernel clears on an identity change, is
+ * kept.
  * Returns 1 once done, or -1 with a message in err and errno: ENOENT (no
  * such user or group) or EINVAL (user or group is root's): a configuration
  * problem; anything else: a system call failed. Either way the caller must

@@ -24,7 +24,8 @@ struct echo_stats {
 	_Atomic uint64_t udp_bytes;		/* bytes echoed over UDP */
 	_Atomic uint64_t udp_dropped;		/* datagrams not echoed, whatever the reason */
 	_Atomic uint64_t udp_denied;		/* of which: allow/deny */
-	_Atomic uint64_t udp_source_port;	/* udp_drop_source_ports or port 0 */
+	/* source port: 0, below udp_min_source_port, a listener's, udp_drop_source_ports */
+	_Atomic uint64_t udp_source_port;
 	_Atomic uint64_t udp_oversize;		/* over max_datagram */
 	_Atomic uint64_t udp_limited;		/* a per-source limit */
 	_Atomic uint64_t udp_send_failed;	/* the reply could not be sent */

@@ -559,14 +559,19 @@ tcp_conn_start(struct tcp_worker *tw, int fd, bool nodelay, const struct sockadd
 static bool
 conn_local_listed(int cfd, const struct listener_view *view, const struct acl **acl)
 {
+	const struct listener_spec *served = NULL;
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
+	bool listed;
 
 	if (!view_is_narrowed(view))
-		return view_allows(view, NULL, acl);
-	if (view->n == 0 || getsockname(cfd, (struct sockaddr *)&local, &len) == -1)
+		listed = view_allows(view, NULL, &served);
+	else if (view->n == 0 || getsockname(cfd, (struct sockaddr *)&local, &len) == -1)
 		return false;
-	return view_allows(view, (struct sockaddr *)&local, acl);
+	else
+		listed = view_allows(view, (struct sockaddr *)&local, &served);
+	*acl = served != NULL ? &served->acl : NULL;
+	return listed;
 }
 
 /* A reset, not a FIN: the client learns at once that nothing is served there. */

@@ -156,17 +156,21 @@ datagram_local(struct msghdr *in, struct sockaddr_storage *ss)
 	return -1;
 }
 
-/* The ACL in force for one datagram, or false when its local address is not listed. */
+/*
+ * The configured listener that serves one datagram (NULL: everyone), or
+ * false when its local address is not listed.
+ */
 static bool
-datagram_listed(const struct listener_view *view, struct msghdr *in, const struct acl **acl)
+datagram_listed(const struct listener_view *view, struct msghdr *in,
+    const struct listener_spec **served)
 {
 	struct sockaddr_storage local;
 
 	if (!view_is_narrowed(view))
-		return view_allows(view, NULL, acl);
+		return view_allows(view, NULL, served);
 	if (view->n == 0 || datagram_local(in, &local) == -1)
 		return false;
-	return view_allows(view, (struct sockaddr *)&local, acl);
+	return view_allows(view, (struct sockaddr *)&local, served);
 }
 
 /* The policy and the listener's view are read once per batch, not per datagram. */
@@ -182,11 +186,11 @@ batch_build_replies(struct udp_port *port, struct udp_batch *b, int n)
 
 	for (int i = 0; i < n; i++) {
 		struct msghdr *in = &b->in[i].msg_hdr;
-		const struct acl *acl;
+		const struct listener_spec *served;
 		enum guard_verdict v = GUARD_UNLISTED;
 
-		if (datagram_listed(view, in, &acl))
-			v = guard_datagram(uw->guard, policy, acl, in->msg_name,
+		if (datagram_listed(view, in, &served))
+			v = guard_datagram(uw->guard, policy, served, port->port, in->msg_name,
 			    b->in[i].msg_len, (in->msg_flags & MSG_TRUNC) != 0, now);
 
 		if (v != GUARD_PASS) {
@@ -274,10 +278,11 @@ udp_worker_fini(struct udp_worker *uw)
 }
 
 int
-udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd,
+udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd, uint16_t local,
     _Atomic(const struct listener_view *) *view)
 {
 	port->uw = uw;
+	port->port = local;
 	port->view = view;
 	return loop_add(uw->loop, &port->w, fd, EPOLLIN | EPOLLEXCLUSIVE, udp_cb, port);
 }

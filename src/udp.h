@@ -4,6 +4,7 @@
 #define ECHOD_UDP_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "acl.h"
 #include "view.h"
@@ -25,6 +26,7 @@ struct udp_worker {
 struct udp_port {
 	struct watcher w;
 	struct udp_worker *uw;
+	uint16_t port;			/* the socket's: no datagram from it is answered */
 	/* The listener's: what it serves and the ACL there (NULL: all); reload swaps it. */
 	_Atomic(const struct listener_view *) *view;
 };
@@ -40,7 +42,8 @@ void	udp_worker_fini(struct udp_worker *uw);
  */
 int	udp_socket_prepare(int fd, const struct sockaddr *bound);
 
-int	udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd,
+/* local: the port fd is bound to (a passed socket's too). */
+int	udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd, uint16_t local,
 	    _Atomic(const struct listener_view *) *view);
 
 /*

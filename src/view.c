@@ -166,7 +166,7 @@ view_build(const struct listener_spec *sock, const struct echod_config *cfg)
 			continue;
 		if ((v = view_new(0)) != NULL) {
 			v->all = true;
-			v->acl = &cfg->listeners[i].acl;
+			v->listener = &cfg->listeners[i];
 		}
 		return v;
 	}
@@ -181,7 +181,7 @@ view_build(const struct listener_spec *sock, const struct echod_config *cfg)
 			for (size_t k = 0; k < ns; k++)
 				if (part_intersect(&wp[j], &sp[k], &common))
 					v->entry[v->n++] = (struct view_entry){ common,
-					    &cfg->listeners[i].acl };
+					    &cfg->listeners[i] };
 	}
 	qsort(v->entry, v->n, sizeof(v->entry[0]), by_specificity);
 	return v;
@@ -198,23 +198,24 @@ local_part_format(const struct local_part *part, char *buf, size_t size)
 }
 
 bool
-view_allows(const struct listener_view *v, const struct sockaddr *sa, const struct acl **acl)
+view_allows(const struct listener_view *v, const struct sockaddr *sa,
+    const struct listener_spec **served)
 {
 	struct local_part here;
 
 	if (v == NULL) {
-		*acl = NULL;
+		*served = NULL;
 		return true;
 	}
 	if (v->all) {
-		*acl = v->acl;
+		*served = v->listener;
 		return true;
 	}
 	if (sa == NULL || local_part_of(sa, &here) == -1)
 		return false;
 	for (size_t i = 0; i < v->n; i++) {
 		if (local_part_within(&here, &v->entry[i].part)) {
-			*acl = v->entry[i].acl;
+			*served = v->entry[i].listener;
 			return true;
 		}
 	}

@@ -38,7 +38,7 @@ int	local_part_of(const struct sockaddr *sa, struct local_part *out);
 
 struct view_entry {
 	struct local_part part;
-	const struct acl *acl;		/* the configured listener's allow/deny */
+	const struct listener_spec *listener;	/* the configured one serving it */
 };
 
 /*
@@ -47,8 +47,8 @@ struct view_entry {
  * exactly as long as it (both are retired together after a reload).
  */
 struct listener_view {
-	bool all;			/* every address it receives, under acl */
-	const struct acl *acl;		/* all: the listener's (NULL: everyone, Unix) */
+	bool all;			/* every address it receives, as listener says */
+	const struct listener_spec *listener;	/* all: the configured one (NULL: Unix) */
 	size_t n;			/* !all: the parts served, most specific first; */
 	struct view_entry entry[];	/* 0: nothing (refused, dropped, counted) */
 };
@@ -56,16 +56,19 @@ struct listener_view {
 /*
  * The view of a socket bound as sock (its protocol, address, port or path)
  * under cfg: all, when one configured listener spans the whole socket; else
- * the parts configured listeners on its port share with it. NULL: ENOMEM.
+ * the parts configured listeners on its port share with it. The listener
+ * pointers point into cfg: a view lives exactly as long as it (both are
+ * retired together after a reload). NULL: ENOMEM.
  */
 struct listener_view *view_build(const struct listener_spec *sock, const struct echod_config *cfg);
 
 /*
- * May a peer be served at local address sa? Sets *acl to the allow/deny in
- * force there. The hot path: no allocation, a few comparisons.
+ * May a peer be served at local address sa? Sets *served to the configured
+ * listener serving it there (its allow/deny, its UDP rules; NULL: a Unix
+ * listener, everyone). The hot path: no allocation, a few comparisons.
  */
 bool	view_allows(const struct listener_view *v, const struct sockaddr *sa,
-	    const struct acl **acl);
+	    const struct listener_spec **served);
 
 /* "127.0.0.1", "::1", "every IPv4 address", "every IPv6 address"; returns buf. */
 const char *local_part_format(const struct local_part *part, char *buf, size_t size);

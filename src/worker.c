@@ -67,7 +67,7 @@ port_add(struct worker *w, struct listener *l)
 		r = tcp_port_start(&p->u.tcp, &w->tcp, l->fd, l->spec.proto == PROTO_TCP,
 		    &l->view);
 	else
-		r = udp_port_start(&p->u.udp, &w->udp, l->fd, &l->view);
+		r = udp_port_start(&p->u.udp, &w->udp, l->fd, (uint16_t)l->spec.port, &l->view);
 	if (r == -1) {
 		log_warn("worker %d cannot watch %s", w->id, l->name);
 		listener_release(l);

@@ -62,6 +62,11 @@ static const struct {
 	{ "guard-limits-range.conf", 7, "max_buffered_bytes -1 out of range" },
 	{ "user-group.conf", 2, "user must not be empty" },
 	{ "user-group.conf", 3, "group must be a string" },
+	{ "min-source-port-range.conf", 2, "udp_min_source_port 65536 out of range 0..65535" },
+	{ "min-source-port-range.conf", 4, "udp_min_source_port -1 out of range 0..65535" },
+	{ "min-source-port-range.conf", 5, "udp_min_source_port is for udp listeners, not tcp" },
+	{ "min-source-port-range.conf", 6, "udp_min_source_port must be an integer" },
+	{ "min-source-port-range.conf", 7, "udp_min_source_port is for udp listeners, not unix" },
 };
 
 START_TEST(bad_file_names_file_and_line)
@@ -222,6 +227,25 @@ START_TEST(guard_defaults)
 	ck_assert_int_eq(cfg->limits.udp_max_reply_bytes_per_second, 65536);
 	ck_assert_int_eq(cfg->limits.max_datagram, 0);
 	ck_assert_int_eq(cfg->limits.max_buffered_bytes, 64L << 20);
+	/* No privileged source port is answered unless a file says otherwise. */
+	ck_assert_int_eq(cfg->udp_min_source_port, 1024);
+	ck_assert_uint_eq(cfg->listeners[1].udp_min_source_port, 1024);
+	config_free(cfg);
+}
+END_TEST
+
+/* A listener's own minimum, else the top level's; the drop list is not touched by either. */
+START_TEST(min_source_port_per_listener)
+{
+	struct config_errors errs = { 0 };
+	struct echod_config *cfg = config_load(data_path("min-source-port.conf"), &errs);
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(cfg->udp_min_source_port, 2048);
+	ck_assert_uint_eq(cfg->listeners[0].udp_min_source_port, 2048);
+	ck_assert_uint_eq(cfg->listeners[1].udp_min_source_port, 0);
+	ck_assert_uint_eq(cfg->listeners[2].udp_min_source_port, 65535);
+	ck_assert_uint_eq(cfg->ndrop_ports, 10);
 	config_free(cfg);
 }
 END_TEST
@@ -311,6 +335,7 @@ config_suite(void)
 	tcase_add_test(tc, shipped_default_config_is_valid);
 	tcase_add_test(tc, guard_keys_have_every_value);
 	tcase_add_test(tc, guard_defaults);
+	tcase_add_test(tc, min_source_port_per_listener);
 	tcase_add_test(tc, overlap_rules);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("addr");

@@ -192,6 +192,25 @@ START_TEST(control_socket_values)
 }
 END_TEST
 
+/* What the generator could not write into echod.socket is refused where it is written. */
+START_TEST(what_a_socket_unit_cannot_carry_is_refused)
+{
+	struct config_errors errs = { 0 };
+
+	put("echod.conf", "listeners = (\n"
+	    "{ protocol = \"tcp\"; port = 7001; address = \"::ffff:127.0.0.1\"; },\n"
+	    "{ protocol = \"unix\"; path = \"/run/echod/a\\\\\"; },\n"
+	    "{ protocol = \"unix\"; path = \"/run/echod/b \"; },\n"
+	    "{ protocol = \"unix\"; path = \"/run/echod/c\\td\"; } );\n");
+	ck_assert_ptr_null(load_main(&errs));
+	ck_assert(has_error(&errs, "echod.conf", 2, "IPv4-mapped"));
+	ck_assert(has_error(&errs, "echod.conf", 3, "not end in a blank or a backslash"));
+	ck_assert(has_error(&errs, "echod.conf", 4, "not end in a blank or a backslash"));
+	ck_assert(has_error(&errs, "echod.conf", 5, "no control character"));
+	config_errors_free(&errs);
+}
+END_TEST
+
 static Suite *
 dropins_suite(void)
 {
@@ -204,6 +223,7 @@ dropins_suite(void)
 	tcase_add_test(tc, missing_dropin_directory_is_no_dropins);
 	tcase_add_test(tc, no_listeners_is_an_error);
 	tcase_add_test(tc, control_socket_values);
+	tcase_add_test(tc, what_a_socket_unit_cannot_carry_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

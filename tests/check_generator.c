@@ -367,7 +367,8 @@ START_TEST(unix_path_a_unit_cannot_hold)
 	    "listeners = ( { protocol = \"unix\"; path = \"@D@/a\\\\\"; } );\n");
 	gen_run("echod.conf", &r);
 	assert_left_as_shipped(&r, (const char *[]){
-	    "@D@/echod.conf:1: unix path cannot be written in a unit file", NULL });
+	    "@D@/echod.conf:1: path must hold no control character and not end in a blank or a "
+	    "backslash", NULL });
 }
 END_TEST
 

@@ -539,9 +539,38 @@ private_loopback(void)
 	close(fd);
 }
 
+/* Each datagram from src:sports[i] gets no reply (a witness proves it was judged). */
+static void
+assert_ports_dropped(int port, const char *src, const int *sports, size_t n, int witness)
+{
+	for (size_t i = 0; i < n; i++) {
+		int fd = udp_from(src, sports[i], port);
+
+		ck_assert_msg(fd >= 0, "cannot bind %s:%d (%s): something else holds "
+		    "that port on every address", src, sports[i], strerror(errno));
+		assert_dropped(fd, 20, witness);
+		close(fd);
+	}
+}
+
+/* Each datagram from src:sports[i] is echoed. */
+static void
+assert_ports_echoed(int port, const char *src, const int *sports, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int fd = udp_from(src, sports[i], port);
+
+		ck_assert_msg(fd >= 0, "cannot bind %s:%d: %s", src, sports[i], strerror(errno));
+		ck_assert_msg(udp_echo(fd, 20, ANSWER_MS) == 20, "source port %d not answered",
+		    sports[i]);
+		close(fd);
+	}
+}
+
 START_TEST(no_reply_to_service_ports)
 {
-	static const int ports[] = { 7, 19 };
+	/* Below the minimum (7, 19) and above it (1900 SSDP, 11211 memcached): the list holds. */
+	static const int dropped[] = { 7, 19, 1900, 11211 }, answered[] = { 1901, 11212 };
 	struct hostile h;
 	int witness;
 	char stats[4096];
@@ -549,25 +578,56 @@ START_TEST(no_reply_to_service_ports)
 	private_loopback();
 	hostile_start(&h, 1, NULL, NULL, true);
 	witness = udp_from("127.0.0.3", 0, h.port);
-	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
-		int fd = udp_from("127.0.0.2", ports[i], h.port);
-
-		ck_assert_msg(fd >= 0, "cannot bind 127.0.0.2:%d (%s): something else holds "
-		    "that port on every address", ports[i], strerror(errno));
-		assert_dropped(fd, 20, witness);
-		close(fd);
-	}
-	/* A neighbouring port that no service owns is answered. */
-	{
-		int fd = udp_from("127.0.0.2", 8, h.port);
-
-		ck_assert_int_ge(fd, 0);
-		ck_assert_int_eq(udp_echo(fd, 20, ANSWER_MS), 20);
-		close(fd);
-	}
-	wait_refused(&h, 0, 2);
+	assert_ports_dropped(h.port, "127.0.0.2", dropped, 4, witness);
+	/* Neighbouring ports that no service owns are answered. */
+	assert_ports_echoed(h.port, "127.0.0.2", answered, 2);
+	wait_refused(&h, 0, 4);
 	read_stats(&h, stats, sizeof(stats));
-	ck_assert_uint_eq(stat_value(stats, "datagrams dropped:", "source port"), 2);
+	ck_assert_uint_eq(stat_value(stats, "datagrams dropped:", "source port"), 4);
+	close(witness);
+	hostile_stop(&h);
+}
+END_TEST
+
+/*
+ * udp_min_source_port (issue 17): no client sends from a privileged port, so
+ * nothing below 1024 is answered by default, exempt or not; 1024 and above
+ * are. A listener's own value replaces the top level's, and a reload
+ * (SIGHUP) changes it for the socket already open.
+ */
+START_TEST(no_reply_below_min_source_port)
+{
+	static const int low[] = { 8, 512, 1023 }, high[] = { 1024, 1025, 40000 };
+	static const int low_after[] = { 8, 1023 }, listed[] = { 7 };
+	struct hostile h;
+	int witness;
+	char stats[4096];
+
+	private_loopback();
+	/* Loopback exempt, as by default: the rule is no rate limit, and holds for it too. */
+	hostile_start(&h, 1, "exempt = [ \"127.0.0.0/8\" ];\n", NULL, true);
+	witness = udp_from("127.0.0.3", 0, h.port);
+	assert_ports_dropped(h.port, "127.0.0.2", low, 3, witness);
+	assert_ports_echoed(h.port, "127.0.0.2", high, 3);
+	wait_refused(&h, 0, 3);
+	read_stats(&h, stats, sizeof(stats));
+	ck_assert_uint_eq(stat_value(stats, "datagrams dropped:", "source port"), 3);
+	ck_assert_uint_eq(stat_value(stats, "datagrams dropped:", "per-source limits"), 0);
+
+	/* The listener's own 0 over a top-level 2048: its low ports answered, 7 still listed. */
+	harness_write_config(&h.p,
+	    "listeners = (\n"
+	    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; },\n"
+	    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\"; "
+	    "udp_min_source_port = 0; }\n"
+	    ");\nudp_min_source_port = 2048;\nexempt = [ \"127.0.0.0/8\" ];\n"
+	    "limits = { " NO_LIMITS " };\nworkers = 1;\n", h.port, h.port);
+	harness_signal(&h.p, SIGHUP);
+	ck_assert_int_eq(harness_wait_notify(&h.p, "READY=1", harness_scale_ms(ANSWER_MS)), 0);
+	assert_ports_echoed(h.port, "127.0.0.2", low_after, 2);
+	assert_ports_dropped(h.port, "127.0.0.2", listed, 1, witness);
+	read_stats(&h, stats, sizeof(stats));
+	ck_assert_uint_eq(stat_value(stats, "datagrams dropped:", "source port"), 4);
 	close(witness);
 	hostile_stop(&h);
 }
@@ -647,6 +707,205 @@ START_TEST(no_reply_to_port_zero)
 	close(sniff);
 	close(witness);
 	hostile_stop(&h);
+}
+END_TEST
+
+/*
+ * One UDP datagram with a forged source, IPv4 header and all (IP_HDRINCL):
+ * what an attacker sends to start a loop between two UDP services.
+ */
+static void
+spoof_udp(const char *src, int sport, const char *dst, int dport)
+{
+	static const char payload[] = "loop";
+	unsigned char pkt[sizeof(struct iphdr) + sizeof(struct udphdr) + sizeof(payload)];
+	struct iphdr *ip = (struct iphdr *)pkt;
+	struct udphdr *uh = (struct udphdr *)(pkt + sizeof(*ip));
+	size_t ulen = sizeof(*uh) + sizeof(payload);
+	struct sockaddr_in from, to;
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+
+	ck_assert_msg(fd >= 0, "raw socket: %s", strerror(errno));
+	sin_of(src, sport, &from);
+	sin_of(dst, dport, &to);
+	memset(pkt, 0, sizeof(pkt));
+	/* The kernel fills in the IP checksum and, left 0, the identification. */
+	ip->version = 4;
+	ip->ihl = sizeof(*ip) / 4;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->tot_len = htons(sizeof(pkt));
+	ip->saddr = from.sin_addr.s_addr;
+	ip->daddr = to.sin_addr.s_addr;
+	uh->source = htons((uint16_t)sport);
+	uh->dest = htons((uint16_t)dport);
+	uh->len = htons((uint16_t)ulen);
+	memcpy(uh + 1, payload, sizeof(payload));
+	uh->check = udp_checksum(&from.sin_addr, &to.sin_addr, uh, ulen);
+	ck_assert_int_eq(sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)),
+	    (ssize_t)sizeof(pkt));
+	close(fd);
+}
+
+/* echod with the UDP listeners listeners (groups, comma-separated); top: more settings. */
+static void
+udp_service_start(struct hostile *h, const char *listeners, const char *top)
+{
+	harness_init(&h->p);
+	h->port = 0;
+	harness_write_config(&h->p, "listeners = ( %s );\n%sworkers = 1;\n", listeners, top);
+	ck_assert_msg(harness_start_passing(&h->p, NULL, NULL, 0, "", true) == 0,
+	    "echod with %s did not become ready", listeners);
+}
+
+/* A udp listener group for udp_service_start(). */
+static const char *
+udp_listener(char *buf, size_t size, const char *address, int port)
+{
+	snprintf(buf, size, "{ protocol = \"udp\"; port = %d; address = \"%s\"; }", port,
+	    address);
+	return buf;
+}
+
+struct loop_figures {
+	uint64_t echoed_early;			/* every instance, 0.5 s after the datagram */
+	uint64_t echoed, source_port, limited;	/* all of them, one second later */
+	long ticks;				/* CPU they used in that second */
+	long ms;				/* from the datagram to the last count */
+	int exits;				/* instances that did not exit 0 once stopped */
+};
+
+/* Echoed and dropped counts of every instance, added into f. */
+static void
+loop_count(struct hostile *svc, int n, struct loop_figures *f, uint64_t *echoed)
+{
+	char stats[4096];
+
+	for (int i = 0; i < n; i++) {
+		read_stats(&svc[i], stats, sizeof(stats));
+		*echoed += stat_value(stats, "statistics:", "datagrams echoed");
+		if (f == NULL)
+			continue;
+		f->source_port += stat_value(stats, "datagrams dropped:", "source port");
+		f->limited += stat_value(stats, "datagrams dropped:", "per-source limits");
+	}
+}
+
+static long
+loop_ticks(struct hostile *svc, int n)
+{
+	long ticks = 0;
+
+	for (int i = 0; i < n; i++)
+		ticks += proc_cpu_ticks(svc[i].p.pid);
+	return ticks;
+}
+
+/*
+ * n echo services, one datagram forged from from_ip:from_port to
+ * to_ip:to_port, then what they echoed and dropped, and the CPU they burned
+ * once a loop had half a second to end; the counts are read again a second
+ * later, when a loop still running would have moved them. Every instance is
+ * stopped before the caller asserts anything: a looping pair must not
+ * outlive a failed test (having dropped root, echod no longer gets the
+ * harness's parent-death signal).
+ */
+static void
+loop_measure(struct hostile *svc, int n, const char *from_ip, int from_port, const char *to_ip,
+    int to_port, struct loop_figures *f)
+{
+	long t0 = now_ms(), before;
+
+	memset(f, 0, sizeof(*f));
+	spoof_udp(from_ip, from_port, to_ip, to_port);
+	usleep(500000);
+	loop_count(svc, n, NULL, &f->echoed_early);
+	before = loop_ticks(svc, n);
+	sleep(1);
+	f->ticks = loop_ticks(svc, n) - before;
+	loop_count(svc, n, f, &f->echoed);
+	f->ms = now_ms() - t0;
+	fprintf(stderr, "loop from %s:%d to %s:%d: %" PRIu64 " echoed after 0.5 s, %" PRIu64
+	    " after %ld ms (%" PRIu64 " source-port drops, %" PRIu64 " per-source limits); "
+	    "%ld ticks of CPU (of %ld a second) in the last second\n", from_ip, from_port,
+	    to_ip, to_port, f->echoed_early, f->echoed, f->ms, f->source_port, f->limited,
+	    f->ticks, sysconf(_SC_CLK_TCK));
+	for (int i = 0; i < n; i++) {
+		f->exits += harness_stop(&svc[i].p) != 0;
+		harness_cleanup(&svc[i].p);
+	}
+}
+
+/*
+ * The Loop DoS (CVE-2024-2169, issue 17): two echo services on one port of
+ * two loopback addresses, loopback exempt as by default, and one forged
+ * datagram from one to the other. Without the same-port rule they echo each
+ * other forever, each at about half a CPU.
+ */
+START_TEST(loop_same_port_exempt)
+{
+	struct hostile svc[2];
+	struct loop_figures f;
+	char l[128];
+
+	private_loopback();
+	udp_service_start(&svc[0], udp_listener(l, sizeof(l), "127.0.0.2", 7007), "");
+	udp_service_start(&svc[1], udp_listener(l, sizeof(l), "127.0.0.3", 7007), "");
+	loop_measure(svc, 2, "127.0.0.3", 7007, "127.0.0.2", 7007, &f);
+	ck_assert_msg(f.echoed <= 1, "%" PRIu64 " echoes of one datagram", f.echoed);
+	ck_assert_uint_eq(f.source_port, 1);
+	/* A spinning pair burns most of two CPUs (~100 ticks); idle ones next to nothing. */
+	ck_assert_int_lt(f.ticks, 10);
+	ck_assert_int_eq(f.exits, 0);
+}
+END_TEST
+
+/* The same between two udp listeners of one echod: their ports are each other's. */
+START_TEST(loop_own_listeners_exempt)
+{
+	struct hostile svc[1];
+	struct loop_figures f;
+	char l1[128], l2[128], both[300];
+
+	private_loopback();
+	snprintf(both, sizeof(both), "%s, %s", udp_listener(l1, sizeof(l1), "127.0.0.2", 40001),
+	    udp_listener(l2, sizeof(l2), "127.0.0.2", 40002));
+	udp_service_start(&svc[0], both, "");
+	loop_measure(svc, 1, "127.0.0.2", 40002, "127.0.0.2", 40001, &f);
+	ck_assert_msg(f.echoed <= 1, "%" PRIu64 " echoes of one datagram", f.echoed);
+	ck_assert_uint_eq(f.source_port, 1);
+	ck_assert_int_lt(f.ticks, 10);
+	ck_assert_int_eq(f.exits, 0);
+}
+END_TEST
+
+/*
+ * The loop the source-port rules cannot see: two services on different high
+ * ports. With nobody exempt, udp_rate (100 a second, as much burst) ends it:
+ * each side answers the other at most burst + rate * T datagrams.
+ */
+START_TEST(loop_different_ports_rate_bounded)
+{
+	struct hostile svc[2];
+	struct loop_figures f;
+	uint64_t bound;
+	char l[128];
+
+	private_loopback();
+	udp_service_start(&svc[0], udp_listener(l, sizeof(l), "127.0.0.2", 40001),
+	    "exempt = [ ];\n");
+	udp_service_start(&svc[1], udp_listener(l, sizeof(l), "127.0.0.3", 40002),
+	    "exempt = [ ];\n");
+	loop_measure(svc, 2, "127.0.0.3", 40002, "127.0.0.2", 40001, &f);
+	bound = 2 * (100 + (uint64_t)(100 * f.ms / 1000));
+	/* More than one echo: the loop did start, and the rate limit, not a port rule, ended it. */
+	ck_assert_msg(f.echoed > 1 && f.echoed <= bound, "%" PRIu64 " echoes, bound %" PRIu64,
+	    f.echoed, bound);
+	ck_assert_uint_eq(f.echoed, f.echoed_early);
+	ck_assert_uint_ge(f.limited, 1);
+	ck_assert_uint_eq(f.source_port, 0);
+	ck_assert_int_lt(f.ticks, 10);
+	ck_assert_int_eq(f.exits, 0);
 }
 END_TEST
 
@@ -1041,6 +1300,12 @@ hostile_suite(bool root)
 		return s;
 	tcase_add_test(hostile_case(s, "source ports 7 and 19", 60), no_reply_to_service_ports);
 	tcase_add_test(hostile_case(s, "source port 0", 60), no_reply_to_port_zero);
+	tcase_add_test(hostile_case(s, "udp_min_source_port", 60), no_reply_below_min_source_port);
+	tcase_add_test(hostile_case(s, "loop, same port, exempt", 60), loop_same_port_exempt);
+	tcase_add_test(hostile_case(s, "loop, own listeners, exempt", 60),
+	    loop_own_listeners_exempt);
+	tcase_add_test(hostile_case(s, "loop, two ports, udp_rate", 60),
+	    loop_different_ports_rate_bounded);
 	tcase_add_test(hostile_case(s, "privilege drop", 60), root_drops_privileges);
 	tcase_add_test(hostile_case(s, "unknown user", 60), root_refuses_unknown_user);
 	tcase_add_test(hostile_case(s, "not root", 60), non_root_keeps_identity);
@@ -1061,8 +1326,9 @@ main(void)
 		return EXIT_FAILURE;
 	if (!root) {
 		/* Reported as a skip, not a pass: part of the suite did not run. */
-		printf("not root: the source-port (7, 19, 0) and privilege-drop cases need root "
-		    "(ports below 1024, raw sockets, setuid); they were not run\n");
+		printf("not root: the source-port (7, 19, 0, below 1024), loop and privilege-drop "
+		    "cases need root (ports below 1024, raw sockets, network namespaces, setuid); "
+		    "they were not run\n");
 		return 77;
 	}
 	return EXIT_SUCCESS;

@@ -222,7 +222,7 @@ START_TEST(passed_split_wildcards_serve_a_listener_without_address)
 	for (size_t i = 0; i < 2; i++) {
 		v = view_build(&f.specs[i], f.cfg);
 		ck_assert(!view_is_narrowed(v));
-		ck_assert_ptr_eq(v->acl, &f.cfg->listeners[0].acl);
+		ck_assert_ptr_eq(v->listener, &f.cfg->listeners[0]);
 		free(v);
 	}
 	fixture_free(&f);
@@ -279,23 +279,23 @@ START_TEST(view_allows_what_is_listed_and_maps_ipv4_on_ipv6)
 	struct listener_spec s = sock("tcp", "*", 7);
 	struct listener_view *v = view_build(&s, cfg);
 	struct sockaddr_storage ss;
-	const struct acl *acl = NULL;
+	const struct listener_spec *served = NULL;
 
 	ck_assert(view_is_narrowed(v));
 	sockaddr_of("127.0.0.1", &ss);
-	ck_assert(view_allows(v, (struct sockaddr *)&ss, &acl));
-	ck_assert_ptr_eq(acl, &cfg->listeners[0].acl);
+	ck_assert(view_allows(v, (struct sockaddr *)&ss, &served));
+	ck_assert_ptr_eq(served, &cfg->listeners[0]);
 	sockaddr_of("::ffff:127.0.0.1", &ss);
-	ck_assert(view_allows(v, (struct sockaddr *)&ss, &acl));
-	ck_assert_ptr_eq(acl, &cfg->listeners[0].acl);
+	ck_assert(view_allows(v, (struct sockaddr *)&ss, &served));
+	ck_assert_ptr_eq(served, &cfg->listeners[0]);
 	sockaddr_of("127.0.0.2", &ss);
-	ck_assert(!view_allows(v, (struct sockaddr *)&ss, &acl));
+	ck_assert(!view_allows(v, (struct sockaddr *)&ss, &served));
 	sockaddr_of("::ffff:127.0.0.2", &ss);
-	ck_assert(!view_allows(v, (struct sockaddr *)&ss, &acl));
+	ck_assert(!view_allows(v, (struct sockaddr *)&ss, &served));
 	sockaddr_of("::1", &ss);
-	ck_assert(view_allows(v, (struct sockaddr *)&ss, &acl));
-	ck_assert_ptr_eq(acl, &cfg->listeners[1].acl);
-	ck_assert(!view_allows(v, NULL, &acl));
+	ck_assert(view_allows(v, (struct sockaddr *)&ss, &served));
+	ck_assert_ptr_eq(served, &cfg->listeners[1]);
+	ck_assert(!view_allows(v, NULL, &served));
 	free(v);
 	config_free(cfg);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* check_portguard: the UDP source-port drop set, port 0 included, on raw ports and peers. */
+/* check_portguard: the UDP source-port rules (set, port 0, minimum, own port), ports and peers. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -78,6 +78,71 @@ START_TEST(test_peer)
 }
 END_TEST
 
+static bool
+refuses(const struct portguard *pg, int family, uint16_t src, uint16_t local, uint16_t min)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(src) };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(src) };
+
+	if (family == AF_INET)
+		return portguard_refuses(pg, (struct sockaddr *)&sin, local, min);
+	return portguard_refuses(pg, (struct sockaddr *)&sin6, local, min);
+}
+
+/* Below the minimum, the socket's own port, or in the set: each alone is enough. */
+START_TEST(test_refuses)
+{
+	static const uint16_t ports[] = { 19, 11211 };
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct portguard pg;
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+
+	portguard_init(&pg, ports, 2);
+	for (size_t f = 0; f < 2; f++) {
+		int fam = families[f];
+
+		ck_assert(refuses(&pg, fam, 0, 7007, 1024));
+		ck_assert(refuses(&pg, fam, 19, 7007, 1024));
+		ck_assert(refuses(&pg, fam, 1023, 7007, 1024));
+		ck_assert(!refuses(&pg, fam, 1024, 7007, 1024));
+		/* The same-service loop: another echo service on our port answers us. */
+		ck_assert(refuses(&pg, fam, 7007, 7007, 1024));
+		ck_assert(!refuses(&pg, fam, 7006, 7007, 1024));
+		ck_assert(!refuses(&pg, fam, 7008, 7007, 1024));
+		/* Above the minimum the set still holds. */
+		ck_assert(refuses(&pg, fam, 11211, 7007, 1024));
+		ck_assert(!refuses(&pg, fam, 65535, 7007, 1024));
+		/* Minimum 0: only the set, port 0 and the own port. */
+		ck_assert(!refuses(&pg, fam, 1, 7007, 0));
+		ck_assert(!refuses(&pg, fam, 7, 7007, 0));
+		ck_assert(refuses(&pg, fam, 0, 7007, 0));
+		ck_assert(refuses(&pg, fam, 19, 7007, 0));
+		ck_assert(refuses(&pg, fam, 7007, 7007, 0));
+		/* Minimum 65535: that one port alone. */
+		ck_assert(refuses(&pg, fam, 65534, 7007, 65535));
+		ck_assert(!refuses(&pg, fam, 65535, 7007, 65535));
+		ck_assert(refuses(&pg, fam, 65535, 65535, 65535));
+	}
+	/* A Unix peer has no port: nothing to judge. */
+	ck_assert(!portguard_refuses(&pg, (struct sockaddr *)&un, 7007, 1024));
+}
+END_TEST
+
+START_TEST(test_add)
+{
+	struct portguard pg;
+
+	portguard_init(&pg, NULL, 0);
+	portguard_add(&pg, 7007);
+	portguard_add(&pg, 65535);
+	ck_assert(portguard_drops(&pg, 7007));
+	ck_assert(portguard_drops(&pg, 65535));
+	ck_assert(portguard_drops(&pg, 0));
+	ck_assert(!portguard_drops(&pg, 7006));
+	ck_assert(!portguard_drops(&pg, 7008));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -90,6 +155,8 @@ main(void)
 	tcase_add_test(tc, test_empty_still_drops_zero);
 	tcase_add_test(tc, test_edges);
 	tcase_add_test(tc, test_peer);
+	tcase_add_test(tc, test_refuses);
+	tcase_add_test(tc, test_add);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

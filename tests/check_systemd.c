@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -360,15 +361,32 @@ read_all(int fd, char *buf, size_t size)
 	buf[used] = '\0';
 }
 
-START_TEST(stderr_to_pipe_has_priority_prefixes)
+/*
+ * A failed start on a pipe prints plain lines, for whoever reads them (issue
+ * 15); <N> prefixes only when the pipe is the journal's (JOURNAL_STREAM names
+ * it). A running echod's prefixes: check_edges.
+ */
+START_TEST(startup_errors_on_pipe_plain_unless_journal)
 {
-	char conf[512], out[4096];
+	char conf[512], out[4096], stream[64];
+	struct stat st;
 	int pipefd[2];
 
 	snprintf(conf, sizeof(conf), "%s/port-range.conf", getenv("TEST_DATA"));
 	ck_assert_int_eq(pipe(pipefd), 0);
 	/* A JOURNAL_STREAM that is not our stderr must not switch to the journal. */
 	run_with_stderr(conf, pipefd[1], "--log-target=auto", "1:1");
+	close(pipefd[1]);
+	read_all(pipefd[0], out, sizeof(out));
+	ck_assert_msg(strncmp(out, "echod: ", 7) == 0, "got: %s", out);
+	ck_assert_ptr_null(strstr(out, "<3>"));
+	ck_assert_ptr_nonnull(strstr(out, "port 70000 out of range"));
+	close(pipefd[0]);
+	ck_assert_int_eq(pipe(pipefd), 0);
+	ck_assert_int_eq(fstat(pipefd[1], &st), 0);
+	snprintf(stream, sizeof(stream), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	run_with_stderr(conf, pipefd[1], "--log-target=stderr", stream);
 	close(pipefd[1]);
 	read_all(pipefd[0], out, sizeof(out));
 	ck_assert_msg(strncmp(out, "<3>", 3) == 0, "got: %s", out);
@@ -419,7 +437,7 @@ systemd_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("log targets");
 	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, stderr_to_pipe_has_priority_prefixes);
+	tcase_add_test(tc, startup_errors_on_pipe_plain_unless_journal);
 	tcase_add_test(tc, stderr_to_terminal_is_plain);
 	suite_add_tcase(s, tc);
 	return s;

@@ -2,6 +2,7 @@
 /* echod-bench: options, connection set-up, load threads, /proc snapshots around the window. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,16 +70,20 @@ static long
 parse_size(const char *s)
 {
 	char *end;
-	long v;
+	long v, unit = 1;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno != 0 || end == s || v < 0)
 		return -1;
 	if (*end == 'K' || *end == 'k')
-		v *= 1024, end++;
+		unit = 1024, end++;
 	else if (*end == 'M' || *end == 'm')
-		v *= 1024 * 1024, end++;
+		unit = 1024 * 1024, end++;
+	/* A product that wraps would slip past the range check (2^44 + 1 M is 1 M). */
+	if (v > LONG_MAX / unit)
+		return -1;
+	v *= unit;
 	if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)
 		end += strlen(end);
 	return *end == '\0' ? v : -1;

@@ -22,7 +22,7 @@
  * Input: an 8-byte header that builds the policy, then 4-byte records, one
  * datagram each. Header: [0] flags, [1] udp_rate, [2] reply bytes/s / 64,
  * [3] max_datagram / 16, [4] allow mask and [5] deny mask over 127.0.0.1..8,
- * [6] udp_drop_source_ports mask over PORTS[0..7], [7] unused.
+ * [6] udp_drop_source_ports mask over PORTS[0..7], [7] udp_min_source_port / 256.
  * Record: [0] source (bits 0-2: 127.0.0.1 + n; bits 3-6: PORTS[n]; bit 7,
  * judged only: IPv6 or IPv4-mapped), [1..2] length (judged only: bit 15 makes
  * an IPv4 source port 0), [3] clock step in ms (judged only: 255 = truncated).
@@ -46,6 +46,8 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int clients[NADDR][NPORT];
 static int server = -1, server_port;
 static struct loop *loop;
+/* The configured listener the server socket stands for: the ACL and minimum are its. */
+static struct listener_spec listener;
 
 static void
 sin_make(struct sockaddr_in *sin, int a, uint16_t port)
@@ -111,6 +113,12 @@ config_from(const uint8_t *h, struct echod_config *cfg)
 	char err[128], text[32];
 
 	memset(cfg, 0, sizeof(*cfg));
+	memset(&listener, 0, sizeof(listener));
+	listener.proto = PROTO_UDP;
+	listener.port = server_port;
+	listener.udp_min_source_port = (uint16_t)(h[7] << 8);
+	cfg->listeners = &listener;
+	cfg->nlisteners = 1;
 	cfg->limits.udp_rate = h[0] & F_UDP_RATE ? 1 + h[1] : 0;
 	cfg->limits.udp_max_reply_bytes_per_second = h[0] & F_BYTE_RATE ? 64L * (1 + h[2]) : 0;
 	cfg->limits.max_datagram = h[0] & F_MAX_DATAGRAM ? 16L * h[3] : 0;
@@ -120,9 +128,11 @@ config_from(const uint8_t *h, struct echod_config *cfg)
 	for (int a = 0; a < NADDR; a++) {
 		snprintf(text, sizeof(text), "127.0.0.%d", a + 1);
 		if ((h[0] & F_ALLOW) && (h[4] >> a & 1))
-			acl_list_append(&cfg->acl.allow, &cfg->acl.nallow, text, err, sizeof(err));
+			acl_list_append(&listener.acl.allow, &listener.acl.nallow, text, err,
+			    sizeof(err));
 		if ((h[0] & F_DENY) && (h[5] >> a & 1))
-			acl_list_append(&cfg->acl.deny, &cfg->acl.ndeny, text, err, sizeof(err));
+			acl_list_append(&listener.acl.deny, &listener.acl.ndeny, text, err,
+			    sizeof(err));
 	}
 	cfg->drop_ports = calloc(8, sizeof(*cfg->drop_ports));
 	for (int p = 0; p < 8; p++)
@@ -130,10 +140,11 @@ config_from(const uint8_t *h, struct echod_config *cfg)
 			cfg->drop_ports[cfg->ndrop_ports++] = PORTS[p];
 }
 
+/* Every source-port rule: the list, port 0, below the minimum, the server's own port. */
 static bool
 port_dropped(const struct echod_config *cfg, uint16_t port)
 {
-	if (port == 0)
+	if (port == 0 || port < listener.udp_min_source_port || port == server_port)
 		return true;
 	for (size_t i = 0; i < cfg->ndrop_ports; i++)
 		if (cfg->drop_ports[i] == port)
@@ -184,14 +195,15 @@ judge(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 
 		judge_peer(rec[0], len, &ss);
 		now += rec[3];
-		v = guard_datagram(g, p, &cfg->acl, (struct sockaddr *)&ss, len, trunc, now);
+		v = guard_datagram(g, p, &listener, (uint16_t)server_port, (struct sockaddr *)&ss,
+		    len, trunc, now);
 		if (v == GUARD_PASS_COUNTED)
 			abort();
 		if (v != GUARD_PASS)
 			continue;
 		if (trunc || (cfg->limits.max_datagram > 0 && len > cfg->limits.max_datagram) ||
 		    port_dropped(cfg, ntohs(((struct sockaddr_in *)&ss)->sin_port)) ||
-		    !acl_permits(&cfg->acl, (struct sockaddr *)&ss))
+		    !acl_permits(&listener.acl, (struct sockaddr *)&ss))
 			abort();
 	}
 }
@@ -216,7 +228,7 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 {
 	static struct sent sent[NADDR][NPORT];
 	static unsigned char buf[65536];
-	struct listener_view all = { .all = true, .acl = &cfg->acl };
+	struct listener_view all = { .all = true, .listener = &listener };
 	_Atomic(const struct listener_view *) view = &all;
 	struct echo_stats stats = { 0 };
 	struct udp_worker uw;
@@ -224,7 +236,7 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 
 	memset(sent, 0, sizeof(sent));
 	if (udp_worker_init(&uw, loop, g, &stats) == -1 || udp_port_start(&port, &uw, server,
-	    &view) == -1)
+	    (uint16_t)server_port, &view) == -1)
 		abort();
 	for (size_t i = 0; i < n; i++, rec += 4) {
 		int a = rec[0] & 7, p = (rec[0] >> 3) & 15, fd = client(a, p);
@@ -258,7 +270,7 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 			while ((got = recv(clients[a][p], buf, sizeof(buf), 0)) >= 0) {
 				sin_make(&from, a, PORTS[p]);
 				if (port_dropped(cfg, PORTS[p]) ||
-				    !acl_permits(&cfg->acl, (struct sockaddr *)&from) ||
+				    !acl_permits(&listener.acl, (struct sockaddr *)&from) ||
 				    (cfg->limits.max_datagram > 0 &&
 				    got > cfg->limits.max_datagram))
 					abort();
@@ -306,7 +318,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		judge(&g, &cfg, data + 8, n);
 	guard_fini(&g);
-	acl_free(&cfg.acl);
+	acl_free(&listener.acl);
 	free(cfg.exempt);
 	free(cfg.drop_ports);
 	return 0;
