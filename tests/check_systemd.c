@@ -177,6 +177,34 @@ START_TEST(activated_start_serves_what_was_passed_when_a_listener_cannot_open)
 }
 END_TEST
 
+/*
+ * A passed IPv6-only [::]:P cannot stand in for a listener without address
+ * (every IPv4 and IPv6 address): echod binds the rest beside it, and says so.
+ */
+START_TEST(passed_ipv6_only_wildcard_does_not_hide_ipv4)
+{
+	struct echod_proc p;
+	int a, fds[1];
+	char log[8192] = "";
+
+	if (!harness_have_ipv6()) {
+		fprintf(stderr, "no IPv6: IPv6-only wildcard test not run\n");
+		return;
+	}
+	harness_init(&p);
+	a = harness_free_port();
+	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; } );\n", a);
+	fds[0] = bound_socket(AF_INET6, SOCK_STREAM, a, true);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 1, "echo", true), 0);
+	tcp_echo_ok(AF_INET6, a);
+	tcp_echo_ok(AF_INET, a);
+	harness_read_stderr(&p, log, sizeof(log), 300);
+	ck_assert_msg(strstr(log, "listening on tcp [::]:") != NULL, "%s", log);
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
 START_TEST(unusable_fds_are_closed_cleanly)
 {
 	struct echod_proc p;
@@ -426,6 +454,7 @@ systemd_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, passed_fds_served_and_missing_ones_bound);
 	tcase_add_test(tc, unmatched_fd_is_refused_with_a_notice);
+	tcase_add_test(tc, passed_ipv6_only_wildcard_does_not_hide_ipv4);
 	tcase_add_test(tc, activated_start_serves_what_was_passed_when_a_listener_cannot_open);
 	tcase_add_test(tc, unusable_fds_are_closed_cleanly);
 	tcase_add_test(tc, wildcard_fd_matches_listener_without_address_and_survives_reload);
