@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* echod-socket-generator: derives echod.socket's listeners from echod.conf (a systemd generator). */
+/* echod-socket-generator: echod.socket's listeners from echod.conf (a systemd generator). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* tcp: accept, echo with bounded back-pressure, half-close, idle timeout (streams: TCP and Unix). */
+/* tcp: accept, echo with bounded back-pressure, half-close, idle timeout (TCP and Unix). */
 #ifndef ECHOD_TCP_H
 #define ECHOD_TCP_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* check_generator: the real echod-socket-generator on temporary configurations; its units verify. */
+/* check_generator: the real generator on temporary configurations; its units verify. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
