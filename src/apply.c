@@ -66,7 +66,8 @@ retire(struct retired_views *r, const struct listener_view *v)
 {
 	struct listener_view **grown;
 
-	if (v == NULL)
+	/* view_nothing is static: nothing to free, ever. */
+	if (v == NULL || v == &view_nothing)
 		return 0;
 	grown = realloc(r->items, (r->count + 1) * sizeof(*grown));
 	if (grown == NULL)
@@ -115,16 +116,51 @@ watch(struct apply_ctx *ctx, struct listener *l)
 	l->watched = true;
 }
 
+/* A socket some worker may still watch, though no configuration serves it any more. */
+static bool
+parked(const struct listener *l)
+{
+	return atomic_load_explicit(&l->view, memory_order_acquire) == &view_nothing;
+}
+
+/*
+ * Take l out of every worker and close it. A worker that cannot be told
+ * (out of memory) keeps watching it: l then stays in the set with a view
+ * that serves nothing and points into no configuration (the one it pointed
+ * into is freed after this reload), and the next reload tries again.
+ */
 static void
-unwatch_and_release(struct apply_ctx *ctx, size_t index)
+unwatch_and_release(struct apply_ctx *ctx, size_t index, struct report *rep,
+    struct retired_views *retired)
 {
 	struct listener *l = ctx->set->items[index];
+	const struct listener_view *old;
+	bool told = true;
 
 	if (l->watched)
 		for (size_t w = 0; w < ctx->nworkers; w++)
-			worker_remove_listener(ctx->workers[w], l);
-	listener_set_remove_at(ctx->set, index);
-	listener_release(l);
+			if (worker_remove_listener(ctx->workers[w], l) == -1)
+				told = false;
+	if (told) {
+		report_add(rep, "closed %s", l->name);
+		listener_set_remove_at(ctx->set, index);
+		listener_release(l);
+		return;
+	}
+	old = atomic_exchange_explicit(&l->view, &view_nothing, memory_order_acq_rel);
+	/* Unretired, the old view leaks: better than freeing it under a reader. */
+	(void)retire(retired, old);
+	report_fail(rep, "out of memory: %s stays open and answers nothing until the next reload",
+	    l->name);
+}
+
+/* Listeners a past reload could not close: try again before planning around them. */
+static void
+retry_parked(struct apply_ctx *ctx, struct report *rep, struct retired_views *retired)
+{
+	for (size_t i = ctx->set->count; i-- > 0;)
+		if (parked(ctx->set->items[i]))
+			unwatch_and_release(ctx, i, rep, retired);
 }
 
 /*
@@ -205,13 +241,14 @@ settle_current(struct apply_ctx *ctx, const struct echod_config *cfg, const stru
 			continue;
 		log_info("closing %s: %s", l->name, plan->fate[i] == PLAN_CLOSE ?
 		    "no longer configured" : "replaced");
-		report_add(rep, "closed %s", l->name);
-		unwatch_and_release(ctx, i);
+		unwatch_and_release(ctx, i, rep, retired);
 	}
 	for (size_t i = 0; i < ctx->set->count; i++) {
 		struct listener *l = ctx->set->items[i];
 
 		(void)listener_share_port(l, false);
+		if (parked(l))
+			continue;
 		if (set_view(l, cfg, retired) == -1)
 			report_fail(rep, "%s: out of memory: keeps its previous configuration",
 			    l->name);
@@ -225,12 +262,16 @@ int
 apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct report *rep,
     struct report *unserved, struct retired_views *retired)
 {
-	size_t ncur = ctx->set->count;
-	struct plan_socket *cur = calloc(ncur + 1, sizeof(*cur));
-	bool *forced = calloc(ncur + 1, sizeof(*forced));
+	size_t ncur;
+	struct plan_socket *cur;
+	bool *forced;
 	struct plan plan;
 	int failures = 0;
 
+	retry_parked(ctx, rep, retired);
+	ncur = ctx->set->count;
+	cur = calloc(ncur + 1, sizeof(*cur));
+	forced = calloc(ncur + 1, sizeof(*forced));
 	if (cur == NULL || forced == NULL) {
 		free(cur);
 		free(forced);

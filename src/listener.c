@@ -30,8 +30,11 @@ copy_spec(struct listener_spec *dst, const struct listener_spec *src)
 static void
 listener_free(struct listener *l)
 {
+	const struct listener_view *v = atomic_load(&l->view);
+
 	/* The last reference is gone: no worker reads the view any more. */
-	free((void *)(uintptr_t)atomic_load(&l->view));
+	if (v != &view_nothing)
+		free((void *)(uintptr_t)v);
 	free(l->spec.path);
 	free(l->spec.where);
 	free(l);

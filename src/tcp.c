@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* tcp: accept, echo with bounded back-pressure, half-close, idle timeout (streams: TCP and Unix). */
+/* tcp: accept, echo with bounded back-pressure, half-close, idle timeout (TCP and Unix). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -740,7 +740,11 @@ tcp_worker_tick(struct tcp_worker *tw, uint64_t now_ms)
 		resume_paused(tw);
 	if (tw->paused != NULL)
 		next = tw->resume_at;
-	if (timeout <= 0)
+	/*
+	 * No connection, nothing to time out: sleep until one comes (the hook
+	 * runs after the event that accepts it, and arms the tick again).
+	 */
+	if (timeout <= 0 || tw->oldest == NULL)
 		return next;
 	/* Whole seconds on both sides: "more than timeout" guarantees at least timeout idle. */
 	while (tw->oldest != NULL && now_s - tw->oldest->active_s > (uint32_t)timeout) {

@@ -211,18 +211,44 @@ batch_build_replies(struct udp_port *port, struct udp_batch *b, int n)
 	return k;
 }
 
-/* A reply that cannot be sent (EAGAIN, ENOBUFS, unroutable) is dropped: never retried. */
+/* sendmmsg(), unless a test scripts its failures (udp_sendmmsg_set()). */
+static udp_sendmmsg_fn *udp_sendmmsg = sendmmsg;
+
+void
+udp_sendmmsg_set(udp_sendmmsg_fn *fn)
+{
+	udp_sendmmsg = fn == NULL ? sendmmsg : fn;
+}
+
+/* The socket or the host is out of room: the next datagram would fail the same way. */
+static bool
+send_error_is_global(int error)
+{
+	return error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS || error == ENOMEM;
+}
+
+/*
+ * A reply that cannot be sent is dropped, never retried. Out of room, the
+ * rest of the batch is dropped with it: one datagram at a time would cost
+ * one failing call each, exactly when the machine is overloaded. Any other
+ * error (EPERM from a firewall, EHOSTUNREACH) concerns that datagram only.
+ */
 static void
 batch_send(int fd, struct udp_batch *b, size_t k, struct echo_stats *stats)
 {
 	size_t done = 0;
 
 	while (done < k) {
-		int r = sendmmsg(fd, b->out + done, (unsigned)(k - done), MSG_DONTWAIT);
+		int r = udp_sendmmsg(fd, b->out + done, (unsigned)(k - done), MSG_DONTWAIT);
 
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
+			if (send_error_is_global(errno)) {
+				for (; done < k; done++)
+					udp_count_drop(stats, GUARD_PASS);
+				return;
+			}
 			udp_count_drop(stats, GUARD_PASS);
 			done++;
 			continue;

@@ -51,6 +51,14 @@ int	udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd, uint16_
  * failed send: GUARD_PASS). Exposed for the fuzzing harness.
  */
 void	udp_count_drop(struct echo_stats *stats, enum guard_verdict why);
+/*
+ * The one test seam: tests/check_udp_send.c scripts sendmmsg() failures
+ * (NULL: sendmmsg() again), since loopback never fills a UDP send buffer.
+ * No other caller.
+ */
+typedef int udp_sendmmsg_fn(int fd, struct mmsghdr *msgs, unsigned int n, int flags);
+void	udp_sendmmsg_set(udp_sendmmsg_fn *fn);
+
 /* drain: answer what the socket already holds first (a reload closing it). */
 void	udp_port_stop(struct udp_port *port, bool drain);
 

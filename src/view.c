@@ -8,6 +8,8 @@
 #include "addr.h"
 #include "view.h"
 
+const struct listener_view view_nothing = { .all = false, .listener = NULL, .n = 0 };
+
 size_t
 local_parts(const struct listener_spec *spec, struct local_part out[2])
 {

@@ -63,6 +63,12 @@ struct listener_view {
 struct listener_view *view_build(const struct listener_spec *sock, const struct echod_config *cfg);
 
 /*
+ * Serves nothing and points into no configuration: for a socket a worker
+ * may still watch after its configuration is gone. Static: never freed.
+ */
+extern const struct listener_view view_nothing;
+
+/*
  * May a peer be served at local address sa? Sets *served to the configured
  * listener serving it there (its allow/deny, its UDP rules; NULL: a Unix
  * listener, everyone). The hot path: no allocation, a few comparisons.

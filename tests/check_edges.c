@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* check_edges: echod at its process edges (issue 15): launchers, passed fds, logs, errors. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -409,6 +410,76 @@ START_TEST(bench_size_overflow_refused)
 }
 END_TEST
 
+/* Voluntary context switches of every thread of pid so far: each is a wake-up. */
+static long
+wakeups_of(pid_t pid)
+{
+	char path[300], line[256];
+	struct dirent *d;
+	long total = 0, n;
+	DIR *dir;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	ck_assert_ptr_nonnull(dir);
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, d->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;	/* a thread that just ended */
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+				total += n;
+		fclose(f);
+	}
+	closedir(dir);
+	return total;
+}
+
+/*
+ * Issue 15, defect 7: with no connection open, the idle-timeout tick still
+ * woke each worker once a second (>= 12 wake-ups in 3 s with 4 workers).
+ * Worker 0's STATUS= tick remains: about 3. Connections still time out.
+ */
+START_TEST(idle_workers_sleep)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	struct echod_proc p;
+	long before, woke;
+	char buf[4];
+	int fd, conn;
+
+	harness_init(&p);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	harness_write_config(&p, "workers = 4;\nlimits = { idle_timeout = 1; };\n"
+	    "listeners = ( { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; } );\n",
+	    ntohs(sin.sin_port));
+	ck_assert_int_eq(harness_start_passing(&p, NULL, &fd, 1, "echo", false), 0);
+	usleep(500000);
+	before = wakeups_of(p.pid);
+	usleep(3000000);
+	woke = wakeups_of(p.pid) - before;
+	ck_assert_msg(woke <= 7, "%ld wake-ups in 3 s with no connection open", woke);
+	conn = tcp_connect_port(AF_INET, ntohs(sin.sin_port));
+	ck_assert_int_ge(conn, 0);
+	ck_assert_int_eq(send(conn, "ping", 4, MSG_NOSIGNAL), 4);
+	ck_assert_int_eq(recv_exact(conn, buf, 4, ANSWER_MS), 4);
+	ck_assert_msg(peer_closed(conn, harness_scale_ms(4000)), "idle connection still open");
+	close(conn);
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
 static TCase *
 edges_case(Suite *s, const char *name, int timeout)
 {
@@ -432,6 +503,7 @@ edges_suite(bool root)
 	tcase_add_test(edges_case(s, "plain on a pipe", 30), errors_on_a_pipe_are_plain);
 	tcase_add_test(edges_case(s, "prefixed once running", 30), running_on_a_pipe_is_prefixed);
 	tcase_add_test(edges_case(s, "echod-bench -s", 30), bench_size_overflow_refused);
+	tcase_add_test(edges_case(s, "idle workers sleep", 30), idle_workers_sleep);
 	if (!root)
 		return s;
 	tcase_add_loop_test(edges_case(s, "launcher capabilities", 30),
