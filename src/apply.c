@@ -272,19 +272,13 @@ apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct repor
 	ncur = ctx->set->count;
 	cur = calloc(ncur + 1, sizeof(*cur));
 	forced = calloc(ncur + 1, sizeof(*forced));
-	if (cur == NULL || forced == NULL) {
-		free(cur);
-		free(forced);
-		report_fail(rep, "out of memory: nothing changed");
-		return 1;
-	}
-	for (size_t i = 0; i < ncur; i++)
+	for (size_t i = 0; cur != NULL && i < ncur; i++)
 		cur[i] = (struct plan_socket){ &ctx->set->items[i]->spec, ctx->set->items[i]->passed };
-	if (plan_make(cur, ncur, cfg, host_has_ipv6(), &plan) == -1) {
-		free(cur);
-		free(forced);
+	if (cur == NULL || forced == NULL ||
+	    plan_make(cur, ncur, cfg, host_has_ipv6(), &plan) == -1) {
 		report_fail(rep, "out of memory: nothing changed");
-		return 1;
+		failures = 1;
+		goto done;
 	}
 	/* New sockets first (appended after the current ones: indices below ncur stay). */
 	for (size_t j = 0; j < plan.nwanted; j++)
@@ -293,6 +287,7 @@ apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct repor
 			failures++;
 	settle_current(ctx, cfg, &plan, forced, rep, retired);
 	plan_free(&plan);
+done:
 	free(cur);
 	free(forced);
 	return failures;

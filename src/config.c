@@ -53,21 +53,27 @@ struct parse {
 	char *include_where;		/* the include_dir setting, for messages */
 };
 
-static void
-errors_append(struct parse *p, const char *where, const char *msg)
+void
+config_errors_add(struct config_errors *errs, const char *where, const char *msg)
 {
 	char *text, **grown;
 
-	p->nerrors++;
 	if (asprintf(&text, "%s: %s", where, msg) == -1)
 		return;
-	grown = realloc(p->errs->lines, (p->errs->count + 1) * sizeof(*grown));
+	grown = realloc(errs->lines, (errs->count + 1) * sizeof(*grown));
 	if (grown == NULL) {
 		free(text);
 		return;
 	}
-	p->errs->lines = grown;
-	p->errs->lines[p->errs->count++] = text;
+	errs->lines = grown;
+	errs->lines[errs->count++] = text;
+}
+
+static void
+errors_append(struct parse *p, const char *where, const char *msg)
+{
+	p->nerrors++;
+	config_errors_add(p->errs, where, msg);
 }
 
 /* "file:line" of a setting (the file being read, line 0, when s is NULL). */

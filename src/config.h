@@ -100,6 +100,8 @@ struct config_errors {
 struct echod_config *config_load(const char *path, struct config_errors *errs);
 void	config_free(struct echod_config *cfg);
 void	config_errors_free(struct config_errors *errs);
+/* Append "where: msg" to errs. Out of memory loses the line, never the list. */
+void	config_errors_add(struct config_errors *errs, const char *where, const char *msg);
 
 const char *proto_name(enum proto proto);
 

@@ -26,21 +26,13 @@
 static void __attribute__((format(printf, 3, 4)))
 preflight_error(struct config_errors *errs, const char *where, const char *fmt, ...)
 {
-	char msg[512], *text, **grown;
+	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (asprintf(&text, "%s: %s", where, msg) == -1)
-		return;
-	grown = realloc(errs->lines, (errs->count + 1) * sizeof(*grown));
-	if (grown == NULL) {
-		free(text);
-		return;
-	}
-	errs->lines = grown;
-	errs->lines[errs->count++] = text;
+	config_errors_add(errs, where, msg);
 }
 
 /*

@@ -480,36 +480,26 @@ START_TEST(idle_workers_sleep)
 }
 END_TEST
 
-static TCase *
-edges_case(Suite *s, const char *name, int timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 static Suite *
 edges_suite(bool root)
 {
 	Suite *s = suite_create("edges");
 
-	tcase_add_test(edges_case(s, "unix probe", 30), unix_path_with_full_backlog_is_in_use);
-	tcase_add_test(edges_case(s, "LISTEN_FDS", 30), overclaimed_listen_fds_spare_echods_own);
-	tcase_add_test(edges_case(s, "directory", 30), directory_as_configuration_says_so);
-	tcase_add_loop_test(edges_case(s, "libconfig errors", 30), libconfig_errors_explained, 0,
+	tcase_add_test(harness_tcase(s, "unix probe", 30), unix_path_with_full_backlog_is_in_use);
+	tcase_add_test(harness_tcase(s, "LISTEN_FDS", 30), overclaimed_listen_fds_spare_echods_own);
+	tcase_add_test(harness_tcase(s, "directory", 30), directory_as_configuration_says_so);
+	tcase_add_loop_test(harness_tcase(s, "libconfig errors", 30), libconfig_errors_explained, 0,
 	    sizeof(explained) / sizeof(explained[0]));
-	tcase_add_test(edges_case(s, "plain on a pipe", 30), errors_on_a_pipe_are_plain);
-	tcase_add_test(edges_case(s, "prefixed once running", 30), running_on_a_pipe_is_prefixed);
-	tcase_add_test(edges_case(s, "echod-bench -s", 30), bench_size_overflow_refused);
-	tcase_add_test(edges_case(s, "idle workers sleep", 30), idle_workers_sleep);
+	tcase_add_test(harness_tcase(s, "plain on a pipe", 30), errors_on_a_pipe_are_plain);
+	tcase_add_test(harness_tcase(s, "prefixed once running", 30), running_on_a_pipe_is_prefixed);
+	tcase_add_test(harness_tcase(s, "echod-bench -s", 30), bench_size_overflow_refused);
+	tcase_add_test(harness_tcase(s, "idle workers sleep", 30), idle_workers_sleep);
 	if (!root)
 		return s;
-	tcase_add_loop_test(edges_case(s, "launcher capabilities", 30),
+	tcase_add_loop_test(harness_tcase(s, "launcher capabilities", 30),
 	    root_under_launcher_drops_every_capability, 0,
 	    sizeof(launchers) / sizeof(launchers[0]));
-	tcase_add_loop_test(edges_case(s, "journal fallback", 30),
+	tcase_add_loop_test(harness_tcase(s, "journal fallback", 30),
 	    unreachable_journal_falls_back_to_stderr, 0, 2);
 	return s;
 }

@@ -1271,44 +1271,34 @@ START_TEST(non_root_keeps_identity)
 }
 END_TEST
 
-static TCase *
-hostile_case(Suite *s, const char *name, int timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 static Suite *
 hostile_suite(bool root)
 {
 	Suite *s = suite_create("hostile");
 
-	tcase_add_test(hostile_case(s, "acl", 60), acl_refuses_tcp_and_udp);
-	tcase_add_test(hostile_case(s, "per-source cap", 60), per_source_connection_cap);
-	tcase_add_test(hostile_case(s, "connection_rate", 60), connection_rate_holds);
-	tcase_add_test(hostile_case(s, "udp_rate", 60), udp_rate_holds);
-	tcase_add_test(hostile_case(s, "udp bytes", 60), udp_reply_bytes_hold);
-	tcase_add_test(hostile_case(s, "max_datagram", 60), oversized_datagrams_dropped);
-	tcase_add_test(hostile_case(s, "non-reader RSS", 120), non_reader_rss_bounded);
-	tcase_add_test(hostile_case(s, "max_buffered_bytes", 120), global_buffer_cap_holds);
-	tcase_add_test(hostile_case(s, "EMFILE CPU", 60), descriptor_exhaustion_cpu);
-	tcase_add_test(hostile_case(s, "RST mid-write", 120), reset_mid_write_keeps_serving);
+	tcase_add_test(harness_tcase(s, "acl", 60), acl_refuses_tcp_and_udp);
+	tcase_add_test(harness_tcase(s, "per-source cap", 60), per_source_connection_cap);
+	tcase_add_test(harness_tcase(s, "connection_rate", 60), connection_rate_holds);
+	tcase_add_test(harness_tcase(s, "udp_rate", 60), udp_rate_holds);
+	tcase_add_test(harness_tcase(s, "udp bytes", 60), udp_reply_bytes_hold);
+	tcase_add_test(harness_tcase(s, "max_datagram", 60), oversized_datagrams_dropped);
+	tcase_add_test(harness_tcase(s, "non-reader RSS", 120), non_reader_rss_bounded);
+	tcase_add_test(harness_tcase(s, "max_buffered_bytes", 120), global_buffer_cap_holds);
+	tcase_add_test(harness_tcase(s, "EMFILE CPU", 60), descriptor_exhaustion_cpu);
+	tcase_add_test(harness_tcase(s, "RST mid-write", 120), reset_mid_write_keeps_serving);
 	if (!root)
 		return s;
-	tcase_add_test(hostile_case(s, "source ports 7 and 19", 60), no_reply_to_service_ports);
-	tcase_add_test(hostile_case(s, "source port 0", 60), no_reply_to_port_zero);
-	tcase_add_test(hostile_case(s, "udp_min_source_port", 60), no_reply_below_min_source_port);
-	tcase_add_test(hostile_case(s, "loop, same port, exempt", 60), loop_same_port_exempt);
-	tcase_add_test(hostile_case(s, "loop, own listeners, exempt", 60),
+	tcase_add_test(harness_tcase(s, "source ports 7 and 19", 60), no_reply_to_service_ports);
+	tcase_add_test(harness_tcase(s, "source port 0", 60), no_reply_to_port_zero);
+	tcase_add_test(harness_tcase(s, "udp_min_source_port", 60), no_reply_below_min_source_port);
+	tcase_add_test(harness_tcase(s, "loop, same port, exempt", 60), loop_same_port_exempt);
+	tcase_add_test(harness_tcase(s, "loop, own listeners, exempt", 60),
 	    loop_own_listeners_exempt);
-	tcase_add_test(hostile_case(s, "loop, two ports, udp_rate", 60),
+	tcase_add_test(harness_tcase(s, "loop, two ports, udp_rate", 60),
 	    loop_different_ports_rate_bounded);
-	tcase_add_test(hostile_case(s, "privilege drop", 60), root_drops_privileges);
-	tcase_add_test(hostile_case(s, "unknown user", 60), root_refuses_unknown_user);
-	tcase_add_test(hostile_case(s, "not root", 60), non_root_keeps_identity);
+	tcase_add_test(harness_tcase(s, "privilege drop", 60), root_drops_privileges);
+	tcase_add_test(harness_tcase(s, "unknown user", 60), root_refuses_unknown_user);
+	tcase_add_test(harness_tcase(s, "not root", 60), non_root_keeps_identity);
 	return s;
 }
 

@@ -3,6 +3,7 @@
 #ifndef ECHOD_HARNESS_H
 #define ECHOD_HARNESS_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -22,6 +23,9 @@ struct echod_proc {
  * Timeouts only bound how long a test waits for an answer; none is asserted.
  */
 int	harness_scale_ms(int ms);
+
+/* A test case named name in s, each test of it allowed timeout seconds. */
+TCase	*harness_tcase(Suite *s, const char *name, int timeout);
 
 /* A scratch directory and notify socket; echod is not started yet. */
 void	harness_init(struct echod_proc *p);
