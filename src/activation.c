@@ -15,24 +15,7 @@
 #include "activation.h"
 #include "addr.h"
 #include "log.h"
-#include "udp.h"
 #include "view.h"
-
-bool
-activation_matches(const struct listener_spec *passed, const struct listener_spec *configured)
-{
-	const struct sockaddr *a = (const void *)&passed->addr;
-
-	if (passed->proto != configured->proto)
-		return false;
-	if (passed->proto == PROTO_UNIX)
-		return strcmp(passed->path, configured->path) == 0;
-	if (passed->port != configured->port)
-		return false;
-	if (configured->any_address)
-		return addr_is_wildcard(a);
-	return addr_equal(a, (const struct sockaddr *)&configured->addr);
-}
 
 /* Never infer the kind from the position: ask the socket itself. */
 static int
@@ -91,7 +74,7 @@ prepare(int fd, const struct listener_spec *spec)
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
 		return -1;
 	if (spec->proto == PROTO_UDP)
-		return udp_socket_prepare(fd, (const struct sockaddr *)&spec->addr);
+		return listener_prepare_datagram(fd, (const struct sockaddr *)&spec->addr);
 	return 0;
 }
 

@@ -35,11 +35,4 @@ int	activation_collect(struct listener_set *out);
  */
 bool	activation_provides(const struct listener_spec *configured);
 
-/*
- * Does a passed socket (described as a spec: protocol, bound address) serve a
- * configured listener? A wildcard socket serves a listener without address.
- */
-bool	activation_matches(const struct listener_spec *passed,
-	    const struct listener_spec *configured);
-
 #endif

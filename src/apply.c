@@ -272,8 +272,11 @@ apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct repor
 	ncur = ctx->set->count;
 	cur = calloc(ncur + 1, sizeof(*cur));
 	forced = calloc(ncur + 1, sizeof(*forced));
-	for (size_t i = 0; cur != NULL && i < ncur; i++)
-		cur[i] = (struct plan_socket){ &ctx->set->items[i]->spec, ctx->set->items[i]->passed };
+	for (size_t i = 0; cur != NULL && i < ncur; i++) {
+		const struct listener *l = ctx->set->items[i];
+
+		cur[i] = (struct plan_socket){ &l->spec, l->passed };
+	}
 	if (cur == NULL || forced == NULL ||
 	    plan_make(cur, ncur, cfg, host_has_ipv6(), &plan) == -1) {
 		report_fail(rep, "out of memory: nothing changed");

@@ -37,7 +37,7 @@ struct listener_spec {
 struct echod_limits {
 	long max_connections;
 	long idle_timeout;		/* seconds; 0 = never */
-	long buffer_size;		/* bytes held per TCP connection whose peer is not reading */
+	long buffer_size;		/* per stream connection: bytes its peer has not read */
 	long max_buffered_bytes;	/* bytes held for all such connections; 0 = no cap */
 	/* Per source (IPv4 address or IPv6 /64); 0 switches a limit off. */
 	long max_connections_per_source;
@@ -75,8 +75,8 @@ struct echod_config {
 #define CONFIG_DEFAULT_CONNECTION_RATE	10
 #define CONFIG_DEFAULT_UDP_RATE		100
 #define CONFIG_DEFAULT_UDP_REPLY_BYTES	65536
-/* One 1500-byte Ethernet frame less the IPv6 and UDP headers: no reply is fragmented. */
-#define CONFIG_DEFAULT_MAX_DATAGRAM	0	/* any size: echo does not amplify */
+/* No cap: a reply is never larger than its datagram, so answering any size amplifies nothing. */
+#define CONFIG_DEFAULT_MAX_DATAGRAM	0
 #define CONFIG_DEFAULT_EXEMPT		{ "127.0.0.0/8", "::1/128" }
 /* echo, daytime, qotd, chargen, time, DNS, NTP, SNMP, SSDP, memcached. */
 #define CONFIG_DEFAULT_DROP_PORTS	{ 7, 13, 17, 19, 37, 53, 123, 161, 1900, 11211 }

@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 
 #include "acl.h"
-#include "config.h"
 #include "portguard.h"
 #include "srclimit.h"
 
@@ -43,7 +42,7 @@ enum guard_verdict {
 	GUARD_SOURCE_PORT,		/* a source-port rule (see portguard_refuses()) */
 	GUARD_OVERSIZE,			/* over max_datagram, or truncated by the kernel */
 	GUARD_LIMITED,			/* a per-source limit (srclimit counted which) */
-	GUARD_UNLISTED,			/* sent to a local address the configuration does not list */
+	GUARD_UNLISTED,			/* sent to a local address the configuration omits */
 };
 
 /* Shared by every worker; only the policy pointer ever changes. */
@@ -53,19 +52,19 @@ struct guard {
 };
 
 /*
- * Per-source table size for a configuration: 16 slots per connection
- * max_connections allows (see srclimit_new() on why), at least 65536 sources,
- * at most 1 Mi (64 MiB). Chosen once at start: a reload does not resize it.
+ * An empty policy (everything off) holding a copy of the exempt list, for the
+ * caller to fill in before it publishes it (guard_conf.c builds one from a
+ * configuration). NULL with errno on failure.
  */
-size_t	guard_table_capacity(const struct echod_config *cfg);
-void	guard_limits_conf(const struct echod_limits *limits, struct srclimit_conf *conf);
-
-/* A policy from a configuration (copies what it needs). NULL with errno on failure. */
-struct guard_policy *guard_policy_new(const struct echod_config *cfg);
+struct guard_policy *guard_policy_new(const struct cidr *exempt, size_t nexempt);
 void	guard_policy_free(struct guard_policy *p);
 
-/* Table and first policy. 0, or -1 with errno. */
-int	guard_init(struct guard *g, const struct echod_config *cfg);
+/*
+ * A per-source table of capacity sources with limits conf, and p as the
+ * policy in force (taken over, also on failure). 0, or -1 with errno.
+ */
+int	guard_init(struct guard *g, size_t capacity, const struct srclimit_conf *conf,
+	    struct guard_policy *p);
 /* Frees the table and the policy in force; no worker may use g any more. */
 void	guard_fini(struct guard *g);
 
@@ -75,7 +74,10 @@ void	guard_fini(struct guard *g);
  * limits change (NULL is returned).
  */
 const struct guard_policy *guard_update(struct guard *g, struct guard_policy *p,
-	    const struct echod_limits *limits);
+	    const struct srclimit_conf *conf);
+
+/* The per-source table's counters (SIGUSR1, statistics), from any thread. */
+void	guard_get_stats(struct guard *g, struct srclimit_stats *out);
 
 static inline const struct guard_policy *
 guard_policy_get(struct guard *g)
@@ -94,14 +96,15 @@ void	guard_connection_closed(struct guard *g, const struct sockaddr *peer);
 
 /*
  * A datagram of len bytes (truncated: the kernel cut it) from peer arrived on
- * a socket bound to port local, for the configured listener served (its ACL
- * and udp_min_source_port; NULL: everyone, the top-level minimum): answer
- * it? Checks, cheapest first: size, source port, ACL, then the per-source
- * limits unless peer is exempt; the source-port rules hold for exempt peers
- * too. No lock is taken unless a per-source UDP limit applies to peer.
+ * a socket bound to port local, at an address whose configured listener has
+ * the ACL acl (NULL: everyone) and min_source_port (its udp_min_source_port;
+ * p->min_source_port where no listener is known): answer it? Checks,
+ * cheapest first: size, source port, ACL, then the per-source limits unless
+ * peer is exempt; the source-port rules hold for exempt peers too. No lock
+ * is taken unless a per-source UDP limit applies to peer.
  */
 enum guard_verdict guard_datagram(struct guard *g, const struct guard_policy *p,
-	    const struct listener_spec *served, uint16_t local, const struct sockaddr *peer,
-	    size_t len, bool truncated, uint64_t now_ms);
+	    const struct acl *acl, uint16_t min_source_port, uint16_t local,
+	    const struct sockaddr *peer, size_t len, bool truncated, uint64_t now_ms);
 
 #endif

@@ -12,7 +12,6 @@
 
 #include "listener.h"
 #include "log.h"
-#include "udp.h"
 
 static int
 copy_spec(struct listener_spec *dst, const struct listener_spec *src)
@@ -130,6 +129,20 @@ bind_unix(struct listener *l)
 	return 0;
 }
 
+int
+listener_prepare_datagram(int fd, const struct sockaddr *bound)
+{
+	int on = 1;
+
+	if (!addr_is_wildcard(bound))
+		return 0;
+	if (bound->sa_family == AF_INET6)
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+	if (bound->sa_family == AF_INET)
+		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+	return 0;
+}
+
 static int
 bind_inet(struct listener *l, int family, const struct sockaddr *sa, socklen_t len,
     bool reuseport)
@@ -148,7 +161,7 @@ bind_inet(struct listener *l, int family, const struct sockaddr *sa, socklen_t l
 	if (family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) == -1)
 		goto fail;
-	if (type == SOCK_DGRAM && udp_socket_prepare(fd, sa) == -1)
+	if (type == SOCK_DGRAM && listener_prepare_datagram(fd, sa) == -1)
 		goto fail;
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
 		goto fail;

@@ -11,6 +11,13 @@
 #include "config.h"
 #include "view.h"
 
+/*
+ * Naming: a listener is a listening socket (stream or datagram), one for
+ * all workers. Each worker that serves it holds a watch on it: its
+ * registration in that worker's event loop (struct worker_watch, holding a
+ * struct stream_watch or a struct udp_watch), started and stopped with
+ * *_watch_start() and *_watch_stop().
+ */
 struct listener {
 	/*
 	 * echod's: the configured listener it was opened for; passed: what the
@@ -44,6 +51,14 @@ struct listener *listener_open(const struct listener_spec *spec, bool reuseport)
 struct listener *listener_adopt(int fd, const struct listener_spec *spec);
 /* Let a replacement bind beside it (on), or no other socket any more (off). */
 int	listener_share_port(struct listener *l, bool on);
+/*
+ * For a datagram socket bound (or passed) at bound: when that is a wildcard
+ * address, ask the kernel for each datagram's destination, so that udp.c
+ * replies from it and can tell which configured address it was sent to. A
+ * socket bound to one address replies from it anyway: nothing to do (no
+ * per-datagram cmsg). 0, or -1 with errno.
+ */
+int	listener_prepare_datagram(int fd, const struct sockaddr *bound);
 
 
 /*

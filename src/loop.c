@@ -21,7 +21,8 @@ struct loop {
 	void *hook_arg;
 };
 
-uint64_t
+/* CLOCK_MONOTONIC in ms. Callers use loop_now(): one reading per batch of events. */
+static uint64_t
 loop_clock_ms(void)
 {
 	struct timespec ts;

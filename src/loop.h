@@ -38,7 +38,6 @@ void	loop_wake_at(struct loop *loop, uint64_t deadline_ms);
 
 /* Monotonic milliseconds, read once per batch of events. */
 uint64_t loop_now(const struct loop *loop);
-uint64_t loop_clock_ms(void);
 
 /* Runs until loop_stop() is called from one of its callbacks. 0, or -1 on epoll failure. */
 int	loop_run(struct loop *loop);

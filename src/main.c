@@ -83,8 +83,8 @@ parse_options(int argc, char **argv, struct options *opt)
 		case OPT_LOG_TARGET:
 			if (log_target_parse(optarg, &opt->log_target) == 0)
 				break;
-			fprintf(stderr, "echod: --log-target: '%s' is not auto, journal or stderr\n",
-			    optarg);
+			fprintf(stderr, "echod: --log-target: '%s' is not auto, journal or "
+			    "stderr\n", optarg);
 			return EX_USAGE;
 		case OPT_LOG_LEVEL:
 			if (log_level_parse(optarg, &opt->log_level) == 0)

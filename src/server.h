@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* server: the workers, the listener set, signals, reload and status: echod while it runs. */
+/* server: echod while it runs: start-up, the workers, signals, status (reloads: reload.c). */
 #ifndef ECHOD_SERVER_H
 #define ECHOD_SERVER_H
 
@@ -9,8 +9,6 @@
 #include "listener.h"
 
 struct server;
-
-struct control_client;
 
 /* Takes ownership of cfg. */
 struct server *server_new(struct echod_config *cfg);
@@ -33,13 +31,6 @@ int	server_open_listeners(struct server *s);
 void	server_own_sockets(struct server *s, const char *user);
 /* The control socket for echodctl; a failure is logged and not fatal (-1). */
 int	server_open_control(struct server *s);
-
-/*
- * Re-read the configuration and apply it; asker (or NULL: SIGHUP) is
- * answered once every worker has applied it. One at a time: asked for during
- * a reload, another follows it.
- */
-void	server_reload(struct server *s, struct control_client *asker);
 
 /* The signals the server reads from its signalfd; main() blocks them first. */
 void	server_signal_set(sigset_t *set);

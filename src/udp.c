@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "addr.h"
 #include "log.h"
 #include "udp.h"
 
@@ -30,20 +29,6 @@ struct udp_batch {
 	union udp_control ctrl_in[UDP_BATCH], ctrl_out[UDP_BATCH];
 	char data[UDP_BATCH][UDP_SLOT_SIZE];
 };
-
-int
-udp_socket_prepare(int fd, const struct sockaddr *bound)
-{
-	int on = 1;
-
-	if (!addr_is_wildcard(bound))
-		return 0;
-	if (bound->sa_family == AF_INET6)
-		return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
-	if (bound->sa_family == AF_INET)
-		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
-	return 0;
-}
 
 static void
 batch_reset_in(struct udp_batch *b)
@@ -89,7 +74,7 @@ reply_control(struct msghdr *in, union udp_control *out)
 			struct in6_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			/* The interface matters only for link-local scope; else let routing choose. */
+			/* The interface matters for link-local scope only; else routing chooses. */
 			if (!IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr))
 				pi.ipi6_ifindex = 0;
 			reply->cmsg_level = IPPROTO_IPV6;
@@ -102,7 +87,8 @@ reply_control(struct msghdr *in, union udp_control *out)
 	return 0;
 }
 
-void
+/* A datagram that will not be answered, by the guard's reason (a failed send: GUARD_PASS). */
+static void
 udp_count_drop(struct echo_stats *stats, enum guard_verdict why)
 {
 	STAT_ADD(stats->udp_dropped, 1);
@@ -175,11 +161,11 @@ datagram_listed(const struct listener_view *view, struct msghdr *in,
 
 /* The policy and the listener's view are read once per batch, not per datagram. */
 static size_t
-batch_build_replies(struct udp_port *port, struct udp_batch *b, int n)
+batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
 {
-	struct udp_worker *uw = port->uw;
+	struct udp_worker *uw = watch->uw;
 	const struct guard_policy *policy = guard_policy_get(uw->guard);
-	const struct listener_view *view = atomic_load_explicit(port->view,
+	const struct listener_view *view = atomic_load_explicit(watch->view,
 	    memory_order_acquire);
 	uint64_t now = loop_now(uw->loop);
 	size_t k = 0;
@@ -187,11 +173,19 @@ batch_build_replies(struct udp_port *port, struct udp_batch *b, int n)
 	for (int i = 0; i < n; i++) {
 		struct msghdr *in = &b->in[i].msg_hdr;
 		const struct listener_spec *served;
+		const struct acl *acl = NULL;
+		uint16_t min = policy->min_source_port;
 		enum guard_verdict v = GUARD_UNLISTED;
 
-		if (datagram_listed(view, in, &served))
-			v = guard_datagram(uw->guard, policy, served, port->port, in->msg_name,
-			    b->in[i].msg_len, (in->msg_flags & MSG_TRUNC) != 0, now);
+		if (datagram_listed(view, in, &served)) {
+			/* Its listener's rules; none known: everyone, the top-level minimum. */
+			if (served != NULL) {
+				acl = &served->acl;
+				min = served->udp_min_source_port;
+			}
+			v = guard_datagram(uw->guard, policy, acl, min, watch->local_port,
+			    in->msg_name, b->in[i].msg_len, (in->msg_flags & MSG_TRUNC) != 0, now);
+		}
 
 		if (v != GUARD_PASS) {
 			udp_count_drop(uw->stats, v);
@@ -263,8 +257,8 @@ batch_send(int fd, struct udp_batch *b, size_t k, struct echo_stats *stats)
 static void
 udp_cb(int fd, uint32_t events, void *arg)
 {
-	struct udp_port *port = arg;
-	struct udp_worker *uw = port->uw;
+	struct udp_watch *watch = arg;
+	struct udp_worker *uw = watch->uw;
 	struct udp_batch *b = uw->batch;
 
 	for (int budget = UDP_BUDGET; budget > 0; budget--) {
@@ -279,7 +273,7 @@ udp_cb(int fd, uint32_t events, void *arg)
 				log_debug("recvmmsg on fd %d: %s", fd, strerror(errno));
 			return;
 		}
-		batch_send(fd, b, batch_build_replies(port, b, n), uw->stats);
+		batch_send(fd, b, batch_build_replies(watch, b, n), uw->stats);
 		if (n < UDP_BATCH)
 			return;
 	}
@@ -304,20 +298,20 @@ udp_worker_fini(struct udp_worker *uw)
 }
 
 int
-udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd, uint16_t local,
+udp_watch_start(struct udp_watch *watch, struct udp_worker *uw, int fd, uint16_t local,
     _Atomic(const struct listener_view *) *view)
 {
-	port->uw = uw;
-	port->port = local;
-	port->view = view;
-	return loop_add(uw->loop, &port->w, fd, EPOLLIN | EPOLLEXCLUSIVE, udp_cb, port);
+	watch->uw = uw;
+	watch->local_port = local;
+	watch->view = view;
+	return loop_add(uw->loop, &watch->w, fd, EPOLLIN | EPOLLEXCLUSIVE, udp_cb, watch);
 }
 
 void
-udp_port_stop(struct udp_port *port, bool drain)
+udp_watch_stop(struct udp_watch *watch, bool drain)
 {
 	/* One budget of batches: what a client sent before the reload still gets its echo. */
 	if (drain)
-		udp_cb(port->w.fd, EPOLLIN, port);
-	loop_del(port->uw->loop, &port->w);
+		udp_cb(watch->w.fd, EPOLLIN, watch);
+	loop_del(watch->uw->loop, &watch->w);
 }

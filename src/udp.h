@@ -4,15 +4,14 @@
 #define ECHOD_UDP_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
-
-#include "acl.h"
-#include "view.h"
-#include "guard.h"
 #include <sys/socket.h>
 
+#include "guard.h"
 #include "loop.h"
 #include "stats.h"
+#include "view.h"
 
 struct udp_batch;
 
@@ -23,10 +22,11 @@ struct udp_worker {
 	struct udp_batch *batch;	/* per worker: receive buffers and headers */
 };
 
-struct udp_port {
+/* One datagram socket as one worker watches it (see struct listener). */
+struct udp_watch {
 	struct watcher w;
 	struct udp_worker *uw;
-	uint16_t port;			/* the socket's: no datagram from it is answered */
+	uint16_t local_port;		/* the socket's: no datagram from it is answered */
 	/* The listener's: what it serves and the ACL there (NULL: all); reload swaps it. */
 	_Atomic(const struct listener_view *) *view;
 };
@@ -36,21 +36,13 @@ int	udp_worker_init(struct udp_worker *uw, struct loop *loop, struct guard *guar
 void	udp_worker_fini(struct udp_worker *uw);
 
 /*
- * On a socket bound to a wildcard address, ask the kernel for each
- * datagram's destination, so that replies leave from it. A socket bound to
- * one address replies from it anyway: nothing to do (no per-datagram cmsg).
+ * local: the port fd is bound to (a passed socket's too). A wildcard socket
+ * must have had listener_prepare_datagram(): replies leave from the address
+ * each datagram was sent to.
  */
-int	udp_socket_prepare(int fd, const struct sockaddr *bound);
-
-/* local: the port fd is bound to (a passed socket's too). */
-int	udp_port_start(struct udp_port *port, struct udp_worker *uw, int fd, uint16_t local,
+int	udp_watch_start(struct udp_watch *watch, struct udp_worker *uw, int fd, uint16_t local,
 	    _Atomic(const struct listener_view *) *view);
 
-/*
- * Count a datagram that will not be answered, by the guard's reason (or a
- * failed send: GUARD_PASS). Exposed for the fuzzing harness.
- */
-void	udp_count_drop(struct echo_stats *stats, enum guard_verdict why);
 /*
  * The one test seam: tests/check_udp_send.c scripts sendmmsg() failures
  * (NULL: sendmmsg() again), since loopback never fills a UDP send buffer.
@@ -60,6 +52,6 @@ typedef int udp_sendmmsg_fn(int fd, struct mmsghdr *msgs, unsigned int n, int fl
 void	udp_sendmmsg_set(udp_sendmmsg_fn *fn);
 
 /* drain: answer what the socket already holds first (a reload closing it). */
-void	udp_port_stop(struct udp_port *port, bool drain);
+void	udp_watch_stop(struct udp_watch *watch, bool drain);
 
 #endif

@@ -20,14 +20,14 @@ struct msg {
 	struct msg *next;
 };
 
-/* A listener as this worker watches it. */
-struct worker_port {
+/* A listener as this worker watches it (see struct listener on the naming). */
+struct worker_watch {
 	struct listener *listener;
 	union {
-		struct tcp_port tcp;
-		struct udp_port udp;
+		struct stream_watch stream;
+		struct udp_watch udp;
 	} u;
-	struct worker_port *next;
+	struct worker_watch *next;
 };
 
 struct worker {
@@ -36,9 +36,9 @@ struct worker {
 	bool threaded;
 	struct loop *loop;
 	struct echo_stats stats;
-	struct tcp_worker tcp;
+	struct stream_worker stream;
 	struct udp_worker udp;
-	struct worker_port *ports;
+	struct worker_watch *watches;
 
 	/* Messages from other threads: a locked list, and an eventfd to wake the loop. */
 	pthread_mutex_t lock;
@@ -52,9 +52,9 @@ struct worker {
 };
 
 static void
-port_add(struct worker *w, struct listener *l)
+watch_add(struct worker *w, struct listener *l)
 {
-	struct worker_port *p = calloc(1, sizeof(*p));
+	struct worker_watch *p = calloc(1, sizeof(*p));
 	int r;
 
 	if (p == NULL) {
@@ -64,40 +64,40 @@ port_add(struct worker *w, struct listener *l)
 	}
 	p->listener = l;
 	if (listener_is_stream(l))
-		r = tcp_port_start(&p->u.tcp, &w->tcp, l->fd, l->spec.proto == PROTO_TCP,
-		    &l->view);
+		r = stream_watch_start(&p->u.stream, &w->stream, l->fd,
+		    l->spec.proto == PROTO_TCP, &l->view);
 	else
-		r = udp_port_start(&p->u.udp, &w->udp, l->fd, (uint16_t)l->spec.port, &l->view);
+		r = udp_watch_start(&p->u.udp, &w->udp, l->fd, (uint16_t)l->spec.port, &l->view);
 	if (r == -1) {
 		log_warn("worker %d cannot watch %s", w->id, l->name);
 		listener_release(l);
 		free(p);
 		return;
 	}
-	p->next = w->ports;
-	w->ports = p;
+	p->next = w->watches;
+	w->watches = p;
 }
 
 static void
-port_stop_and_free(struct worker_port *p, bool drain)
+watch_stop_and_free(struct worker_watch *p, bool drain)
 {
 	if (listener_is_stream(p->listener))
-		tcp_port_stop(&p->u.tcp, drain);
+		stream_watch_stop(&p->u.stream, drain);
 	else
-		udp_port_stop(&p->u.udp, drain);
+		udp_watch_stop(&p->u.udp, drain);
 	listener_release(p->listener);
 	free(p);
 }
 
 static void
-port_remove(struct worker *w, struct listener *l)
+watch_remove(struct worker *w, struct listener *l)
 {
-	for (struct worker_port **pp = &w->ports; *pp != NULL; pp = &(*pp)->next) {
-		struct worker_port *p = *pp;
+	for (struct worker_watch **pp = &w->watches; *pp != NULL; pp = &(*pp)->next) {
+		struct worker_watch *p = *pp;
 
 		if (p->listener == l) {
 			*pp = p->next;
-			port_stop_and_free(p, true);
+			watch_stop_and_free(p, true);
 			return;
 		}
 	}
@@ -118,10 +118,10 @@ inbox_process(struct worker *w)
 		next = m->next;
 		switch (m->type) {
 		case MSG_ADD:
-			port_add(w, m->listener);
+			watch_add(w, m->listener);
 			break;
 		case MSG_REMOVE:
-			port_remove(w, m->listener);
+			watch_remove(w, m->listener);
 			break;
 		case MSG_SYNC:
 			atomic_fetch_sub(m->pending, 1);
@@ -173,7 +173,7 @@ worker_hook(struct loop *loop, void *arg)
 
 	if (w->mail)
 		inbox_process(w);
-	next = tcp_worker_tick(&w->tcp, now);
+	next = stream_worker_tick(&w->stream, now);
 	if (w->tick_cb != NULL) {
 		uint64_t mine = w->tick_cb(w->tick_arg, now);
 
@@ -185,7 +185,7 @@ worker_hook(struct loop *loop, void *arg)
 }
 
 struct worker *
-worker_new(int id, struct tcp_shared *shared, struct guard *guard)
+worker_new(int id, struct stream_shared *shared, struct guard *guard)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 
@@ -202,7 +202,7 @@ worker_new(int id, struct tcp_shared *shared, struct guard *guard)
 	if (w->wake_fd == -1 ||
 	    loop_add(w->loop, &w->wake_watcher, w->wake_fd, EPOLLIN, wake_cb, w) == -1)
 		goto fail;
-	if (tcp_worker_init(&w->tcp, w->loop, shared, guard, &w->stats) == -1 ||
+	if (stream_worker_init(&w->stream, w->loop, shared, guard, &w->stats) == -1 ||
 	    udp_worker_init(&w->udp, w->loop, guard, &w->stats) == -1)
 		goto fail;
 	loop_set_hook(w->loop, worker_hook, w);
@@ -221,13 +221,13 @@ worker_free(struct worker *w)
 		return;
 	if (w->threaded)
 		pthread_join(w->thread, NULL);
-	tcp_worker_fini(&w->tcp);
+	stream_worker_fini(&w->stream);
 	udp_worker_fini(&w->udp);
-	while (w->ports != NULL) {
-		struct worker_port *p = w->ports;
+	while (w->watches != NULL) {
+		struct worker_watch *p = w->watches;
 
-		w->ports = p->next;
-		port_stop_and_free(p, false);
+		w->watches = p->next;
+		watch_stop_and_free(p, false);
 	}
 	/* Messages never read still hold references to their listeners. */
 	for (m = w->inbox; m != NULL; m = next) {

@@ -8,14 +8,14 @@
 #include "listener.h"
 #include "loop.h"
 #include "stats.h"
-#include "tcp.h"
+#include "stream.h"
 
 struct worker;
 
 /* Periodic work the owner wants done in this worker's thread (worker 0: status). */
 typedef uint64_t worker_tick_cb(void *arg, uint64_t now_ms);
 
-struct worker *worker_new(int id, struct tcp_shared *shared, struct guard *guard);
+struct worker *worker_new(int id, struct stream_shared *shared, struct guard *guard);
 /* Joins the thread if it runs, closes its connections, releases its listeners. */
 void	worker_free(struct worker *w);
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "guard.h"
+#include "guard_conf.h"
 #include "log.h"
 #include "loop.h"
 #include "udp.h"
@@ -46,7 +46,7 @@ struct rig {
 	struct guard guard;
 	struct echo_stats stats;
 	struct udp_worker uw;
-	struct udp_port port;
+	struct udp_watch port;
 	struct listener_spec spec;
 	struct listener_view all;
 	_Atomic(const struct listener_view *) view;
@@ -65,7 +65,7 @@ rig_open(struct rig *r)
 	log_init(LOG_TARGET_STDERR, LOG_ERR);
 	r->loop = loop_new();
 	ck_assert_ptr_nonnull(r->loop);
-	ck_assert_int_eq(guard_init(&r->guard, &cfg), 0);
+	ck_assert_int_eq(guard_conf_init(&r->guard, &cfg), 0);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	r->server = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	r->client = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -76,7 +76,7 @@ rig_open(struct rig *r)
 	r->all = (struct listener_view){ .all = true, .listener = &r->spec };
 	atomic_init(&r->view, &r->all);
 	ck_assert_int_eq(udp_worker_init(&r->uw, r->loop, &r->guard, &r->stats), 0);
-	ck_assert_int_eq(udp_port_start(&r->port, &r->uw, r->server, ntohs(sin.sin_port),
+	ck_assert_int_eq(udp_watch_start(&r->port, &r->uw, r->server, ntohs(sin.sin_port),
 	    &r->view), 0);
 }
 
@@ -100,7 +100,7 @@ static void
 rig_close(struct rig *r)
 {
 	udp_sendmmsg_set(NULL);
-	udp_port_stop(&r->port, false);
+	udp_watch_stop(&r->port, false);
 	udp_worker_fini(&r->uw);
 	guard_fini(&r->guard);
 	close(r->server);

@@ -10,7 +10,7 @@
 
 #include "addr.h"
 #include "config.h"
-#include "guard.h"
+#include "guard_conf.h"
 #include "log.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -34,7 +34,7 @@ ask_acl(const struct acl *acl)
 static void
 use_config(const struct echod_config *cfg)
 {
-	struct guard_policy *p = guard_policy_new(cfg);
+	struct guard_policy *p = guard_conf_policy(cfg);
 	char buf[ACL_CIDR_STRLEN];
 
 	if (p == NULL)
@@ -46,7 +46,7 @@ use_config(const struct echod_config *cfg)
 		for (size_t k = 0; k < cfg->listeners[i].acl.nallow; k++)
 			acl_format(&cfg->listeners[i].acl.allow[k], buf, sizeof(buf));
 	}
-	(void)guard_table_capacity(cfg);
+	(void)guard_conf_capacity(cfg);
 	for (size_t i = 0; i < cfg->nlisteners; i++)
 		for (size_t j = 0; j < cfg->nlisteners; j++)
 			(void)listener_spec_overlap(&cfg->listeners[i], &cfg->listeners[j]);

@@ -13,7 +13,7 @@
 
 #include "acl.h"
 #include "config.h"
-#include "guard.h"
+#include "guard_conf.h"
 #include "log.h"
 #include "loop.h"
 #include "udp.h"
@@ -195,8 +195,8 @@ judge(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 
 		judge_peer(rec[0], len, &ss);
 		now += rec[3];
-		v = guard_datagram(g, p, &listener, (uint16_t)server_port, (struct sockaddr *)&ss,
-		    len, trunc, now);
+		v = guard_datagram(g, p, &listener.acl, listener.udp_min_source_port,
+		    (uint16_t)server_port, (struct sockaddr *)&ss, len, trunc, now);
 		if (v == GUARD_PASS_COUNTED)
 			abort();
 		if (v != GUARD_PASS)
@@ -232,10 +232,10 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 	_Atomic(const struct listener_view *) view = &all;
 	struct echo_stats stats = { 0 };
 	struct udp_worker uw;
-	struct udp_port port;
+	struct udp_watch port;
 
 	memset(sent, 0, sizeof(sent));
-	if (udp_worker_init(&uw, loop, g, &stats) == -1 || udp_port_start(&port, &uw, server,
+	if (udp_worker_init(&uw, loop, g, &stats) == -1 || udp_watch_start(&port, &uw, server,
 	    (uint16_t)server_port, &view) == -1)
 		abort();
 	for (size_t i = 0; i < n; i++, rec += 4) {
@@ -287,7 +287,7 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 			}
 		}
 	}
-	udp_port_stop(&port, false);
+	udp_watch_stop(&port, false);
 	udp_worker_fini(&uw);
 }
 
@@ -308,9 +308,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n > MAXREC)
 		n = MAXREC;
 	/* A small table: eviction and "table full" happen within one input. */
-	guard_limits_conf(&cfg.limits, &conf);
+	guard_conf_limits(&cfg.limits, &conf);
 	g.table = srclimit_new(16, &conf);
-	atomic_init(&g.policy, guard_policy_new(&cfg));
+	atomic_init(&g.policy, guard_conf_policy(&cfg));
 	if (g.table == NULL || guard_policy_get(&g) == NULL)
 		abort();
 	if (data[0] & F_SOCKETS)

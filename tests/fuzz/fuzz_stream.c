@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "guard.h"
+#include "guard_conf.h"
 #include "log.h"
 #include "loop.h"
-#include "tcp.h"
+#include "stream.h"
 
 /*
  * Input: a 4-byte header, then 3-byte operations on one or two connections.
@@ -38,7 +38,7 @@ struct client {
 };
 
 static struct loop *loop;
-static struct tcp_shared shared;
+static struct stream_shared shared;
 static struct guard guard;
 static struct echo_stats stats;
 static int listener = -1;
@@ -53,7 +53,7 @@ setup(void)
 	loop = loop_new();
 	cfg.limits.max_connections = 1;
 	cfg.limits.max_connections_per_source = 1;
-	if (loop == NULL || guard_init(&guard, &cfg) == -1)
+	if (loop == NULL || guard_conf_init(&guard, &cfg) == -1)
 		abort();
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -78,11 +78,11 @@ pattern(const struct client *c, uint64_t i)
 
 /*
  * A connected pair: the client end here, the server end given to
- * tcp_conn_start(). false: loopback refused (out of ports, say, after many
+ * stream_admit(). false: loopback refused (out of ports, say, after many
  * runs left TIME_WAIT behind): not echod's business, the input is skipped.
  */
 static bool
-connect_one(struct tcp_worker *tw, struct client *c, bool tcp)
+connect_one(struct stream_worker *tw, struct client *c, bool tcp)
 {
 	struct sockaddr_storage peer = { .ss_family = AF_UNIX };
 	socklen_t len = sizeof(peer);
@@ -122,7 +122,7 @@ connect_one(struct tcp_worker *tw, struct client *c, bool tcp)
 	}
 	if (fcntl_nonblock(c->fd) == -1)
 		abort();
-	tcp_conn_start(tw, sfd, tcp, (struct sockaddr *)&peer, NULL);
+	stream_admit(tw, sfd, tcp, (struct sockaddr *)&peer, NULL);
 	return true;
 }
 
@@ -175,7 +175,7 @@ client_reset(struct client *c, bool tcp)
 }
 
 static void
-run(struct tcp_worker *tw, const uint8_t *op, size_t n, struct client *cl, bool tcp)
+run(struct stream_worker *tw, const uint8_t *op, size_t n, struct client *cl, bool tcp)
 {
 	for (size_t i = 0; i < n; i++, op += 3) {
 		struct client *c = &cl[op[0] >> 3 & 1];
@@ -199,10 +199,10 @@ run(struct tcp_worker *tw, const uint8_t *op, size_t n, struct client *cl, bool 
 			atomic_store(&shared.buffer_size, 1024L + arg);
 			break;
 		case OP_CAP:
-			atomic_store(&shared.max_buffered, 16L * arg);
+			budget_set_max(&shared.budget, 16L * arg);
 			break;
 		case OP_TICK:
-			tcp_worker_tick(tw, loop_now(loop) + arg);
+			stream_worker_tick(tw, loop_now(loop) + arg);
 			break;
 		case OP_RESET:
 			client_reset(c, tcp);
@@ -215,7 +215,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct client cl[2] = { { -1, 0, 0, 0 }, { -1, 0, 0, 0 } };
-	struct tcp_worker tw;
+	struct stream_worker tw;
 	bool tcp;
 
 	if (size < 4)
@@ -226,13 +226,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	atomic_store(&shared.max_connections, 16);
 	atomic_store(&shared.idle_timeout, data[3] & 3);
 	atomic_store(&shared.buffer_size, 1024L + 256L * data[1]);
-	atomic_store(&shared.max_buffered, data[0] & F_CAP ? 512L * data[2] : 0);
+	budget_set_max(&shared.budget, data[0] & F_CAP ? 512L * data[2] : 0);
 	{
 		struct echod_limits lim = { .max_connections_per_source = data[0] & F_PER_SOURCE };
 
-		guard_update(&guard, NULL, &lim);
+		guard_conf_update(&guard, NULL, &lim);
 	}
-	if (tcp_worker_init(&tw, loop, &shared, &guard, &stats) == -1)
+	if (stream_worker_init(&tw, loop, &shared, &guard, &stats) == -1)
 		abort();
 	for (int i = 0; i < (data[0] & F_TWO ? 2 : 1); i++) {
 		cl[i].seed = (uint8_t)(data[1] + 77 * i);
@@ -245,8 +245,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		client_reset(&cl[i], tcp);
 	for (int i = 0; i < 50 && tw.oldest != NULL; i++)
 		loop_run_once(loop, 1);
-	tcp_worker_fini(&tw);
-	if (atomic_load(&shared.open) != 0 || atomic_load(&shared.buffered) != 0)
+	stream_worker_fini(&tw);
+	if (atomic_load(&shared.open) != 0 || budget_used(&shared.budget) != 0)
 		abort();
 	return 0;
 }

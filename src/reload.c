@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/* reload: re-read the configuration and apply it, one reload at a time, answering who asked. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "guard_conf.h"
+#include "log.h"
+#include "notify.h"
+#include "preflight.h"
+#include "reload.h"
+#include "server_state.h"
+
+/* What the workers could still read before the last sync: nothing does any more. */
+static void
+retire_free(struct reload *r)
+{
+	config_free(r->retired_cfg);
+	r->retired_cfg = NULL;
+	guard_policy_free((struct guard_policy *)(uintptr_t)r->retired_policy);
+	r->retired_policy = NULL;
+	retired_views_free(&r->retired_views);
+}
+
+static int
+waiters_add(struct waiters *w, struct control_client *c)
+{
+	struct control_client **grown = realloc(w->items, (w->count + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return -1;
+	w->items = grown;
+	w->items[w->count++] = c;
+	return 0;
+}
+
+/* Answer every waiting client with rep and forget them (control_answer() frees them). */
+static void
+waiters_answer(struct waiters *w, const struct report *rep)
+{
+	for (size_t i = 0; i < w->count; i++)
+		control_answer(w->items[i], rep);
+	w->count = 0;
+}
+
+static void
+waiters_clear(struct waiters *w)
+{
+	/* The clients themselves belong to the control socket (control_free()). */
+	free(w->items);
+	w->items = NULL;
+	w->count = 0;
+}
+
+static void
+reload_log_lines(const struct report *rep)
+{
+	for (size_t i = 0; i < rep->count; i++)
+		log_info("reload: %s", rep->lines[i]);
+}
+
+/* The reload is over (applied by every worker, or refused): tell everyone who asked. */
+static void
+reload_done(struct server *s)
+{
+	struct reload *r = &s->reload;
+	struct report *rep = &r->report;
+
+	if (rep->failed)
+		log_struct(LOG_WARNING, ECHOD_MSGID_RELOAD_FAILED, NULL, "%s",
+		    rep->lines[rep->count - 1]);
+	else
+		log_struct(LOG_NOTICE, ECHOD_MSGID_RELOAD, NULL, "%s", rep->lines[rep->count - 1]);
+	waiters_answer(&r->answer_now, rep);
+	report_clear(&r->last);
+	r->last = *rep;
+	*rep = (struct report){ 0 };
+	r->last_at = time(NULL);
+	notify_ready();
+	if (!r->queued)
+		return;
+	/* Those who asked during this one get the next: it reads the files after them. */
+	r->queued = false;
+	waiters_clear(&r->answer_now);
+	r->answer_now = r->answer_next;
+	r->answer_next = (struct waiters){ 0 };
+	reload_start(s, NULL);
+}
+
+/* Once every worker has applied the reload: nothing reads the old configuration any more. */
+int
+reload_poll(struct server *s)
+{
+	struct reload *r = &s->reload;
+	struct report *rep = &r->report;
+
+	if (!r->running)
+		return 0;
+	if (atomic_load(&r->acks) > 0)
+		return -1;
+	retire_free(r);
+	r->running = false;
+	if (rep->failed)
+		report_fail(rep, "configuration reloaded from %s (%zu file%s), but not all of it "
+		    "applied: %zu listeners open", s->cfg->path, s->cfg->nfiles,
+		    s->cfg->nfiles == 1 ? "" : "s", s->listeners.count);
+	else
+		report_add(rep, "configuration reloaded from %s (%zu file%s): %zu listeners",
+		    s->cfg->path, s->cfg->nfiles, s->cfg->nfiles == 1 ? "" : "s",
+		    s->listeners.count);
+	reload_done(s);
+	return 0;
+}
+
+/* Parse (every file) and check; on failure the running configuration stays whole. */
+static struct echod_config *
+reload_read(struct server *s)
+{
+	struct config_errors errs = { 0 };
+	struct echod_config *cfg = config_load(s->cfg->path, &errs);
+
+	if (cfg != NULL && preflight_check(cfg, PREFLIGHT_IDENTITY | PREFLIGHT_UNIX_DIRS,
+	    &errs) > 0) {
+		config_free(cfg);
+		cfg = NULL;
+	}
+	for (size_t i = 0; i < errs.count; i++) {
+		log_struct(LOG_ERR, ECHOD_MSGID_RELOAD_FAILED, NULL, "%s", errs.lines[i]);
+		report_fail(&s->reload.report, "%s", errs.lines[i]);
+	}
+	config_errors_free(&errs);
+	return cfg;
+}
+
+/* Everything but the listeners: ACL-independent policy, limits, what waits for a restart. */
+static void
+reload_settings(struct server *s, const struct echod_config *cfg)
+{
+	struct guard_policy *policy = guard_conf_policy(cfg);
+	const char *was = s->reload.retired_cfg->control_socket, *now = cfg->control_socket;
+
+	if (policy == NULL)
+		report_fail(&s->reload.report, "out of memory: keeping the previous exempt, "
+		    "udp_drop_source_ports and max_datagram");
+	s->reload.retired_policy = guard_conf_update(&s->guard, policy, &cfg->limits);
+	stream_shared_set_limits(&s->shared, &cfg->limits);
+	if (server_workers_wanted(cfg) != s->nworkers)
+		report_add(&s->reload.report, "note: workers = %zu takes effect at the next "
+		    "restart (running %zu)", server_workers_wanted(cfg), s->nworkers);
+	if ((was == NULL) != (now == NULL) || (was != NULL && strcmp(was, now) != 0))
+		report_add(&s->reload.report, "note: control_socket takes effect at the next "
+		    "restart");
+}
+
+/*
+ * Two phases: read every file; only if all is valid, apply the difference.
+ * Done (answers, READY=1) once every worker has synced: see reload_poll().
+ */
+void
+reload_start(struct server *s, struct control_client *asker)
+{
+	struct apply_ctx ctx = server_apply_ctx(s);
+	struct reload *r = &s->reload;
+	struct echod_config *cfg;
+
+	if (asker != NULL && waiters_add(r->running ? &r->answer_next : &r->answer_now,
+	    asker) == -1) {
+		struct report oom = { .failed = true };
+
+		report_add(&oom, "error: out of memory");
+		control_answer(asker, &oom);
+		report_clear(&oom);
+	}
+	if (r->running) {
+		log_info("reload asked for while one is applied: it follows");
+		r->queued = true;
+		return;
+	}
+	notify_reloading();
+	cfg = reload_read(s);
+	if (cfg == NULL) {
+		report_fail(&r->report, "reload failed: keeping the running configuration "
+		    "(%s)", s->cfg->path);
+		reload_done(s);
+		return;
+	}
+	report_clear(&s->unserved);
+	apply_config(&ctx, cfg, &r->report, &s->unserved, &r->retired_views);
+	reload_log_lines(&r->report);
+	r->retired_cfg = s->cfg;
+	s->cfg = cfg;
+	s->loaded_at = time(NULL);
+	reload_settings(s, cfg);
+	r->running = true;
+	atomic_store(&r->acks, (int)s->nworkers);
+	for (size_t i = 0; i < s->nworkers; i++)
+		if (worker_sync(s->workers[i], &r->acks) == -1)
+			atomic_fetch_sub(&r->acks, 1);
+}
+
+void
+reload_fini(struct reload *r)
+{
+	retire_free(r);
+	waiters_clear(&r->answer_now);
+	waiters_clear(&r->answer_next);
+	report_clear(&r->report);
+	report_clear(&r->last);
+}

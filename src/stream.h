@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/* stream: echo over stream sockets (TCP and Unix): what workers and the server see of it. */
+#ifndef ECHOD_STREAM_H
+#define ECHOD_STREAM_H
+
+/*
+ * The module is three files: stream_accept.c (a worker's watch on a listening
+ * socket: accept, admission, pause when out of descriptors), stream_conn.c
+ * (one connection: read, echo, back-pressure, half-close, idle timeout) and
+ * budget.c (max_buffered_bytes, shared by every worker).
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sys/socket.h>
+
+#include "acl.h"
+#include "budget.h"
+#include "config.h"
+#include "guard.h"
+#include "loop.h"
+#include "stats.h"
+#include "view.h"
+
+/* Limits shared by every worker; the reload path stores new values. */
+struct stream_shared {
+	_Atomic long max_connections;
+	_Atomic long idle_timeout;	/* seconds; 0 = never */
+	_Atomic long buffer_size;
+	struct budget budget;		/* max_buffered_bytes */
+	_Atomic long open;		/* connections open in all workers */
+	_Atomic bool limit_logged;	/* "max_connections reached" said for this episode */
+};
+
+/* Any thread (start-up, reload): the limits connections read from now on. */
+void	stream_shared_set_limits(struct stream_shared *sh, const struct echod_limits *limits);
+/* Bytes held for echoes peers have not read yet, all workers. */
+long	stream_shared_buffered(const struct stream_shared *sh);
+
+struct stream_conn;
+
+/* One listening stream socket as one worker watches it (see struct listener). */
+struct stream_watch {
+	struct watcher w;
+	struct stream_worker *sw;
+	/* The listener's: what it serves and the ACL there (NULL: all); reload swaps it. */
+	_Atomic(const struct listener_view *) *view;
+	bool nodelay;			/* TCP, not Unix */
+	bool paused;			/* out of descriptors: not in epoll until resumed */
+	struct stream_watch *next_paused;
+};
+
+/* A worker's stream state. */
+struct stream_worker {
+	struct loop *loop;
+	struct stream_shared *shared;
+	struct guard *guard;
+	struct echo_stats *stats;
+	char *scratch;			/* echo goes through here when the peer keeps up */
+	size_t scratch_size;
+	struct stream_conn *oldest, *newest;	/* by last activity, for idle timeouts */
+	struct stream_watch *paused;
+	uint64_t resume_at;		/* when paused watches are tried again (ms) */
+	uint64_t pause_logged_at;	/* last "out of descriptors" warning (ms) */
+};
+
+int	stream_worker_init(struct stream_worker *sw, struct loop *loop,
+	    struct stream_shared *shared, struct guard *guard, struct echo_stats *stats);
+/* Closes every connection the worker holds. */
+void	stream_worker_fini(struct stream_worker *sw);
+
+/*
+ * Start and stop watching a listening socket in this worker. drain: first
+ * accept what waits in the backlog (a reload removing the listener must not
+ * reset connections clients already made).
+ */
+int	stream_watch_start(struct stream_watch *watch, struct stream_worker *sw, int fd,
+	    bool nodelay, _Atomic(const struct listener_view *) *view);
+void	stream_watch_stop(struct stream_watch *watch, bool drain);
+
+/*
+ * Serve an accepted stream socket from peer (any family; Unix peers are not
+ * checked), or close it at once when max_connections, the ACL or a
+ * per-source limit refuses it. Takes ownership of fd.
+ */
+void	stream_admit(struct stream_worker *sw, int fd, bool nodelay, const struct sockaddr *peer,
+	    const struct acl *acl);
+
+/*
+ * Periodic work: close idle connections, retry paused accepts. Returns the
+ * next deadline (ms) it wants, or UINT64_MAX.
+ */
+uint64_t stream_worker_tick(struct stream_worker *sw, uint64_t now_ms);
+
+/*
+ * Between the module's files; nothing outside it calls these.
+ *
+ * stream_conn_start(): serve fd, admitted already (stream_admit()); counted:
+ * the peer the per-source table counted, or NULL. 0, or -1 (fd left open,
+ * the admission still held).
+ */
+int	stream_conn_start(struct stream_worker *sw, int fd, bool nodelay,
+	    const struct sockaddr *counted);
+/* A connection closed: give back what stream_admit() took (counted: as above). */
+void	stream_admit_release(struct stream_worker *sw, const struct sockaddr *counted);
+/* Watch again the listening sockets paused for want of a descriptor. */
+void	stream_watch_resume(struct stream_worker *sw);
+
+#endif

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/* stream_accept: a listening stream socket in one worker: accept, admission, pause and resume. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "log.h"
+#include "stream.h"
+
+/* Connections accepted per readiness event before yielding. */
+#define STREAM_ACCEPT_BUDGET	64
+/* At most this many connections taken from a listener's backlog as it is removed. */
+#define STREAM_DRAIN_MAX	4096
+/* Out of descriptors: how long a paused listener waits before it tries again. */
+#define STREAM_ACCEPT_RETRY_MS	100
+
+void
+stream_watch_resume(struct stream_worker *sw)
+{
+	struct stream_watch *watch;
+
+	while ((watch = sw->paused) != NULL) {
+		sw->paused = watch->next_paused;
+		watch->next_paused = NULL;
+		watch->paused = false;
+		if (loop_add(sw->loop, &watch->w, watch->w.fd, EPOLLIN | EPOLLEXCLUSIVE,
+		    watch->w.cb, watch) == -1)
+			log_warn("cannot watch listening socket again");
+	}
+}
+
+static void
+conn_log_accepted(int fd, const struct sockaddr *peer, socklen_t len)
+{
+	char text[ADDR_STRLEN], field[ADDR_STRLEN + 12];
+	const char *fields[] = { field, NULL };
+
+	snprintf(field, sizeof(field), "ECHOD_PEER=%s", addr_format(peer, len, text,
+	    sizeof(text)));
+	log_struct(LOG_DEBUG, NULL, fields, "connection fd %d from %s", fd, text);
+}
+
+static int
+over_connection_limit(struct stream_worker *sw)
+{
+	struct stream_shared *sh = sw->shared;
+	long max = atomic_load_explicit(&sh->max_connections, memory_order_relaxed);
+
+	if (atomic_fetch_add(&sh->open, 1) < max)
+		return 0;
+	atomic_fetch_sub(&sh->open, 1);
+	STAT_ADD(sw->stats->tcp_refused, 1);
+	if (!atomic_exchange(&sh->limit_logged, true)) {
+		char field[48];
+		const char *fields[] = { field, NULL };
+
+		snprintf(field, sizeof(field), "ECHOD_LIMIT=max_connections");
+		log_struct(LOG_WARNING, ECHOD_MSGID_LIMIT_REACHED, fields,
+		    "max_connections (%ld) reached: new connections are closed at once", max);
+	}
+	return 1;
+}
+
+/* Checks cheapest first; max_connections last, so refused peers never trigger its warning. */
+static enum guard_verdict
+conn_admit(struct stream_worker *sw, const struct sockaddr *peer, const struct acl *acl)
+{
+	enum guard_verdict v = guard_connection(sw->guard, acl, peer, loop_now(sw->loop));
+
+	switch (v) {
+	case GUARD_PASS:
+	case GUARD_PASS_COUNTED:
+		break;
+	case GUARD_DENIED:
+		STAT_ADD(sw->stats->tcp_denied, 1);
+		return v;
+	default:
+		STAT_ADD(sw->stats->tcp_limited, 1);
+		return v;
+	}
+	if (over_connection_limit(sw)) {
+		if (v == GUARD_PASS_COUNTED)
+			guard_connection_closed(sw->guard, peer);
+		return GUARD_LIMITED;
+	}
+	return v;
+}
+
+void
+stream_admit(struct stream_worker *sw, int fd, bool nodelay, const struct sockaddr *peer,
+    const struct acl *acl)
+{
+	enum guard_verdict v = conn_admit(sw, peer, acl);
+	const struct sockaddr *counted = v == GUARD_PASS_COUNTED ? peer : NULL;
+
+	if (v != GUARD_PASS && v != GUARD_PASS_COUNTED) {
+		close(fd);
+		return;
+	}
+	if (stream_conn_start(sw, fd, nodelay, counted) == -1) {
+		if (counted != NULL)
+			guard_connection_closed(sw->guard, counted);
+		close(fd);
+		atomic_fetch_sub(&sw->shared->open, 1);
+	}
+}
+
+void
+stream_admit_release(struct stream_worker *sw, const struct sockaddr *counted)
+{
+	struct stream_shared *sh = sw->shared;
+
+	if (counted != NULL)
+		guard_connection_closed(sw->guard, counted);
+	if (atomic_fetch_sub(&sh->open, 1) <= atomic_load(&sh->max_connections))
+		atomic_store(&sh->limit_logged, false);
+	/* A descriptor was just freed: a listener paused for want of one may go on. */
+	if (sw->paused != NULL)
+		stream_watch_resume(sw);
+}
+
+/*
+ * Is the address the peer dialled one the configuration lists? Only a
+ * narrowed listener (a socket systemd passed that the file narrowed or no
+ * longer names) needs to ask the kernel. Sets *acl to the ACL in force there.
+ */
+static bool
+conn_local_listed(int cfd, const struct listener_view *view, const struct acl **acl)
+{
+	const struct listener_spec *served = NULL;
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	bool listed;
+
+	if (!view_is_narrowed(view))
+		listed = view_allows(view, NULL, &served);
+	else if (view->n == 0 || getsockname(cfd, (struct sockaddr *)&local, &len) == -1)
+		return false;
+	else
+		listed = view_allows(view, (struct sockaddr *)&local, &served);
+	*acl = served != NULL ? &served->acl : NULL;
+	return listed;
+}
+
+/* A reset, not a FIN: the client learns at once that nothing is served there. */
+static void
+conn_reset(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* accept4() with the peer's address; the view in force is read once per connection. */
+static int
+watch_accept(struct stream_watch *watch)
+{
+	const struct listener_view *view = atomic_load_explicit(watch->view, memory_order_acquire);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const struct acl *acl;
+	int cfd = accept4(watch->w.fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (cfd == -1)
+		return -1;
+	if (len < sizeof(sa_family_t) || len > sizeof(ss))
+		ss.ss_family = AF_UNSPEC;
+	if (!conn_local_listed(cfd, view, &acl)) {
+		STAT_ADD(watch->sw->stats->tcp_unlisted, 1);
+		conn_reset(cfd);
+		return 0;
+	}
+	if (log_enabled(LOG_DEBUG))
+		conn_log_accepted(cfd, (struct sockaddr *)&ss, len);
+	stream_admit(watch->sw, cfd, watch->nodelay, (struct sockaddr *)&ss, acl);
+	return 0;
+}
+
+/* Out of descriptors: stop watching the listener instead of spinning on it. */
+static void
+watch_pause(struct stream_watch *watch)
+{
+	struct stream_worker *sw = watch->sw;
+
+	if (watch->paused)
+		return;
+	/* Said at most every 10 s: under a flood this would otherwise fill the journal. */
+	if (sw->pause_logged_at == 0 || loop_now(sw->loop) - sw->pause_logged_at >= 10000) {
+		log_warn("accept on fd %d (pausing it for %d ms)", watch->w.fd,
+		    STREAM_ACCEPT_RETRY_MS);
+		sw->pause_logged_at = loop_now(sw->loop);
+	}
+	if (loop_del(sw->loop, &watch->w) == -1)
+		return;
+	watch->paused = true;
+	watch->next_paused = sw->paused;
+	sw->paused = watch;
+	sw->resume_at = loop_now(sw->loop) + STREAM_ACCEPT_RETRY_MS;
+}
+
+static void
+accept_cb(int fd, uint32_t events, void *arg)
+{
+	struct stream_watch *watch = arg;
+
+	for (int budget = STREAM_ACCEPT_BUDGET; budget > 0; budget--) {
+		if (watch_accept(watch) == 0)
+			continue;
+		switch (errno) {
+		case EAGAIN:
+			return;
+		case EINTR:
+		case ECONNABORTED:
+		case EPROTO:
+		case EPERM:		/* refused by a firewall rule */
+			continue;
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			watch_pause(watch);
+			return;
+		default:
+			log_warn("accept on fd %d", fd);
+			return;
+		}
+	}
+}
+
+int
+stream_watch_start(struct stream_watch *watch, struct stream_worker *sw, int fd, bool nodelay,
+    _Atomic(const struct listener_view *) *view)
+{
+	watch->sw = sw;
+	watch->view = view;
+	watch->nodelay = nodelay;
+	watch->paused = false;
+	watch->next_paused = NULL;
+	/* EXCLUSIVE: one worker wakes per new connection, not all of them. */
+	return loop_add(sw->loop, &watch->w, fd, EPOLLIN | EPOLLEXCLUSIVE, accept_cb, watch);
+}
+
+/*
+ * Closing a listening socket resets the connections still in its backlog:
+ * clients that completed the handshake before a reload. Take them first.
+ */
+static void
+watch_drain_backlog(struct stream_watch *watch)
+{
+	for (int i = 0; i < STREAM_DRAIN_MAX && !watch->paused; i++) {
+		if (watch_accept(watch) == -1 && errno != EINTR && errno != ECONNABORTED)
+			return;
+	}
+}
+
+void
+stream_watch_stop(struct stream_watch *watch, bool drain)
+{
+	struct stream_worker *sw = watch->sw;
+
+	if (drain)
+		watch_drain_backlog(watch);
+	if (!watch->paused) {
+		loop_del(sw->loop, &watch->w);
+		return;
+	}
+	for (struct stream_watch **pp = &sw->paused; *pp != NULL; pp = &(*pp)->next_paused) {
+		if (*pp == watch) {
+			*pp = watch->next_paused;
+			break;
+		}
+	}
+	watch->paused = false;
+}
+
