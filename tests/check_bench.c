@@ -69,24 +69,11 @@ static char echod_pid[16];
 static void
 echod_setup(void)
 {
-	for (int attempt = 1; attempt <= 3; attempt++) {
-		harness_init(&echod);
-		echod_port = harness_free_port();
-		harness_write_config(&echod,
-		    "listeners = (\n"
-		    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; },\n"
-		    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\"; }\n"
-		    ");\nworkers = 1;\n", echod_port, echod_port);
-		if (harness_start(&echod, NULL, 0) == 0) {
-			snprintf(echod_pid, sizeof(echod_pid), "%d", (int)echod.pid);
-			return;
-		}
-		fprintf(stderr, "echod did not become ready on port %d (attempt %d)\n",
-		    echod_port, attempt);
-		harness_stop(&echod);
-		harness_cleanup(&echod);
-	}
-	ck_abort_msg("echod did not start");
+	struct harness_service svc = { .workers = 1 };
+
+	/* TCP and UDP on 127.0.0.1, bound here and passed. */
+	echod_port = harness_serve(&echod, &svc);
+	snprintf(echod_pid, sizeof(echod_pid), "%d", (int)echod.pid);
 }
 
 static void

@@ -112,8 +112,9 @@ START_TEST(root_under_launcher_drops_every_capability)
 	fprintf(f, "#!/bin/sh\nexec /usr/bin/setpriv %s -- '%s' \"$@\"\n", launchers[_i], echod);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_int_eq(chmod(wrapper, 0755), 0);
+	/* Passed through setpriv: it execs echod in the same process, LISTEN_PID holds. */
 	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
-	    "address = \"127.0.0.1\"; } );\n", harness_free_port());
+	    "address = \"127.0.0.1\"; } );\n", harness_listen(&p, SOCK_STREAM, "127.0.0.1", 0));
 	setenv("ECHOD", wrapper, 1);
 	ck_assert_msg(harness_start(&p, NULL, 0) == 0, "echod under setpriv %s did not start",
 	    launchers[_i]);
@@ -222,29 +223,22 @@ start_overclaiming(struct echod_proc *p, int fd)
  */
 START_TEST(overclaimed_listen_fds_spare_echods_own)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
 	struct echod_proc p;
 	char err[8192] = "";
-	int fd, on = 1;
+	int fd, port;
 
 	harness_init(&p);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
+	fd = harness_socket(SOCK_STREAM, "127.0.0.1", 0);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)), 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(fd, 16), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = harness_socket_port(fd);
 	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
-	    "address = \"127.0.0.1\"; } );\n", ntohs(sin.sin_port));
+	    "address = \"127.0.0.1\"; } );\n", port);
 	start_overclaiming(&p, fd);
 	if (harness_wait_notify(&p, "READY=1", ANSWER_MS) != 0) {
 		harness_read_stderr(&p, err, sizeof(err), 1000);
 		ck_abort_msg("echod did not become ready: %s", err);
 	}
-	ck_assert_int_eq(stream_probe(tcp_connect_port(AF_INET, ntohs(sin.sin_port)), ANSWER_MS),
-	    PROBE_ECHOED);
+	ck_assert_int_eq(stream_probe(tcp_connect_port(AF_INET, port), ANSWER_MS), PROBE_ECHOED);
 	ck_assert_int_eq(harness_stop(&p), 0);
 	harness_read_stderr(&p, err, sizeof(err), 1000);
 	ck_assert_msg(strstr(err, "fd 4 is not open") != NULL, "%s", err);
@@ -372,7 +366,7 @@ START_TEST(running_on_a_pipe_is_prefixed)
 
 	harness_init(&p);
 	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
-	    "address = \"127.0.0.1\"; } );\n", harness_free_port());
+	    "address = \"127.0.0.1\"; } );\n", harness_listen(&p, SOCK_STREAM, "127.0.0.1", 0));
 	ck_assert_int_eq(harness_start_passing(&p, NULL, NULL, 0, "", true), 0);
 	ck_assert_int_eq(harness_stop(&p), 0);
 	harness_read_stderr(&p, err, sizeof(err), 1000);
@@ -380,7 +374,7 @@ START_TEST(running_on_a_pipe_is_prefixed)
 	ck_assert_msg(started != NULL && strstr(started, " started: ") != NULL, "%s", err);
 	ck_assert_msg(strstr(started, "<5>stopping on signal") != NULL, "%s", err);
 	/* Start-up, before it: plain. */
-	ck_assert_msg(strncmp(err, "echod: listening on tcp 127.0.0.1:", 34) == 0, "%s", err);
+	ck_assert_msg(strncmp(err, "echod: tcp 127.0.0.1:", 21) == 0, "%s", err);
 	harness_cleanup(&p);
 }
 END_TEST
@@ -446,30 +440,24 @@ wakeups_of(pid_t pid)
  */
 START_TEST(idle_workers_sleep)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
 	struct echod_proc p;
 	long before, woke;
 	char buf[4];
-	int fd, conn;
+	int port, conn;
 
 	harness_init(&p);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(fd, 16), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = harness_listen(&p, SOCK_STREAM, "127.0.0.1", 0);
+	ck_assert_int_gt(port, 0);
 	harness_write_config(&p, "workers = 4;\nlimits = { idle_timeout = 1; };\n"
 	    "listeners = ( { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; } );\n",
-	    ntohs(sin.sin_port));
-	ck_assert_int_eq(harness_start_passing(&p, NULL, &fd, 1, "echo", false), 0);
+	    port);
+	ck_assert_int_eq(harness_start(&p, NULL, 0), 0);
 	usleep(500000);
 	before = wakeups_of(p.pid);
 	usleep(3000000);
 	woke = wakeups_of(p.pid) - before;
 	ck_assert_msg(woke <= 7, "%ld wake-ups in 3 s with no connection open", woke);
-	conn = tcp_connect_port(AF_INET, ntohs(sin.sin_port));
+	conn = tcp_connect_port(AF_INET, port);
 	ck_assert_int_ge(conn, 0);
 	ck_assert_int_eq(send(conn, "ping", 4, MSG_NOSIGNAL), 4);
 	ck_assert_int_eq(recv_exact(conn, buf, 4, ANSWER_MS), 4);
@@ -491,7 +479,8 @@ edges_suite(bool root)
 	tcase_add_loop_test(harness_tcase(s, "libconfig errors", 30), libconfig_errors_explained, 0,
 	    sizeof(explained) / sizeof(explained[0]));
 	tcase_add_test(harness_tcase(s, "plain on a pipe", 30), errors_on_a_pipe_are_plain);
-	tcase_add_test(harness_tcase(s, "prefixed once running", 30), running_on_a_pipe_is_prefixed);
+	tcase_add_test(harness_tcase(s, "prefixed once running", 30),
+	    running_on_a_pipe_is_prefixed);
 	tcase_add_test(harness_tcase(s, "echod-bench -s", 30), bench_size_overflow_refused);
 	tcase_add_test(harness_tcase(s, "idle workers sleep", 30), idle_workers_sleep);
 	if (!root)

@@ -56,40 +56,32 @@ under_valgrind(void)
 }
 
 /*
- * echod on TCP and UDP 127.0.0.1:port. Nobody is exempt unless top says
- * otherwise: the clients below are ordinary 127.0.0.x sources. stats: keep
- * echod's stderr readable, for the SIGUSR1 entry.
+ * echod on TCP and UDP 127.0.0.1:port (sockets the harness passes; self_bind:
+ * echod binds them). Nobody is exempt unless top says otherwise: the clients
+ * below are ordinary 127.0.0.x sources. stats: keep echod's stderr readable,
+ * for the SIGUSR1 entry.
  */
-static int
-hostile_try_start(struct hostile *h, int workers, const char *top, const char *limits,
-    bool stats)
+static void
+hostile_start_as(struct hostile *h, int workers, const char *top, const char *limits,
+    bool stats, bool self_bind)
 {
-	harness_init(&h->p);
-	h->port = harness_free_port();
-	harness_write_config(&h->p,
-	    "listeners = (\n"
-	    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; },\n"
-	    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\"; }\n"
-	    ");\n%s%s\nlimits = { %s };\nworkers = %d;\n",
-	    h->port, h->port, top != NULL && strstr(top, "exempt") != NULL ? "" : "exempt = [];\n",
-	    top != NULL ? top : "", limits != NULL ? limits : NO_LIMITS, workers);
-	if (stats)
-		return harness_start_passing(&h->p, NULL, NULL, 0, "", true);
-	return harness_start(&h->p, NULL, 0);
+	char settings[512];
+	struct harness_service svc = {
+		.workers = workers, .settings = settings,
+		.limits = limits != NULL ? limits : NO_LIMITS, .stderr_pipe = stats,
+		.self_bind = self_bind,
+	};
+
+	snprintf(settings, sizeof(settings), "%s%s\n",
+	    top != NULL && strstr(top, "exempt") != NULL ? "" : "exempt = [];\n",
+	    top != NULL ? top : "");
+	h->port = harness_serve(&h->p, &svc);
 }
 
-/* As check_echo's start_echod: another port when a parallel suite took the first. */
 static void
 hostile_start(struct hostile *h, int workers, const char *top, const char *limits, bool stats)
 {
-	for (int attempt = 1; attempt <= 3; attempt++) {
-		if (hostile_try_start(h, workers, top, limits, stats) == 0)
-			return;
-		fprintf(stderr, "echod did not become ready on port %d (attempt %d)\n", h->port,
-		    attempt);
-		harness_cleanup(&h->p);
-	}
-	ck_abort_msg("echod did not become ready");
+	hostile_start_as(h, workers, top, limits, stats, false);
 }
 
 static void
@@ -1044,7 +1036,8 @@ START_TEST(descriptor_exhaustion_cpu)
 		return;
 	}
 	harness_init(&h.p);
-	h.port = harness_free_port();
+	h.port = harness_listen(&h.p, SOCK_STREAM, "127.0.0.1", 0);
+	ck_assert_int_gt(h.port, 0);
 	harness_write_config(&h.p, "listeners = ( { protocol = \"tcp\"; port = %d; "
 	    "address = \"127.0.0.1\"; } );\nexempt = [];\nlimits = { " NO_LIMITS " };\n"
 	    "workers = 2;\n", h.port);
@@ -1170,7 +1163,8 @@ START_TEST(root_drops_privileges)
 
 	ck_assert_ptr_nonnull(pw);
 	ck_assert_ptr_nonnull(gr);
-	hostile_start(&h, 2, NULL, NULL, false);
+	/* echod binds as root, then drops: the order this test is about. */
+	hostile_start_as(&h, 2, NULL, NULL, false, true);
 	snprintf(want, sizeof(want), "\t%u\t%u\t%u\t%u", pw->pw_uid, pw->pw_uid, pw->pw_uid,
 	    pw->pw_uid);
 	status_line_value(h.p.pid, "Uid:", got, sizeof(got));

@@ -22,6 +22,7 @@
 #include <check.h>
 
 #include "config.h"
+#include "harness.h"
 #include "preflight.h"
 
 #define UNKNOWN_USER	"no-such-user-echod"
@@ -665,44 +666,34 @@ unprivileged_setup(void)
 	return NULL;
 }
 
-static TCase *
-preflight_case(Suite *s, const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_set_timeout(tc, 30);
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 static Suite *
 preflight_suite(bool root, bool unprivileged)
 {
 	Suite *s = suite_create("preflight");
 	TCase *tc;
 
-	tc = preflight_case(s, "identity");
+	tc = harness_tcase(s, "identity", 30);
 	tcase_add_test(tc, identity_unknown_user);
 	tcase_add_test(tc, identity_unknown_group);
 	tcase_add_test(tc, identity_root_refused);
 	tcase_add_test(tc, identity_defaults_pass);
 	tcase_add_test(tc, identity_default_missing);
-	tc = preflight_case(s, "unix directories");
+	tc = harness_tcase(s, "unix directories", 30);
 	tcase_add_test(tc, unix_dir_missing);
 	tcase_add_test(tc, unix_dir_not_directory);
 	tcase_add_test(tc, unix_dir_runtime_directory);
-	tc = preflight_case(s, "flags");
+	tc = harness_tcase(s, "flags", 30);
 	tcase_add_test(tc, flags_select_checks);
-	tc = preflight_case(s, "echod -t refuses");
+	tc = harness_tcase(s, "echod -t refuses", 30);
 	tcase_add_loop_test(tc, test_config_refuses, 0,
 	    (int)(sizeof(refused_as_root) / sizeof(refused_as_root[0])));
 	if (root) {
-		tc = preflight_case(s, "as root");
+		tc = harness_tcase(s, "as root", 30);
 		tcase_add_test(tc, ports_root_may_bind);
 		tcase_add_test(tc, test_config_accepts_as_root);
 	}
 	if (unprivileged) {
-		tc = preflight_case(s, "unprivileged");
+		tc = harness_tcase(s, "unprivileged", 30);
 		tcase_add_test(tc, ports_unprivileged_refused);
 		tcase_add_test(tc, test_config_refuses_privileged_port_unprivileged);
 		tcase_add_test(tc, test_config_accepts_passed_sockets);

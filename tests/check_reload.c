@@ -623,24 +623,26 @@ END_TEST
  */
 START_TEST(passed_sockets_narrowed_and_removed)
 {
+	static const struct harness_socket wildcard_pair[] = {
+		{ SOCK_STREAM, NULL }, { SOCK_DGRAM, NULL },
+	};
 	struct held h[MAX_LISTENERS];
 	struct lset before, after;
 	struct rtest t;
-	int fds[4], n, status;
+	int n, status;
 
 	if (!have_ipv6()) {
 		fprintf(stderr, "no IPv6: passed dual-stack sockets not tested\n");
 		return;
 	}
 	rtest_init(&t, 2);
+	/* P and Q: passed, TCP and UDP on [::], each pair on a port of the kernel's choice. */
+	t.port[0] = harness_listen_set(&t.p, wildcard_pair, 2);
+	t.port[1] = harness_listen_set(&t.p, wildcard_pair, 2);
 	lset_parse(&t, ANCHORS "tcp *:{P}; udp *:{P}; tcp *:{Q}; udp *:{Q}", &before);
 	lset_parse(&t, ANCHORS "tcp 127.0.0.1:{P}; udp 127.0.0.1:{P}", &after);
-	for (int i = 0; i < 4; i++)
-		fds[i] = harness_wildcard_socket(i % 2 == 0 ? SOCK_STREAM : SOCK_DGRAM,
-		    t.port[i / 2]);
 	config_write(&t, &before, "");
-	ck_assert_int_eq(harness_start_passing(&t.p, NULL, fds, 4, "echo:echo:echo:echo", false),
-	    0);
+	ck_assert_int_eq(harness_start(&t.p, NULL, 0), 0);
 	check_served(&before, &after, &before, "passed sockets, before");
 	n = hold_connections(&before, &after, h);
 	config_write(&t, &after, "");
@@ -665,13 +667,13 @@ START_TEST(status_lists_every_listener)
 {
 	struct lset s;
 	struct rtest t;
-	int fd;
 
 	rtest_init(&t, 2);
+	t.port[0] = harness_listen(&t.p, SOCK_STREAM, NULL, 0);
+	ck_assert_int_gt(t.port[0], 0);
 	lset_parse(&t, ANCHORS "tcp *:{P}; udp 127.0.0.1:{Q}", &s);
 	config_write(&t, &s, "");
-	fd = harness_wildcard_socket(SOCK_STREAM, t.port[0]);
-	ck_assert_int_eq(harness_start_passing(&t.p, NULL, &fd, 1, "echo", false), 0);
+	ck_assert_int_eq(harness_start(&t.p, NULL, 0), 0);
 	ctl_expect(&t, "status", 0);
 	assert_said(&t, "configuration: {C}");
 	assert_said(&t, "files: {C}");

@@ -568,6 +568,24 @@ END_TEST
 #define FLOOD 1000000u
 
 /*
+ * The control for the zero-allocation checks below: srclimit_new(), linked
+ * from libechod.a, is seen allocating through the wrappers. Without it those
+ * checks would pass unnoticed if the --wrap ever stopped reaching the library.
+ */
+START_TEST(test_wrap_sees_library_allocations)
+{
+	struct srclimit *sl;
+
+	atomic_store(&allocations, 0);
+	atomic_store(&counting, true);
+	sl = make(1024, 1, 0, 0, 0);
+	atomic_store(&counting, false);
+	ck_assert_int_gt(atomic_load(&allocations), 0);
+	srclimit_free(sl);
+}
+END_TEST
+
+/*
  * A million distinct spoofed sources, one datagram each, into a table of
  * 65536: the table fills, stays full, and nothing is allocated on the way.
  */
@@ -756,6 +774,7 @@ srclimit_suite(void)
 	TCase *tc = tcase_create("limits");
 
 	tcase_add_test(tc, test_new_bad_capacity);
+	tcase_add_test(tc, test_wrap_sees_library_allocations);
 	tcase_add_test(tc, test_conn_cap);
 	tcase_add_test(tc, test_conn_rate_burst);
 	tcase_add_test(tc, test_conn_rate_floor);

@@ -20,37 +20,6 @@
 
 #include "harness.h"
 
-static int
-bound_socket(int family, int type, int port, bool v6only)
-{
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len;
-	int fd = socket(family, type, 0), on = 1, off = v6only;
-
-	ck_assert_int_ge(fd, 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		sin6->sin6_addr = in6addr_any;
-		len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		len = sizeof(*sin);
-	}
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&ss, len), 0);
-	if (type == SOCK_STREAM)
-		ck_assert_int_eq(listen(fd, 16), 0);
-	return fd;
-}
-
 static void
 tcp_echo_ok(int family, int port)
 {
@@ -95,20 +64,22 @@ udp_echo_ok(int port)
 
 START_TEST(passed_fds_served_and_missing_ones_bound)
 {
+	static const struct harness_socket passed[] = {
+		{ SOCK_STREAM, "127.0.0.1" }, { SOCK_DGRAM, "127.0.0.1" },
+	};
 	struct echod_proc p;
-	int a, b, fds[2];
+	int a, b;
 	char log[8192] = "";
 
 	harness_init(&p);
-	a = harness_free_port();
+	/* a: passed; b: bound by echod, the port free a moment ago. */
+	a = harness_listen_set(&p, passed, 2);
 	b = harness_free_port();
 	harness_write_config(&p, "listeners = (\n"
 	    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; },\n"
 	    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\"; },\n"
 	    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; }\n);\n", a, a, b);
-	fds[0] = bound_socket(AF_INET, SOCK_STREAM, a, false);
-	fds[1] = bound_socket(AF_INET, SOCK_DGRAM, a, false);
-	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 2, "echo:echo", true), 0);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, NULL, 0, "", true), 0);
 	tcp_echo_ok(AF_INET, a);
 	udp_echo_ok(a);
 	tcp_echo_ok(AF_INET, b);
@@ -129,11 +100,14 @@ START_TEST(unmatched_fd_is_refused_with_a_notice)
 	char log[8192] = "";
 
 	harness_init(&p);
-	a = harness_free_port();
-	c = harness_free_port();
+	/* a: passed and configured; c: passed as "extra", and in no listener. */
+	a = harness_listen(&p, SOCK_STREAM, "127.0.0.1", 0);
+	ck_assert_int_gt(a, 0);
+	fds[0] = harness_socket(SOCK_STREAM, "127.0.0.1", 0);
+	ck_assert_int_ge(fds[0], 0);
+	c = harness_socket_port(fds[0]);
 	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
 	    "address = \"127.0.0.1\"; } );\n", a);
-	fds[0] = bound_socket(AF_INET, SOCK_STREAM, c, false);
 	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 1, "extra", true), 0);
 	tcp_not_served(AF_INET, c);
 	tcp_echo_ok(AF_INET, a);
@@ -150,18 +124,17 @@ END_TEST
 START_TEST(activated_start_serves_what_was_passed_when_a_listener_cannot_open)
 {
 	struct echod_proc p;
-	int a, b, fds[1];
+	int a;
 	char log[8192] = "";
 
 	harness_init(&p);
-	a = harness_free_port();
-	b = harness_free_port();
-	/* 192.0.2.1 (TEST-NET-1) is on no interface here: EADDRNOTAVAIL, no traffic. */
+	a = harness_listen(&p, SOCK_STREAM, "127.0.0.1", 0);
+	ck_assert_int_gt(a, 0);
+	/* 192.0.2.1 (TEST-NET-1) is on no interface here: EADDRNOTAVAIL, whatever the port. */
 	harness_write_config(&p, "listeners = (\n"
 	    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; },\n"
-	    "  { protocol = \"tcp\"; port = %d; address = \"192.0.2.1\"; }\n);\n", a, b);
-	fds[0] = bound_socket(AF_INET, SOCK_STREAM, a, false);
-	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 1, "echo", true), 0);
+	    "  { protocol = \"tcp\"; port = %d; address = \"192.0.2.1\"; }\n);\n", a, a);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, NULL, 0, "", true), 0);
 	tcp_echo_ok(AF_INET, a);
 	harness_read_stderr(&p, log, sizeof(log), 300);
 	ck_assert_msg(strstr(log, "1 configured listener is not open") != NULL, "%s", log);
@@ -184,7 +157,7 @@ END_TEST
 START_TEST(passed_ipv6_only_wildcard_does_not_hide_ipv4)
 {
 	struct echod_proc p;
-	int a, fds[1];
+	int a;
 	char log[8192] = "";
 
 	if (!harness_have_ipv6()) {
@@ -192,10 +165,11 @@ START_TEST(passed_ipv6_only_wildcard_does_not_hide_ipv4)
 		return;
 	}
 	harness_init(&p);
-	a = harness_free_port();
+	/* Passed: an IPv6-only [::]:a; echod binds the IPv4 half itself. */
+	a = harness_listen(&p, SOCK_STREAM, "::", 0);
+	ck_assert_int_gt(a, 0);
 	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; } );\n", a);
-	fds[0] = bound_socket(AF_INET6, SOCK_STREAM, a, true);
-	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 1, "echo", true), 0);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, NULL, 0, "", true), 0);
 	tcp_echo_ok(AF_INET6, a);
 	tcp_echo_ok(AF_INET, a);
 	harness_read_stderr(&p, log, sizeof(log), 300);
@@ -212,14 +186,15 @@ START_TEST(unusable_fds_are_closed_cleanly)
 	char log[8192] = "";
 
 	harness_init(&p);
-	a = harness_free_port();
-	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
-	    "address = \"127.0.0.1\"; } );\n", a);
 	ck_assert_int_eq(pipe(pipefd), 0);
 	close(pipefd[1]);
 	fds[0] = pipefd[0];
 	fds[1] = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-	fds[2] = bound_socket(AF_INET, SOCK_STREAM, a, false);
+	fds[2] = harness_socket(SOCK_STREAM, "127.0.0.1", 0);
+	ck_assert_int_ge(fds[2], 0);
+	a = harness_socket_port(fds[2]);
+	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\n", a);
 	ck_assert_int_ge(fds[1], 0);
 	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 3, "fifo:seqpacket:echo", true), 0);
 	tcp_echo_ok(AF_INET, a);
@@ -234,7 +209,7 @@ END_TEST
 START_TEST(wildcard_fd_matches_listener_without_address_and_survives_reload)
 {
 	struct echod_proc p;
-	int a, b, fds[1];
+	int a, b;
 	char log[8192] = "";
 
 	if (!harness_have_ipv6()) {
@@ -242,11 +217,12 @@ START_TEST(wildcard_fd_matches_listener_without_address_and_survives_reload)
 		return;
 	}
 	harness_init(&p);
-	a = harness_free_port();
+	/* a: a passed dual-stack [::]; b: bound by echod at the reload. */
+	a = harness_listen(&p, SOCK_STREAM, NULL, 0);
+	ck_assert_int_gt(a, 0);
 	b = harness_free_port();
 	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; } );\n", a);
-	fds[0] = bound_socket(AF_INET6, SOCK_STREAM, a, false);
-	ck_assert_int_eq(harness_start_passing(&p, NULL, fds, 1, "echo", true), 0);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, NULL, 0, "", true), 0);
 	tcp_echo_ok(AF_INET, a);
 	tcp_echo_ok(AF_INET6, a);
 	/* The file no longer names it: systemd's socket stays open, and answers nothing. */
@@ -449,9 +425,8 @@ static Suite *
 systemd_suite(void)
 {
 	Suite *s = suite_create("systemd");
-	TCase *tc = tcase_create("activation");
+	TCase *tc = harness_tcase(s, "activation", 30);
 
-	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, passed_fds_served_and_missing_ones_bound);
 	tcase_add_test(tc, unmatched_fd_is_refused_with_a_notice);
 	tcase_add_test(tc, passed_ipv6_only_wildcard_does_not_hide_ipv4);
@@ -459,16 +434,10 @@ systemd_suite(void)
 	tcase_add_test(tc, unusable_fds_are_closed_cleanly);
 	tcase_add_test(tc, wildcard_fd_matches_listener_without_address_and_survives_reload);
 	tcase_add_test(tc, systemd_socket_activate_passes_tcp);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("notify");
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, notify_sequence);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("log targets");
-	tcase_set_timeout(tc, 30);
+	tcase_add_test(harness_tcase(s, "notify", 30), notify_sequence);
+	tc = harness_tcase(s, "log targets", 30);
 	tcase_add_test(tc, startup_errors_on_pipe_plain_unless_journal);
 	tcase_add_test(tc, stderr_to_terminal_is_plain);
-	suite_add_tcase(s, tc);
 	return s;
 }
 

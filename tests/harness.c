@@ -119,6 +119,9 @@ harness_cleanup(struct echod_proc *p)
 		close(p->notify_fd);
 	if (p->stderr_fd >= 0)
 		close(p->stderr_fd);
+	for (int i = 0; i < p->nlisten; i++)
+		close(p->listen_fds[i]);
+	p->nlisten = 0;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", p->dir);
@@ -173,28 +176,43 @@ exec_echod(struct echod_proc *p, const char *const *args, long nofile, int errpi
 	_exit(127);
 }
 
+/*
+ * In the child: the sockets held in p, then fds[0..n), moved to 3, 4, ...
+ * with LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES ("echo" for p's, then names).
+ */
 static void
-pass_fds(const int *fds, int n, const char *names)
+pass_fds(const struct echod_proc *p, const int *fds, int n, const char *names)
 {
-	char count[16], pid[16];
-	int moved[16];
+	char count[16], pid[16], all[512];
+	int moved[HARNESS_MAX_LISTEN + 32], total = 0;
 
+	ck_assert_int_le(n, 32);
+	all[0] = '\0';
 	/* Move them above the target range first, so that no dup2 clobbers another. */
+	for (int i = 0; i < p->nlisten; i++) {
+		moved[total++] = fcntl(p->listen_fds[i], F_DUPFD, 100);
+		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%secho",
+		    i > 0 ? ":" : "");
+	}
 	for (int i = 0; i < n; i++)
-		moved[i] = fcntl(fds[i], F_DUPFD, 100);
-	for (int i = 0; i < n; i++) {
+		moved[total++] = fcntl(fds[i], F_DUPFD, 100);
+	if (n > 0)
+		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s",
+		    p->nlisten > 0 ? ":" : "", names);
+	for (int i = 0; i < total; i++) {
 		dup2(moved[i], 3 + i);
 		close(moved[i]);
 	}
-	snprintf(count, sizeof(count), "%d", n);
+	snprintf(count, sizeof(count), "%d", total);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	setenv("LISTEN_FDS", count, 1);
 	setenv("LISTEN_PID", pid, 1);
-	setenv("LISTEN_FDNAMES", names, 1);
+	setenv("LISTEN_FDNAMES", all, 1);
 }
 
-int
-harness_start_passing(struct echod_proc *p, const char *const *args, const int *fds, int n,
+/* Fork and exec echod (see harness_start_passing()); waits for READY=1. */
+static int
+spawn(struct echod_proc *p, const char *const *args, long nofile, const int *fds, int n,
     const char *names, bool stderr_pipe)
 {
 	int errpipe[2] = { -1, -1 };
@@ -205,18 +223,29 @@ harness_start_passing(struct echod_proc *p, const char *const *args, const int *
 	ck_assert_int_ge(p->pid, 0);
 	if (p->pid == 0) {
 		/* None: no LISTEN_* at all, as when started without socket activation. */
-		if (n > 0)
-			pass_fds(fds, n, names);
-		exec_echod(p, args, 0, errpipe[1]);
+		if (n > 0 || p->nlisten > 0)
+			pass_fds(p, fds, n, names);
+		exec_echod(p, args, nofile, errpipe[1]);
 	}
+	/* echod has them now: a copy left here would keep a port open that echod closed. */
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
+	for (int i = 0; i < p->nlisten; i++)
+		close(p->listen_fds[i]);
+	p->nlisten = 0;
 	if (stderr_pipe) {
 		close(errpipe[1]);
 		p->stderr_fd = errpipe[0];
 		fcntl(p->stderr_fd, F_SETFL, O_NONBLOCK);
 	}
 	return harness_wait_notify(p, "READY=1", 10000);
+}
+
+int
+harness_start_passing(struct echod_proc *p, const char *const *args, const int *fds, int n,
+    const char *names, bool stderr_pipe)
+{
+	return spawn(p, args, 0, fds, n, names, stderr_pipe);
 }
 
 void
@@ -263,13 +292,7 @@ harness_collect_notify(struct echod_proc *p, const char *until, char *out, size_
 int
 harness_start(struct echod_proc *p, const char *const *args, long nofile)
 {
-	p->pid = fork();
-	ck_assert_int_ge(p->pid, 0);
-	if (p->pid == 0)
-		exec_echod(p, args, nofile, -1);
-	if (harness_wait_notify(p, "READY=1", 10000) == 0)
-		return 0;
-	return -1;
+	return spawn(p, args, nofile, NULL, 0, "", false);
 }
 
 static int
@@ -755,20 +778,155 @@ tcp_connect_ip(const char *ip, int port)
 }
 
 int
+harness_socket(int type, const char *ip, int port)
+{
+	struct sockaddr_storage ss;
+	int len = harness_sockaddr(ip != NULL ? ip : "::", port, &ss);
+	int fd, on = 1, v6only = ip != NULL, saved;
+
+	ck_assert_msg(len > 0, "not an address: %s", ip);
+	fd = socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	/*
+	 * What systemd does: SO_REUSEADDR on every socket (echod relies on it to
+	 * bind 127.0.0.1:P beside a passed [::]:P), and IPV6_V6ONLY off for a
+	 * wildcard unless asked (BindIPv6Only=both).
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) == -1) ||
+	    bind(fd, (struct sockaddr *)&ss, (socklen_t)len) == -1 ||
+	    (type == SOCK_STREAM && listen(fd, SOMAXCONN) == -1)) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+harness_socket_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int
+harness_listen(struct echod_proc *p, int type, const char *ip, int port)
+{
+	int fd;
+
+	ck_assert_int_lt(p->nlisten, HARNESS_MAX_LISTEN);
+	fd = harness_socket(type, ip, port);
+	if (fd == -1)
+		return -1;
+	p->listen_fds[p->nlisten++] = fd;
+	return harness_socket_port(fd);
+}
+
+int
+harness_listen_set(struct echod_proc *p, const struct harness_socket *set, int n)
+{
+	int base = p->nlisten;
+
+	/*
+	 * Holding a port keeps it out of the kernel's ephemeral choices, but only
+	 * in that protocol: a UDP client may hold the port a TCP listener got.
+	 */
+	for (int tries = 0; tries < 100; tries++) {
+		int port = 0, i;
+
+		for (i = 0; i < n; i++) {
+			int got = harness_listen(p, set[i].type, set[i].ip, port);
+
+			if (got == -1)
+				break;
+			port = got;
+		}
+		if (i == n)
+			return port;
+		ck_assert_msg(errno == EADDRINUSE, "cannot bind %s port %d: %s",
+		    set[i].ip != NULL ? set[i].ip : "[::]", port, strerror(errno));
+		while (p->nlisten > base)
+			close(p->listen_fds[--p->nlisten]);
+	}
+	ck_abort_msg("no port free for all %d sockets in 100 tries", n);
+	return -1;
+}
+
+/* svc's configuration on port; its listeners other than Unix on port. */
+static void
+serve_config(struct echod_proc *p, const struct harness_service *svc, int port, bool ipv6)
+{
+	char unix_listener[256] = "", ip6[256] = "";
+
+	if (svc->unix_name != NULL)
+		snprintf(unix_listener, sizeof(unix_listener),
+		    ",\n  { protocol = \"unix\"; path = \"%s/%s\"; }", p->dir, svc->unix_name);
+	if (ipv6)
+		snprintf(ip6, sizeof(ip6),
+		    ",\n  { protocol = \"tcp\"; port = %d; address = \"::1\"; },\n"
+		    "  { protocol = \"udp\"; port = %d; address = \"::1\"; }", port, port);
+	harness_write_config(p,
+	    "listeners = (\n"
+	    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; },\n"
+	    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\"; }%s%s\n"
+	    ");\n%slimits = { %s };\nworkers = %d;\n",
+	    port, port, ip6, unix_listener, svc->settings != NULL ? svc->settings : "",
+	    svc->limits != NULL ? svc->limits : "", svc->workers > 0 ? svc->workers : 1);
+}
+
+int
+harness_serve(struct echod_proc *p, const struct harness_service *svc)
+{
+	static const struct harness_socket set[] = {
+		{ SOCK_STREAM, "127.0.0.1" }, { SOCK_DGRAM, "127.0.0.1" },
+		{ SOCK_STREAM, "::1" }, { SOCK_DGRAM, "::1" },
+	};
+	bool ipv6 = svc->ipv6 && harness_have_ipv6();
+	int port;
+
+	if (svc->self_bind) {
+		/* A port free when picked may be another's before echod binds it: 3 tries. */
+		for (int attempt = 1; attempt <= 3; attempt++) {
+			harness_init(p);
+			port = harness_free_port();
+			serve_config(p, svc, port, ipv6);
+			if (spawn(p, NULL, svc->nofile, NULL, 0, "", svc->stderr_pipe) == 0)
+				return port;
+			fprintf(stderr, "echod did not become ready on port %d (attempt %d)\n",
+			    port, attempt);
+			harness_cleanup(p);
+		}
+		ck_abort_msg("echod did not become ready");
+	}
+	harness_init(p);
+	port = harness_listen_set(p, set, ipv6 ? 4 : 2);
+	serve_config(p, svc, port, ipv6);
+	if (spawn(p, NULL, svc->nofile, NULL, 0, "", svc->stderr_pipe) != 0) {
+		char err[4096] = "";
+
+		if (svc->stderr_pipe)
+			harness_read_stderr(p, err, sizeof(err), 500);
+		ck_abort_msg("echod on port %d did not become ready%s%s", port,
+		    err[0] != '\0' ? ": " : "", err);
+	}
+	return port;
+}
+
+int
 harness_wildcard_socket(int type, int port)
 {
-	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
-	int fd = socket(AF_INET6, type | SOCK_CLOEXEC, 0), off = 0, on = 1;
+	int fd = harness_socket(type, NULL, port);
 
-	ck_assert_int_ge(fd, 0);
-	sin6.sin6_port = htons((uint16_t)port);
-	/* What systemd does for ListenStream=PORT: SO_REUSEADDR, and both IPv4 and IPv6. */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)), 0);
-	ck_assert_msg(bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0,
-	    "cannot bind [::]:%d: %s", port, strerror(errno));
-	if (type == SOCK_STREAM)
-		ck_assert_int_eq(listen(fd, SOMAXCONN), 0);
+	ck_assert_msg(fd >= 0, "cannot bind [::]:%d: %s", port, strerror(errno));
 	return fd;
 }
 

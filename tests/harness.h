@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* The most sockets harness_listen() holds for one start. */
+#define HARNESS_MAX_LISTEN	16
+
 struct echod_proc {
 	pid_t pid;
 	int notify_fd;			/* NOTIFY_SOCKET the test owns */
@@ -15,6 +18,8 @@ struct echod_proc {
 	char dir[64];			/* private temporary directory */
 	char conf[128];
 	char notify_path[100];		/* fits sun_path */
+	int listen_fds[HARNESS_MAX_LISTEN];	/* harness_listen()'s, for the next start */
+	int nlisten;
 };
 
 /*
@@ -37,14 +42,17 @@ void	harness_write_config(struct echod_proc *p, const char *fmt, ...)
 /*
  * Start echod on p->conf with extra arguments (NULL-terminated, may be NULL)
  * and wait up to 10 s for READY=1. Returns 0, or -1 if it exited or never
- * became ready. nofile > 0 sets its descriptor limit (soft and hard).
+ * became ready. nofile > 0 sets its descriptor limit (soft and hard). The
+ * sockets of harness_listen() are passed to it (LISTEN_FDS, each named
+ * "echo") and closed here; without any, echod binds its listeners itself.
  */
 int	harness_start(struct echod_proc *p, const char *const *args, long nofile);
 /*
  * The same, passing fds[0..n) as systemd does: moved to 3, 4, ... with
  * LISTEN_FDS, LISTEN_PID (echod's own pid) and LISTEN_FDNAMES set. The fds
- * are closed in the test process; n == 0 passes nothing. stderr_pipe: keep
- * echod's stderr readable on p->stderr_fd.
+ * are closed in the test process; n == 0 passes nothing (but the sockets of
+ * harness_listen(), which go first). stderr_pipe: keep echod's stderr
+ * readable on p->stderr_fd.
  */
 int	harness_start_passing(struct echod_proc *p, const char *const *args, const int *fds,
 	    int n, const char *names, bool stderr_pipe);
@@ -66,7 +74,64 @@ int	harness_stop(struct echod_proc *p);
 /* Run echod to completion with args; its stderr goes to out. Returns the exit status. */
 int	harness_run(const char *const *args, char *out, size_t size);
 
-/* A port free for TCP and UDP on 127.0.0.1 and ::1 right now. */
+/*
+ * Sockets for echod, bound here and passed as systemd passes them: no port
+ * can be taken between the choice and the bind, since the test holds it
+ * from the start. ip: an IPv4 or IPv6 address; NULL: dual-stack [::] (what
+ * serves a listener without address, as ListenStream=PORT does); "::":
+ * IPv6 only. port 0: the kernel picks a free one.
+ *
+ * harness_socket: a socket of type bound there, listening if a stream; the
+ * caller owns it. -1 when it cannot be bound (errno: EADDRINUSE, ...).
+ */
+int	harness_socket(int type, const char *ip, int port);
+/* The port fd is bound to. */
+int	harness_socket_port(int fd);
+/*
+ * harness_socket(), held in p for the next harness_start*() of p (closed
+ * by harness_cleanup() if none comes). Returns the port, or -1 with errno.
+ */
+int	harness_listen(struct echod_proc *p, int type, const char *ip, int port);
+
+/* One socket of a set for harness_listen_set(). */
+struct harness_socket {
+	int type;			/* SOCK_STREAM or SOCK_DGRAM */
+	const char *ip;			/* as for harness_socket() */
+};
+/*
+ * harness_listen() for each of set[0..n) on one port, the first one's
+ * choice: when a later one finds it taken (UDP and TCP ports, IPv4 and IPv6
+ * are separate), the set is given back and tried again on another. Returns
+ * the port; fails the test when none would do.
+ */
+int	harness_listen_set(struct echod_proc *p, const struct harness_socket *set, int n);
+
+/* The echod most tests need; zero is the default of every field. */
+struct harness_service {
+	int workers;			/* 0: 1 */
+	bool ipv6;			/* TCP and UDP on ::1 too, when the host has IPv6 */
+	const char *unix_name;		/* a Unix listener DIR/unix_name, bound by echod */
+	const char *limits;		/* inside "limits = { ... };", or NULL */
+	const char *settings;		/* more top-level settings ("user = x;\n"), or NULL */
+	long nofile;			/* as for harness_start() */
+	bool stderr_pipe;		/* as for harness_start_passing() */
+	/*
+	 * echod binds its ports itself (harness_free_port()), for the tests
+	 * of that path: a port taken before echod binds it is tried again.
+	 */
+	bool self_bind;
+};
+/*
+ * harness_init(p), a configuration of TCP and UDP on 127.0.0.1:PORT (and
+ * what svc adds), sockets bound here and passed, and echod started and ready
+ * (or the test fails). Returns PORT.
+ */
+int	harness_serve(struct echod_proc *p, const struct harness_service *svc);
+
+/*
+ * A port free for TCP and UDP on 127.0.0.1 and ::1 right now, for the tests
+ * where echod binds itself: another process may take it before echod does.
+ */
 int	harness_free_port(void);
 bool	harness_have_ipv6(void);
 
