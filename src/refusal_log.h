@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* refusal_log: logs refused clients once per source and reason, then a summary a minute. */
+#ifndef ECHOD_REFUSAL_LOG_H
+#define ECHOD_REFUSAL_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/*
+ * MESSAGE_IDs (generated once with systemd-id128 new; never change them):
+ * the first refusal of a source for a reason, the summary of the refusals
+ * counted since, and the count of refusals no line told about (line bound hit).
+ */
+#define ECHOD_MSGID_REFUSED		"05f201104e1640d68fef835cf409241a"
+#define ECHOD_MSGID_REFUSED_SUMMARY	"70a725cb9af945df823b5b04ec3d2335"
+#define ECHOD_MSGID_REFUSALS_UNLOGGED	"43d77b955afa4bf08ba51780a7d6f4a2"
+
+/* Why a client was refused; refusal_reason_name() is the ECHOD_LIMIT value and metric label. */
+enum refusal_reason {
+	REFUSAL_ACL,			/* "acl": allow/deny */
+	REFUSAL_SOURCE_CONNECTIONS,	/* "source_connections": max_connections_per_source */
+	REFUSAL_CONNECTION_RATE,	/* "connection_rate" */
+	REFUSAL_DATAGRAM_RATE,		/* "datagram_rate": udp_rate */
+	REFUSAL_REPLY_BYTES,		/* "reply_bytes": udp_max_reply_bytes_per_second */
+	REFUSAL_SOURCE_PORT,		/* "source_port": udp_min_source_port and the drop list */
+	REFUSAL_OVERSIZE,		/* "oversize": max_datagram */
+	REFUSAL_MAX_CONNECTIONS,	/* "max_connections" */
+	REFUSAL_MAX_BUFFERED,		/* "max_buffered": max_buffered_bytes */
+	REFUSAL_UNLISTED,		/* "unlisted": to a local address no listener lists */
+	REFUSAL_COUNT
+};
+
+/* Window after a source's first logged refusal for a reason; one summary per window. */
+#define REFUSAL_WINDOW_MS 60000
+
+/* Stable lowercase names ([a-z_]); "unknown" out of range. */
+const char *refusal_reason_name(enum refusal_reason why);
+
+/*
+ * A source is an address (an IPv4-mapped IPv6 peer is its IPv4 address; the
+ * port is not part of it); every non-IP peer (AF_UNIX, NULL) is one source,
+ * "local". Lines, all at LOG_NOTICE but the last:
+ *
+ *  - first refusal of (source, reason), logged at once: ECHOD_PEER (the peer
+ *    with its port), ECHOD_SOURCE, ECHOD_LIMIT (reason name), ECHOD_LISTENER,
+ *    ECHOD_REFUSALS=1; MESSAGE_ID=ECHOD_MSGID_REFUSED. Later refusals of the
+ *    pair are counted, not logged.
+ *  - summary, by refusal_log_tick() when REFUSAL_WINDOW_MS have passed and
+ *    some were counted: ECHOD_PEER and ECHOD_SOURCE (the address), ECHOD_LIMIT,
+ *    ECHOD_LISTENER (of the first refusal), ECHOD_REFUSALS=N;
+ *    ECHOD_MSGID_REFUSED_SUMMARY. A new window starts: a source refused
+ *    without pause gets one summary a minute. A window that counted nothing
+ *    ends the pair: its next refusal is a "first" again.
+ *  - LOG_WARNING, by refusal_log_tick(): ECHOD_REFUSALS=N refusals no line
+ *    above told about; ECHOD_MSGID_REFUSALS_UNLOGGED.
+ *
+ * Bounds against a spoofed flood: first and summary lines share a budget of
+ * max_lines_per_second (by now_ms / 1000); a refusal that finds the budget
+ * spent, or no free slot in the fixed table, or the table's lock busy, is
+ * only counted, and the next tick's warning says how many. So at most
+ * max_lines_per_second + 1 lines a second when ticked once a second, and
+ * every refusal is told about exactly once: in a first line, a summary, or
+ * a warning. Pending summaries are lost at refusal_log_free().
+ */
+struct refusal_log;
+
+/*
+ * The table holds capacity (rounded up to a multiple of 8) (source, reason)
+ * pairs, allocated here once: noting allocates nothing. The hash key comes
+ * from getrandom(2). Returns NULL with errno EINVAL (capacity 0 or over
+ * 16777216, max_lines_per_second 0), ENOMEM or getrandom()'s errno.
+ */
+struct refusal_log *refusal_log_new(size_t capacity, unsigned max_lines_per_second);
+void	refusal_log_free(struct refusal_log *rl);
+
+/*
+ * Any thread, any time. listener_name is copied (truncated to 63 bytes); it
+ * may be NULL. now_ms: CLOCK_MONOTONIC in milliseconds. Never blocks on a
+ * lock: when another thread holds the part of the table needed, the refusal is
+ * counted for the next warning instead (a worker must never wait on logging).
+ */
+void	refusal_log_note(struct refusal_log *rl, const struct sockaddr *peer,
+	    enum refusal_reason why, const char *listener_name, uint64_t now_ms);
+
+/* One thread, about once a second: due summaries, then the warning if any. */
+void	refusal_log_tick(struct refusal_log *rl, uint64_t now_ms);
+
+/*
+ * Where lines go: by default log_struct(priority, message_id, fields, "%s",
+ * message). A seam for tests (the stderr back end prints no fields); may be
+ * called from several threads at once. Set it before any note.
+ */
+typedef void refusal_log_emit_fn(void *arg, int priority, const char *message_id,
+	    const char *const *fields, const char *message);
+void	refusal_log_set_emit(struct refusal_log *rl, refusal_log_emit_fn *emit, void *arg);
+
+#endif
