@@ -17,6 +17,12 @@
 #include "log.h"
 #include "view.h"
 
+/* The FileDescriptorName= of the socket unit that carries the metrics endpoint. */
+#define ACTIVATION_METRICS_NAME	"metrics"
+
+/* The passed metrics socket, held for activation_take_metrics_fd(); -1: none. */
+static int metrics_fd = -1;
+
 /* Never infer the kind from the position: ask the socket itself. */
 static int
 classify(int fd, enum proto *proto)
@@ -78,6 +84,97 @@ prepare(int fd, const struct listener_spec *spec)
 	return 0;
 }
 
+/*
+ * Not an echo listener: held aside, checked to be a listening TCP socket. A
+ * second one would be a socket unit written by hand: the first one wins.
+ */
+static void
+hold_metrics(int fd)
+{
+	enum proto proto;
+	int flags;
+
+	if (metrics_fd != -1) {
+		log_warnx("passed fd %d is a second socket named " ACTIVATION_METRICS_NAME
+		    ": closed (the metrics endpoint serves fd %d)", fd, metrics_fd);
+		close(fd);
+		return;
+	}
+	if (classify(fd, &proto) == -1 || proto != PROTO_TCP) {
+		log_warnx("passed fd %d (" ACTIVATION_METRICS_NAME ") is not a listening TCP "
+		    "socket: closed, the metrics endpoint binds its own", fd);
+		close(fd);
+		return;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		log_warn("passed fd %d (" ACTIVATION_METRICS_NAME ") unusable: closed", fd);
+		close(fd);
+		return;
+	}
+	metrics_fd = fd;
+}
+
+int
+activation_take_metrics_fd(void)
+{
+	int fd = metrics_fd;
+
+	metrics_fd = -1;
+	return fd;
+}
+
+/*
+ * The passed sockets and their names, for the checks before start-up. A
+ * LISTEN_FDNAMES whose count differs from LISTEN_FDS makes libsystemd refuse
+ * both: the sockets are still there, only their names are unknown (NULL).
+ */
+static int
+passed_with_names(char ***names)
+{
+	int n = sd_listen_fds_with_names(0, names);
+
+	if (n >= 0)
+		return n;
+	*names = NULL;
+	n = sd_listen_fds(0);
+	return n > 0 ? n : 0;
+}
+
+static void
+names_free(char **names, int n)
+{
+	for (int i = 0; names != NULL && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static bool
+is_metrics_name(char **names, int i)
+{
+	return names != NULL && names[i] != NULL &&
+	    strcmp(names[i], ACTIVATION_METRICS_NAME) == 0;
+}
+
+bool
+activation_passes_metrics(void)
+{
+	char **names = NULL;
+	int n = passed_with_names(&names);
+	bool found = false;
+
+	for (int i = 0; i < n; i++) {
+		enum proto proto;
+
+		if (is_metrics_name(names, i) && classify(SD_LISTEN_FDS_START + i, &proto) == 0 &&
+		    proto == PROTO_TCP)
+			found = true;
+	}
+	names_free(names, n);
+	return found;
+}
+
 static void
 adopt_one(int fd, const char *name, struct listener_set *out)
 {
@@ -114,13 +211,17 @@ bool
 activation_provides(const struct listener_spec *configured)
 {
 	/* 0: leave LISTEN_* for activation_collect(); no sockets when they are not ours. */
-	int n = sd_listen_fds(0);
+	char **names = NULL;
+	int n = passed_with_names(&names);
 	bool found = false;
 
 	for (int i = 0; i < n && !found; i++) {
 		struct listener_spec passed;
 		enum proto proto;
 
+		/* The metrics socket serves HTTP: it provides no echo listener. */
+		if (is_metrics_name(names, i))
+			continue;
 		if (classify(SD_LISTEN_FDS_START + i, &proto) == -1 ||
 		    describe(SD_LISTEN_FDS_START + i, proto, &passed) == -1) {
 			free(passed.path);
@@ -129,6 +230,7 @@ activation_provides(const struct listener_spec *configured)
 		found = listener_spec_spans(&passed, configured);
 		free(passed.path);
 	}
+	names_free(names, n);
 	return found;
 }
 
@@ -209,9 +311,13 @@ activation_collect(struct listener_set *out)
 		log_warn("cannot read the sockets systemd passed");
 		return -1;
 	}
-	for (int i = 0; i < n; i++)
-		adopt_one(SD_LISTEN_FDS_START + i,
-		    names != NULL && names[i] != NULL ? names[i] : "unnamed", out);
+	for (int i = 0; i < n; i++) {
+		if (is_metrics_name(names, i))
+			hold_metrics(SD_LISTEN_FDS_START + i);
+		else
+			adopt_one(SD_LISTEN_FDS_START + i,
+			    names != NULL && names[i] != NULL ? names[i] : "unnamed", out);
+	}
 	for (int i = 0; names != NULL && i < n; i++)
 		free(names[i]);
 	free(names);

@@ -24,9 +24,24 @@ int	activation_validate(void);
  * as it is bound (spec.where: its FileDescriptorName); what each serves is
  * decided against the configuration later (apply.c). Unusable ones (not a
  * listening stream or a datagram socket of a supported family) are logged
- * and closed. Returns the number of sockets passed, or -1.
+ * and closed. The socket named "metrics" (FileDescriptorName=metrics, the
+ * Prometheus endpoint's) is no echo listener: it is held for
+ * activation_take_metrics_fd(). Returns the number of sockets passed, or -1.
  */
 int	activation_collect(struct listener_set *out);
+
+/*
+ * The listening TCP socket systemd passed under the name "metrics" (made
+ * non-blocking and close-on-exec), once: the caller owns it and later
+ * calls get -1. -1 when none was passed (or before activation_collect()).
+ */
+int	activation_take_metrics_fd(void);
+
+/*
+ * Would activation_collect() find a usable "metrics" socket among those
+ * passed (LISTEN_FDS, left in place)? What `echod -t` asks.
+ */
+bool	activation_passes_metrics(void);
 
 /*
  * Would the sockets passed to this process (LISTEN_FDS, left in place for

@@ -17,7 +17,7 @@
 /* Keys each group may hold; anything else is a typo and is rejected. */
 static const char *const root_keys[] = {
 	"listeners", "limits", "workers", "allow", "deny", "exempt", "udp_drop_source_ports",
-	"udp_min_source_port", "user", "group", "include_dir", "control_socket", NULL
+	"udp_min_source_port", "user", "group", "include_dir", "control_socket", "metrics", NULL
 };
 static const char *const listener_keys[] = {
 	"protocol", "port", "address", "path", "allow", "deny", "udp_min_source_port", NULL
@@ -27,6 +27,8 @@ static const char *const limits_keys[] = {
 	"max_connections_per_source", "connection_rate", "udp_rate",
 	"udp_max_reply_bytes_per_second", "max_datagram", NULL
 };
+
+static const char *const metrics_keys[] = { "address", "port", NULL };
 
 /* 1 TiB where long can hold it: far beyond any machine, still catches a typo'd unit. */
 #if LONG_MAX > 0x7fffffffL
@@ -617,6 +619,96 @@ parse_main_only(struct parse *p, const config_setting_t *root, struct echod_conf
 	    &cfg->control_socket, NULL);
 }
 
+static void
+metrics_conf_clear(struct echod_metrics_conf *m)
+{
+	free(m->address);
+	free(m->where);
+	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * metrics = { address = "127.0.0.1"; port = 9110; }; a file's block replaces
+ * an earlier file's whole: a drop-in that names only a port gets the default
+ * address, never the main file's.
+ */
+static void
+parse_metrics(struct parse *p, const config_setting_t *root, struct echod_metrics_conf *m)
+{
+	const config_setting_t *group = config_setting_get_member(root, "metrics");
+	const config_setting_t *as;
+	const char *address;
+	long port = CONFIG_DEFAULT_METRICS_PORT;
+	int before = p->nerrors;
+
+	if (group == NULL)
+		return;
+	metrics_conf_clear(m);
+	if (!config_setting_is_group(group)) {
+		parse_error(p, group, "metrics must be a group: metrics = { address = \"%s\"; "
+		    "port = %d; };", CONFIG_DEFAULT_METRICS_ADDRESS, CONFIG_DEFAULT_METRICS_PORT);
+		return;
+	}
+	check_known_keys(p, group, metrics_keys, "metrics");
+	get_long(p, group, "port", 1, 65535, &port);
+	address = get_string(p, group, "address");
+	as = config_setting_get_member(group, "address");
+	if (address == NULL)
+		address = CONFIG_DEFAULT_METRICS_ADDRESS;
+	if (p->nerrors != before)
+		return;
+	if (addr_parse(address, (int)port, &m->addr, &m->addrlen) == -1) {
+		parse_error(p, as, "metrics address '%s' is not an IPv4 or IPv6 literal", address);
+		return;
+	}
+	if (addr_is_v4mapped((const struct sockaddr *)&m->addr)) {
+		parse_error(p, as, "metrics address '%s' is an IPv4-mapped IPv6 address: write the "
+		    "IPv4 address itself", address);
+		return;
+	}
+	m->port = (int)port;
+	m->address = strdup(address);
+	m->where = setting_where(p, group);
+	if (m->address == NULL || m->where == NULL) {
+		parse_error(p, group, "out of memory");
+		metrics_conf_clear(m);
+		return;
+	}
+	m->enabled = true;
+}
+
+/* The metrics endpoint as a tcp listener, to compare with the configured ones. */
+static struct listener_spec
+metrics_as_listener(const struct echod_metrics_conf *m)
+{
+	struct listener_spec spec;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.proto = PROTO_TCP;
+	spec.port = m->port;
+	spec.addr = m->addr;
+	spec.addrlen = m->addrlen;
+	return spec;
+}
+
+/* One TCP port cannot be both echo and HTTP: whichever bound it first would get both. */
+static void
+check_metrics_overlap(struct parse *p, const struct echod_config *cfg)
+{
+	struct listener_spec spec = metrics_as_listener(&cfg->metrics);
+
+	if (!cfg->metrics.enabled)
+		return;
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		if (!listener_spec_overlap(&spec, &cfg->listeners[i]))
+			continue;
+		parse_error_at(p, cfg->metrics.where, "metrics port %d is also the port of the tcp "
+		    "listener at %s: give the endpoint a port of its own", cfg->metrics.port,
+		    cfg->listeners[i].where);
+		return;
+	}
+}
+
 /* Everything outside listeners and limits that has a default. */
 static int
 config_set_defaults(struct echod_config *cfg)
@@ -667,6 +759,7 @@ parse_root(struct parse *p, const config_setting_t *root, struct echod_config *c
 	parse_main_only(p, root, cfg);
 	parse_limits(p, root, &cfg->limits);
 	get_long(p, root, "workers", 1, 1024, &cfg->workers);
+	parse_metrics(p, root, &cfg->metrics);
 }
 
 static void
@@ -756,6 +849,7 @@ finish(struct parse *p, struct echod_config *cfg, const char *main_path)
 
 	resolve_listener_defaults(p, cfg);
 	check_overlaps(p, cfg);
+	check_metrics_overlap(p, cfg);
 	if (cfg->nlisteners > 0)
 		return;
 	if (p->listeners_where == NULL && asprintf(&where, "%s:1", main_path) == -1)
@@ -819,6 +913,7 @@ config_free(struct echod_config *cfg)
 	for (size_t i = 0; i < cfg->nfiles; i++)
 		free(cfg->files[i]);
 	free(cfg->files);
+	metrics_conf_clear(&cfg->metrics);
 	free(cfg);
 }
 
@@ -830,6 +925,14 @@ config_errors_free(struct config_errors *errs)
 	free(errs->lines);
 	errs->lines = NULL;
 	errs->count = 0;
+}
+
+bool
+config_metrics_same(const struct echod_metrics_conf *a, const struct echod_metrics_conf *b)
+{
+	if (!a->enabled || !b->enabled)
+		return a->enabled == b->enabled;
+	return addr_equal((const struct sockaddr *)&a->addr, (const struct sockaddr *)&b->addr);
 }
 
 const char *

@@ -47,6 +47,20 @@ struct echod_limits {
 	long max_datagram;		/* larger datagrams are dropped; 0 = any size */
 };
 
+/*
+ * The Prometheus endpoint (metrics = { ... };). Off when no file has the
+ * block; a drop-in's block replaces an earlier one whole. Applied at start
+ * only: a reload reports a change as waiting for the next restart.
+ */
+struct echod_metrics_conf {
+	bool enabled;
+	char *address;			/* as written (the default: loopback only) */
+	int port;
+	struct sockaddr_storage addr;	/* address and port, for bind() and the socket unit */
+	socklen_t addrlen;
+	char *where;			/* "file:line" of the block; NULL when off */
+};
+
 struct echod_config {
 	char *path;
 	struct listener_spec *listeners;
@@ -65,6 +79,7 @@ struct echod_config {
 	char *include_dir;		/* drop-in directory as resolved, or NULL */
 	char **files;			/* every file read: the main one, then the drop-ins */
 	size_t nfiles;
+	struct echod_metrics_conf metrics;
 };
 
 #define CONFIG_DEFAULT_MAX_CONNECTIONS	10000
@@ -84,6 +99,15 @@ struct echod_config {
 #define CONFIG_DEFAULT_UDP_MIN_SOURCE_PORT 1024
 #define CONFIG_DEFAULT_USER		"nobody"
 #define CONFIG_DEFAULT_GROUP		"nogroup"
+/* Scrapes come from the local Prometheus (or an agent) unless the admin says otherwise. */
+#define CONFIG_DEFAULT_METRICS_ADDRESS	"127.0.0.1"
+/*
+ * Prometheus' default port allocations list 9110 a second time for the
+ * blackbox exporter, which listens on 9115: no exporter takes 9110 by
+ * default, and the prober that watches echo services runs beside echod on
+ * its own port (echod.conf(5)).
+ */
+#define CONFIG_DEFAULT_METRICS_PORT	9110
 
 struct config_errors {
 	char **lines;			/* "file:line: message" */
@@ -104,6 +128,10 @@ void	config_errors_free(struct config_errors *errs);
 void	config_errors_add(struct config_errors *errs, const char *where, const char *msg);
 
 const char *proto_name(enum proto proto);
+
+/* Same endpoint (both off, or both on at one address and port): what a reload compares. */
+bool	config_metrics_same(const struct echod_metrics_conf *a,
+	    const struct echod_metrics_conf *b);
 
 /* Same listener (protocol and address, or path): what reload keeps open. */
 bool	listener_spec_same(const struct listener_spec *a, const struct listener_spec *b);

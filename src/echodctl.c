@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* echodctl: asks a running echod over its control socket to reload or report its status. */
+/* echodctl: asks a running echod (control socket) to reload, or for its status or counters. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -32,6 +32,7 @@
 struct ctl {
 	const char *socket;
 	const char *command;
+	bool json;			/* stats --json */
 	long timeout_ms;
 	struct timespec deadline;	/* CLOCK_MONOTONIC: connect + request + whole reply */
 	int fd;
@@ -53,14 +54,18 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: echodctl [-s|--socket SOCKET] [-T|--timeout SECONDS] reload|status\n"
+	    "usage: echodctl [-s|--socket SOCKET] [-T|--timeout SECONDS] reload|status|metrics\n"
+	    "       echodctl [-s|--socket SOCKET] [-T|--timeout SECONDS] stats [--json]\n"
 	    "       echodctl -h|--help | -V|--version\n"
 	    "\n"
-	    "Ask the running echod to reload its configuration or to report its status.\n"
+	    "Ask the running echod to reload its configuration, or for its status or counters.\n"
 	    "\n"
 	    "  reload                re-read the configuration, wait until every worker has\n"
 	    "                        applied it, print what applied\n"
 	    "  status                print the configuration, the last reload and every listener\n"
+	    "  stats                 print every counter, one name=value a line (never reset)\n"
+	    "  -j, --json            stats: one JSON object instead\n"
+	    "  metrics               print the counters in the Prometheus text format\n"
 	    "  -s, --socket SOCKET   echod's control socket (default " ECHOD_CONTROL_SOCKET ")\n"
 	    "  -T, --timeout SECONDS give up after this long (default %d)\n"
 	    "  -V, --version         print the version and exit\n"
@@ -84,6 +89,17 @@ parse_timeout(const char *text, long *ms)
 	return 0;
 }
 
+static bool
+command_known(const char *command)
+{
+	static const char *const known[] = { "reload", "status", "stats", "metrics" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(command, known[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Returns -1 to exit 0 at once (--help, --version), EX_USAGE on error, else 0. */
 static int
 parse_options(int argc, char **argv, struct ctl *ctl)
@@ -91,14 +107,18 @@ parse_options(int argc, char **argv, struct ctl *ctl)
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:T:Vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:T:jVh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'j':
+			ctl->json = true;
+			break;
 		case 's':
 			ctl->socket = optarg;
 			break;
@@ -120,14 +140,19 @@ parse_options(int argc, char **argv, struct ctl *ctl)
 		}
 	}
 	if (optind == argc) {
-		fprintf(stderr, "echodctl: missing command: reload or status\n");
+		fprintf(stderr, "echodctl: missing command: reload, status, stats or metrics\n");
 		usage(stderr);
 		return EX_USAGE;
 	}
 	ctl->command = argv[optind++];
-	if (strcmp(ctl->command, "reload") != 0 && strcmp(ctl->command, "status") != 0) {
-		fprintf(stderr, "echodctl: unknown command '%s': reload or status\n",
-		    ctl->command);
+	if (!command_known(ctl->command)) {
+		fprintf(stderr, "echodctl: unknown command '%s': reload, status, stats or "
+		    "metrics\n", ctl->command);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (ctl->json && strcmp(ctl->command, "stats") != 0) {
+		fprintf(stderr, "echodctl: --json is for stats only\n");
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -383,7 +408,7 @@ ctl_run(struct ctl *ctl)
 	ctl->deadline.tv_sec += ctl->timeout_ms / 1000;
 	if (ctl_connect(ctl) == -1)
 		return ctl_unreachable(ctl, true, errno);
-	len = snprintf(request, sizeof(request), "%s\n", ctl->command);
+	len = snprintf(request, sizeof(request), "%s%s\n", ctl->command, ctl->json ? " json" : "");
 	/* echod may answer and close before reading everything: its answer still counts. */
 	if (ctl_send(ctl, request, (size_t)len) == -1) {
 		send_err = errno;

@@ -94,6 +94,7 @@ guard_connection(struct guard *g, const struct acl *acl, const struct sockaddr *
     uint64_t now_ms)
 {
 	const struct guard_policy *p;
+	enum srclimit_reason why = SRCLIMIT_TABLE_FULL;
 
 	if (!is_inet(peer))
 		return GUARD_PASS;
@@ -102,7 +103,10 @@ guard_connection(struct guard *g, const struct acl *acl, const struct sockaddr *
 	p = guard_policy_get(g);
 	if (!p->conn_limits || exempt(p, peer))
 		return GUARD_PASS;
-	return srclimit_conn_open(g->table, peer, now_ms) ? GUARD_PASS_COUNTED : GUARD_LIMITED;
+	if (srclimit_conn_open_why(g->table, peer, now_ms, &why))
+		return GUARD_PASS_COUNTED;
+	/* A full table refuses like max_connections_per_source: too many sources at once. */
+	return why == SRCLIMIT_CONNECTION_RATE ? GUARD_CONNECTION_RATE : GUARD_SOURCE_CONNECTIONS;
 }
 
 void
@@ -116,6 +120,8 @@ guard_datagram(struct guard *g, const struct guard_policy *p, const struct acl *
     uint16_t min_source_port, uint16_t local, const struct sockaddr *peer, size_t len,
     bool truncated, uint64_t now_ms)
 {
+	enum srclimit_reason why = SRCLIMIT_TABLE_FULL;
+
 	/* Dropped, not cut: a truncated echo would be a wrong answer. */
 	if (truncated || (p->max_datagram > 0 && len > p->max_datagram))
 		return GUARD_OVERSIZE;
@@ -126,5 +132,33 @@ guard_datagram(struct guard *g, const struct guard_policy *p, const struct acl *
 		return GUARD_DENIED;
 	if (!p->udp_limits || exempt(p, peer))
 		return GUARD_PASS;
-	return srclimit_udp(g->table, peer, len, now_ms) ? GUARD_PASS : GUARD_LIMITED;
+	if (srclimit_udp_why(g->table, peer, len, now_ms, &why))
+		return GUARD_PASS;
+	/* A full table refuses like udp_rate: too many sources at once. */
+	return why == SRCLIMIT_UDP_BYTES ? GUARD_REPLY_BYTES : GUARD_DATAGRAM_RATE;
+}
+
+enum refusal_reason
+guard_verdict_reason(enum guard_verdict v)
+{
+	switch (v) {
+	case GUARD_DENIED:
+		return REFUSAL_ACL;
+	case GUARD_SOURCE_PORT:
+		return REFUSAL_SOURCE_PORT;
+	case GUARD_OVERSIZE:
+		return REFUSAL_OVERSIZE;
+	case GUARD_SOURCE_CONNECTIONS:
+		return REFUSAL_SOURCE_CONNECTIONS;
+	case GUARD_CONNECTION_RATE:
+		return REFUSAL_CONNECTION_RATE;
+	case GUARD_DATAGRAM_RATE:
+		return REFUSAL_DATAGRAM_RATE;
+	case GUARD_REPLY_BYTES:
+		return REFUSAL_REPLY_BYTES;
+	case GUARD_UNLISTED:
+		return REFUSAL_UNLISTED;
+	default:
+		return REFUSAL_COUNT;
+	}
 }

@@ -11,6 +11,7 @@
 
 #include "acl.h"
 #include "portguard.h"
+#include "refusal_log.h"
 #include "srclimit.h"
 
 /*
@@ -41,7 +42,10 @@ enum guard_verdict {
 	GUARD_DENIED,			/* allow/deny refused the address */
 	GUARD_SOURCE_PORT,		/* a source-port rule (see portguard_refuses()) */
 	GUARD_OVERSIZE,			/* over max_datagram, or truncated by the kernel */
-	GUARD_LIMITED,			/* a per-source limit (srclimit counted which) */
+	GUARD_SOURCE_CONNECTIONS,	/* max_connections_per_source (or the table is full) */
+	GUARD_CONNECTION_RATE,		/* connection_rate */
+	GUARD_DATAGRAM_RATE,		/* udp_rate */
+	GUARD_REPLY_BYTES,		/* udp_max_reply_bytes_per_second */
 	GUARD_UNLISTED,			/* sent to a local address the configuration omits */
 };
 
@@ -84,6 +88,9 @@ guard_policy_get(struct guard *g)
 {
 	return atomic_load_explicit(&g->policy, memory_order_acquire);
 }
+
+/* The refusal reason of a verdict that refuses (REFUSAL_COUNT for the passing ones). */
+enum refusal_reason guard_verdict_reason(enum guard_verdict v);
 
 /*
  * A TCP connection from peer was accepted on a listener whose ACL is acl

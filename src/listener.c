@@ -34,6 +34,8 @@ listener_free(struct listener *l)
 	/* The last reference is gone: no worker reads the view any more. */
 	if (v != &view_nothing)
 		free((void *)(uintptr_t)v);
+	/* Connections still open on it keep the counters alive (their own references). */
+	listener_stats_release(l->stats);
 	free(l->spec.path);
 	free(l->spec.where);
 	free(l);
@@ -278,8 +280,15 @@ listener_release(struct listener *l)
 int
 listener_set_add(struct listener_set *set, struct listener *l)
 {
-	struct listener **grown = realloc(set->items, (set->count + 1) * sizeof(*grown));
+	struct listener **grown;
 
+	if (l->stats == NULL) {
+		l->stats = listener_stats_new(l->name, proto_name(l->spec.proto),
+		    listener_is_stream(l) ? STATS_STREAM : STATS_DGRAM, set->nslots);
+		if (l->stats == NULL)
+			return -1;
+	}
+	grown = realloc(set->items, (set->count + 1) * sizeof(*grown));
 	if (grown == NULL)
 		return -1;
 	set->items = grown;

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "stats.h"
 #include "view.h"
 
 /*
@@ -39,6 +40,8 @@ struct listener {
 	 */
 	_Atomic(const struct listener_view *) view;
 	char name[ADDR_STRLEN + 8];	/* "tcp [::]:7", for messages */
+	/* Its counters, from listener_set_add() on (NULL before); see struct listener_stats. */
+	struct listener_stats *stats;
 };
 
 /*
@@ -76,8 +79,10 @@ void	listener_release(struct listener *l);
 struct listener_set {
 	struct listener **items;
 	size_t count;
+	size_t nslots;			/* counter slots per listener: the worker count */
 };
 
+/* Also gives l its counters (nslots slots) if it has none. 0, or -1 with errno. */
 int	listener_set_add(struct listener_set *set, struct listener *l);
 void	listener_set_remove_at(struct listener_set *set, size_t index);
 /* Index of the listener serving spec, or -1. */

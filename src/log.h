@@ -19,11 +19,18 @@ enum log_target {
 #define ECHOD_MSGID_RELOAD_FAILED	"957048c8f2e844e190f662cd2be22984"
 #define ECHOD_MSGID_LISTENER_OPENED	"6f4964d117174cbaa0404a19e7dbfa96"
 #define ECHOD_MSGID_LISTENER_FAILED	"ce00cb20a6e540218b40bd49bf2ef139"
-#define ECHOD_MSGID_LIMIT_REACHED	"65156b19d2d54546aeae771042950662"
 #define ECHOD_MSGID_STATS		"9cf4de04db8c4c37b56bee67389f06a9"
+/*
+ * The refusal log (refusal_log.h): the first refusal of a source for a
+ * reason, the summary of the refusals counted since, and the count of
+ * refusals no line told about (the line bound was hit).
+ */
+#define ECHOD_MSGID_REFUSED		"05f201104e1640d68fef835cf409241a"
+#define ECHOD_MSGID_REFUSED_SUMMARY	"70a725cb9af945df823b5b04ec3d2335"
+#define ECHOD_MSGID_REFUSALS_UNLOGGED	"43d77b955afa4bf08ba51780a7d6f4a2"
 
 /* At most this many extra "KEY=value" fields per structured entry. */
-#define LOG_MAX_FIELDS 8
+#define LOG_MAX_FIELDS 32
 
 /*
  * Choose the back end once. On stderr, lines are plain ("echod: message")

@@ -167,6 +167,22 @@ check_ports(const struct echod_config *cfg, struct config_errors *errs)
 	return problems;
 }
 
+static int
+check_metrics(const struct echod_config *cfg, struct config_errors *errs)
+{
+	const struct echod_metrics_conf *m = &cfg->metrics;
+	int start = port_start();
+
+	if (!m->enabled || m->port >= start || activation_passes_metrics() ||
+	    (geteuid() != 0 && can_bind_privileged()))
+		return 0;
+	preflight_error(errs, m->where, "metrics port %d is privileged (below "
+	    "net.ipv4.ip_unprivileged_port_start = %d) and the endpoint starts after echod "
+	    "gives up root and its capabilities: let systemd pass the socket "
+	    "(echod-metrics.socket), or pick a port from %d up", m->port, start, start);
+	return 1;
+}
+
 /*
  * echod.service and echod@.service create /run/echod and /run/echod-NAME
  * (RuntimeDirectory=), and echod.socket creates a socket's directories: a
@@ -235,5 +251,7 @@ preflight_check(const struct echod_config *cfg, unsigned flags, struct config_er
 		problems += check_ports(cfg, errs);
 	if (flags & PREFLIGHT_UNIX_DIRS)
 		problems += check_unix_dirs(cfg, errs);
+	if (flags & PREFLIGHT_METRICS)
+		problems += check_metrics(cfg, errs);
 	return problems;
 }

@@ -15,7 +15,15 @@
 #define PREFLIGHT_PORTS		(1u << 1)
 /* The directory of every unix listener's path exists, unless systemd passes it. */
 #define PREFLIGHT_UNIX_DIRS	(1u << 2)
-#define PREFLIGHT_ALL		(PREFLIGHT_IDENTITY | PREFLIGHT_PORTS | PREFLIGHT_UNIX_DIRS)
+/*
+ * The metrics endpoint's port, like a listener's: below the unprivileged
+ * start, systemd passes it (a socket named "metrics") or echod can bind it
+ * once it runs as itself: the endpoint starts after root is given up, so
+ * only a non-root echod with CAP_NET_BIND_SERVICE can.
+ */
+#define PREFLIGHT_METRICS	(1u << 3)
+#define PREFLIGHT_ALL		(PREFLIGHT_IDENTITY | PREFLIGHT_PORTS | PREFLIGHT_UNIX_DIRS | \
+				 PREFLIGHT_METRICS)
 
 /*
  * Run the checks named by flags on cfg (from config_load()). Each problem is

@@ -7,15 +7,6 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/*
- * MESSAGE_IDs (generated once with systemd-id128 new; never change them):
- * the first refusal of a source for a reason, the summary of the refusals
- * counted since, and the count of refusals no line told about (line bound hit).
- */
-#define ECHOD_MSGID_REFUSED		"05f201104e1640d68fef835cf409241a"
-#define ECHOD_MSGID_REFUSED_SUMMARY	"70a725cb9af945df823b5b04ec3d2335"
-#define ECHOD_MSGID_REFUSALS_UNLOGGED	"43d77b955afa4bf08ba51780a7d6f4a2"
-
 /* Why a client was refused; refusal_reason_name() is the ECHOD_LIMIT value and metric label. */
 enum refusal_reason {
 	REFUSAL_ACL,			/* "acl": allow/deny */

@@ -71,6 +71,7 @@ reload_done(struct server *s)
 		    rep->lines[rep->count - 1]);
 	else
 		log_struct(LOG_NOTICE, ECHOD_MSGID_RELOAD, NULL, "%s", rep->lines[rep->count - 1]);
+	atomic_fetch_add(rep->failed ? &r->count_failed : &r->count_ok, 1);
 	waiters_answer(&r->answer_now, rep);
 	report_clear(&r->last);
 	r->last = *rep;
@@ -150,6 +151,10 @@ reload_settings(struct server *s, const struct echod_config *cfg)
 	if ((was == NULL) != (now == NULL) || (was != NULL && strcmp(was, now) != 0))
 		report_add(&s->reload.report, "note: control_socket takes effect at the next "
 		    "restart");
+	if (!config_metrics_same(&s->reload.retired_cfg->metrics, &cfg->metrics))
+		report_add(&s->reload.report, "note: metrics takes effect at the next restart "
+		    "(systemctl restart echod; with a new address or port first: systemctl "
+		    "daemon-reload && systemctl restart echod.socket)");
 }
 
 /*
@@ -185,7 +190,9 @@ reload_start(struct server *s, struct control_client *asker)
 		return;
 	}
 	report_clear(&s->unserved);
+	pthread_mutex_lock(&s->listeners_lock);
 	apply_config(&ctx, cfg, &r->report, &s->unserved, &r->retired_views);
+	pthread_mutex_unlock(&s->listeners_lock);
 	reload_log_lines(&r->report);
 	r->retired_cfg = s->cfg;
 	s->cfg = cfg;

@@ -37,6 +37,8 @@ struct reload {
 	struct echod_config *retired_cfg;
 	const struct guard_policy *retired_policy;
 	struct retired_views retired_views;
+	/* Reloads done since start (read by other threads: statistics). */
+	_Atomic uint64_t count_ok, count_failed;
 };
 
 /*

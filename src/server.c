@@ -18,15 +18,37 @@
 #include "control.h"
 #include "guard_conf.h"
 #include "log.h"
+#include "metrics_endpoint.h"
+#include "metrics_render.h"
 #include "notify.h"
+#include "refusal_log.h"
 #include "report.h"
 #include "server.h"
 #include "server_state.h"
+#include "snapshot.h"
 #include "worker.h"
 
+/* STATUS= and the refusal log's summaries: at most once a second. */
 #define STATUS_INTERVAL_MS 1000
+/*
+ * The refusal log: (source, reason) pairs remembered at once (a flood of
+ * spoofed sources beyond them is counted, not logged), and lines a second.
+ */
+#define REFUSAL_LOG_PAIRS	4096
+#define REFUSAL_LOG_LINES	20
+/* Journal fields of the SIGUSR1 entry: every process value and total, and room. */
+#define STATS_FIELDS_MAX	64
 /* How often worker 0 looks whether every worker has applied a reload. */
 #define RELOAD_POLL_MS 5
+
+static uint64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 size_t
 server_workers_wanted(const struct echod_config *cfg)
@@ -51,11 +73,19 @@ server_new(struct echod_config *cfg)
 	s->cfg = cfg;
 	s->loaded_at = time(NULL);
 	s->sigfd = -1;
+	s->started_ms = monotonic_ms();
+	pthread_mutex_init(&s->listeners_lock, NULL);
 	stream_shared_set_limits(&s->shared, &cfg->limits);
+	s->refusals = refusal_log_new(REFUSAL_LOG_PAIRS, REFUSAL_LOG_LINES);
+	if (s->refusals == NULL)
+		goto fail;
+	s->shared.refusals = s->refusals;
 	if (guard_conf_init(&s->guard, cfg) == -1)
 		goto fail;
 	s->guard_ready = true;
 	s->nworkers = server_workers_wanted(cfg);
+	/* Fixed for the process (a reload cannot change it): one counter slot each. */
+	s->listeners.nslots = s->nworkers;
 	s->workers = calloc(s->nworkers, sizeof(*s->workers));
 	if (s->workers == NULL)
 		goto fail;
@@ -73,11 +103,17 @@ server_free(struct server *s)
 {
 	if (s == NULL)
 		return;
+	/* First: its thread renders from the workers' counters and the listener set. */
+	metrics_endpoint_close(s->metrics);
 	control_free(s->control);
 	for (size_t i = 0; s->workers != NULL && i < s->nworkers; i++)
 		worker_free(s->workers[i]);
 	free(s->workers);
+	pthread_mutex_lock(&s->listeners_lock);
 	listener_set_clear(&s->listeners);
+	pthread_mutex_unlock(&s->listeners_lock);
+	/* After the workers, who note refusals in it. */
+	refusal_log_free(s->refusals);
 	if (s->sigfd != -1)
 		close(s->sigfd);
 	/* After the workers: closing their connections updates the per-source table. */
@@ -86,13 +122,18 @@ server_free(struct server *s)
 	reload_fini(&s->reload);
 	report_clear(&s->unserved);
 	config_free(s->cfg);
+	pthread_mutex_destroy(&s->listeners_lock);
 	free(s);
 }
 
 int
 server_adopt_passed(struct server *s)
 {
-	int n = activation_collect(&s->listeners);
+	int n;
+
+	pthread_mutex_lock(&s->listeners_lock);
+	n = activation_collect(&s->listeners);
+	pthread_mutex_unlock(&s->listeners_lock);
 
 	if (n > 0)
 		s->activated = true;
@@ -140,7 +181,11 @@ server_open_listeners(struct server *s)
 {
 	struct apply_ctx ctx = server_apply_ctx(s);
 	struct report rep = { 0 };
-	int failed = apply_config(&ctx, s->cfg, &rep, &s->unserved, &s->reload.retired_views);
+	int failed;
+
+	pthread_mutex_lock(&s->listeners_lock);
+	failed = apply_config(&ctx, s->cfg, &rep, &s->unserved, &s->reload.retired_views);
+	pthread_mutex_unlock(&s->listeners_lock);
 
 	/* Nothing runs yet: views replaced at start-up were never read. */
 	retired_views_free(&s->reload.retired_views);
@@ -163,28 +208,24 @@ server_open_listeners(struct server *s)
 	return failed;
 }
 
-static struct echo_totals
-server_totals(const struct server *s)
-{
-	struct echo_totals t = { 0 };
-
-	for (size_t i = 0; i < s->nworkers; i++)
-		stats_accumulate(&t, worker_stats(s->workers[i]));
-	return t;
-}
-
+/* STATUS=: the totals now, and their rates since the last one. */
 static void
-format_status(const struct server *s, char *buf, size_t size)
+format_status(struct server *s, uint64_t now, char *buf, size_t size)
 {
-	struct echo_totals t = server_totals(s);
+	struct stats_snapshot snap;
 
-	snprintf(buf, size, "%" PRIu64 " connections open; echoed %" PRIu64 " connections, %"
-	    PRIu64 " datagrams, %" PRIu64 " bytes; refused %" PRIu64 " connections, %" PRIu64
-	    " datagrams", t.tcp_open, t.tcp_accepted, t.udp_datagrams, t.tcp_bytes + t.udp_bytes,
-	    t.tcp_refused + t.tcp_denied + t.tcp_limited + t.tcp_unlisted, t.udp_dropped);
+	(void)snapshot_take(s, false, &snap);
+	stats_format_status(&snap, &s->status_prev, s->status_prev_ms == 0 ? 0 :
+	    now - s->status_prev_ms, buf, size);
+	s->status_prev = snap.total;
+	s->status_prev_ms = now;
+	stats_snapshot_free(&snap);
 }
 
-/* Worker 0's periodic work: STATUS= at most once a second, and watchdog pings. */
+/*
+ * Worker 0's periodic work: STATUS= and the refusal log's summaries once a
+ * second, and watchdog pings.
+ */
 static uint64_t
 server_tick(void *arg, uint64_t now)
 {
@@ -194,7 +235,8 @@ server_tick(void *arg, uint64_t now)
 	if (reload_poll(s) == -1)
 		return now + RELOAD_POLL_MS;
 	if (now >= s->next_status_ms) {
-		format_status(s, status, sizeof(status));
+		refusal_log_tick(s->refusals, now);
+		format_status(s, now, status, sizeof(status));
 		if (strcmp(status, s->status) != 0) {
 			notify_status(status);
 			memcpy(s->status, status, sizeof(status));
@@ -210,39 +252,22 @@ server_tick(void *arg, uint64_t now)
 	return s->next_status_ms < s->next_watchdog_ms ? s->next_status_ms : s->next_watchdog_ms;
 }
 
-/* Every counter, by reason, in one journal entry (SIGUSR1). */
+/* SIGUSR1: every total and process value as a journal field; the message is a summary. */
 static void
 log_stats(struct server *s)
 {
-	struct echo_totals t = server_totals(s);
-	struct srclimit_stats sl;
-	char refused[64], dropped[64];
-	const char *fields[] = { refused, dropped, NULL };
+	struct stats_snapshot snap;
+	char *fields[STATS_FIELDS_MAX];
+	char summary[sizeof(s->status)];
+	static const struct echo_totals none;
 
-	guard_get_stats(&s->guard, &sl);
-	snprintf(refused, sizeof(refused), "ECHOD_CONNECTIONS_REFUSED=%" PRIu64,
-	    t.tcp_refused + t.tcp_denied + t.tcp_limited + t.tcp_unlisted);
-	snprintf(dropped, sizeof(dropped), "ECHOD_DATAGRAMS_DROPPED=%" PRIu64, t.udp_dropped);
-	log_struct(LOG_INFO, ECHOD_MSGID_STATS, fields,
-	    "statistics: %" PRIu64 " connections open, %" PRIu64 " accepted, %" PRIu64
-	    " bytes over streams; connections refused: %" PRIu64 " max_connections, %" PRIu64
-	    " allow/deny, %" PRIu64 " per-source limits, %" PRIu64 " local address not "
-	    "configured; %" PRIu64 " datagrams echoed, %" PRIu64
-	    " bytes over UDP; datagrams dropped: %" PRIu64 " allow/deny, %" PRIu64
-	    " source port, %" PRIu64 " max_datagram, %" PRIu64 " per-source limits, %" PRIu64
-	    " local address not configured, %" PRIu64 " send failed; per-source refusals: %"
-	    PRIu64 " max_connections_per_source, %" PRIu64
-	    " connection_rate, %" PRIu64 " udp_rate, %" PRIu64 " udp_max_reply_bytes_per_second, %"
-	    PRIu64 " table full; source table: %zu of %zu sources, %" PRIu64 " evicted, %" PRIu64
-	    " unmatched closes; %ld bytes buffered, %" PRIu64 " reads paused by max_buffered_bytes",
-	    t.tcp_open, t.tcp_accepted, t.tcp_bytes, t.tcp_refused, t.tcp_denied, t.tcp_limited,
-	    t.tcp_unlisted, t.udp_datagrams, t.udp_bytes, t.udp_denied, t.udp_source_port,
-	    t.udp_oversize, t.udp_limited, t.udp_unlisted, t.udp_send_failed,
-	    sl.refused[SRCLIMIT_CONNECTIONS],
-	    sl.refused[SRCLIMIT_CONNECTION_RATE], sl.refused[SRCLIMIT_UDP_RATE],
-	    sl.refused[SRCLIMIT_UDP_BYTES], sl.refused[SRCLIMIT_TABLE_FULL], sl.entries,
-	    sl.capacity, sl.evicted, sl.unbalanced, stream_shared_buffered(&s->shared),
-	    t.tcp_starved);
+	(void)snapshot_take(s, false, &snap);
+	stats_format_fields(&snap, fields, STATS_FIELDS_MAX);
+	stats_format_status(&snap, &none, 0, summary, sizeof(summary));
+	log_struct(LOG_INFO, ECHOD_MSGID_STATS, (const char **)fields,
+	    "statistics: %s (every counter: echodctl stats)", summary);
+	stats_fields_free(fields);
+	stats_snapshot_free(&snap);
 }
 
 static void
@@ -296,8 +321,9 @@ control_cb(struct control_client *c, const char *command, void *arg)
 	}
 	if (strcmp(command, "status") == 0)
 		status_report(s, &rep);
-	else
-		report_fail(&rep, "error: unknown command '%.64s' (reload, status)", command);
+	else if (!snapshot_report(s, command, &rep))
+		report_fail(&rep, "error: unknown command '%.64s' (reload, status, stats, "
+		    "stats json, metrics)", command);
 	control_answer(c, &rep);
 	report_clear(&rep);
 }
@@ -396,6 +422,13 @@ server_run(struct server *s)
 	}
 	s->watchdog_ms = notify_watchdog_interval_ms();
 	worker_set_tick(s->workers[0], server_tick, s);
+	/*
+	 * The metrics endpoint: once the listeners are open, before READY=1, and
+	 * after the privilege drop (its thread must not exist before the switch).
+	 * NULL when off or when it cannot open: it says why, echo goes on.
+	 */
+	s->metrics = metrics_endpoint_open(&s->cfg->metrics, activation_take_metrics_fd(),
+	    server_metrics_render, s);
 	log_struct(LOG_NOTICE, ECHOD_MSGID_START, NULL,
 	    "echod " PACKAGE_VERSION " started: %zu listeners, %zu workers",
 	    s->listeners.count, s->nworkers);

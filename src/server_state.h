@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* server_state: struct server, shared by server.c and reload.c only (nothing else includes it). */
+/* server_state: struct server, shared by server.c, reload.c and snapshot.c only. */
 #ifndef ECHOD_SERVER_STATE_H
 #define ECHOD_SERVER_STATE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,8 +15,10 @@
 #include "guard.h"
 #include "listener.h"
 #include "loop.h"
+#include "refusal_log.h"
 #include "reload.h"
 #include "report.h"
+#include "stats.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -28,12 +31,24 @@ struct server {
 	struct worker **workers;
 	size_t nworkers;
 	struct listener_set listeners;
+	/*
+	 * Held while the set's membership changes (start-up, reloads, in worker
+	 * 0) and while another thread walks it (snapshot_take() for /metrics):
+	 * a listener in the set is alive meanwhile. Never taken by the echo path.
+	 */
+	pthread_mutex_t listeners_lock;
+	uint64_t started_ms;		/* CLOCK_MONOTONIC, for the uptime */
+	struct refusal_log *refusals;	/* refused clients, logged rate-limited */
+	uint64_t next_refusal_tick_ms;
 	bool activated;			/* systemd passed sockets at start */
 	struct report unserved;		/* configured listeners not open, for status */
 	struct control *control;
+	struct metrics_endpoint *metrics;	/* NULL: no metrics block, or it failed */
 	int sigfd;
 	struct watcher sig_watcher;
 	uint64_t next_status_ms;
+	struct echo_totals status_prev;	/* the totals at the last STATUS=, for rates */
+	uint64_t status_prev_ms;
 	uint64_t watchdog_ms, next_watchdog_ms;
 	char status[256];
 	struct reload reload;

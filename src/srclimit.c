@@ -188,27 +188,30 @@ srclimit_entry(struct srclimit *sl, const struct slot *w, uint64_t now_ms)
 	return e;
 }
 
+/* Count the refusal, and say which limit it was to a caller that asks. */
 static bool
-refuse(const struct slot *w, enum srclimit_reason reason)
+refuse(const struct slot *w, enum srclimit_reason reason, enum srclimit_reason *why)
 {
 	w->s->refused[reason]++;
+	if (why != NULL)
+		*why = reason;
 	return false;
 }
 
 static bool
-conn_admit(struct srclimit *sl, const struct slot *w, uint64_t now_ms)
+conn_admit(struct srclimit *sl, const struct slot *w, uint64_t now_ms, enum srclimit_reason *why)
 {
 	uint32_t max = atomic_load_explicit(&sl->max_conns, memory_order_relaxed);
 	uint32_t rate = atomic_load_explicit(&sl->conn_rate, memory_order_relaxed);
 	struct entry *e = srclimit_entry(sl, w, now_ms);
 
 	if (e == NULL)
-		return refuse(w, SRCLIMIT_TABLE_FULL);
+		return refuse(w, SRCLIMIT_TABLE_FULL, why);
 	if (max != 0 && e->conns >= max)
-		return refuse(w, SRCLIMIT_CONNECTIONS);
+		return refuse(w, SRCLIMIT_CONNECTIONS, why);
 	if (rate != 0) {
 		if (e->conn_debt + MILLI > burst_milli(rate, SRCLIMIT_MIN_BURST))
-			return refuse(w, SRCLIMIT_CONNECTION_RATE);
+			return refuse(w, SRCLIMIT_CONNECTION_RATE, why);
 		e->conn_debt += MILLI;
 	}
 	/* Counted even with the limit off, so that turning it on by reload sees the truth. */
@@ -219,13 +222,20 @@ conn_admit(struct srclimit *sl, const struct slot *w, uint64_t now_ms)
 bool
 srclimit_conn_open(struct srclimit *sl, const struct sockaddr *sa, uint64_t now_ms)
 {
+	return srclimit_conn_open_why(sl, sa, now_ms, NULL);
+}
+
+bool
+srclimit_conn_open_why(struct srclimit *sl, const struct sockaddr *sa, uint64_t now_ms,
+    enum srclimit_reason *why)
+{
 	struct slot w;
 	bool ok;
 
 	if (!srclimit_locate(sl, sa, &w))
 		return true;
 	pthread_mutex_lock(&w.s->mu);
-	ok = conn_admit(sl, &w, now_ms);
+	ok = conn_admit(sl, &w, now_ms, why);
 	pthread_mutex_unlock(&w.s->mu);
 	return ok;
 }
@@ -249,17 +259,17 @@ srclimit_conn_close(struct srclimit *sl, const struct sockaddr *sa)
 
 static bool
 udp_admit(struct srclimit *sl, const struct slot *w, size_t bytes, uint32_t rate,
-    uint32_t byte_rate, uint64_t now_ms)
+    uint32_t byte_rate, uint64_t now_ms, enum srclimit_reason *why)
 {
 	struct entry *e = srclimit_entry(sl, w, now_ms);
 
 	if (e == NULL)
-		return refuse(w, SRCLIMIT_TABLE_FULL);
+		return refuse(w, SRCLIMIT_TABLE_FULL, why);
 	if (rate != 0 && e->udp_debt + MILLI > burst_milli(rate, SRCLIMIT_MIN_BURST))
-		return refuse(w, SRCLIMIT_UDP_RATE);
+		return refuse(w, SRCLIMIT_UDP_RATE, why);
 	/* Not empty is enough: see "debt" in srclimit.h. */
 	if (byte_rate != 0 && e->byte_debt >= burst_milli(byte_rate, 1))
-		return refuse(w, SRCLIMIT_UDP_BYTES);
+		return refuse(w, SRCLIMIT_UDP_BYTES, why);
 	/* Charge only what is sent: a refused datagram costs the source nothing more. */
 	if (rate != 0)
 		e->udp_debt += MILLI;
@@ -272,6 +282,13 @@ bool
 srclimit_udp(struct srclimit *sl, const struct sockaddr *sa, size_t reply_bytes,
     uint64_t now_ms)
 {
+	return srclimit_udp_why(sl, sa, reply_bytes, now_ms, NULL);
+}
+
+bool
+srclimit_udp_why(struct srclimit *sl, const struct sockaddr *sa, size_t reply_bytes,
+    uint64_t now_ms, enum srclimit_reason *why)
+{
 	uint32_t rate = atomic_load_explicit(&sl->udp_rate, memory_order_relaxed);
 	uint32_t byte_rate = atomic_load_explicit(&sl->byte_rate, memory_order_relaxed);
 	struct slot w;
@@ -280,7 +297,7 @@ srclimit_udp(struct srclimit *sl, const struct sockaddr *sa, size_t reply_bytes,
 	if ((rate == 0 && byte_rate == 0) || !srclimit_locate(sl, sa, &w))
 		return true;
 	pthread_mutex_lock(&w.s->mu);
-	ok = udp_admit(sl, &w, reply_bytes, rate, byte_rate, now_ms);
+	ok = udp_admit(sl, &w, reply_bytes, rate, byte_rate, now_ms, why);
 	pthread_mutex_unlock(&w.s->mu);
 	return ok;
 }

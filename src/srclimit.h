@@ -89,6 +89,9 @@ void	srclimit_set_conf(struct srclimit *sl, const struct srclimit_conf *conf);
  * peers (AF_UNIX) are not limited. now_ms: CLOCK_MONOTONIC in milliseconds.
  */
 bool	srclimit_conn_open(struct srclimit *sl, const struct sockaddr *sa, uint64_t now_ms);
+/* The same; on false, *why (when not NULL) is the limit that refused. */
+bool	srclimit_conn_open_why(struct srclimit *sl, const struct sockaddr *sa, uint64_t now_ms,
+	    enum srclimit_reason *why);
 void	srclimit_conn_close(struct srclimit *sl, const struct sockaddr *sa);
 
 /*
@@ -98,6 +101,9 @@ void	srclimit_conn_close(struct srclimit *sl, const struct sockaddr *sa);
  */
 bool	srclimit_udp(struct srclimit *sl, const struct sockaddr *sa, size_t reply_bytes,
 	    uint64_t now_ms);
+/* The same; on false, *why (when not NULL) is the limit that refused. */
+bool	srclimit_udp_why(struct srclimit *sl, const struct sockaddr *sa, size_t reply_bytes,
+	    uint64_t now_ms, enum srclimit_reason *why);
 
 /* TCP connections the table counts as open from sa's source (for tests and debugging). */
 uint32_t srclimit_connections(struct srclimit *sl, const struct sockaddr *sa);

@@ -1,52 +1,144 @@
 /* SPDX-License-Identifier: MIT */
-/* stats: counters each worker keeps for itself; summed for status lines. */
+/* stats: the counters of counters.h per worker and per listener, summed and shown. */
 #ifndef ECHOD_STATS_H
 #define ECHOD_STATS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "counters.h"
+#include "refusal_log.h"
+
+enum stats_kind { STATS_COUNTER, STATS_GAUGE };
+enum { STATS_STREAM = 1, STATS_DGRAM = 2, STATS_ALL = 3 };	/* applies */
+enum { STATS_STATUS = 1, STATS_PROCESS = 2 };			/* flags */
+
+/* One index per value: a row of n values takes n (STAT_refused + reason). */
+enum stat_id {
+#define STATS_X(name, kind, applies, n, flags, metric, help) \
+	STAT_##name, STAT_##name##_last = STAT_##name + (n) - 1,
+	ECHOD_COUNTERS(STATS_X)
+#undef STATS_X
+	STAT_COUNT
+};
 
 /*
  * One writer (the worker that owns the counters), any number of readers.
  * Relaxed load + store instead of an atomic add: no locked instruction on the
- * hot path, and readers still never see a torn value.
+ * hot path, and readers still never see a torn value. A cache line of its
+ * own: a listener's slots, one per worker, sit side by side.
  */
 struct echo_stats {
-	_Atomic uint64_t tcp_open;		/* connections open now */
-	_Atomic uint64_t tcp_accepted;		/* connections accepted since start */
-	_Atomic uint64_t tcp_refused;		/* closed at once: max_connections reached */
-	_Atomic uint64_t tcp_denied;		/* closed at once: allow/deny */
-	_Atomic uint64_t tcp_limited;		/* closed at once: a per-source limit */
-	_Atomic uint64_t tcp_unlisted;		/* reset at once: local address not configured */
-	_Atomic uint64_t tcp_starved;		/* reading stopped by max_buffered_bytes */
-	_Atomic uint64_t tcp_bytes;		/* bytes echoed over TCP and Unix streams */
-	_Atomic uint64_t udp_datagrams;		/* datagrams echoed */
-	_Atomic uint64_t udp_bytes;		/* bytes echoed over UDP */
-	_Atomic uint64_t udp_dropped;		/* datagrams not echoed, whatever the reason */
-	_Atomic uint64_t udp_denied;		/* of which: allow/deny */
-	/* source port: 0, below udp_min_source_port, a listener's, udp_drop_source_ports */
-	_Atomic uint64_t udp_source_port;
-	_Atomic uint64_t udp_oversize;		/* over max_datagram */
-	_Atomic uint64_t udp_limited;		/* a per-source limit */
-	_Atomic uint64_t udp_send_failed;	/* the reply could not be sent */
-	_Atomic uint64_t udp_unlisted;		/* local address not in the configuration */
-};
+	_Atomic uint64_t v[STAT_COUNT];
+} __attribute__((aligned(64)));
 
-#define STAT_ADD(field, n) atomic_store_explicit(&(field),			\
-	atomic_load_explicit(&(field), memory_order_relaxed) + (uint64_t)(n),	\
-	memory_order_relaxed)
-#define STAT_SUB(field, n) STAT_ADD(field, -(uint64_t)(n))
-#define STAT_GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
+static inline void
+stats_add(struct echo_stats *s, enum stat_id id, uint64_t n)
+{
+	atomic_store_explicit(&s->v[id], atomic_load_explicit(&s->v[id],
+	    memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+static inline uint64_t
+stats_get(const struct echo_stats *s, enum stat_id id)
+{
+	return atomic_load_explicit(&s->v[id], memory_order_relaxed);
+}
 
 /* A plain snapshot, for reporting. */
 struct echo_totals {
-	uint64_t tcp_open, tcp_accepted, tcp_refused, tcp_denied, tcp_limited, tcp_starved;
-	uint64_t tcp_unlisted, udp_unlisted;
-	uint64_t tcp_bytes;
-	uint64_t udp_datagrams, udp_bytes, udp_dropped, udp_denied, udp_source_port;
-	uint64_t udp_oversize, udp_limited, udp_send_failed;
+	uint64_t v[STAT_COUNT];
 };
 
 void	stats_accumulate(struct echo_totals *sum, const struct echo_stats *one);
+
+/* A row of counters.h, for the code that shows them. */
+struct stats_row {
+	const char *name;
+	enum stats_kind kind;
+	unsigned applies, n, flags;
+	const char *metric, *help;
+	enum stat_id first;
+};
+extern const struct stats_row stats_rows[];
+extern const size_t stats_nrows;
+
+/* Does a reason apply to listeners of kind applies (STATS_STREAM, STATS_DGRAM, STATS_ALL)? */
+bool	stats_refusal_applies(enum refusal_reason why, unsigned applies);
+
+/*
+ * A listener's counters: one slot per worker (each written by its worker
+ * only), referenced by the listener and by each stream connection accepted
+ * on it, which may outlive the listener (a reload removes it). Also holds
+ * the listener's name for those connections' refusal log lines.
+ */
+#define LISTENER_STATS_NAME	128
+struct listener_stats {
+	atomic_int refs;
+	unsigned applies;		/* STATS_STREAM or STATS_DGRAM */
+	const char *protocol;		/* "tcp", "udp", "unix": static */
+	char name[LISTENER_STATS_NAME];	/* "tcp 127.0.0.1:7", as echod prints it */
+	size_t nslots;
+	struct echo_stats slot[];
+};
+
+/* nslots: the worker count (0 counts as 1). NULL with errno. One reference. */
+struct listener_stats *listener_stats_new(const char *name, const char *protocol,
+	    unsigned applies, size_t nslots);
+void	listener_stats_hold(struct listener_stats *ls);
+void	listener_stats_release(struct listener_stats *ls);
+/* Worker id's slot (ids beyond nslots share the last one: single writer lost, not memory). */
+struct echo_stats *listener_stats_slot(struct listener_stats *ls, int id);
+void	listener_stats_sum(const struct listener_stats *ls, struct echo_totals *sum);
+
+/* Process-wide values (counters.h's second table). */
+struct stats_process {
+#define STATS_X(name, kind, metric, label, help) uint64_t name;
+	ECHOD_PROCESS_STATS(STATS_X)
+#undef STATS_X
+};
+
+struct stats_listener {
+	char name[LISTENER_STATS_NAME];
+	const char *protocol;
+	unsigned applies;
+	struct echo_totals t;
+};
+
+/* Everything a reader shows, taken at one moment. */
+struct stats_snapshot {
+	const char *version;
+	struct stats_process proc;
+	struct echo_totals total;
+	struct stats_listener *listeners;
+	size_t nlisteners;
+};
+
+void	stats_snapshot_free(struct stats_snapshot *snap);
+
+/*
+ * `echodctl stats`: one "key=value" line each. Keys: echod.<process value>,
+ * total.<counter>, listener.<protocol>.<address or path>.<counter>, where a
+ * counter of n values is <name>.<reason>.
+ */
+void	stats_format_text(const struct stats_snapshot *snap, FILE *out);
+/* `echodctl stats --json`: one JSON object, one line. */
+void	stats_format_json(const struct stats_snapshot *snap, FILE *out);
+/*
+ * The SIGUSR1 journal fields, ECHOD_<NAME>=value for every process value
+ * and total (ECHOD_REFUSED_ACL=...), into fields[0..max) (NULL-terminated,
+ * each malloc'd: stats_fields_free()). Returns the count.
+ */
+size_t	stats_format_fields(const struct stats_snapshot *snap, char **fields, size_t max);
+void	stats_fields_free(char **fields);
+/*
+ * STATUS=: uptime, then each STATS_STATUS counter with its rate since prev,
+ * elapsed_ms ago (0: no rate yet). One short line.
+ */
+void	stats_format_status(const struct stats_snapshot *snap, const struct echo_totals *prev,
+	    uint64_t elapsed_ms, char *buf, size_t size);
 
 #endif

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "guard.h"
 #include "loop.h"
+#include "refusal_log.h"
 #include "stats.h"
 #include "view.h"
 
@@ -31,14 +32,16 @@ struct stream_shared {
 	_Atomic long idle_timeout;	/* seconds; 0 = never */
 	_Atomic long buffer_size;
 	struct budget budget;		/* max_buffered_bytes */
+	_Atomic long buffered_peak;	/* most of budget.used seen at once */
 	_Atomic long open;		/* connections open in all workers */
-	_Atomic bool limit_logged;	/* "max_connections reached" said for this episode */
+	struct refusal_log *refusals;	/* every refusal is noted here (NULL: none) */
 };
 
 /* Any thread (start-up, reload): the limits connections read from now on. */
 void	stream_shared_set_limits(struct stream_shared *sh, const struct echod_limits *limits);
-/* Bytes held for echoes peers have not read yet, all workers. */
+/* Bytes held for echoes peers have not read yet, all workers: now, and the most at once. */
 long	stream_shared_buffered(const struct stream_shared *sh);
+long	stream_shared_buffered_peak(const struct stream_shared *sh);
 
 struct stream_conn;
 
@@ -48,6 +51,8 @@ struct stream_watch {
 	struct stream_worker *sw;
 	/* The listener's: what it serves and the ACL there (NULL: all); reload swaps it. */
 	_Atomic(const struct listener_view *) *view;
+	struct listener_stats *ls;	/* the listener's counters (its reference) */
+	struct echo_stats *slot;	/* this worker's slot of them */
 	bool nodelay;			/* TCP, not Unix */
 	bool paused;			/* out of descriptors: not in epoll until resumed */
 	struct stream_watch *next_paused;
@@ -58,7 +63,8 @@ struct stream_worker {
 	struct loop *loop;
 	struct stream_shared *shared;
 	struct guard *guard;
-	struct echo_stats *stats;
+	struct echo_stats *stats;	/* the worker's totals */
+	int id;				/* the worker's: its slot in listener counters */
 	char *scratch;			/* echo goes through here when the peer keeps up */
 	size_t scratch_size;
 	struct stream_conn *oldest, *newest;	/* by last activity, for idle timeouts */
@@ -68,7 +74,7 @@ struct stream_worker {
 };
 
 int	stream_worker_init(struct stream_worker *sw, struct loop *loop,
-	    struct stream_shared *shared, struct guard *guard, struct echo_stats *stats);
+	    struct stream_shared *shared, struct guard *guard, struct echo_stats *stats, int id);
 /* Closes every connection the worker holds. */
 void	stream_worker_fini(struct stream_worker *sw);
 
@@ -78,15 +84,15 @@ void	stream_worker_fini(struct stream_worker *sw);
  * reset connections clients already made).
  */
 int	stream_watch_start(struct stream_watch *watch, struct stream_worker *sw, int fd,
-	    bool nodelay, _Atomic(const struct listener_view *) *view);
+	    bool nodelay, _Atomic(const struct listener_view *) *view, struct listener_stats *ls);
 void	stream_watch_stop(struct stream_watch *watch, bool drain);
 
 /*
- * Serve an accepted stream socket from peer (any family; Unix peers are not
- * checked), or close it at once when max_connections, the ACL or a
+ * Serve a socket accepted on watch from peer (any family; Unix peers are
+ * not checked), or close it at once when max_connections, the ACL or a
  * per-source limit refuses it. Takes ownership of fd.
  */
-void	stream_admit(struct stream_worker *sw, int fd, bool nodelay, const struct sockaddr *peer,
+void	stream_admit(struct stream_watch *watch, int fd, const struct sockaddr *peer,
 	    const struct acl *acl);
 
 /*
@@ -98,15 +104,27 @@ uint64_t stream_worker_tick(struct stream_worker *sw, uint64_t now_ms);
 /*
  * Between the module's files; nothing outside it calls these.
  *
- * stream_conn_start(): serve fd, admitted already (stream_admit()); counted:
- * the peer the per-source table counted, or NULL. 0, or -1 (fd left open,
- * the admission still held).
+ * stream_conn_start(): serve fd, admitted already (stream_admit()) on
+ * watch; peer: the client (its address is kept for the refusal log when IP);
+ * counted: the per-source table counted it. 0, or -1 (fd left open, the
+ * admission still held).
  */
-int	stream_conn_start(struct stream_worker *sw, int fd, bool nodelay,
-	    const struct sockaddr *counted);
+int	stream_conn_start(struct stream_watch *watch, int fd, const struct sockaddr *peer,
+	    bool counted);
 /* A connection closed: give back what stream_admit() took (counted: as above). */
 void	stream_admit_release(struct stream_worker *sw, const struct sockaddr *counted);
 /* Watch again the listening sockets paused for want of a descriptor. */
 void	stream_watch_resume(struct stream_worker *sw);
+/* Count a refusal (worker totals and slot) and tell the refusal log; peer may be NULL. */
+void	stream_refuse(struct stream_worker *sw, struct listener_stats *ls,
+	    struct echo_stats *slot, const struct sockaddr *peer, enum refusal_reason why);
+
+/* Count n in the worker's totals and in a listener's slot. */
+static inline void
+stream_count(struct stream_worker *sw, struct echo_stats *slot, enum stat_id id, uint64_t n)
+{
+	stats_add(sw->stats, id, n);
+	stats_add(slot, id, n);
+}
 
 #endif

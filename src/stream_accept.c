@@ -43,6 +43,15 @@ conn_log_accepted(int fd, const struct sockaddr *peer, socklen_t len)
 	log_struct(LOG_DEBUG, NULL, fields, "connection fd %d from %s", fd, text);
 }
 
+void
+stream_refuse(struct stream_worker *sw, struct listener_stats *ls, struct echo_stats *slot,
+    const struct sockaddr *peer, enum refusal_reason why)
+{
+	stream_count(sw, slot, (enum stat_id)(STAT_refused + why), 1);
+	if (sw->shared->refusals != NULL)
+		refusal_log_note(sw->shared->refusals, peer, why, ls->name, loop_now(sw->loop));
+}
+
 static int
 over_connection_limit(struct stream_worker *sw)
 {
@@ -52,59 +61,47 @@ over_connection_limit(struct stream_worker *sw)
 	if (atomic_fetch_add(&sh->open, 1) < max)
 		return 0;
 	atomic_fetch_sub(&sh->open, 1);
-	STAT_ADD(sw->stats->tcp_refused, 1);
-	if (!atomic_exchange(&sh->limit_logged, true)) {
-		char field[48];
-		const char *fields[] = { field, NULL };
-
-		snprintf(field, sizeof(field), "ECHOD_LIMIT=max_connections");
-		log_struct(LOG_WARNING, ECHOD_MSGID_LIMIT_REACHED, fields,
-		    "max_connections (%ld) reached: new connections are closed at once", max);
-	}
 	return 1;
 }
 
-/* Checks cheapest first; max_connections last, so refused peers never trigger its warning. */
+/*
+ * Checks cheapest first; max_connections last, so that a peer refused for
+ * its own sake is not counted against it. Every refusal is counted and noted.
+ */
 static enum guard_verdict
-conn_admit(struct stream_worker *sw, const struct sockaddr *peer, const struct acl *acl)
+conn_admit(struct stream_watch *watch, const struct sockaddr *peer, const struct acl *acl)
 {
+	struct stream_worker *sw = watch->sw;
 	enum guard_verdict v = guard_connection(sw->guard, acl, peer, loop_now(sw->loop));
 
-	switch (v) {
-	case GUARD_PASS:
-	case GUARD_PASS_COUNTED:
-		break;
-	case GUARD_DENIED:
-		STAT_ADD(sw->stats->tcp_denied, 1);
-		return v;
-	default:
-		STAT_ADD(sw->stats->tcp_limited, 1);
+	if (v != GUARD_PASS && v != GUARD_PASS_COUNTED) {
+		stream_refuse(sw, watch->ls, watch->slot, peer, guard_verdict_reason(v));
 		return v;
 	}
 	if (over_connection_limit(sw)) {
 		if (v == GUARD_PASS_COUNTED)
 			guard_connection_closed(sw->guard, peer);
-		return GUARD_LIMITED;
+		stream_refuse(sw, watch->ls, watch->slot, peer, REFUSAL_MAX_CONNECTIONS);
+		return GUARD_SOURCE_CONNECTIONS;
 	}
 	return v;
 }
 
 void
-stream_admit(struct stream_worker *sw, int fd, bool nodelay, const struct sockaddr *peer,
+stream_admit(struct stream_watch *watch, int fd, const struct sockaddr *peer,
     const struct acl *acl)
 {
-	enum guard_verdict v = conn_admit(sw, peer, acl);
-	const struct sockaddr *counted = v == GUARD_PASS_COUNTED ? peer : NULL;
+	enum guard_verdict v = conn_admit(watch, peer, acl);
 
 	if (v != GUARD_PASS && v != GUARD_PASS_COUNTED) {
 		close(fd);
 		return;
 	}
-	if (stream_conn_start(sw, fd, nodelay, counted) == -1) {
-		if (counted != NULL)
-			guard_connection_closed(sw->guard, counted);
+	if (stream_conn_start(watch, fd, peer, v == GUARD_PASS_COUNTED) == -1) {
+		if (v == GUARD_PASS_COUNTED)
+			guard_connection_closed(watch->sw->guard, peer);
 		close(fd);
-		atomic_fetch_sub(&sw->shared->open, 1);
+		atomic_fetch_sub(&watch->sw->shared->open, 1);
 	}
 }
 
@@ -115,8 +112,7 @@ stream_admit_release(struct stream_worker *sw, const struct sockaddr *counted)
 
 	if (counted != NULL)
 		guard_connection_closed(sw->guard, counted);
-	if (atomic_fetch_sub(&sh->open, 1) <= atomic_load(&sh->max_connections))
-		atomic_store(&sh->limit_logged, false);
+	atomic_fetch_sub(&sh->open, 1);
 	/* A descriptor was just freed: a listener paused for want of one may go on. */
 	if (sw->paused != NULL)
 		stream_watch_resume(sw);
@@ -170,13 +166,14 @@ watch_accept(struct stream_watch *watch)
 	if (len < sizeof(sa_family_t) || len > sizeof(ss))
 		ss.ss_family = AF_UNSPEC;
 	if (!conn_local_listed(cfd, view, &acl)) {
-		STAT_ADD(watch->sw->stats->tcp_unlisted, 1);
+		stream_refuse(watch->sw, watch->ls, watch->slot, (struct sockaddr *)&ss,
+		    REFUSAL_UNLISTED);
 		conn_reset(cfd);
 		return 0;
 	}
 	if (log_enabled(LOG_DEBUG))
 		conn_log_accepted(cfd, (struct sockaddr *)&ss, len);
-	stream_admit(watch->sw, cfd, watch->nodelay, (struct sockaddr *)&ss, acl);
+	stream_admit(watch, cfd, (struct sockaddr *)&ss, acl);
 	return 0;
 }
 
@@ -233,10 +230,12 @@ accept_cb(int fd, uint32_t events, void *arg)
 
 int
 stream_watch_start(struct stream_watch *watch, struct stream_worker *sw, int fd, bool nodelay,
-    _Atomic(const struct listener_view *) *view)
+    _Atomic(const struct listener_view *) *view, struct listener_stats *ls)
 {
 	watch->sw = sw;
 	watch->view = view;
+	watch->ls = ls;
+	watch->slot = listener_stats_slot(ls, sw->id);
 	watch->nodelay = nodelay;
 	watch->paused = false;
 	watch->next_paused = NULL;

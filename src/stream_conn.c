@@ -32,11 +32,14 @@ struct stream_conn {
 	struct stream_worker *sw;
 	struct stream_conn *older, *newer;
 	struct pending *pend;
+	struct listener_stats *ls;	/* its listener's counters (referenced: may outlive it) */
+	struct echo_stats *slot;	/* this worker's slot of them */
 	uint32_t active_s;		/* loop time, seconds, of the last traffic */
 	bool eof;			/* the peer half-closed: flush, then close */
 	bool counted;			/* in the per-source table: tell it at close */
 	bool capped;			/* reading held back by max_buffered_bytes */
-	struct sockaddr_in6 peer;	/* when counted: the source (IPv4 as ::ffff:a.b.c.d) */
+	bool inet;			/* peer is known (an IP client, not Unix) */
+	struct sockaddr_in6 peer;	/* when inet: the client (IPv4 as ::ffff:a.b.c.d) */
 };
 
 static void conn_cb(int fd, uint32_t events, void *arg);
@@ -115,12 +118,26 @@ sndbuf_room(int fd)
 	return (size_t)(sndbuf - queued) / 2;
 }
 
+/* Held back by max_buffered_bytes: a refusal of sorts, counted and noted once per episode. */
 static void
 conn_set_capped(struct stream_conn *c, bool capped)
 {
 	if (capped && !c->capped)
-		STAT_ADD(c->sw->stats->tcp_starved, 1);
+		stream_refuse(c->sw, c->ls, c->slot, c->inet ? (struct sockaddr *)&c->peer : NULL,
+		    REFUSAL_MAX_BUFFERED);
 	c->capped = capped;
+}
+
+/* Remember the most ever held, for statistics; only on the buffering slow path. */
+static void
+note_buffered(struct stream_shared *sh)
+{
+	long used = budget_used(&sh->budget);
+	long peak = atomic_load_explicit(&sh->buffered_peak, memory_order_relaxed);
+
+	while (used > peak && !atomic_compare_exchange_weak_explicit(&sh->buffered_peak, &peak,
+	    used, memory_order_relaxed, memory_order_relaxed))
+		continue;
 }
 
 static void
@@ -132,7 +149,9 @@ conn_close(struct stream_conn *c)
 	close(c->w.fd);
 	lru_unlink(sw, c);
 	pending_free(c);
-	STAT_SUB(sw->stats->tcp_open, 1);
+	stream_count(sw, c->slot, STAT_connections_open, (uint64_t)-1);
+	stream_count(sw, c->slot, STAT_connections_closed, 1);
+	listener_stats_release(c->ls);
 	stream_admit_release(sw, c->counted ? (const struct sockaddr *)&c->peer : NULL);
 	free(c);
 }
@@ -169,6 +188,7 @@ pending_room(struct stream_conn *c, size_t limit)
 		}
 		p = c->pend = grown;
 		p->cap = cap;
+		note_buffered(c->sw->shared);
 	}
 	return p->cap - p->end < limit - len ? p->cap - p->end : limit - len;
 }
@@ -186,6 +206,7 @@ pending_keep(struct stream_conn *c, const char *data, size_t len, size_t limit)
 	if (p == NULL)
 		return -1;
 	budget_force(&c->sw->shared->budget, cap);
+	note_buffered(c->sw->shared);
 	p->start = 0;
 	p->end = len;
 	p->cap = cap;
@@ -222,7 +243,7 @@ conn_flush(struct stream_conn *c)
 			return errno == EAGAIN ? 0 : -1;
 		}
 		p->start += (size_t)n;
-		STAT_ADD(c->sw->stats->tcp_bytes, n);
+		stream_count(c->sw, c->slot, STAT_echoed_bytes, (uint64_t)n);
 	}
 	pending_free(c);
 	return 0;
@@ -261,7 +282,7 @@ read_direct(struct stream_conn *c, size_t limit, bool *more)
 			return -1;
 		sent = 0;
 	}
-	STAT_ADD(sw->stats->tcp_bytes, sent);
+	stream_count(sw, c->slot, STAT_echoed_bytes, (uint64_t)sent);
 	if (sent < n && pending_keep(c, sw->scratch + sent, (size_t)(n - sent), limit) == -1)
 		return -1;
 	/* A short read means the socket is (almost surely) empty: skip the EAGAIN call. */
@@ -379,13 +400,14 @@ conn_keep_peer(struct stream_conn *c, const struct sockaddr *peer)
 }
 
 int
-stream_conn_start(struct stream_worker *sw, int fd, bool nodelay, const struct sockaddr *counted)
+stream_conn_start(struct stream_watch *watch, int fd, const struct sockaddr *peer, bool counted)
 {
+	struct stream_worker *sw = watch->sw;
 	struct stream_conn *c;
 	int on = 1;
 
 	/* Echo is request/response: Nagle plus delayed ACK would stall every reply. */
-	if (nodelay)
+	if (watch->nodelay)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || loop_add(sw->loop, &c->w, fd, EPOLLIN, conn_cb, c) == -1) {
@@ -395,13 +417,17 @@ stream_conn_start(struct stream_worker *sw, int fd, bool nodelay, const struct s
 	}
 	c->sw = sw;
 	c->active_s = (uint32_t)(loop_now(sw->loop) / 1000);
-	if (counted != NULL) {
-		c->counted = true;
-		conn_keep_peer(c, counted);
+	c->counted = counted;
+	if (peer->sa_family == AF_INET || peer->sa_family == AF_INET6) {
+		c->inet = true;
+		conn_keep_peer(c, peer);
 	}
+	listener_stats_hold(watch->ls);
+	c->ls = watch->ls;
+	c->slot = watch->slot;
 	lru_append(sw, c);
-	STAT_ADD(sw->stats->tcp_open, 1);
-	STAT_ADD(sw->stats->tcp_accepted, 1);
+	stream_count(sw, c->slot, STAT_connections_open, 1);
+	stream_count(sw, c->slot, STAT_connections_accepted, 1);
 	/* Under max_buffered_bytes it may have to wait before reading at all. */
 	if (loop_mod(sw->loop, &c->w, conn_wanted_events(c)) == -1)
 		log_warn("connection fd %d", fd);
@@ -423,11 +449,18 @@ stream_shared_buffered(const struct stream_shared *sh)
 	return budget_used(&sh->budget);
 }
 
+long
+stream_shared_buffered_peak(const struct stream_shared *sh)
+{
+	return atomic_load_explicit(&sh->buffered_peak, memory_order_relaxed);
+}
+
 int
 stream_worker_init(struct stream_worker *sw, struct loop *loop, struct stream_shared *shared,
-    struct guard *guard, struct echo_stats *stats)
+    struct guard *guard, struct echo_stats *stats, int id)
 {
 	memset(sw, 0, sizeof(*sw));
+	sw->id = id;
 	sw->loop = loop;
 	sw->shared = shared;
 	sw->guard = guard;

@@ -87,31 +87,26 @@ reply_control(struct msghdr *in, union udp_control *out)
 	return 0;
 }
 
-/* A datagram that will not be answered, by the guard's reason (a failed send: GUARD_PASS). */
 static void
-udp_count_drop(struct echo_stats *stats, enum guard_verdict why)
+udp_count(struct udp_watch *watch, enum stat_id id, uint64_t n)
 {
-	STAT_ADD(stats->udp_dropped, 1);
-	switch (why) {
-	case GUARD_DENIED:
-		STAT_ADD(stats->udp_denied, 1);
-		break;
-	case GUARD_SOURCE_PORT:
-		STAT_ADD(stats->udp_source_port, 1);
-		break;
-	case GUARD_OVERSIZE:
-		STAT_ADD(stats->udp_oversize, 1);
-		break;
-	case GUARD_LIMITED:
-		STAT_ADD(stats->udp_limited, 1);
-		break;
-	case GUARD_UNLISTED:
-		STAT_ADD(stats->udp_unlisted, 1);
-		break;
-	default:
-		STAT_ADD(stats->udp_send_failed, 1);
-		break;
-	}
+	stats_add(watch->uw->stats, id, n);
+	stats_add(watch->slot, id, n);
+}
+
+/* A datagram refused: counted as dropped and by reason, and noted. */
+static void
+udp_refuse(struct udp_watch *watch, const struct sockaddr *peer, enum guard_verdict v,
+    uint64_t now)
+{
+	enum refusal_reason why = guard_verdict_reason(v);
+
+	udp_count(watch, STAT_datagrams_dropped, 1);
+	if (why == REFUSAL_COUNT)
+		return;
+	udp_count(watch, (enum stat_id)(STAT_refused + why), 1);
+	if (watch->uw->refusals != NULL)
+		refusal_log_note(watch->uw->refusals, peer, why, watch->ls->name, now);
 }
 
 /* Where a datagram was sent, from its pktinfo (a narrowed socket is a wildcard one). */
@@ -188,7 +183,7 @@ batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
 		}
 
 		if (v != GUARD_PASS) {
-			udp_count_drop(uw->stats, v);
+			udp_refuse(watch, in->msg_name, v, now);
 			continue;
 		}
 		b->iov_out[k] = (struct iovec){ b->data[i], b->in[i].msg_len };
@@ -228,8 +223,10 @@ send_error_is_global(int error)
  * error (EPERM from a firewall, EHOSTUNREACH) concerns that datagram only.
  */
 static void
-batch_send(int fd, struct udp_batch *b, size_t k, struct echo_stats *stats)
+batch_send(struct udp_watch *watch, struct udp_batch *b, size_t k)
 {
+	int fd = watch->w.fd;
+
 	size_t done = 0;
 
 	while (done < k) {
@@ -239,17 +236,16 @@ batch_send(int fd, struct udp_batch *b, size_t k, struct echo_stats *stats)
 			if (errno == EINTR)
 				continue;
 			if (send_error_is_global(errno)) {
-				for (; done < k; done++)
-					udp_count_drop(stats, GUARD_PASS);
+				udp_count(watch, STAT_datagrams_dropped, k - done);
 				return;
 			}
-			udp_count_drop(stats, GUARD_PASS);
+			udp_count(watch, STAT_datagrams_dropped, 1);
 			done++;
 			continue;
 		}
 		for (int i = 0; i < r; i++)
-			STAT_ADD(stats->udp_bytes, b->out[done + (size_t)i].msg_len);
-		STAT_ADD(stats->udp_datagrams, r);
+			udp_count(watch, STAT_echoed_bytes, b->out[done + (size_t)i].msg_len);
+		udp_count(watch, STAT_datagrams_echoed, (uint64_t)r);
 		done += (size_t)r;
 	}
 }
@@ -273,7 +269,7 @@ udp_cb(int fd, uint32_t events, void *arg)
 				log_debug("recvmmsg on fd %d: %s", fd, strerror(errno));
 			return;
 		}
-		batch_send(fd, b, batch_build_replies(watch, b, n), uw->stats);
+		batch_send(watch, b, batch_build_replies(watch, b, n));
 		if (n < UDP_BATCH)
 			return;
 	}
@@ -281,11 +277,13 @@ udp_cb(int fd, uint32_t events, void *arg)
 
 int
 udp_worker_init(struct udp_worker *uw, struct loop *loop, struct guard *guard,
-    struct echo_stats *stats)
+    struct echo_stats *stats, int id, struct refusal_log *refusals)
 {
 	uw->loop = loop;
 	uw->guard = guard;
 	uw->stats = stats;
+	uw->id = id;
+	uw->refusals = refusals;
 	uw->batch = malloc(sizeof(*uw->batch));
 	return uw->batch == NULL ? -1 : 0;
 }
@@ -299,11 +297,13 @@ udp_worker_fini(struct udp_worker *uw)
 
 int
 udp_watch_start(struct udp_watch *watch, struct udp_worker *uw, int fd, uint16_t local,
-    _Atomic(const struct listener_view *) *view)
+    _Atomic(const struct listener_view *) *view, struct listener_stats *ls)
 {
 	watch->uw = uw;
 	watch->local_port = local;
 	watch->view = view;
+	watch->ls = ls;
+	watch->slot = listener_stats_slot(ls, uw->id);
 	return loop_add(uw->loop, &watch->w, fd, EPOLLIN | EPOLLEXCLUSIVE, udp_cb, watch);
 }
 

@@ -10,6 +10,7 @@
 
 #include "guard.h"
 #include "loop.h"
+#include "refusal_log.h"
 #include "stats.h"
 #include "view.h"
 
@@ -18,7 +19,9 @@ struct udp_batch;
 struct udp_worker {
 	struct loop *loop;
 	struct guard *guard;
-	struct echo_stats *stats;
+	struct echo_stats *stats;	/* the worker's totals */
+	int id;				/* the worker's: its slot in listener counters */
+	struct refusal_log *refusals;	/* every refused datagram is noted here (NULL: none) */
 	struct udp_batch *batch;	/* per worker: receive buffers and headers */
 };
 
@@ -29,10 +32,13 @@ struct udp_watch {
 	uint16_t local_port;		/* the socket's: no datagram from it is answered */
 	/* The listener's: what it serves and the ACL there (NULL: all); reload swaps it. */
 	_Atomic(const struct listener_view *) *view;
+	struct listener_stats *ls;	/* the listener's counters (its reference) */
+	struct echo_stats *slot;	/* this worker's slot of them */
 };
 
+/* id: the worker's; refusals may be NULL. */
 int	udp_worker_init(struct udp_worker *uw, struct loop *loop, struct guard *guard,
-	    struct echo_stats *stats);
+	    struct echo_stats *stats, int id, struct refusal_log *refusals);
 void	udp_worker_fini(struct udp_worker *uw);
 
 /*
@@ -41,7 +47,7 @@ void	udp_worker_fini(struct udp_worker *uw);
  * each datagram was sent to.
  */
 int	udp_watch_start(struct udp_watch *watch, struct udp_worker *uw, int fd, uint16_t local,
-	    _Atomic(const struct listener_view *) *view);
+	    _Atomic(const struct listener_view *) *view, struct listener_stats *ls);
 
 /*
  * The one test seam: tests/check_udp_send.c scripts sendmmsg() failures

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <check.h>
 
@@ -67,6 +68,13 @@ static const struct {
 	{ "min-source-port-range.conf", 5, "udp_min_source_port is for udp listeners, not tcp" },
 	{ "min-source-port-range.conf", 6, "udp_min_source_port must be an integer" },
 	{ "min-source-port-range.conf", 7, "udp_min_source_port is for udp listeners, not unix" },
+	{ "metrics-type.conf", 2, "metrics must be a group: metrics = { address = " },
+	{ "metrics-keys.conf", 3, "unknown key 'adress' in metrics" },
+	{ "metrics-keys.conf", 4, "port 70000 out of range 1..65535" },
+	{ "metrics-port-type.conf", 3, "port must be an integer" },
+	{ "metrics-address.conf", 3, "metrics address 'localhost' is not an IPv4 or IPv6 literal" },
+	{ "metrics-mapped.conf", 2, "IPv4-mapped IPv6 address: write the IPv4 address itself" },
+	{ "metrics-overlap.conf", 5, "metrics port 9110 is also the port of the tcp listener at " },
 };
 
 START_TEST(bad_file_names_file_and_line)
@@ -267,6 +275,8 @@ START_TEST(shipped_default_config_is_valid)
 	ck_assert_int_eq(cfg->limits.idle_timeout, CONFIG_DEFAULT_IDLE_TIMEOUT);
 	ck_assert_int_eq(cfg->limits.buffer_size, CONFIG_DEFAULT_BUFFER_SIZE);
 	ck_assert_int_eq(cfg->workers, 0);
+	/* Off as shipped: the example block is commented out. */
+	ck_assert(!cfg->metrics.enabled);
 	config_free(cfg);
 }
 END_TEST
@@ -292,6 +302,96 @@ START_TEST(overlap_rules)
 	v4.port = 8;
 	ck_assert_int_eq(addr_parse("127.0.0.1", 8, &v4.addr, &v4.addrlen), 0);
 	ck_assert(!listener_spec_overlap(&any, &v4));
+}
+END_TEST
+
+/* The block's values; a udp listener may share its port number (another protocol). */
+START_TEST(metrics_block_values)
+{
+	struct config_errors errs = { 0 };
+	struct echod_config *cfg = config_load(data_path("metrics-valid.conf"), &errs);
+	char buf[ADDR_STRLEN], where[600];
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert(cfg->metrics.enabled);
+	ck_assert_str_eq(cfg->metrics.address, "::1");
+	ck_assert_int_eq(cfg->metrics.port, 9111);
+	ck_assert_str_eq(addr_format((struct sockaddr *)&cfg->metrics.addr, cfg->metrics.addrlen,
+	    buf, sizeof(buf)), "[::1]:9111");
+	snprintf(where, sizeof(where), "%s:5", data_path("metrics-valid.conf"));
+	ck_assert_str_eq(cfg->metrics.where, where);
+	config_free(cfg);
+	/* valid.conf has no block: off. */
+	cfg = config_load(data_path("valid.conf"), &errs);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert(!cfg->metrics.enabled);
+	ck_assert_ptr_null(cfg->metrics.where);
+	config_free(cfg);
+}
+END_TEST
+
+/* Write dir/name with text. */
+static void
+write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/*
+ * "metrics = { };" takes 127.0.0.1 and the default port; a drop-in's block
+ * replaces the main file's whole (its address too); config_metrics_same().
+ */
+START_TEST(metrics_defaults_and_dropin)
+{
+	char dir[] = "/tmp/check-config-XXXXXX", path[512], buf[ADDR_STRLEN], cmd[600];
+	struct config_errors errs = { 0 };
+	struct echod_config *a, *b;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/echod.conf", dir);
+	write_file(dir, "echod.conf", "listeners = ( { protocol = \"tcp\"; port = 7; } );\n"
+	    "metrics = { };\n");
+	a = config_load(path, &errs);
+	ck_assert_ptr_nonnull(a);
+	ck_assert(a->metrics.enabled);
+	ck_assert_str_eq(addr_format((struct sockaddr *)&a->metrics.addr, a->metrics.addrlen,
+	    buf, sizeof(buf)), "127.0.0.1:9110");
+	ck_assert_int_eq(CONFIG_DEFAULT_METRICS_PORT, 9110);
+	write_file(dir, "echod.conf", "include_dir = \"d\";\n"
+	    "listeners = ( { protocol = \"tcp\"; port = 7; } );\n"
+	    "metrics = { address = \"::1\"; port = 9200; };\n");
+	snprintf(buf, sizeof(buf), "%s/d", dir);
+	ck_assert_int_eq(mkdir(buf, 0755), 0);
+	write_file(buf, "50-metrics.conf", "metrics = {\n  port = 9300;\n};\n");
+	b = config_load(path, &errs);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(b->metrics.address, "127.0.0.1");
+	ck_assert_int_eq(b->metrics.port, 9300);
+	snprintf(cmd, sizeof(cmd), "%s/d/50-metrics.conf:1", dir);
+	ck_assert_str_eq(b->metrics.where, cmd);
+	ck_assert(!config_metrics_same(&a->metrics, &b->metrics));
+	ck_assert(config_metrics_same(&a->metrics, &a->metrics));
+	config_free(b);
+	/* The defaults spelled out, in another file: the same endpoint. */
+	write_file(buf, "50-metrics.conf",
+	    "metrics = { address = \"127.0.0.1\"; port = 9110; };\n");
+	b = config_load(path, &errs);
+	ck_assert_ptr_nonnull(b);
+	ck_assert(config_metrics_same(&a->metrics, &b->metrics));
+	b->metrics.enabled = false;
+	ck_assert(!config_metrics_same(&a->metrics, &b->metrics));
+	config_free(a);
+	config_free(b);
+	ck_assert_uint_eq(errs.count, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -337,6 +437,8 @@ config_suite(void)
 	tcase_add_test(tc, guard_defaults);
 	tcase_add_test(tc, min_source_port_per_listener);
 	tcase_add_test(tc, overlap_rules);
+	tcase_add_test(tc, metrics_block_values);
+	tcase_add_test(tc, metrics_defaults_and_dropin);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("addr");
 	tcase_add_test(tc, addr_parse_and_format);

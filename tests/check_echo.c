@@ -518,12 +518,15 @@ START_TEST(status_reports_counts)
 	udp_roundtrip(AF_INET, f.port, 500);
 	for (int i = 0; i < 30; i++) {
 		ck_assert_int_eq(harness_wait_status(&f.p, status, sizeof(status), 3000), 0);
-		if (strstr(status, "1 connections open") != NULL &&
-		    strstr(status, "1 datagrams") != NULL)
+		if (strstr(status, "; 1 connections_open") != NULL &&
+		    strstr(status, "; 1 datagrams_echoed") != NULL &&
+		    strstr(status, "; 1500 echoed_bytes") != NULL)
 			break;
 	}
-	ck_assert_ptr_nonnull(strstr(status, "1 connections open"));
-	ck_assert_ptr_nonnull(strstr(status, "1 datagrams, 1500 bytes"));
+	ck_assert_ptr_nonnull(strstr(status, "; 1 connections_open"));
+	ck_assert_ptr_nonnull(strstr(status, "; 1 datagrams_echoed"));
+	ck_assert_ptr_nonnull(strstr(status, "; 1500 echoed_bytes"));
+	ck_assert_msg(strncmp(status, "up ", 3) == 0, "no uptime first: %s", status);
 	close(fd);
 	ck_assert_int_eq(harness_stop(&f.p), 0);
 	harness_cleanup(&f.p);

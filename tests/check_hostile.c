@@ -210,63 +210,74 @@ assert_dropped(int bad, size_t len, int witness)
 	ck_assert_msg(poll(&pfd, 1, 50) == 0, "a dropped datagram was answered");
 }
 
-/* Parse "refused N connections, M datagrams" from the latest STATUS=. */
+/* `echodctl stats` into buf: every counter, one "key=value" a line. */
+static void
+read_stats(struct hostile *h, char *buf, size_t size)
+{
+	ck_assert_int_eq(harness_echodctl(&h->p, "stats", buf, size), 0);
+}
+
+/* The value of key ("total.refused.acl") in read_stats()'s output. */
+static uint64_t
+stat_get(const char *stats, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (const char *s = stats; s != NULL && *s != '\0'; s = strchr(s, '\n')) {
+		if (*s == '\n')
+			s++;
+		if (strncmp(s, key, len) == 0 && s[len] == '=')
+			return strtoull(s + len + 1, NULL, 10);
+	}
+	ck_abort_msg("no %s in: %s", key, stats);
+	return 0;
+}
+
+/* A counter ("refused.acl") of h's proto listener on 127.0.0.1. */
+static uint64_t
+listener_stat(const struct hostile *h, const char *stats, const char *proto,
+    const char *counter)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "listener.%s.127.0.0.1:%d.%s", proto, h->port, counter);
+	return stat_get(stats, key);
+}
+
+/* Connections the TCP listener refused, every reason but max_buffered (not a refusal). */
+static uint64_t
+conns_refused(const struct hostile *h, const char *stats)
+{
+	static const char *const why[] = { "acl", "source_connections", "connection_rate",
+	    "max_connections", "unlisted" };
+	char counter[64];
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++) {
+		snprintf(counter, sizeof(counter), "refused.%s", why[i]);
+		n += listener_stat(h, stats, "tcp", counter);
+	}
+	return n;
+}
+
+/* Wait until the listeners counted conns refused connections and datagrams dropped. */
 static void
 wait_refused(struct hostile *h, uint64_t conns, uint64_t datagrams)
 {
 	long deadline = now_ms() + harness_scale_ms(ANSWER_MS);
-	char status[512] = "";
+	char stats[4096];
 	uint64_t c = 0, d = 0;
-	const char *s;
 
 	while (now_ms() < deadline) {
-		if (harness_wait_status(&h->p, status, sizeof(status), 2000) != 0)
-			continue;
-		s = strstr(status, "refused ");
-		if (s != NULL && sscanf(s, "refused %" SCNu64 " connections, %" SCNu64, &c,
-		    &d) == 2 && c >= conns && d >= datagrams)
+		read_stats(h, stats, sizeof(stats));
+		c = conns_refused(h, stats);
+		d = listener_stat(h, stats, "udp", "datagrams_dropped");
+		if (c >= conns && d >= datagrams)
 			break;
+		usleep(20000);
 	}
-	ck_assert_msg(c == conns && d == datagrams,
-	    "STATUS=%s: expected refused %" PRIu64 " connections, %" PRIu64 " datagrams", status,
-	    conns, datagrams);
-}
-
-/* SIGUSR1, then the statistics line from echod's stderr into buf. */
-static void
-read_stats(struct hostile *h, char *buf, size_t size)
-{
-	long deadline = now_ms() + harness_scale_ms(ANSWER_MS);
-	char *line;
-
-	buf[0] = '\0';
-	harness_signal(&h->p, SIGUSR1);
-	while (now_ms() < deadline) {
-		harness_read_stderr(&h->p, buf, size, 100);
-		line = strstr(buf, "statistics: ");
-		if (line != NULL && strchr(line, '\n') != NULL) {
-			memmove(buf, line, strlen(line) + 1);
-			*strchr(buf, '\n') = '\0';
-			return;
-		}
-	}
-	ck_abort_msg("no statistics entry after SIGUSR1: %s", buf);
-}
-
-/* The number just before label, after section, in a statistics line. */
-static uint64_t
-stat_value(const char *stats, const char *section, const char *label)
-{
-	const char *s = strstr(stats, section), *l, *p;
-
-	ck_assert_msg(s != NULL, "no '%s' in: %s", section, stats);
-	l = strstr(s, label);
-	ck_assert_msg(l != NULL && l > s + 1, "no '%s' after '%s' in: %s", label, section, stats);
-	for (p = l - 1; p > s && *p == ' '; p--)
-		;
-	while (p > s && p[-1] >= '0' && p[-1] <= '9')
-		p--;
-	return strtoull(p, NULL, 10);
+	ck_assert_msg(c == conns && d == datagrams, "expected refused %" PRIu64 " connections, %"
+	    PRIu64 " datagrams; echodctl stats:\n%s", conns, datagrams, stats);
 }
 
 START_TEST(acl_refuses_tcp_and_udp)
@@ -290,8 +301,8 @@ START_TEST(acl_refuses_tcp_and_udp)
 	close(bad);
 	wait_refused(&h, 1, 1);
 	read_stats(&h, stats, sizeof(stats));
-	ck_assert_uint_eq(stat_value(stats, "connections refused:", "allow/deny"), 1);
-	ck_assert_uint_eq(stat_value(stats, "datagrams dropped:", "allow/deny"), 1);
+	ck_assert_uint_eq(listener_stat(&h, stats, "tcp", "refused.acl"), 1);
+	ck_assert_uint_eq(listener_stat(&h, stats, "udp", "refused.acl"), 1);
 
 	/* Reload: deny .2 everywhere, allow everyone else; applies to new peers at once. */
 	harness_write_config(&h.p,
@@ -366,9 +377,9 @@ START_TEST(per_source_connection_cap)
 	close(fd);
 	read_stats(&h, stats, sizeof(stats));
 	/* The retries above may have been refused too: at least the three, all for this limit. */
-	ck_assert_uint_ge(stat_value(stats, "connections refused:", "per-source"), TRIES - CAP);
-	ck_assert_uint_eq(stat_value(stats, "per-source refusals:", "max_connections_per_source"),
-	    stat_value(stats, "connections refused:", "per-source"));
+	ck_assert_uint_ge(conns_refused(&h, stats), TRIES - CAP);
+	ck_assert_uint_eq(listener_stat(&h, stats, "tcp", "refused.source_connections"),
+	    conns_refused(&h, stats));
 	for (int i = 0; i < CAP; i++)
 		close(b[i]);
 	for (int i = 0; i < TRIES; i++)
@@ -501,7 +512,7 @@ START_TEST(oversized_datagrams_dropped)
 	/* Exempt or not, the size cap holds. */
 	wait_refused(&h, 0, 2);
 	read_stats(&h, stats, sizeof(stats));
-	ck_assert_uint_eq(stat_value(stats, "datagrams dropped:", "max_datagram"), 2);
+	ck_assert_uint_eq(listener_stat(&h, stats, "udp", "refused.oversize"), 2);
 	close(fd);
 	close(witness);
 	hostile_stop(&h);
@@ -575,7 +586,7 @@ START_TEST(no_reply_to_service_ports)
 	assert_ports_echoed(h.port, "127.0.0.2", answered, 2);
 	wait_refused(&h, 0, 4);
 	read_stats(&h, stats, sizeof(stats));
-	ck_assert_uint_eq(stat_value(stats, "datagrams dropped:", "source port"), 4);
+	ck_assert_uint_eq(listener_stat(&h, stats, "udp", "refused.source_port"), 4);
 	close(witness);
 	hostile_stop(&h);
 }
@@ -603,8 +614,9 @@ START_TEST(no_reply_below_min_source_port)
 	assert_ports_echoed(h.port, "127.0.0.2", high, 3);
 	wait_refused(&h, 0, 3);
 	read_stats(&h, stats, sizeof(stats));
-	ck_assert_uint_eq(stat_value(stats, "datagrams dropped:", "source port"), 3);
-	ck_assert_uint_eq(stat_value(stats, "datagrams dropped:", "per-source limits"), 0);
+	ck_assert_uint_eq(listener_stat(&h, stats, "udp", "refused.source_port"), 3);
+	ck_assert_uint_eq(listener_stat(&h, stats, "udp", "refused.datagram_rate") +
+	    listener_stat(&h, stats, "udp", "refused.reply_bytes"), 0);
 
 	/* The listener's own 0 over a top-level 2048: its low ports answered, 7 still listed. */
 	harness_write_config(&h.p,
@@ -619,7 +631,7 @@ START_TEST(no_reply_below_min_source_port)
 	assert_ports_echoed(h.port, "127.0.0.2", low_after, 2);
 	assert_ports_dropped(h.port, "127.0.0.2", listed, 1, witness);
 	read_stats(&h, stats, sizeof(stats));
-	ck_assert_uint_eq(stat_value(stats, "datagrams dropped:", "source port"), 4);
+	ck_assert_uint_eq(listener_stat(&h, stats, "udp", "refused.source_port"), 4);
 	close(witness);
 	hostile_stop(&h);
 }
@@ -694,7 +706,7 @@ START_TEST(no_reply_to_port_zero)
 	wait_refused(&h, 0, 1);
 	/* Dropped by the guard, not by a failed send to port 0. */
 	read_stats(&h, stats, sizeof(stats));
-	ck_assert_uint_eq(stat_value(stats, "datagrams dropped:", "source port"), 1);
+	ck_assert_uint_eq(listener_stat(&h, stats, "udp", "refused.source_port"), 1);
 	close(raw);
 	close(sniff);
 	close(witness);
@@ -775,11 +787,12 @@ loop_count(struct hostile *svc, int n, struct loop_figures *f, uint64_t *echoed)
 
 	for (int i = 0; i < n; i++) {
 		read_stats(&svc[i], stats, sizeof(stats));
-		*echoed += stat_value(stats, "statistics:", "datagrams echoed");
+		*echoed += stat_get(stats, "total.datagrams_echoed");
 		if (f == NULL)
 			continue;
-		f->source_port += stat_value(stats, "datagrams dropped:", "source port");
-		f->limited += stat_value(stats, "datagrams dropped:", "per-source limits");
+		f->source_port += stat_get(stats, "total.refused.source_port");
+		f->limited += stat_get(stats, "total.refused.datagram_rate") +
+		    stat_get(stats, "total.refused.reply_bytes");
 	}
 }
 
@@ -1006,16 +1019,18 @@ START_TEST(global_buffer_cap_holds)
 	}
 	close(reader);
 	read_stats(&h, stats, sizeof(stats));
-	buffered = (long)stat_value(stats, "unmatched closes;", "bytes buffered");
+	buffered = (long)stat_get(stats, "echod.buffered_bytes");
 	rss_after = proc_rss_kb(h.p.pid);
 	fprintf(stderr, "max_buffered_bytes 2048 KiB, %d non-readers of buffer_size 1024 KiB: "
 	    "%ld KiB buffered, %" PRIu64 " reads paused; RSS %ld -> %ld KiB (+%ld KiB)\n", HOGS,
-	    buffered >> 10, stat_value(stats, "bytes buffered,", "reads paused"), rss_before,
+	    buffered >> 10, stat_get(stats, "total.refused.max_buffered"), rss_before,
 	    rss_after, rss_after - rss_before);
 	/* The cap is reached (the test tests it), and passed by at most a read per worker. */
 	ck_assert_int_ge(buffered, 1 << 20);
 	ck_assert_int_le(buffered, (2 << 20) + 3 * (256 << 10) + HOGS * 4096);
-	ck_assert_uint_gt(stat_value(stats, "bytes buffered,", "reads paused"), 0);
+	ck_assert_uint_gt(stat_get(stats, "total.refused.max_buffered"), 0);
+	/* The peak saw at least what is held now. */
+	ck_assert_uint_ge(stat_get(stats, "echod.buffered_bytes_peak"), (uint64_t)buffered);
 	for (int i = 0; i < HOGS; i++)
 		close(hogs[i]);
 	hostile_stop(&h);
@@ -1125,12 +1140,12 @@ START_TEST(reset_mid_write_keeps_serving)
 	/* Every reset connection was closed and its buffer freed. */
 	for (long end = now_ms() + harness_scale_ms(ANSWER_MS); now_ms() < end; usleep(50000)) {
 		read_stats(&h, stats, sizeof(stats));
-		if (strstr(stats, "statistics: 0 connections open") != NULL &&
-		    stat_value(stats, "unmatched closes;", "bytes buffered") == 0)
+		if (stat_get(stats, "total.connections_open") == 0 &&
+		    stat_get(stats, "echod.buffered_bytes") == 0)
 			break;
 	}
-	ck_assert_msg(strstr(stats, "statistics: 0 connections open") != NULL, "%s", stats);
-	ck_assert_uint_eq(stat_value(stats, "unmatched closes;", "bytes buffered"), 0);
+	ck_assert_uint_eq(stat_get(stats, "total.connections_open"), 0);
+	ck_assert_uint_eq(stat_get(stats, "echod.buffered_bytes"), 0);
 	hostile_stop(&h);
 }
 END_TEST

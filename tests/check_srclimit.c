@@ -345,6 +345,40 @@ START_TEST(test_udp_both)
 }
 END_TEST
 
+/* Both limits of a pair set: the _why variants name the one that refused. */
+START_TEST(test_why_names_the_limit)
+{
+	struct srclimit *sl = make(1024, 2, 100, 4, 1000);
+	struct sockaddr_storage a = peer("192.0.2.20"), b = peer("192.0.2.21");
+	enum srclimit_reason why = SRCLIMIT_TABLE_FULL;
+	int opened = 0;
+
+	ck_assert(srclimit_conn_open_why(sl, SA(a), 0, &why));
+	ck_assert(srclimit_conn_open_why(sl, SA(a), 0, &why));
+	ck_assert(!srclimit_conn_open_why(sl, SA(a), 0, &why));
+	ck_assert_int_eq(why, SRCLIMIT_CONNECTIONS);
+	/* Connections closed at once: the cap never refuses, the rate's burst runs out. */
+	why = SRCLIMIT_TABLE_FULL;
+	while (opened < 1000 && srclimit_conn_open_why(sl, SA(b), 0, &why)) {
+		srclimit_conn_close(sl, SA(b));
+		opened++;
+	}
+	ck_assert_int_lt(opened, 1000);
+	ck_assert_int_eq(why, SRCLIMIT_CONNECTION_RATE);
+	/* UDP: 1000 bytes spent in one datagram; the datagram rate has tokens left. */
+	ck_assert(srclimit_udp_why(sl, SA(b), 1000, 0, &why));
+	ck_assert(!srclimit_udp_why(sl, SA(b), 10, 0, &why));
+	ck_assert_int_eq(why, SRCLIMIT_UDP_BYTES);
+	srclimit_free(sl);
+	sl = make(1024, 0, 0, 4, 1000000);
+	for (int i = 0; i < 4; i++)
+		ck_assert(srclimit_udp_why(sl, SA(b), 10, 0, &why));
+	ck_assert(!srclimit_udp_why(sl, SA(b), 10, 0, &why));
+	ck_assert_int_eq(why, SRCLIMIT_UDP_RATE);
+	srclimit_free(sl);
+}
+END_TEST
+
 /* Workers read the clock before taking the lock, so time may seem to step back. */
 START_TEST(test_time_steps_back)
 {
@@ -784,6 +818,7 @@ srclimit_suite(void)
 	tcase_add_test(tc, test_udp_bytes_hold);
 	tcase_add_test(tc, test_udp_bytes_debt);
 	tcase_add_test(tc, test_udp_both);
+	tcase_add_test(tc, test_why_names_the_limit);
 	tcase_add_test(tc, test_time_steps_back);
 	tcase_add_test(tc, test_zero_is_off);
 	tcase_add_test(tc, test_reload_rates);

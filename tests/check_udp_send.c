@@ -45,6 +45,7 @@ struct rig {
 	struct loop *loop;
 	struct guard guard;
 	struct echo_stats stats;
+	struct listener_stats *ls;
 	struct udp_worker uw;
 	struct udp_watch port;
 	struct listener_spec spec;
@@ -75,9 +76,11 @@ rig_open(struct rig *r)
 	ck_assert_int_eq(connect(r->client, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	r->all = (struct listener_view){ .all = true, .listener = &r->spec };
 	atomic_init(&r->view, &r->all);
-	ck_assert_int_eq(udp_worker_init(&r->uw, r->loop, &r->guard, &r->stats), 0);
+	r->ls = listener_stats_new("udp test", "udp", STATS_DGRAM, 1);
+	ck_assert_ptr_nonnull(r->ls);
+	ck_assert_int_eq(udp_worker_init(&r->uw, r->loop, &r->guard, &r->stats, 0, NULL), 0);
 	ck_assert_int_eq(udp_watch_start(&r->port, &r->uw, r->server, ntohs(sin.sin_port),
-	    &r->view), 0);
+	    &r->view, r->ls), 0);
 }
 
 /* NDGRAM datagrams in, one readiness event; returns how many echoes came back. */
@@ -102,6 +105,7 @@ rig_close(struct rig *r)
 	udp_sendmmsg_set(NULL);
 	udp_watch_stop(&r->port, false);
 	udp_worker_fini(&r->uw);
+	listener_stats_release(r->ls);
 	guard_fini(&r->guard);
 	close(r->server);
 	close(r->client);
@@ -111,8 +115,12 @@ rig_close(struct rig *r)
 static void
 expect(struct rig *r, int echoed, int failed)
 {
-	ck_assert_uint_eq(STAT_GET(r->stats.udp_datagrams), (uint64_t)echoed);
-	ck_assert_uint_eq(STAT_GET(r->stats.udp_send_failed), (uint64_t)failed);
+	/* Nothing is refused here: every datagram dropped is a failed send. */
+	ck_assert_uint_eq(stats_get(&r->stats, STAT_datagrams_echoed), (uint64_t)echoed);
+	ck_assert_uint_eq(stats_get(&r->stats, STAT_datagrams_dropped), (uint64_t)failed);
+	/* The listener's slot counts the same. */
+	ck_assert_uint_eq(stats_get(&r->ls->slot[0], STAT_datagrams_echoed), (uint64_t)echoed);
+	ck_assert_uint_eq(stats_get(&r->ls->slot[0], STAT_datagrams_dropped), (uint64_t)failed);
 }
 
 /* A full send buffer: one failing call drops the whole batch, not sixteen. */

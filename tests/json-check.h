@@ -16,7 +16,7 @@ struct json_item {
 
 struct json_doc {
 	size_t n;
-	struct json_item items[64];	/* every value reachable through object keys */
+	struct json_item items[512];	/* every value reachable through object keys */
 };
 
 /* Parse text, which must hold exactly one JSON value (whitespace around it allowed).

@@ -29,6 +29,8 @@ MSGID_START=ebad947a41344322b5a68ca23627c15c
 MSGID_RELOAD=0985fbbf29eb4bd588b4a42c11d4c418
 # A TCP port added to the configuration by the reload check.
 RELOAD_PORT=7007
+# The metrics endpoint's port in the metrics scenario (echod.conf(5)'s default).
+METRICS_PORT=9110
 # What every scenario probes: each port any scenario configures, on these local addresses
 # (127.0.0.2 is named by no configuration but a wildcard covers it), over TCP and UDP.
 PROBE_PORTS="7 9 7007 7010"
@@ -448,6 +450,61 @@ purge_leaves_nothing() {
 
 # --- scenarios: one admin action each, judged by what answers --------------------------------
 #
+# One HTTP GET of /metrics on 127.0.0.1:PORT with bash's /dev/tcp (no curl in the base):
+# the whole response on stdout.
+scrape() {
+	cexec bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf "GET /metrics HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n\r\n" >&3
+		timeout 10 cat <&3' scrape "$1"
+}
+
+# scrape_has PORT TEXT...: a 200 whose response holds every TEXT.
+scrape_has() {
+	local port=$1 out t
+	shift
+	out=$(scrape "$port")
+	printf '%s\n' "$out" | head -40
+	printf '%s\n' "$out" | head -1 | grep -q '^HTTP/1.1 200 ' || return 1
+	for t in "$@"; do printf '%s\n' "$out" | grep -qF -- "$t" || return 1; done
+}
+
+# The Prometheus endpoint of the installed package, once: a metrics block in a drop-in,
+# the generator's echod-metrics.socket, a scrape that starts echod through it, then the
+# block removed again and its socket stopped (echod.conf(5)).
+metrics_scrape() {
+	local cursor port=$METRICS_PORT
+	scenario="metrics endpoint"
+	note "scenario: $scenario"
+	step_begin
+	check "$scenario: /etc/echod/conf.d/60-metrics.conf written" cexec sh -c \
+		"mkdir -p /etc/echod/conf.d && echo 'metrics = { port = $port; };' \
+		>/etc/echod/conf.d/60-metrics.conf"
+	check "$scenario: echod -t accepts the files" cexec echod -t
+	check "$scenario: systemctl daemon-reload && systemctl restart echod.socket" \
+		cexec sh -c 'systemctl daemon-reload && systemctl restart echod.socket'
+	cexec systemctl cat echod-metrics.socket >>"$LOG" 2>&1
+	check "$scenario: echod-metrics.socket is active" unit_state echod-metrics.socket active
+	check "$scenario: systemctl stop echod.service" cexec systemctl stop echod.service
+	cursor=$(journal_cursor)
+	check "$scenario: GET /metrics on 127.0.0.1:$port answers 200 with echod_build_info" \
+		scrape_has "$port" "# TYPE echod_build_info gauge" "echod_build_info{version="
+	check "$scenario: the scrape started echod.service (socket activation)" \
+		unit_state echod.service active
+	check "$scenario: echod serves the socket systemd passed as metrics" \
+		journal_since_has "$cursor" "socket passed by systemd (metrics)"
+	check "$scenario: TCP and UDP echo on port 7 meanwhile" tcp_udp_ok 127.0.0.1 7
+	check "$scenario: port $port is no echo listener" \
+		ping_refused stream 127.0.0.1 "$port"
+	check "$scenario: 60-metrics.conf removed, daemon-reload, restart echod.socket" \
+		cexec sh -c 'rm /etc/echod/conf.d/60-metrics.conf && systemctl daemon-reload &&
+		systemctl restart echod.socket'
+	cexec systemctl stop echod-metrics.socket >>"$LOG" 2>&1
+	check "$scenario: nothing listens on port $port after stop echod-metrics.socket" \
+		nothing_on_port "$port"
+	answered="-"
+	step_end "GET /metrics" "-"
+}
+
 # A listener set is a list of PROTO/ADDRESS/PORT words, ADDRESS "any" where the configuration
 # names none (every IPv4 and IPv6 address), and unix/PATH: tcp/any/7 udp/127.0.0.1/7
 # tcp/::/7010 unix//run/echod/echo.sock. Probes and ss see only tcp and udp.
@@ -925,6 +982,7 @@ main() {
 
 	reload_keeps_connection
 	scenarios
+	metrics_scrape
 
 	local pid_before
 	pid_before=$(main_pid)

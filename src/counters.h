@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* counters: the one table of echod's counters; everything that shows them expands it. */
+#ifndef ECHOD_COUNTERS_H
+#define ECHOD_COUNTERS_H
+
+/*
+ * Counters each worker keeps, in total and per listener:
+ *
+ *   X(name, kind, applies, n, flags, metric, help)
+ *
+ * name     the C name, the `echodctl stats` and JSON key, and (upper case,
+ *          ECHOD_ prefix) the SIGUSR1 journal field
+ * kind     COUNTER (never decreases) or GAUGE
+ * applies  STREAM (TCP, Unix), DGRAM (UDP) or ALL: which listeners show it
+ * n        1, or REFUSAL_COUNT: one value per enum refusal_reason
+ *          (refusal_log.h), keyed and labelled by refusal_reason_name()
+ * flags    STATS_STATUS: in STATUS= (counters with their rate, refusals summed);
+ *          STATS_PROCESS: /metrics shows the total only, not per listener
+ * metric   the Prometheus name (rows of one name must be adjacent)
+ * help     the HELP text
+ *
+ * A new counter is one line here, and one STATS_ADD() where it happens.
+ */
+#define ECHOD_COUNTERS(X)							\
+	X(connections_accepted, COUNTER, STREAM, 1, STATS_STATUS,			\
+	    "echod_connections_accepted_total", "Stream connections accepted")	\
+	X(connections_open, GAUGE, STREAM, 1, STATS_STATUS | STATS_PROCESS,		\
+	    "echod_connections_open", "Stream connections open now")		\
+	X(connections_closed, COUNTER, STREAM, 1, 0,				\
+	    "echod_connections_closed_total", "Stream connections closed")	\
+	X(datagrams_echoed, COUNTER, DGRAM, 1, STATS_STATUS,				\
+	    "echod_datagrams_echoed_total", "Datagrams echoed")			\
+	X(datagrams_dropped, COUNTER, DGRAM, 1, 0,				\
+	    "echod_datagrams_dropped_total",					\
+	    "Datagrams not echoed: refused, or the reply could not be sent")	\
+	X(echoed_bytes, COUNTER, ALL, 1, STATS_STATUS,				\
+	    "echod_echoed_bytes_total", "Bytes echoed back to clients")	\
+	X(refused, COUNTER, ALL, REFUSAL_COUNT, STATS_STATUS,				\
+	    "echod_refusals_total",						\
+	    "Connections and datagrams refused, and reads held back, by reason")
+
+/*
+ * Process-wide values, read when asked for (not kept per worker):
+ *
+ *   X(name, kind, metric, label, help)
+ *
+ * label: a fixed label of the series ("" for none). echod.version and
+ * echod_build_info{version} are the one text value, beside this table.
+ */
+#define ECHOD_PROCESS_STATS(X)							\
+	X(uptime_seconds, GAUGE, "echod_uptime_seconds", "",			\
+	    "Seconds since echod started")					\
+	X(workers, GAUGE, "echod_workers", "",					\
+	    "Worker threads (fixed until echod restarts)")			\
+	X(reloads_ok, COUNTER, "echod_reloads_total", "result=\"ok\"",		\
+	    "Configuration reloads, by result")					\
+	X(reloads_failed, COUNTER, "echod_reloads_total", "result=\"failed\"",	\
+	    "Configuration reloads, by result")					\
+	X(buffered_bytes, GAUGE, "echod_buffered_bytes", "",			\
+	    "Bytes held for echoes that peers have not read yet")		\
+	X(buffered_bytes_peak, GAUGE, "echod_buffered_bytes_peak", "",		\
+	    "Most bytes held for unread echoes at once since start")
+
+#endif

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/* metrics_render: echod's counters as Prometheus text (0.0.4) or OpenMetrics 1.0. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics_render.h"
+#include "snapshot.h"
+
+struct process_metric {
+	const char *metric, *label, *help;
+	enum stats_kind kind;
+	size_t offset;
+};
+
+static const struct process_metric process_metrics[] = {
+#define STATS_X(name, kind, metric, label, help) \
+	{ metric, label, help, STATS_##kind, offsetof(struct stats_process, name) },
+	ECHOD_PROCESS_STATS(STATS_X)
+#undef STATS_X
+};
+#define NPROCESS (sizeof(process_metrics) / sizeof(process_metrics[0]))
+
+/*
+ * HELP and TYPE of a family. OpenMetrics names a counter family without its
+ * _total (the sample keeps it); the 0.0.4 text format names it in full.
+ */
+static void
+family_header(FILE *out, const char *metric, enum stats_kind kind, const char *help, bool om)
+{
+	size_t len = strlen(metric);
+
+	if (om && kind == STATS_COUNTER && len > 6 && strcmp(metric + len - 6, "_total") == 0)
+		len -= 6;
+	fprintf(out, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)len, metric, help, (int)len, metric,
+	    kind == STATS_COUNTER ? "counter" : "gauge");
+}
+
+/* A label value: backslash, double quote and newline escaped, as both formats want. */
+static void
+label_value(FILE *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(out, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", out);
+		else
+			putc(*s, out);
+	}
+}
+
+static void
+render_process(const struct stats_snapshot *snap, bool om, FILE *out)
+{
+	const char *last = NULL;
+
+	family_header(out, "echod_build_info", STATS_GAUGE, "echod's version (the value is 1)",
+	    om);
+	fputs("echod_build_info{version=\"", out);
+	label_value(out, snap->version);
+	fputs("\"} 1\n", out);
+	for (size_t i = 0; i < NPROCESS; i++) {
+		const struct process_metric *m = &process_metrics[i];
+		uint64_t v;
+
+		memcpy(&v, (const char *)&snap->proc + m->offset, sizeof(v));
+		if (last == NULL || strcmp(last, m->metric) != 0)
+			family_header(out, m->metric, m->kind, m->help, om);
+		last = m->metric;
+		if (m->label[0] != '\0')
+			fprintf(out, "%s{%s} %" PRIu64 "\n", m->metric, m->label, v);
+		else
+			fprintf(out, "%s %" PRIu64 "\n", m->metric, v);
+	}
+}
+
+/* Row r's samples of one listener. */
+static void
+render_listener(FILE *out, const struct stats_row *r, const struct stats_listener *l)
+{
+	if ((r->applies & l->applies) == 0)
+		return;
+	for (unsigned i = 0; i < r->n; i++) {
+		if (r->n > 1 && !stats_refusal_applies((enum refusal_reason)i, l->applies))
+			continue;
+		fprintf(out, "%s{listener=\"", r->metric);
+		label_value(out, l->name);
+		fprintf(out, "\",protocol=\"%s\"", l->protocol);
+		if (r->n > 1)
+			fprintf(out, ",reason=\"%s\"", refusal_reason_name((enum refusal_reason)i));
+		fprintf(out, "} %" PRIu64 "\n", l->t.v[r->first + i]);
+	}
+}
+
+void
+metrics_render(const struct stats_snapshot *snap, bool openmetrics, FILE *out)
+{
+	const char *last = NULL;
+
+	render_process(snap, openmetrics, out);
+	for (size_t k = 0; k < stats_nrows; k++) {
+		const struct stats_row *r = &stats_rows[k];
+
+		if (last == NULL || strcmp(last, r->metric) != 0)
+			family_header(out, r->metric, r->kind, r->help, openmetrics);
+		last = r->metric;
+		if (r->flags & STATS_PROCESS) {
+			/* One series for the process: sum() over listeners would need care. */
+			uint64_t sum = 0;
+
+			for (unsigned i = 0; i < r->n; i++)
+				sum += snap->total.v[r->first + i];
+			fprintf(out, "%s %" PRIu64 "\n", r->metric, sum);
+			continue;
+		}
+		for (size_t j = 0; j < snap->nlisteners; j++)
+			render_listener(out, r, &snap->listeners[j]);
+	}
+	if (openmetrics)
+		fputs("# EOF\n", out);
+}
+
+int
+server_metrics_render(void *server, bool openmetrics, char **text, size_t *len)
+{
+	struct stats_snapshot snap;
+	FILE *out;
+	int r = 0;
+
+	*text = NULL;
+	*len = 0;
+	out = open_memstream(text, len);
+	if (out == NULL)
+		return -1;
+	if (snapshot_take(server, true, &snap) == -1)
+		r = -1;
+	else
+		metrics_render(&snap, openmetrics, out);
+	stats_snapshot_free(&snap);
+	if (fclose(out) != 0)
+		r = -1;
+	if (r == -1) {
+		free(*text);
+		*text = NULL;
+		*len = 0;
+	}
+	return r;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* snapshot: every counter of the running echod at one moment, for readers on any thread. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "metrics_render.h"
+#include "server_state.h"
+#include "snapshot.h"
+
+static uint64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Called with the set's lock held: every listener in the set is alive. */
+static int
+take_listeners(struct server *s, struct stats_snapshot *out)
+{
+	const struct listener_set *set = &s->listeners;
+
+	if (set->count == 0)
+		return 0;
+	out->listeners = calloc(set->count, sizeof(*out->listeners));
+	if (out->listeners == NULL)
+		return -1;
+	for (size_t i = 0; i < set->count; i++) {
+		const struct listener_stats *ls = set->items[i]->stats;
+		struct stats_listener *l = &out->listeners[out->nlisteners];
+
+		if (ls == NULL)
+			continue;
+		memcpy(l->name, ls->name, sizeof(l->name));
+		l->protocol = ls->protocol;
+		l->applies = ls->applies;
+		listener_stats_sum(ls, &l->t);
+		out->nlisteners++;
+	}
+	return 0;
+}
+
+int
+snapshot_take(struct server *s, bool listeners, struct stats_snapshot *out)
+{
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->version = PACKAGE_VERSION;
+	out->proc.uptime_seconds = (monotonic_ms() - s->started_ms) / 1000;
+	out->proc.workers = s->nworkers;
+	out->proc.reloads_ok = atomic_load(&s->reload.count_ok);
+	out->proc.reloads_failed = atomic_load(&s->reload.count_failed);
+	out->proc.buffered_bytes = (uint64_t)stream_shared_buffered(&s->shared);
+	out->proc.buffered_bytes_peak = (uint64_t)stream_shared_buffered_peak(&s->shared);
+	for (size_t i = 0; i < s->nworkers; i++)
+		stats_accumulate(&out->total, worker_stats(s->workers[i]));
+	if (listeners) {
+		pthread_mutex_lock(&s->listeners_lock);
+		r = take_listeners(s, out);
+		pthread_mutex_unlock(&s->listeners_lock);
+	}
+	return r;
+}
+
+/* Each line of text (newline-terminated) as a line of rep. */
+static void
+report_text(struct report *rep, char *text, size_t len)
+{
+	char *line = text, *end = text + len, *nl;
+
+	while (line < end && (nl = memchr(line, '\n', (size_t)(end - line))) != NULL) {
+		*nl = '\0';
+		report_add(rep, "%s", line);
+		line = nl + 1;
+	}
+}
+
+bool
+snapshot_report(struct server *s, const char *command, struct report *rep)
+{
+	struct stats_snapshot snap;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	if (strcmp(command, "stats") != 0 && strcmp(command, "stats json") != 0 &&
+	    strcmp(command, "metrics") != 0)
+		return false;
+	out = open_memstream(&text, &len);
+	if (out == NULL || snapshot_take(s, true, &snap) == -1) {
+		if (out != NULL)
+			fclose(out);
+		free(text);
+		report_fail(rep, "error: out of memory");
+		return true;
+	}
+	if (strcmp(command, "stats") == 0)
+		stats_format_text(&snap, out);
+	else if (strcmp(command, "stats json") == 0)
+		stats_format_json(&snap, out);
+	else
+		metrics_render(&snap, false, out);
+	stats_snapshot_free(&snap);
+	if (fclose(out) != 0)
+		report_fail(rep, "error: out of memory");
+	else
+		report_text(rep, text, len);
+	free(text);
+	return true;
+}
