@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # make bench: every scenario of the performance issue against echod and three reference
-# servers (the blocking floor, xinetd's builtin echo, socat fork PIPE) in one run, one table.
+# servers (the blocking floor, xinetd's builtin echo, socat fork PIPE) in one run, one table;
+# and the cost of echod's metrics endpoint: echod-metrics is echod with a `metrics` block,
+# scraped once a second during its c=50 ping-pong runs (issue 12).
 #
 # Environment (defaults for a 2-core machine):
 #   SERVER_CPUS=0 LOAD_CPUS=1   taskset CPU lists for the servers and for echod-bench
@@ -11,11 +13,11 @@
 #   REPEAT=5                    runs of each throughput scenario; every figure is their median
 #   IDLE_C=15000                idle connections held against echod and the floor
 #   IDLE_FORK_C=500             ... against xinetd and socat (a process per connection)
-#   SERVERS="echod floor xinetd socat"   which columns to run
+#   SERVERS="echod echod-metrics floor xinetd socat"   which servers to run
 #   BENCH_KEEP=DIR              keep every run's JSON line and stderr there
 # Exit status: 0 when every target holds, 1 otherwise (echod missing included).
 # Installs nothing; needs util-linux (setsid, taskset), iproute2 (ss), procps (ps, pkill), xinetd,
-# socat.
+# socat, coreutils (timeout). The scraper speaks HTTP through bash's /dev/tcp: no curl needed.
 set -u
 
 BIN=${BENCH_BIN:-$(cd "$(dirname "$0")" && pwd)}
@@ -32,7 +34,7 @@ WARMUP=${WARMUP:-0.5}
 REPEAT=${REPEAT:-5}
 IDLE_C=${IDLE_C:-15000}
 IDLE_FORK_C=${IDLE_FORK_C:-500}
-SERVERS=${SERVERS:-echod floor xinetd socat}
+SERVERS=${SERVERS:-echod echod-metrics floor xinetd socat}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-bench.XXXXXX") || exit 1
 res=${BENCH_KEEP:-$tmp/res}
@@ -40,11 +42,13 @@ mkdir -p "$res"
 pids=()
 ports_taken=" "
 declare -A port pid missing base
+metrics_port="" scraper=""
 
 # Every server runs in its own session (setsid), so its whole group, forked children
 # included, goes with one kill of the group id we recorded.
 cleanup() {
 	local p
+	[ -n "$scraper" ] && kill -TERM -- "-$scraper" 2>/dev/null
 	for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
 	sleep 0.2
 	for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
@@ -139,6 +143,9 @@ echod_config() {	# FILE TCP-PORT... -- UDP-PORT...
 		done
 		printf '\n);\nlimits = { max_connections = 20000; idle_timeout = 0;'
 		printf ' buffer_size = 65536; };\nworkers = %s;\n' "$WORKERS"
+		# No control socket: the default, /run/echod/control, belongs to the system's
+		# echod, and echod and echod-metrics run at the same time.
+		printf 'control_socket = "";\n'
 	} >"$f"
 }
 
@@ -200,6 +207,19 @@ start_servers() {
 			start echod t "$p" "$ECHOD" -c "$tmp/echod.conf" &&
 				start_udp_check echod "$p"
 			;;
+		echod-metrics)
+			if [ ! -x "$ECHOD" ]; then
+				missing[$s]="missing ($ECHOD not built)"
+				continue
+			fi
+			# echod's configuration plus the endpoint, on a port of its own.
+			metrics_port=$(free_port)
+			echod_config "$tmp/$s.conf" "$p" -- "$p"
+			printf 'metrics = { address = "127.0.0.1"; port = %s; };\n' \
+				"$metrics_port" >>"$tmp/$s.conf"
+			start "$s" t "$p" "$ECHOD" -c "$tmp/$s.conf" &&
+				start_udp_check "$s" "$p" && start_metrics_check
+			;;
 		floor)
 			# The batched UDP floor is a second UDP port of the same process.
 			port[floor-batch]=$(free_port)
@@ -240,22 +260,87 @@ start_udp_check() {	# NAME PORT: the UDP listener is up too
 	say "$1: no UDP listener on port $2"
 }
 
+# echod-metrics serves /metrics: one scrape answers 200 (its HTTP thread is up by then, so
+# the thread count settle() comes back to includes it); else the column is not run.
+start_metrics_check() {
+	local st=""
+	for _ in $(seq 100); do
+		st=$(scrape_once "$metrics_port")
+		[ "$st" = 200 ] && break
+		sleep 0.05
+	done
+	if [ "$st" != 200 ]; then
+		say "echod-metrics: /metrics on port $metrics_port answered ${st:-nothing}:" \
+			"$(tail -n 3 "$tmp/echod-metrics.log")"
+		missing[echod-metrics]="metrics endpoint not serving"
+		return 1
+	fi
+	base[echod-metrics]=$(threads_of "${pid[echod-metrics]}")
+}
+
+# scrape_once PORT: GET /metrics as Prometheus does, reading the whole answer (2 s at most);
+# prints 200 for a 200 with echod's metrics in it, else the status, or "fail".
+scrape_once() {
+	local r
+	{ exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || { echo fail; return; }
+	printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n%s\r\n%s\r\n\r\n' "$1" \
+		"Accept: text/plain;version=0.0.4" "Connection: close" >&3
+	r=$(timeout 2 cat <&3)
+	exec 3<&-
+	case $r in
+	"HTTP/1."?" 200 "*"# TYPE echod_"*) echo 200 ;;
+	"HTTP/1."?" "[0-9][0-9][0-9]*) r=${r#HTTP/1.? }; echo "${r:0:3}" ;;
+	*) echo fail ;;
+	esac
+}
+
+# scrape_loop PORT FILE SECONDS: a scrape a second, its status appended to FILE, for
+# SECONDS at most (run() stops it sooner, when the run it accompanies ends).
+scrape_loop() {
+	local end=$((SECONDS + $3))
+	while [ $SECONDS -lt "$end" ]; do
+		scrape_once "$1" >>"$2"
+		sleep 1
+	done
+}
+
+# scraper_start FILE: scrape_loop on the load CPUs, in a session of its own (cleanup() ends
+# it too), for the length of one run and 10 s more; its session id in $scraper.
+scraper_start() {
+	local limit
+	limit=$(awk -v w="$WARMUP" -v d="$DURATION" 'BEGIN { printf "%d", w + d + 11 }')
+	: >"$1"
+	setsid taskset -c "$LOAD_CPUS" bash -c "$(declare -f scrape_once scrape_loop)
+		scrape_loop $(printf '%q ' "$metrics_port" "$1" "$limit")" </dev/null 2>/dev/null &
+	scraper=$!
+}
+
+scraper_stop() {
+	kill -TERM -- "-$scraper" 2>/dev/null
+	wait "$scraper" 2>/dev/null
+	scraper=""
+}
+
 # run ID SERVER ARGS...: one echod-bench run, its JSON line in $out/ID.SERVER.json.
 # $out is $res, or $res/reps for a repeated run; the load runs on $cpus (LOAD_CPUS).
 # Server "floor-batch" is the floor's batched UDP port; socat's UDP server is another process.
+# echod-metrics runs the c=50 ping-pong (pp50) only, scraped meanwhile ($dir/$id.$col.scrapes).
 run() {
 	local id=$1 s=$2 target=$2 col=$2 rc dir=${out:-$res}
 	shift 2
 	[ "$s" = socat ] && [ "$1" = udp-pingpong ] && target=socat-udp
 	[ "$s" = floor-batch ] && col=floor
+	[ "$s" = echod-metrics ] && [ "${id%-r*}" != pp50 ] && return
 	if [ -n "${missing[$col]:-}" ] || [ -z "${pid[$target]:-}" ]; then
 		return
 	fi
 	say "  $id: $s"
+	[ "$s" = echod-metrics ] && scraper_start "$dir/$id.$col.scrapes"
 	taskset -c "${cpus:-$LOAD_CPUS}" "$BENCH" --json -p "${port[$s]}" \
 		--pid "${pid[$target]}" -T "$LOAD_THREADS" -m "$@" >"$dir/$id.$col.json" \
 		2>"$dir/$id.$col.err"
 	rc=$?
+	[ -n "${scraper:-}" ] && scraper_stop
 	echo "$rc" >"$dir/$id.$col.rc"
 	# socat's UDP children (one per peer) never exit by themselves: end them here.
 	[ "$target" = socat-udp ] && pkill -TERM -P "${pid[socat-udp]}"
@@ -341,12 +426,29 @@ run_startup() {
 	done
 }
 
+# pp50_servers ROUND: $SERVERS, with echod and echod-metrics swapped in even rounds, so that
+# which of the two runs first in a round (their ratio is a 3 % target) does not bias it.
+pp50_servers() {
+	local s swap=0
+	if [[ " $SERVERS " == *" echod "* && " $SERVERS " == *" echod-metrics "* ]]; then
+		swap=$(($1 % 2 == 0))
+	fi
+	for s in $SERVERS; do
+		if [ $swap = 1 ]; then
+			case $s in echod) s=echod-metrics ;; echod-metrics) s=echod ;; esac
+		fi
+		printf '%s ' "$s"
+	done
+}
+
 # One round of the repeated scenarios, every server in turn, so that a slow spell of the
 # machine hits all of them alike; the medians over the rounds go in the table.
 run_round() {	# ROUND
 	local s r=$1
 	say " round $r of $REPEAT"
-	for s in $SERVERS; do run "pp50-r$r" "$s" tcp-pingpong -c 50 -s 64 "${timing[@]}"; done
+	for s in $(pp50_servers "$r"); do
+		run "pp50-r$r" "$s" tcp-pingpong -c 50 -s 64 "${timing[@]}"
+	done
 	for s in $SERVERS; do run "pp500-r$r" "$s" tcp-pingpong -c 500 -s 64 "${timing[@]}"; done
 	for s in $SERVERS; do
 		run "pp16k-r$r" "$s" tcp-pingpong -c 50 -s 16384 "${timing[@]}"
@@ -488,28 +590,48 @@ batch_row() {	# SCEN ID FLOOR-ID
 		"reference" "-"
 }
 
+# The cost of the metrics endpoint (issue 12): echod-metrics' CPU per round trip, scraped
+# once a second, over echod's without the endpoint (paired per round, as vs() does); then
+# the scrapes of those runs: every one must have been a 200 with the metrics in it.
+metrics_rows() {
+	local r n="" t=0 f
+	r=$(vs pp50 server_cpu_us_per_op pp50 echod echod-metrics)
+	row "tcp-pingpong c=50 s=64" "server us/round trip, metrics + 1 scrape/s vs off" \
+		"$(cell pp50 echod-metrics server_cpu_us_per_op %.2f)" "-" "-" "-" \
+		"${r:+metrics/off $r}" "<= 1.03x off" \
+		"$(judge "v <= 1.03" "$r" "$(errors pp50 echod-metrics)")"
+	for f in "$res"/reps/pp50-r*.echod-metrics.scrapes; do
+		[ -e "$f" ] || continue
+		n=$((${n:-0} + $(grep -c '^200$' "$f")))
+		t=$((t + $(wc -l <"$f")))
+	done
+	row "tcp-pingpong c=50 s=64" "scrapes served (200)" "${n:--}" "-" "-" "-" \
+		"${n:+of $t tried}" "every scrape 200" "$(judge "v == $t && v > 0" "$n" 0)"
+}
+
 info_row() {	# SCEN METRIC ID KEY FORMAT: figures only, no target
 	local c
 	mapfile -t c < <(cells "$3" "$4" "$5")
 	row "$1" "$2" "${c[@]}" "" "" "-"
 }
 
-# vs ID KEY REF-ID REF-SERVER: echod's figure over the reference's. For repeated scenarios,
-# the median of the ratios within each round: the two runs of a round are seconds apart, so
-# the machine's speed, which drifts by tens of percent between rounds on a shared VM, cancels.
+# vs ID KEY REF-ID REF-SERVER [SERVER]: SERVER's figure (default echod) over the reference's.
+# For repeated scenarios, the median of the ratios within each round: the two runs of a round
+# are seconds apart, so the machine's speed, which drifts by tens of percent between rounds
+# on a shared VM, cancels.
 vs() {
-	if [ ! -e "$res/reps/$1-r1.echod.json" ]; then
-		ratio "$(get "$1" echod "$2")" "$(get "$3" "$4" "$2")"
+	if [ ! -e "$res/reps/$1-r1.${5:-echod}.json" ]; then
+		ratio "$(get "$1" "${5:-echod}" "$2")" "$(get "$3" "$4" "$2")"
 		return
 	fi
 	rounds "$@" | tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 }
 		END { if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-rounds() {	# ID KEY REF-ID REF-SERVER: the ratio in each round, in round order
+rounds() {	# ID KEY REF-ID REF-SERVER [SERVER]: the ratio in each round, in round order
 	local r sep=""
 	for r in $(seq "$REPEAT"); do
-		printf '%s%s' "$sep" "$(ratio "$(get "reps/$1-r$r" echod "$2")" \
+		printf '%s%s' "$sep" "$(ratio "$(get "reps/$1-r$r" "${5:-echod}" "$2")" \
 			"$(get "reps/$3-r$r" "$4" "$2")")"
 		sep=" "
 	done
@@ -520,6 +642,8 @@ round_ratios() {
 	[ -e "$res/reps/pp50-r1.echod.json" ] || return 0
 	echo "Ratios in each round, in order (the table gives their median):"
 	echo "- echod/floor, CPU per round trip: $(rounds pp50 server_cpu_us_per_op pp50 floor)"
+	echo "- metrics/off, echod CPU per round trip:" \
+		"$(rounds pp50 server_cpu_us_per_op pp50 echod echod-metrics)"
 	echo "- echod/xinetd, c=50 round trips/s: $(rounds pp50 ops_per_s pp50 xinetd)"
 	echo "- c500/c50, echod round trips/s: $(rounds pp500 ops_per_s pp50 echod)"
 	echo "- echod/xinetd, 16 KiB round trips/s: $(rounds pp16k ops_per_s pp16k xinetd)"
@@ -538,6 +662,7 @@ table() {
 		"<= 1.4x floor"
 	info_row "tcp-pingpong c=50 s=64" "server CPU %" pp50 server_cpu_pct %.0f
 	floor_row "tcp recv+send, 64 B" tfloor pp50
+	metrics_rows
 	rel_row "tcp-pingpong c=50 s=64" "round trips/s" pp50 ops_per_s %.0f \
 		"$(vs pp50 ops_per_s pp50 xinetd)" "echod/xinetd" "v >= 1.5" ">= 1.5x xinetd"
 	rel_row "tcp-pingpong c=500 s=64" "round trips/s" pp500 ops_per_s %.0f \
