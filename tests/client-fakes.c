@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,12 @@ fake_stream_conn(int c, const struct fake_spec *sp)
 	while ((n = read(c, buf, sizeof(buf))) > 0) {
 		if (sp->stream == FAKE_SINK)
 			continue;
+		if (sp->stream == FAKE_RESET) {
+			struct linger lg = { 1, 0 };
+
+			setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			break;
+		}
 		if (sp->stream == FAKE_JOIN) {
 			p = realloc(all, off + (size_t)n);
 			if (p == NULL)
@@ -83,6 +90,7 @@ fake_dgram_loop(int fd, const struct fake_spec *sp, const char *dir)
 	socklen_t flen, hlen = 0;
 	size_t i = 0, len = strlen(sp->script);
 	ssize_t n, heldn = -1;
+	bool after = false;	/* 'r': the held one goes after the next one's echo */
 	char path[128];
 	FILE *log;
 
@@ -99,10 +107,12 @@ fake_dgram_loop(int fd, const struct fake_spec *sp, const char *dir)
 		}
 		switch (sp->script[i % len]) {
 		case 'h':
+		case 'r':
 			memcpy(held, buf, (size_t)n);
 			heldn = n;
 			hfrom = from;
 			hlen = flen;
+			after = sp->script[i % len] == 'r';
 			continue;
 		case 'd':
 			n = -1;
@@ -118,11 +128,13 @@ fake_dgram_loop(int fd, const struct fake_spec *sp, const char *dir)
 			sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, flen);
 			break;
 		}
-		if (heldn >= 0)
+		if (heldn >= 0 && !after)
 			sendto(fd, held, (size_t)heldn, 0, (struct sockaddr *)&hfrom, hlen);
-		heldn = -1;
 		if (n >= 0)
 			sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, flen);
+		if (heldn >= 0 && after)
+			sendto(fd, held, (size_t)heldn, 0, (struct sockaddr *)&hfrom, hlen);
+		heldn = -1;
 	}
 }
 

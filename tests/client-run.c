@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,6 +76,29 @@ run_argv(char **argv, char *wrapper, const char *const *args)
 	return n;
 }
 
+/* The namespace's loopback up with the smallest IPv6 MTU (what ip link set lo mtu 1280
+ * does), so that a 2000-byte datagram exceeds the path MTU without leaving the host. */
+static int
+run_lo_1280(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd == -1)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	ifr.ifr_mtu = 1280;
+	r = ioctl(fd, SIOCSIFMTU, &ifr);
+	if (r == 0)
+		r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	if (r == 0)
+		r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	close(fd);
+	return r;
+}
+
 static void
 run_child(char **argv, int in, int out, int err, unsigned flags)
 {
@@ -84,6 +110,10 @@ run_child(char **argv, int in, int out, int err, unsigned flags)
 	if ((flags & RUN_NETNS) && unshare(CLONE_NEWNET) == -1 &&
 	    unshare(CLONE_NEWUSER | CLONE_NEWNET) == -1) {
 		fprintf(stderr, "run_client: unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		_exit(125);
+	}
+	if ((flags & RUN_LO_1280) && run_lo_1280() == -1) {
+		fprintf(stderr, "run_client: lo mtu 1280: %s\n", strerror(errno));
 		_exit(125);
 	}
 	execvp(argv[0], argv);

@@ -29,6 +29,7 @@ struct run_result {
 enum {
 	RUN_NETNS = 1,		/* run the client in a fresh network namespace (no routes) */
 	RUN_KEEP_STDIN = 2,	/* leave stdin open after the steps (until the client exits) */
+	RUN_LO_1280 = 4,	/* with RUN_NETNS: its loopback up, with an MTU of 1280 */
 };
 
 /*

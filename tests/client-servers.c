@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "client-servers.h"
+#include "harness.h"
 
 #define SERVER_READY_S	10
 
@@ -371,43 +372,20 @@ echod_missing(void)
 	return p != NULL && access(p, X_OK) == 0 ? NULL : "echod is not built (set ECHOD)";
 }
 
-/* echod itself, TCP and UDP on one loopback port, from a private config. */
-static int
-echod_spawn(struct test_server *s)
-{
-	char conf[128], log[128];
-	FILE *f;
-	int fd;
-
-	snprintf(conf, sizeof(conf), "%s/echod.conf", s->dir);
-	snprintf(log, sizeof(log), "%s/echod.out", s->dir);
-	f = fopen(conf, "w");
-	if (f == NULL)
-		return -1;
-	fprintf(f, "listeners = (\n"
-	    "  { protocol = \"tcp\"; port = %s; address = \"%s\"; },\n"
-	    "  { protocol = \"udp\"; port = %s; address = \"%s\"; }\n);\nworkers = 2;\n",
-	    s->port, s->host, s->port, s->host);
-	if (fclose(f) != 0)
-		return -1;
-	s->pid = fork();
-	if (s->pid == -1)
-		return -1;
-	if (s->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd != -1)
-			dup2(fd, 2);
-		execl(getenv("ECHOD"), "echod", "-c", conf, "--log-target=stderr", (char *)NULL);
-		_exit(127);
-	}
-	return 0;
-}
-
+/* echod itself, TCP and UDP on one loopback port (and ::1 for AF_INET6), from sockets the
+ * harness binds and passes as systemd would: no port can be taken in between. */
 static int
 echod_start(struct test_server *s, int family)
 {
-	return spawned_start(s, family, echod_spawn, "echod", "echod.out");
+	struct harness_service svc = { .workers = 2, .ipv6 = family == AF_INET6 };
+	struct echod_proc *p = calloc(1, sizeof(*p));
+
+	server_init(s, family);
+	if (p == NULL)
+		return -1;
+	s->echod = p;
+	server_name(s, harness_serve(p, &svc));
+	return 0;
 }
 
 char *
@@ -442,6 +420,12 @@ server_stop(struct test_server *s)
 	char path[128];
 
 	server_track(s, false);
+	if (s->echod != NULL) {
+		harness_stop(s->echod);
+		harness_cleanup(s->echod);
+		free(s->echod);
+		s->echod = NULL;
+	}
 	if (s->pid > 0) {
 		kill(s->pid, SIGTERM);
 		waitpid(s->pid, NULL, 0);

@@ -15,6 +15,7 @@ struct test_server {
 	char port[8];		/* "40123"; empty for AF_UNIX */
 	char dir[64];		/* scratch directory: configuration, logs, sockets */
 	int fds[4];		/* in-process sockets held open while the test runs */
+	void *echod;		/* echod started by harness_serve() (struct echod_proc) */
 };
 
 /*
@@ -43,6 +44,7 @@ enum fake_stream {
 	FAKE_ECHO,	/* echo at once (flipping byte corrupt_at of each connection) */
 	FAKE_SINK,	/* read and never answer */
 	FAKE_JOIN,	/* read until the client half-closes, then answer all in one write */
+	FAKE_RESET,	/* read, then reset the connection (RST: SO_LINGER 0) */
 };
 
 struct fake_spec {
@@ -51,7 +53,8 @@ struct fake_spec {
 	long corrupt_at;	/* stream offset to corrupt, -1 for none */
 	/* For each datagram in turn, the script repeating: e echo, d drop, c corrupt one
 	 * byte, t truncate to half, 2 echo twice, h hold until the next datagram comes and
-	 * answer it first then. Every datagram's length is logged to dir/dgrams. */
+	 * answer it first then, r hold it and answer it after the next one (reordering).
+	 * Every datagram's length is logged to dir/dgrams. */
 	const char *script;
 };
 

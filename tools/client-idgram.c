@@ -222,7 +222,7 @@ int
 idgram_run(int fd, const struct peer *peer, const struct client_opts *o)
 {
 	struct idgram *ig;
-	struct stats_info info = { peer->name, "udp", 0 };
+	struct stats_info info = { .peer = peer->name, .proto = "udp" };
 	int r, ret = -1;
 
 	ig = calloc(1, sizeof(*ig));

@@ -257,7 +257,8 @@ int
 istream_run(int fd, const struct peer *peer, const struct client_opts *o)
 {
 	struct istream *is;
-	struct stats_info info = { peer->name, peer->family == AF_UNIX ? "unix" : "tcp", 0 };
+	struct stats_info info = { .peer = peer->name,
+	    .proto = peer->family == AF_UNIX ? "unix" : "tcp" };
 	int r, ret = -1;
 
 	is = calloc(1, sizeof(*is));

@@ -11,12 +11,18 @@
 #define OPTS_MAX_DGRAM	65507
 /* TCP payloads are held twice in memory (sent and received copies). */
 #define OPTS_MAX_STREAM	(256UL * 1024 * 1024)
+/* ping's -p takes up to 16 pattern bytes; so does --pattern. */
+#define OPTS_MAX_PATTERN	16
 
 enum client_mode {
 	CLIENT_ONCE,		/* one message, print the echo */
 	CLIENT_PROBE,		/* ping-like: --count, --interval, --size */
+	CLIENT_STREAM,		/* --stream: verified TCP throughput */
 	CLIENT_INTERACTIVE,	/* lines from standard input */
 };
+
+/* -M: what to do about path-MTU discovery and the DF bit. */
+enum client_pmtu { PMTU_UNSET, PMTU_DO, PMTU_WANT, PMTU_DONT, PMTU_PROBE };
 
 struct client_opts {
 	enum client_mode mode;
@@ -32,6 +38,23 @@ struct client_opts {
 	double timeout;		/* seconds to wait for a connection or an echo */
 	bool quiet;
 	bool json;
+	/* Packet options (-t -Q -I -B -M); 0 / -1 / NULL / PMTU_UNSET leave the default. */
+	int ttl;		/* IPv4 TTL or IPv6 hop limit, 1..255; 0: unset */
+	int tos;		/* TOS byte or traffic class; -1: unset */
+	const char *iface;	/* -I naming an interface: SO_BINDTODEVICE */
+	const char *src_addr;	/* -I ADDR or -B ADDR: the source address, or NULL */
+	const char *src_port;	/* -B ADDR:PORT: the source port, or NULL */
+	char src_buf[64];	/* -B's text split into address and port */
+	enum client_pmtu pmtu;
+	unsigned char pattern[OPTS_MAX_PATTERN];	/* --pattern: payload fill */
+	size_t pattern_len;	/* 0: pseudo-random payloads */
+	/* Schedule and output (-w -D -l -f -b --histogram). */
+	double deadline;	/* -w: seconds after which no probe is sent; 0: none */
+	bool unix_time;		/* -D: prefix lines with the Unix time */
+	unsigned long preload;	/* -l: probes sent at once before the schedule starts */
+	bool flood;		/* -f */
+	bool histogram;
+	double bandwidth;	/* -b: bits per second; 0: not a throughput run */
 };
 
 /*
@@ -39,5 +62,16 @@ struct client_opts {
  * should exit with success, -1 on a usage error (already reported on stderr).
  */
 int opts_parse(int argc, char **argv, struct client_opts *o);
+
+/*
+ * A -Q value: a number (0xb8, 184: the whole TOS / traffic class byte) or a DSCP name (ef,
+ * af11..af43, cs0..cs7, be, va, le), which sets the six DSCP bits and leaves ECN zero.
+ * Returns the byte, or -1 when s is neither.
+ */
+int opts_tos(const char *s);
+
+/* A -b rate: a number with an optional K, M or G suffix (powers of 1000), in bits per
+ * second. Returns it, or -1 when invalid or zero. */
+double opts_rate(const char *s);
 
 #endif

@@ -49,6 +49,13 @@ payload_put32(unsigned char *b, uint32_t v)
 	b[3] = v;
 }
 
+void
+payload_set_pattern(struct payload *p, const unsigned char *pattern, size_t len)
+{
+	p->pattern = len > 0 ? pattern : NULL;
+	p->pattern_len = len;
+}
+
 static uint32_t
 payload_get32(const unsigned char *b)
 {
@@ -56,7 +63,7 @@ payload_get32(const unsigned char *b)
 }
 
 void
-payload_fill(const struct payload *p, uint32_t seq, unsigned char *buf)
+payload_fill(const struct payload *p, uint32_t seq, uint64_t stamp, unsigned char *buf)
 {
 	uint64_t state = (uint64_t)p->nonce << 32 | seq, r;
 	size_t i = 0, n;
@@ -70,6 +77,13 @@ payload_fill(const struct payload *p, uint32_t seq, unsigned char *buf)
 		payload_put32(buf + 4, seq);
 		i = PAYLOAD_HEADER;
 	}
+	if (p->size >= PAYLOAD_STAMPED) {
+		payload_put32(buf + 8, (uint32_t)(stamp >> 32));
+		payload_put32(buf + 12, (uint32_t)stamp);
+		i = PAYLOAD_STAMPED;
+	}
+	for (size_t k = 0; p->pattern != NULL && i < p->size; i++, k++)
+		buf[i] = p->pattern[k % p->pattern_len];
 	while (i < p->size) {
 		r = payload_next(&state);
 		n = p->size - i < sizeof(r) ? p->size - i : sizeof(r);
@@ -88,6 +102,23 @@ payload_seq(const struct payload *p, const unsigned char *buf, size_t n)
 	return payload_get32(buf + 4);
 }
 
+void
+payload_restamp(const struct payload *p, uint64_t stamp, unsigned char *buf)
+{
+	if (p->message != NULL || p->size < PAYLOAD_STAMPED)
+		return;
+	payload_put32(buf + 8, (uint32_t)(stamp >> 32));
+	payload_put32(buf + 12, (uint32_t)stamp);
+}
+
+uint64_t
+payload_stamp(const struct payload *p, const unsigned char *buf, size_t n)
+{
+	if (payload_seq(p, buf, n) == 0 || p->size < PAYLOAD_STAMPED || n < PAYLOAD_STAMPED)
+		return 0;
+	return (uint64_t)payload_get32(buf + 8) << 32 | payload_get32(buf + 12);
+}
+
 long
 payload_cmp(const struct payload *p, const unsigned char *expected, const unsigned char *buf,
     size_t n)
@@ -102,8 +133,9 @@ payload_cmp(const struct payload *p, const unsigned char *expected, const unsign
 }
 
 long
-payload_diff(struct payload *p, uint32_t seq, const unsigned char *buf, size_t n)
+payload_diff(struct payload *p, uint32_t seq, uint64_t stamp, const unsigned char *buf,
+    size_t n)
 {
-	payload_fill(p, seq, p->scratch);
+	payload_fill(p, seq, stamp, p->scratch);
 	return payload_cmp(p, p->scratch, buf, n);
 }

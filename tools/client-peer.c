@@ -14,6 +14,7 @@
 
 #include "client-io.h"
 #include "client-peer.h"
+#include "client-sockopt.h"
 
 static void
 peer_name(struct peer *p)
@@ -117,10 +118,12 @@ peer_resolve(const struct client_opts *o, struct peer **list, size_t *n)
 	return 0;
 }
 
-/* Connect one socket; returns it, or -1 with errno (ETIMEDOUT when the peer kept silent). */
+/* Connect one socket; returns it, or -1 with errno (ETIMEDOUT when the peer kept silent;
+ * EINVAL once an option could not be set, which sockopt_apply() has reported). */
 static int
-peer_connect_one(const struct peer *p, double timeout)
+peer_connect_one(const struct peer *p, const struct client_opts *o)
 {
+	double timeout = o->timeout;
 	struct pollfd pfd;
 	socklen_t len = sizeof(int);
 	int fd, err = 0, r, saved;
@@ -128,6 +131,11 @@ peer_connect_one(const struct peer *p, double timeout)
 	fd = socket(p->family, p->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, p->protocol);
 	if (fd == -1)
 		return -1;
+	if (sockopt_apply(fd, p, o) == -1) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
 	/* A connected UDP socket gets ICMP errors (port unreachable) reported by recv(). */
 	if (connect(fd, (const struct sockaddr *)&p->addr, p->addrlen) == 0)
 		return fd;
@@ -153,8 +161,10 @@ fail:
 }
 
 int
-peer_connect(const struct peer *list, size_t n, double timeout, const struct peer **chosen)
+peer_connect(const struct peer *list, size_t n, const struct client_opts *o,
+    const struct peer **chosen)
 {
+	double timeout = o->timeout;
 	int fd = -1, *errs;
 	size_t i;
 
@@ -164,9 +174,13 @@ peer_connect(const struct peer *list, size_t n, double timeout, const struct pee
 		return -1;
 	}
 	for (i = 0; i < n && fd == -1; i++) {
-		fd = peer_connect_one(&list[i], timeout);
+		fd = peer_connect_one(&list[i], o);
 		errs[i] = errno;
 		*chosen = &list[i];
+		if (fd == -1 && errno == EINVAL) {
+			free(errs);	/* the options, not the address: said already */
+			return -1;
+		}
 		if (fd == -1 && errno == EINTR)
 			break;
 	}

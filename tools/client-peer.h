@@ -27,10 +27,11 @@ struct peer {
 int peer_resolve(const struct client_opts *o, struct peer **list, size_t *n);
 
 /*
- * Connect a non-blocking socket to the first of the n peers that accepts within timeout
- * seconds each, and point *chosen at it. Returns the socket, or -1 after reporting every
- * address's failure on stderr.
+ * Connect a non-blocking socket, with o's packet options set, to the first of the n peers
+ * that accepts within o->timeout seconds each, and point *chosen at it. Returns the socket,
+ * or -1 after reporting every address's failure on stderr (or the option that failed).
  */
-int peer_connect(const struct peer *list, size_t n, double timeout, const struct peer **chosen);
+int peer_connect(const struct peer *list, size_t n, const struct client_opts *o,
+    const struct peer **chosen);
 
 #endif

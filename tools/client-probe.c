@@ -1,395 +1,364 @@
 /* SPDX-License-Identifier: MIT */
-/* The one-message and ping-like probe modes over a connected TCP, UDP or Unix socket. */
+/* The probe schedule: probes go out on time whatever is outstanding; expiry; the summary. */
 #include <err.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
+#include "client-engine.h"
 #include "client-io.h"
-#include "client-payload.h"
 #include "client-probe.h"
-#include "client-stats.h"
+#include "client-sockopt.h"
 
-/* UDP probes remembered for telling late replies from unexpected ones. */
-#define PROBE_WINDOW	1024
-/* How far back a reply without a header is compared against lost probes. */
-#define PROBE_SEARCH	16
+/* Probes remembered for matching: at least this many, or -W (+1 s) worth at the rate. */
+#define PROBE_MIN_SLOTS	1024U
+#define PROBE_MAX_SLOTS	(1U << 21)
+#define PROBE_BURST_SLOTS	65536U
 /* Large enough for any datagram, so that an oversized reply is seen whole, not truncated. */
 #define PROBE_DGRAM_BUF	65536
+#define PROBE_STREAM_BUF	65536
+/* After a stall (suspend, a debugger), restart the schedule rather than burst to catch up. */
+#define PROBE_MAX_BEHIND	1.0
 
-enum probe_state { PROBE_PENDING = 1, PROBE_OK, PROBE_BAD, PROBE_LOST, PROBE_LATE };
-
-struct probe_slot {
-	uint32_t seq;
-	enum probe_state state;
-	double sent_at;
-};
-
-struct probe {
-	int fd;
-	const struct peer *peer;
-	const struct client_opts *o;
-	struct payload pl;
-	struct stats st;
-	unsigned char *out;	/* the current probe's payload */
-	unsigned char *in;	/* the reply */
-	uint32_t seq;		/* the last probe sent */
-	bool verbose;		/* print a line per probe */
-	bool fatal;		/* the run ended early on an error */
-	struct probe_slot slots[PROBE_WINDOW];
-};
-
-static struct probe_slot *
-probe_slot(struct probe *pr, uint32_t seq)
+struct pslot *
+engine_slot(struct engine *e, uint32_t seq)
 {
-	struct probe_slot *s = &pr->slots[seq % PROBE_WINDOW];
+	struct pslot *s = &e->slots[seq % e->nslots];
 
-	return seq != 0 && s->seq == seq ? s : NULL;
+	return seq != 0 && seq <= e->seq && s->seq == seq ? s : NULL;
 }
 
-/* A per-probe event without a reply: a stdout line while probing (ping prints those too),
- * an error message in one-message mode, where it is the whole outcome. */
-__attribute__((format(printf, 2, 3)))
-static void
-probe_note(struct probe *pr, const char *fmt, ...)
+double
+engine_rtt(const struct pslot *s, const struct recv_meta *m, bool *kernel)
+{
+	double user = (m->mono - s->sent) * 1000.0, k;
+
+	*kernel = false;
+	if (m->kernel_ns == 0 || m->kernel_ns < s->stamp)
+		return user;
+	/* Both ends on CLOCK_REALTIME: a clock step between them would show as a round trip
+	 * longer than the monotonic one; trust the kernel's only when it fits inside. */
+	k = (double)(m->kernel_ns - s->stamp) / 1e6;
+	if (k > user + 0.001)
+		return user;
+	*kernel = true;
+	return k;
+}
+
+void
+engine_ok(struct engine *e, struct pslot *s, double rtt, bool kernel, double now)
+{
+	struct pslot *n;
+
+	s->state = PS_OK;
+	s->rtt = rtt;
+	e->st.received++;
+	e->st.kernel_clock += kernel;
+	stats_add(&e->st, rtt);
+	stats_jitter(&e->st, rtt);
+	/* RFC 4737 3.3: reordered when it comes after a probe sent later. */
+	if (s->seq < e->next_exp)
+		e->st.reordered++;
+	else
+		e->next_exp = s->seq + 1;
+	n = engine_slot(e, s->seq - 1);
+	if (n != NULL && n->state == PS_OK)
+		stats_ipdv(&e->st, n->rtt, rtt);
+	n = engine_slot(e, s->seq + 1);
+	if (n != NULL && n->state == PS_OK)
+		stats_ipdv(&e->st, rtt, n->rtt);
+	/* Flood: the next probe as soon as the last one is answered. */
+	if (e->o->flood && s->seq == e->seq && e->next > now)
+		e->next = now;
+}
+
+void
+engine_fail(struct engine *e, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (pr->o->mode == CLIENT_ONCE) {
-		vwarnx(fmt, ap);
-	} else if (pr->verbose) {
-		vprintf(fmt, ap);
-		putchar('\n');
-		fflush(stdout);
-	}
+	vsnprintf(e->st.reason, sizeof(e->st.reason), fmt, ap);
 	va_end(ap);
-}
-
-/* One-message mode prints what came back, as it came back. */
-static void
-probe_show(struct probe *pr, const unsigned char *buf, size_t n)
-{
-	if (!pr->verbose || pr->o->mode != CLIENT_ONCE)
-		return;
-	fwrite(buf, 1, n, stdout);
-	if (n == 0 || buf[n - 1] != '\n')
+	if (e->dots)
 		putchar('\n');
+	fflush(stdout);
+	warnx("%s", e->st.reason);
+	e->fatal = true;
 }
 
+/* Probes past their -W: lost (a reply may still come, and count as late). */
 static void
-probe_line(struct probe *pr, size_t n, uint32_t seq, double rtt, const char *what)
+probe_expire(struct engine *e, double now)
 {
-	/* Flushed line by line, as ping does, so that a pipe shows progress. */
-	if (pr->verbose) {
-		printf("%zu bytes from %s seq=%u time=%.3f ms%s\n", n, pr->peer->name, seq,
-		    rtt * 1000.0, what);
-		fflush(stdout);
+	struct pslot *s;
+	struct pevent ev = { .status = ST_LOST, .rtt = -1, .ttl = -1, .tos = -1 };
+
+	for (; e->oldest != 0 && e->oldest <= e->seq; e->oldest++) {
+		s = engine_slot(e, e->oldest);
+		if (s == NULL || s->state != PS_PENDING)
+			continue;
+		if (now < s->sent + e->o->timeout)
+			break;
+		s->state = PS_LOST;
+		e->pending--;
+		ev.slot = s;
+		ev.size = e->pl.size;
+		report_event(e, &ev);
 	}
 }
 
+static bool
+probe_stream(const struct engine *e)
+{
+	return e->peer->socktype != SOCK_DGRAM;
+}
+
+/* May the next probe go out now? Also decides when sending is over. */
+static bool
+probe_due(struct engine *e, double now)
+{
+	const struct client_opts *o = e->o;
+	struct pslot *s;
+
+	if (e->stopped)
+		return false;
+	if ((o->count != 0 && e->seq >= o->count) || e->seq == UINT32_MAX ||
+	    (o->deadline > 0 && now >= e->start + o->deadline)) {
+		e->stopped = true;
+		return false;
+	}
+	if (now < e->next)
+		return false;
+	if (probe_stream(e) && e->wr_off < e->pl.size)
+		return false;	/* the previous one is still going out */
+	/* Window full: the slot is still waited for. Wait for it to expire. */
+	s = &e->slots[(e->seq + 1) % e->nslots];
+	return s->state != PS_PENDING;
+}
+
 static void
-probe_mismatch(struct probe *pr, size_t n, uint32_t seq, double rtt, long at)
+probe_schedule(struct engine *e, double now)
 {
-	char what[96];
-
-	if (n != pr->pl.size && (size_t)at == (n < pr->pl.size ? n : pr->pl.size))
-		snprintf(what, sizeof(what), ": mismatch, expected %zu bytes", pr->pl.size);
-	else
-		snprintf(what, sizeof(what), ": mismatch at byte %ld", at);
-	probe_line(pr, n, seq, rtt, what);
+	if (e->seq < e->o->preload)
+		return;		/* preload: the next one at once */
+	e->next += e->o->interval;
+	if (e->next < now - PROBE_MAX_BEHIND)
+		e->next = now;
 }
 
-/* Wait until the absolute time t, handling UDP replies meanwhile. -1: interrupted. */
-static int probe_dgram_wait(struct probe *pr, double t);
-
-static int
-probe_pause(struct probe *pr, double t)
+/* The earliest moment something is due: a probe, an expiry, the deadline, a -b line. */
+static double
+probe_wake(struct engine *e)
 {
-	if (pr->peer->socktype == SOCK_DGRAM)
-		return probe_dgram_wait(pr, t);
-	return io_wait(NULL, 0, t) == -1 ? -1 : 0;
-}
+	double t = -1, c;
+	struct pslot *s;
 
-static void
-probe_stream_error(struct probe *pr, uint32_t seq, size_t got, double timeout)
-{
-	if (errno == ETIMEDOUT)
-		warnx("%s seq=%u: no echo within %g s (%zu of %zu bytes came back)",
-		    pr->peer->name, seq, timeout, got, pr->pl.size);
-	else if (errno == ENODATA)
-		warnx("%s seq=%u: connection closed by the server (%zu of %zu bytes came back)",
-		    pr->peer->name, seq, got, pr->pl.size);
-	else
-		warnx("%s seq=%u: %s", pr->peer->name, seq, strerror(errno));
-}
-
-/* One TCP or Unix stream probe. Returns 0, or -1 when the run must stop. */
-static int
-probe_stream_one(struct probe *pr, uint32_t seq)
-{
-	size_t got;
-	double t0, rtt;
-	long at;
-
-	payload_fill(&pr->pl, seq, pr->out);
-	pr->st.sent++;
-	t0 = io_now();
-	if (io_exchange(pr->fd, pr->out, pr->in, pr->pl.size, pr->o->timeout, &got) == -1) {
-		if (errno == EINTR) {
-			pr->st.sent--;	/* cut short by the user, not lost */
-			return -1;
+#define PROBE_EARLIER(x) do { c = (x); if (t < 0 || c < t) t = c; } while (0)
+	/* The next probe's time only when it could go out then: while the previous one is
+	 * still being written, or its slot still waited for, a past time would spin. */
+	if (!e->stopped && !(probe_stream(e) && e->wr_off < e->pl.size) &&
+	    e->slots[(e->seq + 1) % e->nslots].state != PS_PENDING)
+		PROBE_EARLIER(e->next);
+	if (!e->stopped && e->o->deadline > 0)
+		PROBE_EARLIER(e->start + e->o->deadline);
+	if (probe_stream(e) && (e->pending > 0 || e->wr_off < e->pl.size))
+		PROBE_EARLIER(e->progress + e->o->timeout);
+	for (; !probe_stream(e) && e->oldest != 0 && e->oldest <= e->seq; e->oldest++) {
+		s = engine_slot(e, e->oldest);
+		if (s != NULL && s->state == PS_PENDING) {
+			PROBE_EARLIER(s->sent + e->o->timeout);
+			break;
 		}
-		/* A stream cannot resynchronise after a stall or a close: stop here. */
-		probe_show(pr, pr->in, got);
-		probe_stream_error(pr, seq, got, pr->o->timeout);
-		pr->fatal = true;
-		return -1;
 	}
-	rtt = io_now() - t0;
-	probe_show(pr, pr->in, got);
-	at = payload_cmp(&pr->pl, pr->out, pr->in, got);
-	if (at >= 0) {
-		pr->st.mismatched++;
-		probe_mismatch(pr, got, seq, rtt, at);
-		return 0;
-	}
-	pr->st.received++;
-	stats_add(&pr->st, rtt * 1000.0);
-	probe_line(pr, got, seq, rtt, "");
-	return 0;
+	if (e->paced && !e->stopped)
+		PROBE_EARLIER(e->tick);
+#undef PROBE_EARLIER
+	return t;
 }
 
-/* A reply identified as (an attempt at) seq's echo, at time now. */
 static void
-probe_dgram_answer(struct probe *pr, struct probe_slot *s, size_t n, double now)
+probe_send(struct engine *e, double now)
 {
-	long at = payload_diff(&pr->pl, s->seq, pr->in, n);
-	double rtt = now - s->sent_at;
-
-	if (at >= 0 && s->state == PROBE_PENDING) {
-		s->state = PROBE_BAD;
-		pr->st.mismatched++;
-		probe_show(pr, pr->in, n);
-		probe_mismatch(pr, n, s->seq, rtt, at);
-	} else if (at >= 0) {
-		pr->st.unexpected++;
-		probe_line(pr, n, s->seq, rtt, ": unexpected, does not match");
-	} else if (s->state == PROBE_PENDING) {
-		s->state = PROBE_OK;
-		pr->st.received++;
-		stats_add(&pr->st, rtt * 1000.0);
-		probe_show(pr, pr->in, n);
-		probe_line(pr, n, s->seq, rtt, "");
-	} else if (s->state == PROBE_LOST) {
-		s->state = PROBE_LATE;
-		pr->st.late++;
-		probe_line(pr, n, s->seq, rtt, " (late)");
-	} else {
-		pr->st.duplicates++;
-		probe_line(pr, n, s->seq, rtt, " (duplicate)");
-	}
+	if (e->oldest == 0)
+		e->oldest = 1;
+	if (probe_stream(e))
+		pstream_start(e);
+	else
+		pdgram_send(e);
+	report_sent(e);
+	probe_schedule(e, now);
 }
 
-/*
- * Which probe a datagram answers. Generated payloads name their sequence; for the others
- * (fixed messages, payloads too short for a header, corrupted headers) the current probe is
- * assumed, unless the datagram is an exact copy of a recently lost one.
- */
-static struct probe_slot *
-probe_dgram_match(struct probe *pr, size_t n)
+static void
+probe_loop(struct engine *e)
 {
-	struct probe_slot *cur = probe_slot(pr, pr->seq), *s;
-	uint32_t seq = payload_seq(&pr->pl, pr->in, n), i;
-
-	if (seq != 0)
-		return seq <= pr->seq ? probe_slot(pr, seq) : NULL;
-	if (cur != NULL && cur->state == PROBE_PENDING &&
-	    payload_diff(&pr->pl, cur->seq, pr->in, n) < 0)
-		return cur;
-	for (i = 1; i <= PROBE_SEARCH && i < pr->seq; i++) {
-		s = probe_slot(pr, pr->seq - i);
-		if (s != NULL && s->state == PROBE_LOST &&
-		    payload_diff(&pr->pl, s->seq, pr->in, n) < 0)
-			return s;
-	}
-	return cur;
-}
-
-/* Read one datagram. Returns 0, or -1 when the run must stop. */
-static int
-probe_dgram_read(struct probe *pr)
-{
-	struct probe_slot *s, *cur = probe_slot(pr, pr->seq);
-	ssize_t n;
-
-	n = recv(pr->fd, pr->in, PROBE_DGRAM_BUF, MSG_DONTWAIT | MSG_TRUNC);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (n == -1 && errno == ECONNREFUSED) {
-		/* ICMP port unreachable for some earlier datagram: nobody listens there. */
-		if (cur != NULL && cur->state == PROBE_PENDING)
-			cur->state = PROBE_LOST;
-		probe_note(pr, "%s seq=%u: connection refused (port unreachable)",
-		    pr->peer->name, pr->seq);
-		return 0;
-	}
-	if (n == -1) {
-		warn("%s: receive", pr->peer->name);
-		pr->fatal = true;
-		return -1;
-	}
-	if (n > PROBE_DGRAM_BUF)
-		n = PROBE_DGRAM_BUF;
-	s = probe_dgram_match(pr, (size_t)n);
-	if (s == NULL) {
-		pr->st.unexpected++;
-		if (pr->verbose) {
-			printf("%zd bytes from %s: unexpected, matches no probe\n", n,
-			    pr->peer->name);
-			fflush(stdout);
-		}
-		return 0;
-	}
-	probe_dgram_answer(pr, s, (size_t)n, io_now());
-	return 0;
-}
-
-static int
-probe_dgram_wait(struct probe *pr, double t)
-{
-	struct pollfd pfd = { .fd = pr->fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = e->fd };
+	double now;
 	int r;
 
-	while ((r = io_wait(&pfd, 1, t)) > 0)
-		if (probe_dgram_read(pr) == -1)
-			return -1;
-	return r;
-}
-
-/* One UDP probe: send, then wait for its answer or its timeout. -1: stop the run. */
-static int
-probe_dgram_one(struct probe *pr, uint32_t seq)
-{
-	struct pollfd pfd = { .fd = pr->fd, .events = POLLIN };
-	struct probe_slot *s = &pr->slots[seq % PROBE_WINDOW];
-	double deadline;
-	int r;
-
-	payload_fill(&pr->pl, seq, pr->out);
-	s->seq = pr->seq = seq;
-	s->state = PROBE_PENDING;
-	s->sent_at = io_now();
-	pr->st.sent++;
-	if (send(pr->fd, pr->out, pr->pl.size, MSG_NOSIGNAL) == -1) {
-		/* Most likely an ICMP error left over from an earlier probe. */
-		s->state = PROBE_LOST;
-		probe_note(pr, "%s seq=%u: %s", pr->peer->name, seq, errno == ECONNREFUSED ?
-		    "connection refused (port unreachable)" : strerror(errno));
-		return 0;
-	}
-	deadline = s->sent_at + pr->o->timeout;
-	while (s->state == PROBE_PENDING) {
-		r = io_wait(&pfd, 1, deadline);
-		if (r == -1 && errno == EINTR) {
-			s->seq = 0;
-			pr->st.sent--;	/* cut short by the user, not lost */
-			return -1;
-		}
+	e->start = e->next = e->progress = io_now();
+	e->tick = e->start + 1.0;
+	for (;;) {
+		now = io_now();
+		/* Before sending: the second just over, up to the deadline's. */
+		if (e->paced && now >= e->tick && !e->stopped)
+			report_interval(e, now);
+		while (!e->fatal && probe_due(e, now))
+			probe_send(e, now);
+		if (!probe_stream(e))
+			probe_expire(e, now);
+		else
+			pstream_check_stall(e, now);
+		if (e->fatal || (e->stopped && e->pending == 0 &&
+		    (!probe_stream(e) || e->wr_off == e->pl.size)))
+			break;
+		pfd.events = POLLIN;
+		if (probe_stream(e) && e->wr_off < e->pl.size)
+			pfd.events |= POLLOUT;
+		r = io_wait(&pfd, 1, probe_wake(e));
 		if (r == -1) {
-			warn("%s: poll", pr->peer->name);
-			pr->fatal = true;
-			return -1;
+			if (errno == EINTR)
+				e->interrupted = true;
+			else
+				engine_fail(e, "%s: poll: %s", e->peer->name, strerror(errno));
+			break;
 		}
-		if (r == 0) {
-			s->state = PROBE_LOST;
-			probe_note(pr, "no echo from %s seq=%u within %g s", pr->peer->name, seq,
-			    pr->o->timeout);
-		} else if (probe_dgram_read(pr) == -1) {
-			return -1;
-		}
+		if (r > 0 && probe_stream(e))
+			pstream_io(e, pfd.revents);
+		else if (r > 0)
+			pdgram_read(e, pfd.revents);
 	}
-	return 0;
+	/* Replies already queued (a last duplicate) are counted, not left unread. */
+	if (!probe_stream(e) && !e->fatal)
+		pdgram_read(e, 0);
+	if (e->interrupted) {
+		/* Cut short by the user, not lost: what was still in its -W is not counted. */
+		e->st.sent -= e->pending;
+	}
+	e->st.ended = io_now();
+	report_end_echo(e);
+	if (e->dots)
+		putchar('\n');
+	fflush(stdout);
+}
+
+/* Why the run was not perfect, for the summary, unless a fatal error said it already. */
+static void
+probe_reason(struct engine *e)
+{
+	struct stats *st = &e->st;
+
+	if (st->reason[0] != '\0' || stats_lost(st) + st->mismatched + st->late == 0)
+		return;
+	if (stats_lost(st) > 0 && st->errors == 0)
+		snprintf(st->reason, sizeof(st->reason), "no echo within %g s", e->o->timeout);
+	else if (stats_lost(st) == 0 && st->late > 0)
+		snprintf(st->reason, sizeof(st->reason), "echoes came after %g s", e->o->timeout);
+	else if (stats_lost(st) == 0)
+		snprintf(st->reason, sizeof(st->reason), "echoes differed from the probes");
 }
 
 static void
-probe_summary(struct probe *pr)
+probe_summary(struct engine *e)
 {
 	struct stats_info info = {
-		.peer = pr->peer->name,
-		.proto = pr->peer->family == AF_UNIX ? "unix" :
-		    pr->peer->socktype == SOCK_DGRAM ? "udp" : "tcp",
-		.size = pr->pl.size,
+		.peer = e->peer->name,
+		.proto = e->peer->family == AF_UNIX ? "unix" :
+		    e->peer->socktype == SOCK_DGRAM ? "udp" : "tcp",
+		.size = e->pl.size,
+		.histogram = e->o->histogram,
+		.throughput = e->paced,
 	};
 
-	if (pr->o->json)
-		stats_print_json(&pr->st, &info, stdout);
-	else if (pr->o->mode == CLIENT_PROBE)
-		stats_print(&pr->st, &info, stdout);
+	if (e->o->pmtu != PMTU_UNSET)
+		e->st.path_mtu = sockopt_path_mtu(e->fd, e->peer->family);
+	e->st.seconds = e->st.ended - e->start;
+	if (e->o->deadline > 0 && e->st.seconds > e->o->deadline)
+		e->st.seconds = e->o->deadline;
+	probe_reason(e);
+	if (e->o->json)
+		stats_print_json(&e->st, &info, stdout);
+	else if (e->o->mode != CLIENT_ONCE)
+		stats_print(&e->st, &info, stdout);
 }
 
-static void
-probe_loop(struct probe *pr)
+/* Enough slots that no probe's slot is reused while it may still be answered. */
+static uint32_t
+probe_slots(const struct client_opts *o)
 {
-	uint32_t seq;
-	double next = io_now(), t0;
-	bool dgram = pr->peer->socktype == SOCK_DGRAM;
-	int r;
+	/* Back to back (-i 0, --stream): the window itself bounds what is outstanding. */
+	double per = o->interval > 0 ? (o->timeout + 1.0) / o->interval : PROBE_BURST_SLOTS;
+	double n = per + (double)o->preload + 16;
 
-	for (seq = 1; pr->o->count == 0 || seq <= pr->o->count; seq++) {
-		if (probe_pause(pr, next) == -1)
-			break;
-		t0 = io_now();
-		r = dgram ? probe_dgram_one(pr, seq) : probe_stream_one(pr, seq);
-		if (r == -1)
-			break;
-		if (seq == UINT32_MAX)
-			break;
-		next = t0 + pr->o->interval;
-	}
-	fflush(stdout);
+	if (o->count != 0 && (double)o->count < n)
+		n = (double)o->count + 1;
+	if (n < PROBE_MIN_SLOTS)
+		return PROBE_MIN_SLOTS;
+	return n > PROBE_MAX_SLOTS ? PROBE_MAX_SLOTS : (uint32_t)n;
+}
+
+static int
+probe_alloc(struct engine *e, const struct client_opts *o)
+{
+	size_t outlen = o->size > 0 ? o->size : 1;
+
+	e->inlen = e->peer->socktype == SOCK_DGRAM ? PROBE_DGRAM_BUF : PROBE_STREAM_BUF;
+	e->nslots = probe_slots(o);
+	e->slots = calloc(e->nslots, sizeof(*e->slots));
+	e->out = malloc(outlen);
+	e->in = malloc(e->inlen);
+	e->expect = e->peer->socktype == SOCK_DGRAM ? NULL : malloc(outlen);
+	if (e->slots == NULL || e->out == NULL || e->in == NULL ||
+	    (e->peer->socktype != SOCK_DGRAM && e->expect == NULL))
+		return -1;
+	return 0;
 }
 
 int
 probe_run(int fd, const struct peer *peer, const struct client_opts *o)
 {
-	struct probe *pr;
-	size_t inlen;
+	struct engine *e;
 	int ret = -1;
 
-	pr = calloc(1, sizeof(*pr));
-	if (pr == NULL || payload_init(&pr->pl, o->message, o->size) == -1) {
+	e = calloc(1, sizeof(*e));
+	if (e == NULL || payload_init(&e->pl, o->message, o->size) == -1) {
 		warn("probe");
-		free(pr);
+		free(e);
 		return -1;
 	}
-	pr->fd = fd;
-	pr->peer = peer;
-	pr->o = o;
-	pr->verbose = !o->quiet && !o->json;
-	stats_init(&pr->st);
-	inlen = peer->socktype == SOCK_DGRAM ? PROBE_DGRAM_BUF : o->size;
-	pr->out = malloc(o->size > 0 ? o->size : 1);
-	pr->in = malloc(inlen > 0 ? inlen : 1);
-	if (pr->out == NULL || pr->in == NULL) {
+	payload_set_pattern(&e->pl, o->pattern, o->pattern_len);
+	e->fd = fd;
+	e->peer = peer;
+	e->o = o;
+	e->verbose = !o->quiet && !o->json;
+	e->dots = e->verbose && o->flood;
+	e->paced = o->bandwidth > 0 || o->mode == CLIENT_STREAM;
+	e->wr_off = o->size;	/* nothing being written */
+	e->rd_seq = 1;
+	e->rd_diff = -1;
+	e->shown_nl = true;
+	stats_init(&e->st);
+	if (probe_alloc(e, o) == -1) {
 		warn("probe");
 		goto done;
 	}
-	probe_loop(pr);
-	probe_summary(pr);
-	if (!pr->fatal && pr->st.sent > 0 && pr->st.received == pr->st.sent &&
-	    pr->st.unexpected == 0)
+	probe_loop(e);
+	probe_summary(e);
+	if (!e->fatal && e->st.sent > 0 && e->st.received == e->st.sent &&
+	    e->st.unexpected == 0)
 		ret = 0;
 done:
-	free(pr->out);
-	free(pr->in);
-	stats_free(&pr->st);
-	payload_free(&pr->pl);
-	free(pr);
+	free(e->slots);
+	free(e->out);
+	free(e->in);
+	free(e->expect);
+	stats_free(&e->st);
+	payload_free(&e->pl);
+	free(e);
 	return ret;
 }

@@ -7,6 +7,10 @@
 #include "client-io.h"
 #include "client-stats.h"
 
+/* Histogram buckets: powers of two of microseconds, from 1 us to about 2200 s. */
+#define STATS_BUCKETS	32
+#define STATS_BAR	40
+
 void
 stats_init(struct stats *st)
 {
@@ -37,7 +41,7 @@ stats_add(struct stats *st, double ms)
 		st->min = ms;
 	if (st->n == 1 || ms > st->max)
 		st->max = ms;
-	/* ...but a percentile needs them all. Out of memory, p99 covers the samples kept. */
+	/* ...but a percentile needs them all. Out of memory, they cover the samples kept. */
 	if (st->nrtt == st->cap) {
 		cap = st->cap ? st->cap * 2 : 64;
 		p = realloc(st->rtt, cap * sizeof(*p));
@@ -49,10 +53,32 @@ stats_add(struct stats *st, double ms)
 	st->rtt[st->nrtt++] = ms;
 }
 
+void
+stats_jitter(struct stats *st, double ms)
+{
+	/* RFC 3550 6.4.1: J += (|D(i-1,i)| - J) / 16, D the difference of the two transit
+	 * times; with the send times' difference taken out, that is the rtt difference. */
+	if (st->jitter_started)
+		st->jitter += (fabs(ms - st->jitter_prev) - st->jitter) / 16.0;
+	st->jitter_prev = ms;
+	st->jitter_started = true;
+}
+
+void
+stats_ipdv(struct stats *st, double ms_a, double ms_b)
+{
+	double d = fabs(ms_b - ms_a);
+
+	st->ipdv_sum += d;
+	if (st->ipdv_n == 0 || d > st->ipdv_max)
+		st->ipdv_max = d;
+	st->ipdv_n++;
+}
+
 unsigned long
 stats_lost(const struct stats *st)
 {
-	unsigned long answered = st->received + st->mismatched;
+	unsigned long answered = st->received + st->mismatched + st->late;
 
 	return st->sent > answered ? st->sent - answered : 0;
 }
@@ -71,21 +97,39 @@ stats_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Nearest rank in sorted v[0..n). */
+static double
+stats_rank(const double *v, size_t n, double p)
+{
+	size_t rank = (size_t)ceil(p / 100.0 * (double)n - 1e-9);
+
+	return v[rank > 0 ? rank - 1 : 0];
+}
+
+/* The samples sorted, in a new array (NULL without samples or memory). */
+static double *
+stats_sorted(const struct stats *st)
+{
+	double *v;
+
+	if (st->nrtt == 0)
+		return NULL;
+	v = malloc(st->nrtt * sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	memcpy(v, st->rtt, st->nrtt * sizeof(*v));
+	qsort(v, st->nrtt, sizeof(*v), stats_cmp);
+	return v;
+}
+
 double
 stats_percentile(const struct stats *st, double p)
 {
-	double *v, r;
-	size_t rank;
+	double *v = stats_sorted(st), r;
 
-	if (st->nrtt == 0)
-		return 0.0;
-	v = malloc(st->nrtt * sizeof(*v));
 	if (v == NULL)
-		return st->max;
-	memcpy(v, st->rtt, st->nrtt * sizeof(*v));
-	qsort(v, st->nrtt, sizeof(*v), stats_cmp);
-	rank = (size_t)ceil(p / 100.0 * (double)st->nrtt);
-	r = v[rank > 0 ? rank - 1 : 0];
+		return st->nrtt ? st->max : 0.0;
+	r = stats_rank(v, st->nrtt, p);
 	free(v);
 	return r;
 }
@@ -96,9 +140,48 @@ stats_mdev(const struct stats *st)
 	return st->n ? sqrt(st->m2 / (double)st->n) : 0.0;
 }
 
+const char *
+stats_clock(const struct stats *st)
+{
+	if (st->kernel_clock == 0)
+		return "user";
+	return st->kernel_clock == st->n ? "kernel" : "mixed";
+}
+
+static double
+stats_time_ms(const struct stats *st)
+{
+	return ((st->ended > 0 ? st->ended : io_now()) - st->started) * 1000.0;
+}
+
+/* Percentiles reported: p50, p90, p99, p99.9. */
+static void
+stats_pcts(const struct stats *st, double out[4])
+{
+	static const double which[4] = { 50, 90, 99, 99.9 };
+	double *v = stats_sorted(st);
+
+	for (int i = 0; i < 4; i++)
+		out[i] = v != NULL ? stats_rank(v, st->nrtt, which[i]) : st->max;
+	free(v);
+}
+
+static void
+stats_print_rates(const struct stats *st, FILE *f)
+{
+	double s = st->seconds > 0 ? st->seconds : 1e-9;
+
+	fprintf(f, "throughput: sent %.3f Mbit/s, echoed %.3f Mbit/s over %.3f s "
+	    "(%llu bytes sent, %llu echoed)\n", (double)st->bytes_sent * 8 / s / 1e6,
+	    (double)st->bytes_echoed * 8 / s / 1e6, st->seconds, st->bytes_sent,
+	    st->bytes_echoed);
+}
+
 void
 stats_print(const struct stats *st, const struct stats_info *info, FILE *f)
 {
+	double p[4];
+
 	fprintf(f, "--- %s %s echo statistics ---\n", info->peer, info->proto);
 	fprintf(f, "%lu sent, %lu received, %lu mismatched, %lu lost (%.1f%% loss)",
 	    st->sent, st->received, st->mismatched, stats_lost(st), stats_loss(st));
@@ -106,19 +189,73 @@ stats_print(const struct stats *st, const struct stats_info *info, FILE *f)
 		fprintf(f, ", %lu late", st->late);
 	if (st->duplicates)
 		fprintf(f, ", %lu duplicates", st->duplicates);
+	if (st->reordered)
+		fprintf(f, ", %lu reordered", st->reordered);
 	if (st->unexpected)
 		fprintf(f, ", %lu unexpected", st->unexpected);
-	fprintf(f, ", time %.0f ms\n", (io_now() - st->started) * 1000.0);
-	if (st->n > 0)
-		fprintf(f, "rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms, p99 = %.3f ms\n",
-		    st->min, st->mean, st->max, stats_mdev(st), stats_percentile(st, 99.0));
+	if (st->errors)
+		fprintf(f, ", +%lu errors", st->errors);
+	fprintf(f, ", time %.0f ms\n", stats_time_ms(st));
+	if (st->n > 0) {
+		stats_pcts(st, p);
+		fprintf(f, "rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms, "
+		    "p50/p90/p99/p99.9 = %.3f/%.3f/%.3f/%.3f ms\n", st->min, st->mean, st->max,
+		    stats_mdev(st), p[0], p[1], p[2], p[3]);
+		fprintf(f, "jitter %.3f ms, ipdv %.3f ms (max %.3f), clock %s\n", st->jitter,
+		    st->ipdv_n ? st->ipdv_sum / (double)st->ipdv_n : 0.0, st->ipdv_max,
+		    stats_clock(st));
+	}
+	if (st->path_mtu > 0)
+		fprintf(f, "path mtu %d\n", st->path_mtu);
+	if (info->throughput)
+		stats_print_rates(st, f);
+	if (info->histogram)
+		stats_print_histogram(st, f);
+}
+
+static int
+stats_bucket(double ms)
+{
+	double us = ms * 1000.0;
+	int b = us < 1.0 ? 0 : (int)floor(log2(us));
+
+	return b < STATS_BUCKETS ? b : STATS_BUCKETS - 1;
+}
+
+void
+stats_print_histogram(const struct stats *st, FILE *f)
+{
+	unsigned long count[STATS_BUCKETS] = { 0 }, most = 0;
+	int lo = STATS_BUCKETS, hi = -1, b, bar;
+
+	for (size_t i = 0; i < st->nrtt; i++) {
+		b = stats_bucket(st->rtt[i]);
+		count[b]++;
+		lo = b < lo ? b : lo;
+		hi = b > hi ? b : hi;
+	}
+	if (hi < 0)
+		return;
+	for (b = lo; b <= hi; b++)
+		most = count[b] > most ? count[b] : most;
+	fprintf(f, "rtt histogram (ms, log scale):\n");
+	for (b = lo; b <= hi; b++) {
+		bar = (int)((count[b] * STATS_BAR + most - 1) / most);
+		fprintf(f, "%10.3f - %10.3f |%-*.*s| %lu\n", ldexp(1.0, b) / 1000.0,
+		    ldexp(1.0, b + 1) / 1000.0, STATS_BAR, bar,
+		    "########################################", count[b]);
+	}
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped (unix paths may hold
  * anything but NUL). */
-static void
+void
 stats_json_string(const char *s, FILE *f)
 {
+	if (s == NULL) {
+		fputs("null", f);
+		return;
+	}
 	fputc('"', f);
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -133,23 +270,51 @@ stats_json_string(const char *s, FILE *f)
 	fputc('"', f);
 }
 
+static void
+stats_json_rtt(const struct stats *st, FILE *f)
+{
+	double p[4];
+
+	if (st->n == 0) {
+		fputs(",\"rtt_ms\":null,\"jitter_ms\":null,\"ipdv_ms\":null", f);
+		return;
+	}
+	stats_pcts(st, p);
+	fprintf(f, ",\"rtt_ms\":{\"min\":%.6f,\"avg\":%.6f,\"max\":%.6f,\"mdev\":%.6f,"
+	    "\"p50\":%.6f,\"p90\":%.6f,\"p99\":%.6f,\"p99_9\":%.6f}", st->min, st->mean, st->max,
+	    stats_mdev(st), p[0], p[1], p[2], p[3]);
+	fprintf(f, ",\"jitter_ms\":%.6f", st->jitter);
+	if (st->ipdv_n > 0)
+		fprintf(f, ",\"ipdv_ms\":{\"mean\":%.6f,\"max\":%.6f}",
+		    st->ipdv_sum / (double)st->ipdv_n, st->ipdv_max);
+	else
+		fputs(",\"ipdv_ms\":null", f);
+}
+
 void
 stats_print_json(const struct stats *st, const struct stats_info *info, FILE *f)
 {
-	fputs("{\"peer\":", f);
+	double s = st->seconds > 0 ? st->seconds : 1e-9;
+
+	fprintf(f, "{\"type\":\"summary\",\"schema\":%d,\"peer\":", STATS_SCHEMA);
 	stats_json_string(info->peer, f);
 	fprintf(f, ",\"protocol\":\"%s\",\"size\":%zu", info->proto, info->size);
 	fprintf(f, ",\"sent\":%lu,\"received\":%lu,\"mismatched\":%lu,\"lost\":%lu",
 	    st->sent, st->received, st->mismatched, stats_lost(st));
-	fprintf(f, ",\"late\":%lu,\"duplicates\":%lu,\"unexpected\":%lu",
-	    st->late, st->duplicates, st->unexpected);
-	fprintf(f, ",\"loss_percent\":%.3f,\"time_ms\":%.3f", stats_loss(st),
-	    (io_now() - st->started) * 1000.0);
-	if (st->n == 0) {
-		fputs(",\"rtt_ms\":null}\n", f);
-		return;
-	}
-	fprintf(f, ",\"rtt_ms\":{\"min\":%.6f,\"avg\":%.6f,\"max\":%.6f,\"mdev\":%.6f,"
-	    "\"p99\":%.6f}}\n", st->min, st->mean, st->max, stats_mdev(st),
-	    stats_percentile(st, 99.0));
+	fprintf(f, ",\"late\":%lu,\"duplicates\":%lu,\"reordered\":%lu,\"unexpected\":%lu"
+	    ",\"errors\":%lu", st->late, st->duplicates, st->reordered, st->unexpected,
+	    st->errors);
+	fprintf(f, ",\"loss_percent\":%.3f,\"time_ms\":%.3f,\"clock\":\"%s\"", stats_loss(st),
+	    stats_time_ms(st), stats_clock(st));
+	stats_json_rtt(st, f);
+	fputs(",\"reason\":", f);
+	stats_json_string(st->reason[0] != '\0' ? st->reason : NULL, f);
+	if (st->path_mtu > 0)
+		fprintf(f, ",\"path_mtu\":%d", st->path_mtu);
+	if (info->throughput)
+		fprintf(f, ",\"throughput\":{\"seconds\":%.6f,\"bytes_sent\":%llu,"
+		    "\"bytes_echoed\":%llu,\"sent_bps\":%.0f,\"echoed_bps\":%.0f}", st->seconds,
+		    st->bytes_sent, st->bytes_echoed, (double)st->bytes_sent * 8 / s,
+		    (double)st->bytes_echoed * 8 / s);
+	fputs("}\n", f);
 }

@@ -35,7 +35,7 @@ main(int argc, char **argv)
 		err(CLIENT_EXIT_FAILED, "signals");
 	if (peer_resolve(&o, &peers, &npeers) == -1)
 		return CLIENT_EXIT_USAGE;
-	fd = peer_connect(peers, npeers, o.timeout, &peer);
+	fd = peer_connect(peers, npeers, &o, &peer);
 	if (fd == -1)
 		goto done;
 	if (o.mode != CLIENT_INTERACTIVE)

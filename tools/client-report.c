@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/* What a probe run prints as it goes: ping-like lines, JSON Lines, flood dots, -b seconds. */
+#include <err.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "client-engine.h"
+
+static const char *const report_status[] = {
+	[ST_OK] = "ok", [ST_LOST] = "lost", [ST_LATE] = "late", [ST_MISMATCH] = "mismatch",
+	[ST_DUPLICATE] = "duplicate", [ST_ICMP] = "icmp",
+};
+
+/* -D: "[1700000000.123456] ", the Unix time as ping prints it. */
+static void
+report_stamp(const struct engine *e, FILE *f)
+{
+	struct timespec ts;
+
+	if (!e->o->unix_time)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(f, "[%lld.%06ld] ", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+}
+
+/* RFC 3339, UTC, microseconds: "2026-11-29T22:55:04.123456Z". */
+static void
+report_rfc3339(uint64_t ns, FILE *f)
+{
+	time_t sec = (time_t)(ns / 1000000000ULL);
+	struct tm tm;
+	char buf[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(f, "\"%s.%06luZ\"", buf, (unsigned long)(ns % 1000000000ULL / 1000));
+}
+
+static void
+report_json(const struct engine *e, const struct pevent *ev)
+{
+	const struct recv_error *ic = ev->icmp;
+
+	printf("{\"type\":\"probe\",\"seq\":%u,\"size\":%zu,\"sent\":", ev->slot->seq, ev->size);
+	report_rfc3339(ev->slot->stamp, stdout);
+	if (ev->rtt >= 0)
+		printf(",\"rtt_ms\":%.6f", ev->rtt);
+	else
+		fputs(",\"rtt_ms\":null", stdout);
+	printf(",\"status\":\"%s\"", report_status[ev->status]);
+	if (ev->ttl >= 0)
+		printf(",\"ttl\":%d", ev->ttl);
+	if (ev->tos >= 0)
+		printf(",\"tos\":%d", ev->tos);
+	if (ev->detail != NULL) {
+		fputs(",\"detail\":", stdout);
+		stats_json_string(ev->detail, stdout);
+	}
+	if (ic != NULL) {
+		fputs(",\"icmp\":{\"from\":", stdout);
+		stats_json_string(ic->from[0] != '\0' ? ic->from : NULL, stdout);
+		printf(",\"local\":%s,\"type\":%d,\"code\":%d", ic->local ? "true" : "false",
+		    ic->type, ic->code);
+		if (ic->mtu > 0)
+			printf(",\"mtu\":%d", ic->mtu);
+		fputs(",\"text\":", stdout);
+		stats_json_string(ic->text, stdout);
+		fputc('}', stdout);
+	}
+	fputs("}\n", stdout);
+	if (!e->paced)
+		fflush(stdout);
+}
+
+/* Text for an event without a reply; in one-message mode it is the outcome, on stderr. */
+static void
+report_noreply(const struct engine *e, const struct pevent *ev)
+{
+	char line[256];
+	const struct recv_error *ic = ev->icmp;
+
+	if (ev->status == ST_LOST)
+		snprintf(line, sizeof(line), "no echo from %s seq=%u within %g s", e->peer->name,
+		    ev->slot->seq, e->o->timeout);
+	else if (ic->from[0] != '\0')
+		snprintf(line, sizeof(line), "From %s icmp_seq=%u %s", ic->from, ev->slot->seq,
+		    ic->text);
+	else
+		snprintf(line, sizeof(line), "%s seq=%u: %s", e->peer->name, ev->slot->seq,
+		    ic->text);
+	if (e->o->mode == CLIENT_ONCE && !e->o->json) {
+		warnx("%s", line);
+		return;
+	}
+	if (!e->verbose || e->dots || e->paced)
+		return;
+	report_stamp(e, stdout);
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+void
+report_end_echo(struct engine *e)
+{
+	if (!e->shown_nl)
+		putchar('\n');
+	e->shown_nl = true;
+}
+
+void
+report_event(struct engine *e, const struct pevent *ev)
+{
+	static const char *const tail[] = {
+		[ST_OK] = "", [ST_LATE] = " (late)", [ST_DUPLICATE] = " (duplicate)",
+	};
+
+	if (e->o->json) {
+		report_json(e, ev);
+		return;
+	}
+	if (ev->status == ST_LOST || ev->status == ST_ICMP) {
+		report_noreply(e, ev);
+		return;
+	}
+	if (e->dots) {
+		if (ev->status == ST_OK)
+			fputs("\b \b", stdout);
+		fflush(stdout);
+		return;
+	}
+	if (!e->verbose || e->paced)
+		return;
+	report_end_echo(e);
+	report_stamp(e, stdout);
+	printf("%zu bytes from %s seq=%u", ev->size, e->peer->name, ev->slot->seq);
+	if (ev->ttl >= 0)
+		printf(" ttl=%d", ev->ttl);
+	/* The TOS only when the path changed it: a DSCP re-marked or ECN set on the way. */
+	if (ev->tos >= 0 && ev->tos != (e->o->tos < 0 ? 0 : e->o->tos))
+		printf(" tos=0x%02x", ev->tos);
+	printf(" time=%.3f ms", ev->rtt);
+	if (ev->status == ST_MISMATCH)
+		printf(": %s\n", ev->detail);
+	else
+		printf("%s\n", tail[ev->status]);
+	/* Flushed line by line, as ping does, so that a pipe shows progress. */
+	fflush(stdout);
+}
+
+void
+report_sent(struct engine *e)
+{
+	if (!e->dots)
+		return;
+	putchar('.');
+	fflush(stdout);
+}
+
+void
+report_interval(struct engine *e, double now)
+{
+	double from = e->tick - 1.0 - e->start;
+
+	if (e->verbose)
+		printf("[%7.3f-%7.3f s] sent %.3f Mbit/s, echoed %.3f Mbit/s, %lu of %lu back so "
+		    "far, jitter %.3f ms\n", from, from + 1.0, (double)e->tick_sent * 8 / 1e6,
+		    (double)e->tick_echoed * 8 / 1e6, e->st.received, e->st.sent, e->st.jitter);
+	fflush(stdout);
+	e->tick_sent = e->tick_echoed = 0;
+	while (e->tick <= now)
+		e->tick += 1.0;
+}
+
+void
+report_show(struct engine *e, const unsigned char *buf, size_t n)
+{
+	if (!e->verbose || e->o->mode != CLIENT_ONCE || n == 0)
+		return;
+	fwrite(buf, 1, n, stdout);
+	e->shown_nl = buf[n - 1] == '\n';
+}
