@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: MIT
 # Install what echod needs on Debian 12, as root: deps.sh [build|test|all] (default: test).
 #   build  compiler, autotools, pkg-config and the libraries
-#   test   build + what the test suites run against (xinetd, socat, valgrind, promtool)
+#   test   build + what the test suites run against (xinetd, socat, valgrind, promtool, tshark)
 #   all    test + the benchmark, packaging and end-to-end test tools
 set -eu
 
 what=${1:-test}
-build="build-essential autoconf automake pkg-config libconfig-dev libsystemd-dev libmicrohttpd-dev check systemd"
-test="$build xinetd socat valgrind netcat-openbsd procps util-linux prometheus"
+build="build-essential autoconf automake pkg-config libconfig-dev libsystemd-dev libmicrohttpd-dev nettle-dev check systemd"
+test="$build xinetd socat valgrind netcat-openbsd procps util-linux prometheus tshark"
 all="$test clang libclang-rt-dev debhelper dpkg-dev lintian devscripts fakeroot \
 	systemd-container debootstrap perl"
 
