@@ -725,15 +725,38 @@ harness_echodctl(const struct echod_proc *p, const char *command, char *out, siz
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Only what echod sends on its own every second or so: STATUS= and WATCHDOG= lines. */
+static bool
+notify_is_periodic(const char *msg)
+{
+	for (const char *line = msg; *line != '\0'; ) {
+		const char *end = strchr(line, '\n');
+
+		if (strncmp(line, "STATUS=", 7) != 0 && strncmp(line, "WATCHDOG=", 9) != 0)
+			return false;
+		if (end == NULL)
+			break;
+		line = end + 1;
+	}
+	return true;
+}
+
 int
 harness_wait_quiet(struct echod_proc *p, int quiet_ms, int timeout_ms)
 {
 	long deadline = now_ms() + harness_scale_ms(timeout_ms);
+	long quiet_since = now_ms();
 	char buf[4096];
 
-	while (now_ms() < deadline)
-		if (read_notify(p, buf, sizeof(buf), harness_scale_ms(quiet_ms)) != 0)
+	while (now_ms() < deadline) {
+		long left = quiet_since + harness_scale_ms(quiet_ms) - now_ms();
+
+		/* Nothing within what is left of the window (0: nothing pending now). */
+		if (read_notify(p, buf, sizeof(buf), left > 0 ? (int)left : 0) != 0)
 			return 0;
+		if (!notify_is_periodic(buf))
+			quiet_since = now_ms();
+	}
 	return -1;
 }
 

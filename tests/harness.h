@@ -162,7 +162,10 @@ void	harness_control_path(const struct echod_proc *p, char *buf, size_t size);
  */
 int	harness_echodctl(const struct echod_proc *p, const char *command, char *out,
 	    size_t size);
-/* Wait until echod has sent no notify message for quiet_ms: 0, or -1 after timeout_ms. */
+/*
+ * Wait until echod has sent no notify message but its periodic STATUS= and
+ * WATCHDOG= for quiet_ms: 0, or -1 after timeout_ms.
+ */
 int	harness_wait_quiet(struct echod_proc *p, int quiet_ms, int timeout_ms);
 struct sockaddr_storage;
 /* ip (IPv4 or IPv6 text) and port into ss; returns its length, 0 if ip is no address. */
