@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "harness.h"
+#include "http-probe.h"
 #include "log.h"
 #include "metrics_endpoint.h"
 
@@ -28,16 +29,6 @@
 
 /* --- HTTP over loopback, by hand: the test must see exactly what a scraper sends -------- */
 
-/* A parsed response: status 0 when the server closed (or went silent) without one. */
-struct response {
-	int status;
-	const char *body;
-	size_t body_len;
-	char raw[65536];
-	size_t raw_len;
-	bool closed;
-};
-
 static long
 now_ms(void)
 {
@@ -47,110 +38,26 @@ now_ms(void)
 	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
 }
 
-/* TCP from src (NULL: the kernel's choice) to 127.0.0.1:port; -1 when refused. */
-static int
-connect_from(const char *src, int port)
-{
-	struct sockaddr_storage ss, from;
-	socklen_t len = (socklen_t)harness_sockaddr("127.0.0.1", port, &ss);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(fd, 0);
-	if (src != NULL) {
-		socklen_t flen = (socklen_t)harness_sockaddr(src, 0, &from);
-
-		ck_assert_int_eq(bind(fd, (struct sockaddr *)&from, flen), 0);
-	}
-	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* All of text, or false when the server closed first (an answer too). */
-static bool
-send_all(int fd, const char *text, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, text, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		text += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-/* Until EOF, or the headers and Content-Length bytes of body (head_only: no body). */
-static void
-read_response(int fd, struct response *r, bool head_only, int timeout_ms)
-{
-	long deadline = now_ms() + harness_scale_ms(timeout_ms);
-	const char *end;
-
-	memset(r, 0, sizeof(*r));
-	for (;;) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		long left = deadline - now_ms();
-		ssize_t n;
-
-		end = memmem(r->raw, r->raw_len, "\r\n\r\n", 4);
-		if (end != NULL) {
-			const char *cl = strcasestr(r->raw, "\r\nContent-Length:");
-			size_t hlen = (size_t)(end - r->raw) + 4;
-
-			if (head_only || (cl != NULL && cl < end &&
-			    r->raw_len - hlen >= (size_t)strtol(cl + 17, NULL, 10)))
-				break;
-		}
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-			break;
-		n = recv(fd, r->raw + r->raw_len, sizeof(r->raw) - 1 - r->raw_len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r->closed = true;
-			break;
-		}
-		r->raw_len += (size_t)n;
-		r->raw[r->raw_len] = '\0';
-		if (r->raw_len == sizeof(r->raw) - 1)
-			break;
-	}
-	r->raw[r->raw_len] = '\0';
-	if (sscanf(r->raw, "HTTP/1.%*c %d", &r->status) != 1)
-		r->status = 0;
-	end = memmem(r->raw, r->raw_len, "\r\n\r\n", 4);
-	if (end != NULL) {
-		r->body = end + 4;
-		r->body_len = r->raw_len - (size_t)(r->body - r->raw);
-	}
-}
-
 /* One request on a fresh connection; status 0 when refused or unanswered. */
 static void
-exchange(int port, const char *request, size_t len, struct response *r)
+exchange(int port, const char *request, size_t len, struct http_response *r)
 {
-	int fd = connect_from(NULL, port);
+	int fd = http_connect(NULL, "127.0.0.1", port);
 
 	if (fd == -1) {
 		memset(r, 0, sizeof(*r));
 		r->closed = true;
 		return;
 	}
-	send_all(fd, request, len);
-	read_response(fd, r, strncmp(request, "HEAD ", 5) == 0, 5000);
+	http_send_all(fd, request, len);
+	http_read_response(fd, r, strncmp(request, "HEAD ", 5) == 0, 5000);
 	close(fd);
 }
 
 static int
 get_status(int port)
 {
-	struct response r;
+	struct http_response r;
 
 	exchange(port, GET_METRICS, strlen(GET_METRICS), &r);
 	return r.status;
@@ -158,7 +65,7 @@ get_status(int port)
 
 /* The body passes `promtool check metrics` (Debian's prometheus package). */
 static void
-assert_promtool_accepts(const struct response *r)
+assert_promtool_accepts(const struct http_response *r)
 {
 	FILE *p;
 	int status;
@@ -305,7 +212,7 @@ serve_own_bind(struct echod_proc *p, int *mport)
 START_TEST(own_bind_serves_prometheus_text)
 {
 	struct echod_proc p;
-	struct response r;
+	struct http_response r;
 	int mport;
 
 	serve_own_bind(&p, &mport);
@@ -322,7 +229,7 @@ START_TEST(own_bind_serves_prometheus_text)
 	ck_assert(r.body_len >= 6 && memcmp(r.body + r.body_len - 6, "# EOF\n", 6) == 0);
 	ck_assert_int_eq(harness_stop(&p), 0);
 	/* Stopped with echod: nothing listens on the endpoint's port any more. */
-	ck_assert_int_eq(connect_from(NULL, mport), -1);
+	ck_assert_int_eq(http_connect(NULL, "127.0.0.1", mport), -1);
 	harness_cleanup(&p);
 }
 END_TEST
@@ -350,7 +257,7 @@ static const struct {
 START_TEST(hostile_requests_get_their_status_while_echo_flows)
 {
 	struct echod_proc p;
-	struct response r;
+	struct http_response r;
 	struct flow f;
 	char *big;
 	int port, mport;
@@ -414,9 +321,9 @@ START_TEST(slow_clients_stall_neither_echo_nor_the_endpoint)
 	flow_start(&f, port);
 	for (int i = 0; i < SLOW; i++) {
 		snprintf(src, sizeof(src), "127.0.0.%d", 2 + i / 4);
-		slow[i] = connect_from(src, mport);
+		slow[i] = http_connect(src, "127.0.0.1", mport);
 		ck_assert_int_ge(slow[i], 0);
-		ck_assert(send_all(slow[i], "GET /metr", 9));
+		ck_assert(http_send_all(slow[i], "GET /metr", 9));
 	}
 	flow_assert_moving(&f, "16 slow scrapers");
 	for (int i = 0; i < SLOW; i++) {
@@ -483,9 +390,9 @@ START_TEST(passed_socket_named_metrics_is_the_endpoint)
 	port = serve_passing(&p, fd, block);
 	ck_assert_int_eq(get_until_answered(mport, 5000), 200);
 	/* Served on the passed socket, not on one of echod's own. */
-	ck_assert_int_eq(connect_from(NULL, other), -1);
+	ck_assert_int_eq(http_connect(NULL, "127.0.0.1", other), -1);
 	ck_assert(echo_round_trip(port, 7));
-	fd = connect_from(NULL, mport);
+	fd = http_connect(NULL, "127.0.0.1", mport);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_ne(stream_probe(fd, 1000), PROBE_ECHOED);
 	harness_read_stderr(&p, err, sizeof(err), 500);
@@ -511,7 +418,7 @@ START_TEST(passed_socket_without_block_is_not_served)
 	harness_read_stderr(&p, err, sizeof(err), 500);
 	ck_assert_msg(strstr(err, "no metrics block: not served") != NULL, "%s", err);
 	/* echod closed it, and the test's copy went with the start: nothing listens. */
-	ck_assert_int_eq(connect_from(NULL, mport), -1);
+	ck_assert_int_eq(http_connect(NULL, "127.0.0.1", mport), -1);
 	ck_assert_int_eq(harness_stop(&p), 0);
 	harness_cleanup(&p);
 }
@@ -636,7 +543,7 @@ START_TEST(endpoint_binds_serves_and_closes)
 {
 	struct echod_metrics_conf c;
 	struct metrics_endpoint *m;
-	struct response r;
+	struct http_response r;
 	int port = harness_free_port();
 
 	conf_for(&c, port);
@@ -646,7 +553,7 @@ START_TEST(endpoint_binds_serves_and_closes)
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_ptr_nonnull(strstr(r.body, "stub_up 1"));
 	metrics_endpoint_close(m);
-	ck_assert_int_eq(connect_from(NULL, port), -1);
+	ck_assert_int_eq(http_connect(NULL, "127.0.0.1", port), -1);
 	/* Bound again at once: SO_REUSEADDR, so a restart never waits out TIME_WAIT. */
 	m = metrics_endpoint_open(&c, -1, stub_render, NULL);
 	ck_assert_ptr_nonnull(m);
@@ -689,7 +596,7 @@ START_TEST(endpoint_owns_the_passed_socket)
 	ck_assert_int_eq(atomic_load(&renders), 1);
 	metrics_endpoint_close(m);
 	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
-	ck_assert_int_eq(connect_from(NULL, port), -1);
+	ck_assert_int_eq(http_connect(NULL, "127.0.0.1", port), -1);
 }
 END_TEST
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "http-probe.h"
 #include "log.h"
 #include "metrics_http.h"
 
@@ -102,143 +103,24 @@ endpoint_stop(struct endpoint *e)
 	close(e->fd);
 }
 
-/* A TCP connection to ip:port from the local address src (NULL: any). */
+/* A TCP connection to ip:port from the local address src (NULL: any); it must succeed. */
 static int
 connect_from(const char *src, const char *ip, int port)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = (socklen_t)harness_sockaddr(ip, port, &ss);
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = http_connect(src, ip, port);
 
-	ck_assert_int_ge(fd, 0);
-	if (src != NULL) {
-		struct sockaddr_storage from;
-		socklen_t flen = (socklen_t)harness_sockaddr(src, 0, &from);
-
-		ck_assert_int_eq(bind(fd, (struct sockaddr *)&from, flen), 0);
-	}
-	ck_assert_msg(connect(fd, (struct sockaddr *)&ss, len) == 0, "connect: %s",
-	    strerror(errno));
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
 	return fd;
-}
-
-/* Send all of text; false when the server closed first (that is an answer too). */
-static bool
-send_all(int fd, const char *text, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, text, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		text += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-/* A parsed response: status 0 when the server closed without one. */
-struct response {
-	int status;
-	char head[4096];
-	const char *body;
-	size_t body_len;
-	char raw[65536];
-	size_t raw_len;
-	bool closed;		/* EOF or reset seen */
-};
-
-static long
-content_length(const struct response *r)
-{
-	const char *p = strcasestr(r->head, "\r\nContent-Length:");
-
-	return p != NULL ? strtol(p + 17, NULL, 10) : -1;
-}
-
-/*
- * Read one response: until EOF, or until the headers and Content-Length
- * bytes of body are in (head_only: no body follows, as after HEAD).
- */
-static void
-read_response(int fd, struct response *r, bool head_only, int timeout_ms)
-{
-	struct timespec t0, t;
-	char *end;
-
-	memset(r, 0, sizeof(*r));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		long left;
-		ssize_t n;
-
-		end = memmem(r->raw, r->raw_len, "\r\n\r\n", 4);
-		if (end != NULL) {
-			size_t hlen = (size_t)(end - r->raw) + 4;
-			long cl;
-
-			memcpy(r->head, r->raw,
-			    hlen < sizeof(r->head) ? hlen : sizeof(r->head) - 1);
-			cl = content_length(r);
-			if (head_only || (cl >= 0 && r->raw_len - hlen >= (size_t)cl))
-				break;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = harness_scale_ms(timeout_ms) - ((t.tv_sec - t0.tv_sec) * 1000 +
-		    (t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-			break;
-		n = recv(fd, r->raw + r->raw_len, sizeof(r->raw) - 1 - r->raw_len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r->closed = true;
-			break;
-		}
-		r->raw_len += (size_t)n;
-		if (r->raw_len == sizeof(r->raw) - 1)
-			break;
-	}
-	r->raw[r->raw_len] = '\0';
-	if (sscanf(r->raw, "HTTP/1.%*c %d", &r->status) != 1)
-		r->status = 0;
-	end = memmem(r->raw, r->raw_len, "\r\n\r\n", 4);
-	if (end != NULL) {
-		r->body = end + 4;
-		r->body_len = r->raw_len - (size_t)(r->body - r->raw);
-	}
-}
-
-/* The value of a response header (case-insensitive name) into buf, or NULL. */
-static const char *
-header(const struct response *r, const char *name, char *buf, size_t size)
-{
-	char pat[128];
-	const char *p;
-	size_t n;
-
-	snprintf(pat, sizeof(pat), "\r\n%s:", name);
-	p = strcasestr(r->head, pat);
-	if (p == NULL)
-		return NULL;
-	p += strlen(pat);
-	p += strspn(p, " ");
-	n = strcspn(p, "\r");
-	snprintf(buf, size, "%.*s", (int)n, p);
-	return buf;
 }
 
 /* One request on a fresh connection ("Connection: close" is the caller's to add). */
 static void
-exchange(const struct endpoint *e, const char *request, struct response *r)
+exchange(const struct endpoint *e, const char *request, struct http_response *r)
 {
 	int fd = connect_from(NULL, "127.0.0.1", e->port);
 
-	send_all(fd, request, strlen(request));
-	read_response(fd, r, strncmp(request, "HEAD ", 5) == 0, 5000);
+	http_send_all(fd, request, strlen(request));
+	http_read_response(fd, r, strncmp(request, "HEAD ", 5) == 0, 5000);
 	close(fd);
 }
 
@@ -248,13 +130,13 @@ exchange(const struct endpoint *e, const char *request, struct response *r)
 START_TEST(get_metrics)
 {
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 	char buf[256];
 
 	endpoint_start(&e, "127.0.0.1", NULL);
 	exchange(&e, GET_METRICS, &r);
 	ck_assert_msg(r.status == 200, "response: %s", r.raw);
-	ck_assert_str_eq(header(&r, "Content-Type", buf, sizeof(buf)), METRICS_HTTP_TEXT_TYPE);
+	ck_assert_str_eq(http_header(&r, "Content-Type", buf, sizeof(buf)), METRICS_HTTP_TEXT_TYPE);
 	ck_assert_uint_eq(r.body_len, strlen(text_body));
 	ck_assert(memcmp(r.body, text_body, r.body_len) == 0);
 	ck_assert(!atomic_load(&rend.last_openmetrics));
@@ -269,19 +151,19 @@ END_TEST
 START_TEST(head_has_no_body)
 {
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 	char buf[256];
 	int fd;
 
 	endpoint_start(&e, "127.0.0.1", NULL);
 	fd = connect_from(NULL, "127.0.0.1", e.port);
-	send_all(fd, "HEAD /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 54);
+	http_send_all(fd, "HEAD /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 54);
 	/* Read to EOF: whatever came after the headers would be a body. */
-	read_response(fd, &r, false, 5000);
+	http_read_response(fd, &r, false, 5000);
 	close(fd);
 	ck_assert_msg(r.status == 200, "response: %s", r.raw);
 	ck_assert(r.closed);
-	ck_assert_str_eq(header(&r, "Content-Type", buf, sizeof(buf)), METRICS_HTTP_TEXT_TYPE);
+	ck_assert_str_eq(http_header(&r, "Content-Type", buf, sizeof(buf)), METRICS_HTTP_TEXT_TYPE);
 	ck_assert_uint_eq(r.body_len, 0);
 	endpoint_stop(&e);
 }
@@ -300,14 +182,14 @@ START_TEST(other_methods_405)
 		"BREW /other HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
 	};
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 	char buf[256];
 
 	endpoint_start(&e, "127.0.0.1", NULL);
 	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
 		exchange(&e, requests[i], &r);
 		ck_assert_msg(r.status == 405, "%.12s: %s", requests[i], r.raw);
-		ck_assert_msg(header(&r, "Allow", buf, sizeof(buf)) != NULL &&
+		ck_assert_msg(http_header(&r, "Allow", buf, sizeof(buf)) != NULL &&
 		    strcmp(buf, "GET, HEAD") == 0, "%.12s: %s", requests[i], r.raw);
 	}
 	ck_assert_int_eq(atomic_load(&rend.calls), 0);
@@ -322,7 +204,7 @@ START_TEST(other_paths_404)
 		"//metrics",
 	};
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 	char req[256];
 
 	endpoint_start(&e, "127.0.0.1", NULL);
@@ -340,7 +222,7 @@ END_TEST
 START_TEST(render_failure_500)
 {
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 
 	endpoint_start(&e, "127.0.0.1", NULL);
 	atomic_store(&rend.fail, true);
@@ -371,7 +253,7 @@ START_TEST(malformed_request_400)
 	};
 	struct metrics_http_conf conf = { .timeout_s = 1 };
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 
 	endpoint_start(&e, "127.0.0.1", &conf);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -396,7 +278,7 @@ START_TEST(huge_header_refused)
 	size_t size = 64 * 1024;
 	char *req = malloc(size + 256);
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 	int n, fd;
 
 	ck_assert_ptr_nonnull(req);
@@ -405,8 +287,8 @@ START_TEST(huge_header_refused)
 	memset(req + n, 'x', size);
 	memcpy(req + n + size, "\r\n\r\n", 5);
 	fd = connect_from(NULL, "127.0.0.1", e.port);
-	send_all(fd, req, strlen(req));
-	read_response(fd, &r, false, 5000);
+	http_send_all(fd, req, strlen(req));
+	http_read_response(fd, &r, false, 5000);
 	close(fd);
 	ck_assert_msg(r.status == 0 || (r.status >= 400 && r.status < 500), "response: %.200s",
 	    r.raw);
@@ -417,8 +299,8 @@ START_TEST(huge_header_refused)
 	memset(req + n, 'q', size);
 	snprintf(req + n + size, 256, " HTTP/1.1\r\nHost: a\r\n\r\n");
 	fd = connect_from(NULL, "127.0.0.1", e.port);
-	send_all(fd, req, strlen(req));
-	read_response(fd, &r, false, 5000);
+	http_send_all(fd, req, strlen(req));
+	http_read_response(fd, &r, false, 5000);
 	close(fd);
 	ck_assert_msg(r.status == 0 || (r.status >= 400 && r.status < 500), "response: %.200s",
 	    r.raw);
@@ -436,7 +318,7 @@ START_TEST(openmetrics_negotiated)
 	    "application/openmetrics-text;version=0.0.1;q=0.75,"
 	    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 	char req[512], buf[256];
 
 	endpoint_start(&e, "127.0.0.1", NULL);
@@ -445,7 +327,7 @@ START_TEST(openmetrics_negotiated)
 	exchange(&e, req, &r);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert(atomic_load(&rend.last_openmetrics));
-	ck_assert_str_eq(header(&r, "Content-Type", buf, sizeof(buf)),
+	ck_assert_str_eq(http_header(&r, "Content-Type", buf, sizeof(buf)),
 	    METRICS_HTTP_OPENMETRICS_TYPE);
 	ck_assert(r.body_len >= 6 && memcmp(r.body + r.body_len - 6, "# EOF\n", 6) == 0);
 
@@ -453,7 +335,7 @@ START_TEST(openmetrics_negotiated)
 	    "Connection: close\r\n\r\n", &r);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert(!atomic_load(&rend.last_openmetrics));
-	ck_assert_str_eq(header(&r, "Content-Type", buf, sizeof(buf)), METRICS_HTTP_TEXT_TYPE);
+	ck_assert_str_eq(http_header(&r, "Content-Type", buf, sizeof(buf)), METRICS_HTTP_TEXT_TYPE);
 	endpoint_stop(&e);
 
 	ck_assert(metrics_http_wants_openmetrics(prom));
@@ -476,7 +358,7 @@ END_TEST
 START_TEST(promtool_accepts_output)
 {
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 	FILE *p;
 	int status;
 
@@ -522,7 +404,7 @@ END_TEST
 START_TEST(ipv6_listener)
 {
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 	int fd;
 
 	if (!harness_have_ipv6()) {
@@ -531,8 +413,8 @@ START_TEST(ipv6_listener)
 	}
 	endpoint_start(&e, "::1", NULL);
 	fd = connect_from(NULL, "::1", e.port);
-	send_all(fd, GET_METRICS, strlen(GET_METRICS));
-	read_response(fd, &r, false, 5000);
+	http_send_all(fd, GET_METRICS, strlen(GET_METRICS));
+	http_read_response(fd, &r, false, 5000);
 	close(fd);
 	ck_assert_int_eq(r.status, 200);
 	endpoint_stop(&e);
@@ -544,12 +426,12 @@ START_TEST(slow_client_does_not_stall)
 {
 	struct metrics_http_conf conf = { .timeout_s = 1 };
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 	int slow;
 
 	endpoint_start(&e, "127.0.0.1", &conf);
 	slow = connect_from(NULL, "127.0.0.1", e.port);
-	ck_assert(send_all(slow, "GET /metr", 9));
+	ck_assert(http_send_all(slow, "GET /metr", 9));
 	exchange(&e, GET_METRICS, &r);
 	ck_assert_int_eq(r.status, 200);
 	/* The slow one is closed by the endpoint once silent for timeout_s. */
@@ -564,14 +446,14 @@ static int
 get_until_served(const struct endpoint *e, const char *src, int timeout_ms)
 {
 	struct timespec t0, t;
-	struct response r;
+	struct http_response r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		int fd = connect_from(src, "127.0.0.1", e->port);
 
-		send_all(fd, GET_METRICS, strlen(GET_METRICS));
-		read_response(fd, &r, false, 2000);
+		http_send_all(fd, GET_METRICS, strlen(GET_METRICS));
+		http_read_response(fd, &r, false, 2000);
 		close(fd);
 		if (r.status != 0)
 			return r.status;
@@ -587,12 +469,12 @@ get_until_served(const struct endpoint *e, const char *src, int timeout_ms)
 static void
 open_idle(const struct endpoint *e, const char *src, int *fds, int n)
 {
-	struct response r;
+	struct http_response r;
 
 	for (int i = 0; i < n; i++) {
 		fds[i] = connect_from(src, "127.0.0.1", e->port);
-		ck_assert(send_all(fds[i], GET_KEEP, strlen(GET_KEEP)));
-		read_response(fds[i], &r, false, 5000);
+		ck_assert(http_send_all(fds[i], GET_KEEP, strlen(GET_KEEP)));
+		http_read_response(fds[i], &r, false, 5000);
 		ck_assert_msg(r.status == 200 && !r.closed, "idle %d: %s", i, r.raw);
 	}
 }
@@ -601,11 +483,11 @@ open_idle(const struct endpoint *e, const char *src, int *fds, int n)
 static void
 assert_refused(const struct endpoint *e, const char *src)
 {
-	struct response r;
+	struct http_response r;
 	int fd = connect_from(src, "127.0.0.1", e->port);
 
-	send_all(fd, GET_METRICS, strlen(GET_METRICS));
-	read_response(fd, &r, false, 5000);
+	http_send_all(fd, GET_METRICS, strlen(GET_METRICS));
+	http_read_response(fd, &r, false, 5000);
 	close(fd);
 	ck_assert_msg(r.status == 0 && r.closed, "over the limit, yet: %s", r.raw);
 }
@@ -618,19 +500,19 @@ START_TEST(idle_connections_over_limit)
 {
 	struct metrics_http_conf conf = { .max_connections = 4, .max_per_ip = 8, .timeout_s = 30 };
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 	int idle[4], extra;
 
 	endpoint_start(&e, "127.0.0.1", &conf);
 	open_idle(&e, NULL, idle, 4);
 	extra = connect_from(NULL, "127.0.0.1", e.port);
-	send_all(extra, GET_METRICS, strlen(GET_METRICS));
+	http_send_all(extra, GET_METRICS, strlen(GET_METRICS));
 	/* Not answered while the four are held (they time out in 30 s, not in this wait). */
-	read_response(extra, &r, false, 500);
+	http_read_response(extra, &r, false, 500);
 	ck_assert_msg(r.status == 0 && !r.closed, "a fifth connection: %s", r.raw);
 	for (int i = 0; i < 4; i++)
 		close(idle[i]);
-	read_response(extra, &r, false, 10000);
+	http_read_response(extra, &r, false, 10000);
 	ck_assert_msg(r.status == 200 || r.closed, "the fifth once the four closed: %s", r.raw);
 	close(extra);
 	ck_assert_int_eq(get_until_served(&e, NULL, 10000), 200);
@@ -653,15 +535,15 @@ START_TEST(per_ip_limit)
 {
 	struct metrics_http_conf conf = { .max_connections = 16, .max_per_ip = 2 };
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 	int idle[2], fd;
 
 	endpoint_start(&e, "127.0.0.1", &conf);
 	open_idle(&e, "127.0.0.1", idle, 2);
 	assert_refused(&e, "127.0.0.1");
 	fd = connect_from("127.0.0.2", "127.0.0.1", e.port);
-	send_all(fd, GET_METRICS, strlen(GET_METRICS));
-	read_response(fd, &r, false, 5000);
+	http_send_all(fd, GET_METRICS, strlen(GET_METRICS));
+	http_read_response(fd, &r, false, 5000);
 	close(fd);
 	ck_assert_msg(r.status == 200, "another address: %s", r.raw);
 	close(idle[0]);
@@ -674,13 +556,13 @@ END_TEST
 START_TEST(stop_with_clients)
 {
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 	int idle[2], half, bare;
 
 	endpoint_start(&e, "127.0.0.1", NULL);
 	/* Accepted in order: once the idle ones were served, half was accepted too. */
 	half = connect_from(NULL, "127.0.0.1", e.port);
-	send_all(half, "GET /metrics HTTP/1.1\r\nHo", 25);
+	http_send_all(half, "GET /metrics HTTP/1.1\r\nHo", 25);
 	open_idle(&e, NULL, idle, 2);
 	bare = connect_from(NULL, "127.0.0.1", e.port);
 	metrics_http_stop(e.m);
@@ -717,7 +599,7 @@ START_TEST(reset_mid_response_no_sigpipe)
 		int fd = connect_from(NULL, "127.0.0.1", e.port);
 		char c;
 
-		send_all(fd, GET_METRICS, strlen(GET_METRICS));
+		http_send_all(fd, GET_METRICS, strlen(GET_METRICS));
 		ck_assert_int_eq(recv_exact(fd, &c, 1, 5000), 1);
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(fd);	/* RST while the endpoint still sends */
@@ -755,7 +637,7 @@ START_TEST(thread_takes_no_signal)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD, SIGPIPE };
 	struct endpoint e;
-	struct response r;
+	struct http_response r;
 	sigset_t none, old;
 	struct dirent *d;
 	char self[32];

@@ -13,60 +13,9 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "alloc-count.h"
 #include "log.h"
 #include "refusal_log.h"
-
-/*
- * Linked with -Wl,--wrap=... (tests/metrics.am): every allocation passes
- * through here, so a test can prove that a flood allocates nothing after
- * refusal_log_new().
- */
-static atomic_long allocations;
-static atomic_bool counting;
-
-void	*__real_malloc(size_t size);
-void	*__real_calloc(size_t n, size_t size);
-void	*__real_realloc(void *p, size_t size);
-void	*__real_aligned_alloc(size_t align, size_t size);
-void	*__wrap_malloc(size_t size);
-void	*__wrap_calloc(size_t n, size_t size);
-void	*__wrap_realloc(void *p, size_t size);
-void	*__wrap_aligned_alloc(size_t align, size_t size);
-
-static void
-count_allocation(void)
-{
-	if (atomic_load(&counting))
-		atomic_fetch_add(&allocations, 1);
-}
-
-void *
-__wrap_malloc(size_t size)
-{
-	count_allocation();
-	return __real_malloc(size);
-}
-
-void *
-__wrap_calloc(size_t n, size_t size)
-{
-	count_allocation();
-	return __real_calloc(n, size);
-}
-
-void *
-__wrap_realloc(void *p, size_t size)
-{
-	count_allocation();
-	return __real_realloc(p, size);
-}
-
-void *
-__wrap_aligned_alloc(size_t align, size_t size)
-{
-	count_allocation();
-	return __real_aligned_alloc(align, size);
-}
 
 /* Fake monotonic time: far from 0, so that no window starts at the epoch. */
 #define T0 UINT64_C(1000000000)
@@ -364,16 +313,14 @@ START_TEST(spoofed_flood_bounded)
 	struct refusal_log *rl = new_captured(1024, FLOOD_LINES);
 	uint64_t t = T0;
 
-	atomic_store(&allocations, 0);
-	atomic_store(&counting, true);
+	alloc_count_start();
 	for (uint32_t i = 0; i < FLOOD_NOTES; i++) {
 		struct sockaddr_storage ss = spoofed(i % FLOOD_SOURCES);
 
 		t = T0 + (uint64_t)i * FLOOD_SECONDS * 1000 / FLOOD_NOTES;
 		refusal_log_note(rl, SA(ss), REFUSAL_DATAGRAM_RATE, "udp 127.0.0.1:7", t);
 	}
-	atomic_store(&counting, false);
-	ck_assert_int_eq(atomic_load(&allocations), 0);
+	ck_assert_int_eq(alloc_count_stop(), 0);
 	ck_assert_int_le(cap.lines, FLOOD_SECONDS * FLOOD_LINES);
 	refusal_log_tick(rl, t + 1);
 	ck_assert_int_le(cap.lines, FLOOD_SECONDS * FLOOD_LINES + 1);

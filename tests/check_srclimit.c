@@ -11,59 +11,8 @@
 #include <sys/un.h>
 
 #include "addr.h"
+#include "alloc-count.h"
 #include "srclimit.h"
-
-/*
- * Linked with -Wl,--wrap=... (tests/guard.am): every allocation made by
- * srclimit.c passes through here, so a test can prove that a flood
- * allocates nothing after srclimit_new().
- */
-static atomic_long allocations;
-static atomic_bool counting;
-
-void	*__real_malloc(size_t size);
-void	*__real_calloc(size_t n, size_t size);
-void	*__real_realloc(void *p, size_t size);
-void	*__real_aligned_alloc(size_t align, size_t size);
-void	*__wrap_malloc(size_t size);
-void	*__wrap_calloc(size_t n, size_t size);
-void	*__wrap_realloc(void *p, size_t size);
-void	*__wrap_aligned_alloc(size_t align, size_t size);
-
-static void
-count_allocation(void)
-{
-	if (atomic_load(&counting))
-		atomic_fetch_add(&allocations, 1);
-}
-
-void *
-__wrap_malloc(size_t size)
-{
-	count_allocation();
-	return __real_malloc(size);
-}
-
-void *
-__wrap_calloc(size_t n, size_t size)
-{
-	count_allocation();
-	return __real_calloc(n, size);
-}
-
-void *
-__wrap_realloc(void *p, size_t size)
-{
-	count_allocation();
-	return __real_realloc(p, size);
-}
-
-void *
-__wrap_aligned_alloc(size_t align, size_t size)
-{
-	count_allocation();
-	return __real_aligned_alloc(align, size);
-}
 
 static struct sockaddr_storage
 peer(const char *text)
@@ -610,11 +559,9 @@ START_TEST(test_wrap_sees_library_allocations)
 {
 	struct srclimit *sl;
 
-	atomic_store(&allocations, 0);
-	atomic_store(&counting, true);
+	alloc_count_start();
 	sl = make(1024, 1, 0, 0, 0);
-	atomic_store(&counting, false);
-	ck_assert_int_gt(atomic_load(&allocations), 0);
+	ck_assert_int_gt(alloc_count_stop(), 0);
 	srclimit_free(sl);
 }
 END_TEST
@@ -630,15 +577,13 @@ START_TEST(test_flood_bounded)
 	struct srclimit_stats st;
 	uint32_t passed = 0;
 
-	atomic_store(&allocations, 0);
-	atomic_store(&counting, true);
+	alloc_count_start();
 	for (uint32_t i = 0; i < FLOOD; i++) {
 		struct sockaddr_storage ss = spoofed(i);
 
 		passed += srclimit_udp(sl, SA(ss), 1400, 1000 + i / 1000);
 	}
-	atomic_store(&counting, false);
-	ck_assert_int_eq(atomic_load(&allocations), 0);
+	ck_assert_int_eq(alloc_count_stop(), 0);
 	srclimit_get_stats(sl, &st);
 	ck_assert_uint_eq(st.capacity, capacity);
 	ck_assert_uint_le(st.entries, st.capacity);
@@ -665,15 +610,13 @@ START_TEST(test_flood_keeps_connections)
 		ck_assert(srclimit_conn_open(sl, SA(h[i]), 0));
 		ck_assert(srclimit_conn_open(sl, SA(h[i]), 0));
 	}
-	atomic_store(&allocations, 0);
-	atomic_store(&counting, true);
+	alloc_count_start();
 	for (uint32_t i = 0; i < FLOOD; i++) {
 		struct sockaddr_storage ss = spoofed(i);
 
 		srclimit_udp(sl, SA(ss), 100, 1 + i / 100);
 	}
-	atomic_store(&counting, false);
-	ck_assert_int_eq(atomic_load(&allocations), 0);
+	ck_assert_int_eq(alloc_count_stop(), 0);
 	srclimit_get_stats(sl, &st);
 	ck_assert_uint_le(st.entries, 1024);
 	ck_assert_uint_ge(st.evicted, FLOOD - 1024);
