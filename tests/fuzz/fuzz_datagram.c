@@ -231,12 +231,13 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 	struct listener_view all = { .all = true, .listener = &listener };
 	_Atomic(const struct listener_view *) view = &all;
 	struct echo_stats stats = { 0 };
+	struct listener_stats *ls = listener_stats_new("udp fuzz", "udp", STATS_DGRAM, 1);
 	struct udp_worker uw;
 	struct udp_watch port;
 
 	memset(sent, 0, sizeof(sent));
-	if (udp_worker_init(&uw, loop, g, &stats) == -1 || udp_watch_start(&port, &uw, server,
-	    (uint16_t)server_port, &view) == -1)
+	if (ls == NULL || udp_worker_init(&uw, loop, g, &stats, 0, NULL) == -1 ||
+	    udp_watch_start(&port, &uw, server, (uint16_t)server_port, &view, ls) == -1)
 		abort();
 	for (size_t i = 0; i < n; i++, rec += 4) {
 		int a = rec[0] & 7, p = (rec[0] >> 3) & 15, fd = client(a, p);
@@ -289,6 +290,7 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 	}
 	udp_watch_stop(&port, false);
 	udp_worker_fini(&uw);
+	listener_stats_release(ls);
 }
 
 int

@@ -82,7 +82,7 @@ pattern(const struct client *c, uint64_t i)
  * runs left TIME_WAIT behind): not echod's business, the input is skipped.
  */
 static bool
-connect_one(struct stream_worker *tw, struct client *c, bool tcp)
+connect_one(struct stream_watch *watch, struct client *c, bool tcp)
 {
 	struct sockaddr_storage peer = { .ss_family = AF_UNIX };
 	socklen_t len = sizeof(peer);
@@ -122,7 +122,7 @@ connect_one(struct stream_worker *tw, struct client *c, bool tcp)
 	}
 	if (fcntl_nonblock(c->fd) == -1)
 		abort();
-	stream_admit(tw, sfd, tcp, (struct sockaddr *)&peer, NULL);
+	stream_admit(watch, sfd, (struct sockaddr *)&peer, NULL);
 	return true;
 }
 
@@ -216,6 +216,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct client cl[2] = { { -1, 0, 0, 0 }, { -1, 0, 0, 0 } };
 	struct stream_worker tw;
+	struct stream_watch watch;
+	struct listener_stats *ls;
 	bool tcp;
 
 	if (size < 4)
@@ -232,11 +234,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		guard_conf_update(&guard, NULL, &lim);
 	}
-	if (stream_worker_init(&tw, loop, &shared, &guard, &stats) == -1)
+	if (stream_worker_init(&tw, loop, &shared, &guard, &stats, 0) == -1 ||
+	    (ls = listener_stats_new("tcp fuzz", "tcp", STATS_STREAM, 1)) == NULL)
 		abort();
+	/* The harness accepts by hand: the watch is not in the loop, only what admission reads. */
+	watch = (struct stream_watch){ .sw = &tw, .ls = ls, .slot = listener_stats_slot(ls, 0),
+	    .nodelay = tcp };
 	for (int i = 0; i < (data[0] & F_TWO ? 2 : 1); i++) {
 		cl[i].seed = (uint8_t)(data[1] + 77 * i);
-		if (!connect_one(&tw, &cl[i], tcp))
+		if (!connect_one(&watch, &cl[i], tcp))
 			size = 4;
 	}
 	run(&tw, data + 4, (size - 4) / 3, cl, tcp);
@@ -246,6 +252,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < 50 && tw.oldest != NULL; i++)
 		loop_run_once(loop, 1);
 	stream_worker_fini(&tw);
+	listener_stats_release(ls);
 	if (atomic_load(&shared.open) != 0 || budget_used(&shared.budget) != 0)
 		abort();
 	return 0;

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/* stamp_packet: STAMP base packets both ways, timestamps and the Error Estimate (RFC 8762 4). */
+#include <errno.h>
+#include <string.h>
+#include <sys/timex.h>
+
+#include "stamp.h"
+
+/* Seconds from the NTP epoch (1900) to the Unix epoch (1970). */
+#define NTP_UNIX_OFFSET	2208988800u
+#define NSEC		1000000000u
+
+/*
+ * Field offsets, from RFC 8762's figures with RFC 8972's SSID in place of
+ * the first MBZ octets after the Error Estimate. The authenticated formats
+ * put each field on a 16-octet block of its own.
+ */
+enum {
+	U_SEQ = 0, U_TS = 4, U_EE = 12, U_SSID = 14,	/* both directions */
+	U_RX_TS = 16, U_S_SEQ = 24, U_S_TS = 28, U_S_EE = 36, U_TTL = 40,
+	A_SEQ = 0, A_TS = 16, A_EE = 24, A_SSID = 26,	/* both directions */
+	A_RX_TS = 32, A_S_SEQ = 48, A_S_TS = 64, A_S_EE = 72, A_TTL = 80,
+};
+
+uint64_t
+stamp_ts_encode(const struct timespec *ts, enum stamp_ts_format fmt)
+{
+	uint64_t frac;
+
+	if (fmt == STAMP_TS_PTP)
+		return (uint64_t)(uint32_t)ts->tv_sec << 32 | (uint32_t)ts->tv_nsec;
+	/* Seconds wrap at 2036 into NTP era 1: the low 32 bits are what goes out. */
+	frac = ((uint64_t)ts->tv_nsec << 32) / NSEC;
+	return (uint64_t)(uint32_t)((uint64_t)ts->tv_sec + NTP_UNIX_OFFSET) << 32 | frac;
+}
+
+void
+stamp_ts_decode(uint64_t wire, enum stamp_ts_format fmt, struct timespec *ts)
+{
+	uint32_t sec = (uint32_t)(wire >> 32), low = (uint32_t)wire;
+	uint64_t ns;
+
+	if (fmt == STAMP_TS_PTP) {
+		ts->tv_sec = sec;
+		ns = low;
+	} else {
+		/* Before 1970 in era 0 cannot be a real send time: read it as era 1. */
+		ts->tv_sec = sec >= NTP_UNIX_OFFSET ? (time_t)(sec - NTP_UNIX_OFFSET) :
+		    (time_t)((uint64_t)sec + (1ull << 32) - NTP_UNIX_OFFSET);
+		ns = ((uint64_t)low * NSEC + (1ull << 31)) >> 32;
+	}
+	ts->tv_sec += (time_t)(ns / NSEC);
+	ts->tv_nsec = (long)(ns % NSEC);
+}
+
+void
+stamp_clock_from_timex(int state, int status, long esterror_us, struct stamp_clock *c)
+{
+	uint64_t units, mult;
+	unsigned scale = 0;
+
+	c->synced = state != TIME_ERROR && !(status & STA_UNSYNC);
+	if (esterror_us < 0)
+		esterror_us = 0;
+	if (esterror_us > 1000000000L)	/* 1000 s: past anything the kernel reports */
+		esterror_us = 1000000000L;
+	/* The error in 2^-32 s units, rounded up: an estimate must not understate. */
+	units = ((uint64_t)esterror_us << 32) / 1000000u;
+	if (((uint64_t)esterror_us << 32) % 1000000u)
+		units++;
+	for (;;) {
+		mult = (units + (1ull << scale) - 1) >> scale;
+		if (mult <= 255 || scale == 63)
+			break;
+		scale++;
+	}
+	c->scale = (uint8_t)scale;
+	c->multiplier = mult == 0 ? 1 : (uint8_t)(mult > 255 ? 255 : mult);
+}
+
+int
+stamp_clock_state(struct stamp_clock *c)
+{
+	struct timex tx;
+	int state;
+
+	memset(&tx, 0, sizeof(tx));	/* modes 0: read only */
+	state = adjtimex(&tx);
+	if (state == -1) {
+		/* Seccomp (ProtectClock=) says EPERM: then we cannot claim a synced clock. */
+		stamp_clock_from_timex(TIME_ERROR, STA_UNSYNC, 0, c);
+		return -1;
+	}
+	stamp_clock_from_timex(state, tx.status, tx.esterror, c);
+	return 0;
+}
+
+uint16_t
+stamp_error_estimate(const struct stamp_clock *c, enum stamp_ts_format fmt)
+{
+	uint16_t ee = (uint16_t)((c->scale & 0x3f) << 8 | (c->multiplier ? c->multiplier : 1));
+
+	if (c->synced)
+		ee |= STAMP_EE_S;
+	if (fmt == STAMP_TS_PTP)
+		ee |= STAMP_EE_Z;
+	return ee;
+}
+
+double
+stamp_error_seconds(uint16_t ee)
+{
+	unsigned scale = (ee >> 8) & 0x3f;
+
+	return (double)(ee & 0xff) * (double)(1ull << scale) / 4294967296.0;
+}
+
+int
+stamp_test_parse(const uint8_t *pkt, size_t len, bool authenticated, struct stamp_test *t)
+{
+	size_t base = authenticated ? STAMP_AUTH_LEN : STAMP_UNAUTH_LEN;
+
+	memset(t, 0, sizeof(*t));
+	if (len < base) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	t->authenticated = authenticated;
+	t->base_len = base;
+	t->len = len;
+	t->seq = stamp_get32(pkt);
+	if (authenticated) {
+		t->timestamp = stamp_get64(pkt + A_TS);
+		t->error_estimate = stamp_get16(pkt + A_EE);
+		t->ssid = stamp_get16(pkt + A_SSID);
+	} else {
+		t->timestamp = stamp_get64(pkt + U_TS);
+		t->error_estimate = stamp_get16(pkt + U_EE);
+		t->ssid = stamp_get16(pkt + U_SSID);
+	}
+	return 0;
+}
+
+void
+stamp_reflect_build(uint8_t *buf, const struct stamp_test *t, const struct stamp_reflection *r)
+{
+	uint16_t ee = stamp_error_estimate(&r->clock, r->fmt);
+	uint64_t t2 = stamp_ts_encode(&r->t2, r->fmt);
+
+	/* Every MBZ octet of the base is zero; the sender's fields are in *t. */
+	memset(buf, 0, t->base_len);
+	stamp_put32(buf, r->seq);
+	if (t->authenticated) {
+		stamp_put16(buf + A_EE, ee);
+		stamp_put16(buf + A_SSID, t->ssid);
+		stamp_put64(buf + A_RX_TS, t2);
+		stamp_put32(buf + A_S_SEQ, t->seq);
+		stamp_put64(buf + A_S_TS, t->timestamp);
+		stamp_put16(buf + A_S_EE, t->error_estimate);
+		buf[A_TTL] = r->ttl;
+	} else {
+		stamp_put16(buf + U_EE, ee);
+		stamp_put16(buf + U_SSID, t->ssid);
+		stamp_put64(buf + U_RX_TS, t2);
+		stamp_put32(buf + U_S_SEQ, t->seq);
+		stamp_put64(buf + U_S_TS, t->timestamp);
+		stamp_put16(buf + U_S_EE, t->error_estimate);
+		buf[U_TTL] = r->ttl;
+	}
+}
+
+void
+stamp_reflect_send_time(uint8_t *buf, const struct stamp_test *t, const struct timespec *t3,
+    enum stamp_ts_format fmt, const struct stamp_key *key)
+{
+	stamp_put64(buf + (t->authenticated ? A_TS : U_TS), stamp_ts_encode(t3, fmt));
+	if (t->authenticated && key != NULL)
+		stamp_auth_sign(key, buf);
+}
+
+int
+stamp_probe_build(uint8_t *buf, size_t len, const struct stamp_probe *p,
+    const struct stamp_key *key)
+{
+	bool auth = key != NULL;
+	uint16_t ee = stamp_error_estimate(&p->clock, p->fmt);
+
+	if (len < (auth ? STAMP_AUTH_LEN : STAMP_UNAUTH_LEN)) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	memset(buf, 0, len);
+	stamp_put32(buf, p->seq);
+	stamp_put64(buf + (auth ? A_TS : U_TS), stamp_ts_encode(&p->t1, p->fmt));
+	stamp_put16(buf + (auth ? A_EE : U_EE), ee);
+	stamp_put16(buf + (auth ? A_SSID : U_SSID), p->ssid);
+	if (auth)
+		stamp_auth_sign(key, buf);
+	return 0;
+}
+
+int
+stamp_reply_parse(const uint8_t *pkt, size_t len, const struct stamp_key *key,
+    struct stamp_reply *r)
+{
+	bool auth = key != NULL;
+
+	memset(r, 0, sizeof(*r));
+	if (len < (auth ? STAMP_AUTH_LEN : STAMP_UNAUTH_LEN)) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (auth && !stamp_auth_verify(key, pkt, len)) {
+		errno = EBADMSG;
+		return -1;
+	}
+	r->seq = stamp_get32(pkt);
+	if (auth) {
+		r->base_len = STAMP_AUTH_LEN;
+		r->t3 = stamp_get64(pkt + A_TS);
+		r->error_estimate = stamp_get16(pkt + A_EE);
+		r->ssid = stamp_get16(pkt + A_SSID);
+		r->t2 = stamp_get64(pkt + A_RX_TS);
+		r->sender_seq = stamp_get32(pkt + A_S_SEQ);
+		r->t1 = stamp_get64(pkt + A_S_TS);
+		r->sender_error_estimate = stamp_get16(pkt + A_S_EE);
+		r->sender_ttl = pkt[A_TTL];
+	} else {
+		r->base_len = STAMP_UNAUTH_LEN;
+		r->t3 = stamp_get64(pkt + U_TS);
+		r->error_estimate = stamp_get16(pkt + U_EE);
+		r->ssid = stamp_get16(pkt + U_SSID);
+		r->t2 = stamp_get64(pkt + U_RX_TS);
+		r->sender_seq = stamp_get32(pkt + U_S_SEQ);
+		r->t1 = stamp_get64(pkt + U_S_TS);
+		r->sender_error_estimate = stamp_get16(pkt + U_S_EE);
+		r->sender_ttl = pkt[U_TTL];
+	}
+	return 0;
+}
+
+int
+stamp_reflect(uint8_t *pkt, size_t len, const struct stamp_reflector *r,
+    const struct stamp_arrival *a, struct stamp_outcome *out)
+{
+	struct stamp_reflection refl;
+	struct stamp_session_view view, *viewp = NULL;
+	struct stamp_tlv_env env;
+	uint8_t sender_seq[4];
+
+	memset(out, 0, sizeof(*out));
+	out->tlv.dscp = -1;
+	if (stamp_test_parse(pkt, len, r->key != NULL, &out->test) == -1) {
+		out->drop = STAMP_DROP_SHORT;
+		return -1;
+	}
+	/* Verify before anything is counted: a forged packet must not move a session. */
+	if (r->key != NULL && !stamp_auth_verify(r->key, pkt, len)) {
+		out->drop = STAMP_DROP_AUTH;
+		return -1;
+	}
+	memset(&refl, 0, sizeof(refl));
+	refl.seq = out->test.seq;
+	if (r->sessions != NULL) {
+		if (stamp_sessions_count(r->sessions, a->src, out->test.ssid, a->now_s,
+		    &view) == -1) {
+			out->drop = STAMP_DROP_SESSIONS;
+			return -1;
+		}
+		refl.seq = view.seq;
+		viewp = &view;
+	}
+	refl.t2 = a->t2;
+	refl.ttl = a->ttl < 0 ? 0 : a->ttl > 255 ? 255 : (uint8_t)a->ttl;
+	refl.fmt = r->fmt;
+	refl.clock = a->clock;
+	memcpy(sender_seq, pkt, sizeof(sender_seq));
+	stamp_reflect_build(pkt, &out->test, &refl);
+	if (r->tlvs && len > out->test.base_len) {
+		env.tos = a->tos;
+		env.sync_src = r->sync_src;
+		env.ts_in = r->ts_in;
+		env.ts_out = r->ts_out;
+		env.session = viewp;
+		env.key = r->key;
+		stamp_tlv_reflect(pkt, len, out->test.base_len, sender_seq, &env, &out->tlv);
+	}
+	return 0;
+}

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/* stamp_session: the stateful reflector's sessions in one fixed table that floods cannot grow. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "siphash.h"
+#include "stamp.h"
+
+#define GROUP		8		/* slots a session may take: its group */
+#define CAPACITY_MAX	(1u << 24)
+
+/* A session: source address (IPv4 as IPv4-mapped IPv6), port and SSID. */
+struct session_key {
+	uint8_t	addr[16];
+	uint16_t port;
+	uint16_t ssid;
+};
+
+struct slot {
+	struct session_key key;
+	uint64_t last;		/* now_s of its latest packet */
+	uint32_t rx, tx;
+	bool	used;
+};
+
+struct group {
+	pthread_mutex_t lock;
+	struct slot slot[GROUP];
+	uint64_t created, evicted, refused;
+	size_t	used;
+};
+
+struct stamp_sessions {
+	uint8_t	hashkey[SIPHASH_KEYLEN];
+	uint32_t idle_s;
+	size_t	ngroups;
+	struct group *groups;
+};
+
+struct stamp_sessions *
+stamp_sessions_new(size_t capacity, uint32_t idle_s)
+{
+	struct stamp_sessions *s;
+	int saved;
+
+	if (capacity == 0 || capacity > CAPACITY_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->idle_s = idle_s;
+	s->ngroups = (capacity + GROUP - 1) / GROUP;
+	s->groups = calloc(s->ngroups, sizeof(*s->groups));
+	if (s->groups == NULL)
+		goto fail;
+	if (getrandom(s->hashkey, sizeof(s->hashkey), 0) != (ssize_t)sizeof(s->hashkey))
+		goto fail;
+	for (size_t i = 0; i < s->ngroups; i++)
+		pthread_mutex_init(&s->groups[i].lock, NULL);
+	return s;
+fail:
+	saved = errno;
+	free(s->groups);
+	free(s);
+	errno = saved;
+	return NULL;
+}
+
+void
+stamp_sessions_free(struct stamp_sessions *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->ngroups; i++)
+		pthread_mutex_destroy(&s->groups[i].lock);
+	free(s->groups);
+	free(s);
+}
+
+static int
+key_make(const struct sockaddr *src, uint16_t ssid, struct session_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->ssid = ssid;
+	if (src->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)src;
+
+		k->addr[10] = k->addr[11] = 0xff;
+		memcpy(k->addr + 12, &sin->sin_addr, 4);
+		k->port = sin->sin_port;
+		return 0;
+	}
+	if (src->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)src;
+
+		memcpy(k->addr, &sin6->sin6_addr, 16);
+		k->port = sin6->sin6_port;
+		return 0;
+	}
+	errno = EAFNOSUPPORT;
+	return -1;
+}
+
+/*
+ * The slot for k in g: its own, a free one, or the least recently used of
+ * those idle for idle_s; NULL if every slot holds an active session. Only
+ * idle sessions are evicted, so a flood of new (spoofed) sessions can refuse
+ * newcomers for a while but never resets the sequence of a live session.
+ */
+static struct slot *
+slot_find(struct stamp_sessions *s, struct group *g, const struct session_key *k,
+    uint64_t now, bool *fresh)
+{
+	struct slot *free_slot = NULL, *victim = NULL;
+
+	*fresh = false;
+	for (int i = 0; i < GROUP; i++) {
+		struct slot *sl = &g->slot[i];
+
+		if (!sl->used) {
+			if (free_slot == NULL)
+				free_slot = sl;
+		} else if (memcmp(&sl->key, k, sizeof(*k)) == 0) {
+			return sl;
+		} else if (now >= sl->last && now - sl->last >= s->idle_s &&
+		    (victim == NULL || sl->last < victim->last)) {
+			victim = sl;
+		}
+	}
+	if (free_slot == NULL && victim == NULL)
+		return NULL;
+	*fresh = true;
+	if (free_slot != NULL) {
+		g->used++;
+		return free_slot;
+	}
+	g->evicted++;
+	return victim;
+}
+
+int
+stamp_sessions_count(struct stamp_sessions *s, const struct sockaddr *src, uint16_t ssid,
+    uint64_t now_s, struct stamp_session_view *v)
+{
+	struct session_key k;
+	struct group *g;
+	struct slot *sl;
+	bool fresh;
+
+	if (key_make(src, ssid, &k) == -1)
+		return -1;
+	g = &s->groups[siphash24(s->hashkey, &k, sizeof(k)) % s->ngroups];
+	pthread_mutex_lock(&g->lock);
+	sl = slot_find(s, g, &k, now_s, &fresh);
+	if (sl == NULL) {
+		g->refused++;
+		pthread_mutex_unlock(&g->lock);
+		errno = ENOSPC;
+		return -1;
+	}
+	if (fresh) {
+		memset(sl, 0, sizeof(*sl));
+		sl->key = k;
+		sl->used = true;
+		g->created++;
+	}
+	/* RFC 8762 4.3.1: the reflector's Sequence Number counts the packets it received. */
+	v->seq = sl->rx;
+	v->rx = ++sl->rx;
+	v->tx = ++sl->tx;
+	sl->last = now_s;
+	pthread_mutex_unlock(&g->lock);
+	return 0;
+}
+
+void
+stamp_sessions_stats(struct stamp_sessions *s, struct stamp_sessions_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->capacity = s->ngroups * GROUP;
+	for (size_t i = 0; i < s->ngroups; i++) {
+		struct group *g = &s->groups[i];
+
+		pthread_mutex_lock(&g->lock);
+		st->created += g->created;
+		st->evicted += g->evicted;
+		st->refused += g->refused;
+		st->entries += g->used;
+		pthread_mutex_unlock(&g->lock);
+	}
+}
