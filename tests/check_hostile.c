@@ -809,7 +809,7 @@ loop_ticks(struct hostile *svc, int n)
 /*
  * n echo services, one datagram forged from from_ip:from_port to
  * to_ip:to_port, then what they echoed and dropped, and the CPU they burned
- * once a loop had half a second to end; the counts are read again a second
+ * once a loop had half a second (scaled) to end; the counts are read again a second
  * later, when a loop still running would have moved them. Every instance is
  * stopped before the caller asserts anything: a looping pair must not
  * outlive a failed test (having dropped root, echod no longer gets the
@@ -823,14 +823,15 @@ loop_measure(struct hostile *svc, int n, const char *from_ip, int from_port, con
 
 	memset(f, 0, sizeof(*f));
 	spoof_udp(from_ip, from_port, to_ip, to_port);
-	usleep(500000);
+	/* Scaled: under valgrind a loop runs slower, and udp_rate takes longer to end it. */
+	usleep((useconds_t)harness_scale_ms(500) * 1000);
 	loop_count(svc, n, NULL, &f->echoed_early);
 	before = loop_ticks(svc, n);
 	sleep(1);
 	f->ticks = loop_ticks(svc, n) - before;
 	loop_count(svc, n, f, &f->echoed);
 	f->ms = now_ms() - t0;
-	fprintf(stderr, "loop from %s:%d to %s:%d: %" PRIu64 " echoed after 0.5 s, %" PRIu64
+	fprintf(stderr, "loop from %s:%d to %s:%d: %" PRIu64 " echoed early, %" PRIu64
 	    " after %ld ms (%" PRIu64 " source-port drops, %" PRIu64 " per-source limits); "
 	    "%ld ticks of CPU (of %ld a second) in the last second\n", from_ip, from_port,
 	    to_ip, to_port, f->echoed_early, f->echoed, f->ms, f->source_port, f->limited,
