@@ -3,8 +3,9 @@
 # Every test echod has, from a fresh Debian 12 machine, as root:
 # dependencies, a -Werror build and `make check`, the integration suites
 # under valgrind, 60 s of each fuzzer, `make distcheck`, the same suite under
-# ASan+UBSan, and the Debian package installed under a real systemd in a
-# container (tests/e2e). Run from the top of the source tree.
+# ASan+UBSan, lintian and autopkgtest on the built package
+# (tools/debian-check.sh), and the Debian package installed under a real
+# systemd in a container (tests/e2e). Run from the top of the source tree.
 set -eu
 
 say() { printf '\n=== %s\n' "$*"; }
@@ -37,6 +38,9 @@ make -s -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	make -s check || { cat tests/*.log; exit 1; }
 make -s distclean
+
+say "Debian checks: lintian, autopkgtest (null runner) on the installed package"
+sh tools/debian-check.sh
 
 say "end-to-end: the .deb installed under a real systemd in a container"
 bash tests/e2e/systemd-e2e.sh

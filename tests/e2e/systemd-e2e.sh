@@ -225,7 +225,8 @@ mount_overlay() {
 
 # Fetch the package's dependencies with the host's network; the booted container has none.
 download_deps() {
-	coffline "$root" sh -c "apt-get update -q && apt-get install -y -q --download-only /root/e2e/$1"
+	coffline "$root" sh -c "apt-get update -q && apt-get install -y -q --download-only \
+		/root/e2e/$1 autopkgtest dpkg-dev python3 man-db"
 }
 
 boot_container() {
@@ -931,6 +932,8 @@ main() {
 	make_base || fatal "cached Debian $SUITE base root filesystem"
 	mount_overlay || fatal "overlay over the base root filesystem"
 	write_probes
+	# debian/tests, for autopkgtest against the installed package.
+	tar -C "$SRCDIR" --exclude=.git -cf - debian | tar -xf - -C "$root/root/e2e"
 	debname=$(basename "$deb")
 	cp "$deb" "$root/root/e2e/$debname"
 	download_deps "$debname" >>"$LOG" 2>&1 ||
@@ -951,6 +954,13 @@ main() {
 	check "nothing listens on port 7 after install (ss -lntu)" nothing_on_port 7
 	judge "nothing answers"
 	step_end "apt-get install" "-"
+	# Debian's own as-installed tests (debian/tests), socket activation included: systemd is
+	# PID 1 here. They leave echod.socket disabled and inactive and echod.conf as shipped.
+	check "autopkgtest dependencies installed (offline)" cexec env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends autopkgtest dpkg-dev python3 man-db
+	check "autopkgtest -- null in the booted container: every test passes" \
+		timeout 600 nsenter -t "$cpid" -a env -i PATH=$CONTAINER_PATH LANG=C.UTF-8 HOME=/root \
+		autopkgtest --no-built-binaries --user=nobody "/root/e2e/$debname" /root/e2e/ -- null
 	check "systemctl enable --now echod.socket" cexec systemctl enable --now echod.socket
 	check "echod.socket is enabled" unit_enabled echod.socket enabled
 	check "echod.socket is active" unit_state echod.socket active
