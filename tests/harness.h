@@ -133,7 +133,20 @@ int	harness_serve(struct echod_proc *p, const struct harness_service *svc);
  * where echod binds itself: another process may take it before echod does.
  */
 int	harness_free_port(void);
+/* Is there an IPv6 loopback? When not, the caller skips a part: harness_skip() is recorded. */
 bool	harness_have_ipv6(void);
+/*
+ * Part of a test cannot run here (no IPv6 loopback, say): say why on stderr
+ * and remember it across Check's forks, so that harness_exit_status()
+ * reports the suite as skipped (77), never as a plain pass.
+ */
+void	harness_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * main()'s exit status: EXIT_FAILURE when a test failed; else 77 when any
+ * part was skipped (each reason printed once) or skipped_too is set; else
+ * EXIT_SUCCESS.
+ */
+int	harness_exit_status(int failed, bool skipped_too);
 
 int	tcp_connect_port(int family, int port);
 int	unix_connect_path(const char *path);
