@@ -82,6 +82,11 @@ struct engine {
 
 /* The slot of probe seq, or NULL when seq was never sent or its slot was reused. */
 struct pslot *engine_slot(struct engine *e, uint32_t seq);
+/*
+ * The next probe: its slot, sequence number and payload, both send clocks
+ * read and counted as sent. The caller puts it on the wire at once.
+ */
+struct pslot *engine_slot_start(struct engine *e);
 
 /* Report one event of a probe: a text line, a JSON object, a flood dot, or nothing. */
 void report_event(struct engine *e, const struct pevent *ev);

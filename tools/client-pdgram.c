@@ -17,22 +17,11 @@
 void
 pdgram_send(struct engine *e)
 {
-	struct pslot *s = &e->slots[(e->seq + 1) % e->nslots];
+	struct pslot *s = engine_slot_start(e);
 	struct recv_error err;
 	struct pevent ev = { .status = ST_ICMP, .rtt = -1, .ttl = -1, .tos = -1 };
 	ssize_t r;
 
-	e->seq++;
-	s->seq = e->seq;
-	s->rtt = -1;
-	payload_fill(&e->pl, s->seq, 0, e->out);
-	/* Both clocks read together, after the payload was made: the two round trips (kernel
-	 * and monotonic) start at the same moment. */
-	s->stamp = recv_realtime_ns();
-	s->sent = io_now();
-	payload_restamp(&e->pl, s->stamp, e->out);
-	s->state = PS_PENDING;
-	e->st.sent++;
 	e->st.bytes_sent += e->pl.size;
 	e->tick_sent += e->pl.size;
 	r = send(e->fd, e->out, e->pl.size, MSG_NOSIGNAL | MSG_DONTWAIT);

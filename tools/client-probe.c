@@ -32,6 +32,25 @@ engine_slot(struct engine *e, uint32_t seq)
 	return seq != 0 && seq <= e->seq && s->seq == seq ? s : NULL;
 }
 
+struct pslot *
+engine_slot_start(struct engine *e)
+{
+	struct pslot *s = &e->slots[(e->seq + 1) % e->nslots];
+
+	e->seq++;
+	s->seq = e->seq;
+	s->rtt = -1;
+	payload_fill(&e->pl, s->seq, 0, e->out);
+	/* Both clocks read together, after the payload was made: the two round trips (kernel
+	 * and monotonic) start at the same moment. */
+	s->stamp = recv_realtime_ns();
+	s->sent = io_now();
+	payload_restamp(&e->pl, s->stamp, e->out);
+	s->state = PS_PENDING;
+	e->st.sent++;
+	return s;
+}
+
 double
 engine_rtt(const struct pslot *s, const struct recv_meta *m, bool *kernel)
 {

@@ -13,19 +13,8 @@ static void pstream_write(struct engine *e);
 void
 pstream_start(struct engine *e)
 {
-	struct pslot *s = &e->slots[(e->seq + 1) % e->nslots];
+	struct pslot *s = engine_slot_start(e);
 
-	e->seq++;
-	s->seq = e->seq;
-	s->rtt = -1;
-	payload_fill(&e->pl, s->seq, 0, e->out);
-	/* Both clocks read together, after the payload was made: the two round trips (kernel
-	 * and monotonic) start at the same moment. */
-	s->stamp = recv_realtime_ns();
-	s->sent = io_now();
-	payload_restamp(&e->pl, s->stamp, e->out);
-	s->state = PS_PENDING;
-	e->st.sent++;
 	e->pending++;
 	e->wr_off = 0;
 	if (e->pending == 1)
