@@ -79,7 +79,9 @@ prepare(int fd, const struct listener_spec *spec)
 	if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
 		return -1;
-	if (spec->proto == PROTO_UDP)
+	if (spec->proto == PROTO_STAMP)
+		listener_prepare_stamp(fd);
+	if (proto_is_datagram(spec->proto))
 		return listener_prepare_datagram(fd, (const struct sockaddr *)&spec->addr);
 	return 0;
 }
@@ -175,12 +177,28 @@ activation_passes_metrics(void)
 	return found;
 }
 
+/*
+ * A datagram socket that a stamp listener of cfg serves (part of) is a stamp
+ * listener: named so in logs and statistics, and asked for the receive time,
+ * TTL and TOS from its first packet on. Each datagram still goes to the
+ * configured listener at its address (view.h), whatever the name.
+ */
 static void
-adopt_one(int fd, const char *name, struct listener_set *out)
+label_stamp(struct listener_spec *passed, const struct echod_config *cfg)
+{
+	for (size_t i = 0; cfg != NULL && i < cfg->nlisteners; i++)
+		if (cfg->listeners[i].proto == PROTO_STAMP && passed->proto == PROTO_UDP &&
+		    listener_spec_overlap(&cfg->listeners[i], passed))
+			passed->proto = PROTO_STAMP;
+}
+
+static void
+adopt_one(int fd, const char *name, struct listener_set *out, const struct echod_config *cfg)
 {
 	struct listener_spec passed;
 	struct listener *l;
 	enum proto proto;
+	int r;
 
 	if (classify(fd, &proto) == -1) {
 		log_warnx("passed fd %d (%s) is not a listening stream or datagram socket: closed",
@@ -188,7 +206,12 @@ adopt_one(int fd, const char *name, struct listener_set *out)
 		close(fd);
 		return;
 	}
-	if (describe(fd, proto, &passed) == -1 || prepare(fd, &passed) == -1) {
+	r = describe(fd, proto, &passed);
+	if (r == 0) {
+		label_stamp(&passed, cfg);
+		r = prepare(fd, &passed);
+	}
+	if (r == -1) {
 		log_warn("passed fd %d (%s) unusable: closed", fd, name);
 		free(passed.path);
 		close(fd);
@@ -301,7 +324,7 @@ activation_validate(void)
 }
 
 int
-activation_collect(struct listener_set *out)
+activation_collect(struct listener_set *out, const struct echod_config *cfg)
 {
 	char **names = NULL;
 	int n = sd_listen_fds_with_names(1, &names);
@@ -316,7 +339,7 @@ activation_collect(struct listener_set *out)
 			hold_metrics(SD_LISTEN_FDS_START + i);
 		else
 			adopt_one(SD_LISTEN_FDS_START + i,
-			    names != NULL && names[i] != NULL ? names[i] : "unnamed", out);
+			    names != NULL && names[i] != NULL ? names[i] : "unnamed", out, cfg);
 	}
 	for (int i = 0; names != NULL && i < n; i++)
 		free(names[i]);

@@ -26,9 +26,11 @@ int	activation_validate(void);
  * listening stream or a datagram socket of a supported family) are logged
  * and closed. The socket named "metrics" (FileDescriptorName=metrics, the
  * Prometheus endpoint's) is no echo listener: it is held for
- * activation_take_metrics_fd(). Returns the number of sockets passed, or -1.
+ * activation_take_metrics_fd(). A datagram socket that cfg's stamp
+ * listeners serve is taken as a stamp listener. Returns the number of
+ * sockets passed, or -1.
  */
-int	activation_collect(struct listener_set *out);
+int	activation_collect(struct listener_set *out, const struct echod_config *cfg);
 
 /*
  * The listening TCP socket systemd passed under the name "metrics" (made

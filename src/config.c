@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "confdir.h"
 #include "confhint.h"
+#include "stamp_conf.h"
 #include "config.h"
 
 /* Keys each group may hold; anything else is a typo and is rejected. */
@@ -20,7 +21,8 @@ static const char *const root_keys[] = {
 	"udp_min_source_port", "user", "group", "include_dir", "control_socket", "metrics", NULL
 };
 static const char *const listener_keys[] = {
-	"protocol", "port", "address", "path", "allow", "deny", "udp_min_source_port", NULL
+	"protocol", "port", "address", "path", "allow", "deny", "udp_min_source_port",
+	"stamp_mode", "stamp_auth_key", "stamp_timestamp", NULL
 };
 static const char *const limits_keys[] = {
 	"max_connections", "idle_timeout", "buffer_size", "max_buffered_bytes",
@@ -293,7 +295,7 @@ parse_protocol(struct parse *p, const config_setting_t *ls, enum proto *out)
 
 	if (text == NULL) {
 		if (config_setting_get_member(ls, "protocol") == NULL)
-			parse_error(p, ls, "listener has no protocol (tcp, udp or unix)");
+			parse_error(p, ls, "listener has no protocol (tcp, udp, unix or stamp)");
 		return -1;
 	}
 	if (strcmp(text, "tcp") == 0)
@@ -302,9 +304,11 @@ parse_protocol(struct parse *p, const config_setting_t *ls, enum proto *out)
 		*out = PROTO_UDP;
 	else if (strcmp(text, "unix") == 0)
 		*out = PROTO_UNIX;
+	else if (strcmp(text, "stamp") == 0)
+		*out = PROTO_STAMP;
 	else {
 		parse_error(p, config_setting_get_member(ls, "protocol"),
-		    "unknown protocol '%s' (expected tcp, udp or unix)", text);
+		    "unknown protocol '%s' (expected tcp, udp, unix or stamp)", text);
 		return -1;
 	}
 	return 0;
@@ -335,7 +339,10 @@ parse_inet_listener(struct parse *p, const config_setting_t *ls, struct listener
 	if (config_setting_get_member(ls, "path") != NULL)
 		parse_error(p, config_setting_get_member(ls, "path"),
 		    "path is only for unix listeners");
-	if (config_setting_get_member(ls, "port") == NULL)
+	/* STAMP has a port of its own (RFC 8762 4.1); echo has none that needs no root. */
+	if (spec->proto == PROTO_STAMP)
+		port = STAMP_PORT;
+	else if (config_setting_get_member(ls, "port") == NULL)
 		parse_error(p, ls, "%s listener has no port", proto_name(spec->proto));
 	get_long(p, ls, "port", 1, 65535, &port);
 	address = get_string(p, ls, "address");
@@ -359,6 +366,61 @@ parse_inet_listener(struct parse *p, const config_setting_t *ls, struct listener
 		return -1;
 	}
 	return 0;
+}
+
+/* One of a stamp key's words, or -1 (and an error naming the ones it may be). */
+static int
+get_word(struct parse *p, const config_setting_t *ls, const char *name,
+    const char *const words[2])
+{
+	const char *text = get_string(p, ls, name);
+
+	if (text == NULL)
+		return -1;
+	for (int i = 0; i < 2; i++)
+		if (strcmp(text, words[i]) == 0)
+			return i;
+	parse_error(p, config_setting_get_member(ls, name), "%s '%s' is neither '%s' nor '%s'",
+	    name, text, words[0], words[1]);
+	return -1;
+}
+
+static const char *const stamp_keys[] = { "stamp_mode", "stamp_auth_key", "stamp_timestamp" };
+
+/*
+ * A stamp listener's own keys. The key file is only named here: it is read
+ * by stamp_conf_prepare(), in echod itself, not by the generator or --check
+ * run as another user.
+ */
+static int
+parse_stamp_keys(struct parse *p, const config_setting_t *ls, struct listener_spec *spec)
+{
+	static const char *const modes[2] = { "stateless", "stateful" };
+	static const char *const formats[2] = { "ntp", "ptp" };
+	const config_setting_t *key = config_setting_get_member(ls, "stamp_auth_key");
+	int before = p->nerrors, mode, format;
+
+	if (spec->proto != PROTO_STAMP) {
+		for (size_t i = 0; i < sizeof(stamp_keys) / sizeof(stamp_keys[0]); i++)
+			if (config_setting_get_member(ls, stamp_keys[i]) != NULL)
+				parse_error(p, config_setting_get_member(ls, stamp_keys[i]),
+				    "%s is for stamp listeners, not %s", stamp_keys[i],
+				    proto_name(spec->proto));
+		return p->nerrors == before ? 0 : -1;
+	}
+	if ((mode = get_word(p, ls, "stamp_mode", modes)) != -1)
+		spec->stamp.stateful = mode == 1;
+	if ((format = get_word(p, ls, "stamp_timestamp", formats)) != -1)
+		spec->stamp.format = format == 1 ? STAMP_TS_PTP : STAMP_TS_NTP;
+	if (key != NULL && get_string(p, ls, "stamp_auth_key") != NULL) {
+		if (config_setting_get_string(key)[0] == '\0')
+			parse_error(p, key, "stamp_auth_key is empty (leave it out for "
+			    "unauthenticated mode)");
+		else
+			set_string(p, key, config_setting_get_string(key), &spec->stamp.key_path,
+			    &spec->stamp.key_where);
+	}
+	return p->nerrors == before ? 0 : -1;
 }
 
 /* A path a socket unit's ListenStream= line can carry as it is (the generator's). */
@@ -431,8 +493,10 @@ parse_listener(struct parse *p, const config_setting_t *ls, struct listener_spec
 	}
 	if (parse_protocol(p, ls, &spec->proto) == -1)
 		return -1;
+	if (parse_stamp_keys(p, ls, spec) == -1)
+		return -1;
 	/* A stream's peer finished a handshake: not spoofed into a loop. Datagrams only. */
-	if (spec->proto != PROTO_UDP &&
+	if (!proto_is_datagram(spec->proto) &&
 	    config_setting_get_member(ls, "udp_min_source_port") != NULL) {
 		parse_error(p, config_setting_get_member(ls, "udp_min_source_port"),
 		    "udp_min_source_port is for udp listeners, not %s", proto_name(spec->proto));
@@ -508,9 +572,7 @@ parse_listeners(struct parse *p, const config_setting_t *root, struct echod_conf
 		    &p->own[cfg->nlisteners]) == 0)
 			cfg->nlisteners++;
 		else {
-			free(spec->where);
-			free(spec->path);
-			acl_free(&spec->acl);
+			listener_spec_free(spec);
 			memset(spec, 0, sizeof(*spec));
 		}
 	}
@@ -890,15 +952,23 @@ config_load(const char *path, struct config_errors *errs)
 }
 
 void
+listener_spec_free(struct listener_spec *spec)
+{
+	free(spec->path);
+	free(spec->where);
+	acl_free(&spec->acl);
+	free(spec->stamp.key_path);
+	free(spec->stamp.key_where);
+	stamp_conf_release(&spec->stamp);
+}
+
+void
 config_free(struct echod_config *cfg)
 {
 	if (cfg == NULL)
 		return;
-	for (size_t i = 0; i < cfg->nlisteners; i++) {
-		free(cfg->listeners[i].path);
-		free(cfg->listeners[i].where);
-		acl_free(&cfg->listeners[i].acl);
-	}
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		listener_spec_free(&cfg->listeners[i]);
 	free(cfg->listeners);
 	free(cfg->path);
 	acl_free(&cfg->acl);
@@ -945,14 +1015,17 @@ proto_name(enum proto proto)
 		return "udp";
 	case PROTO_UNIX:
 		return "unix";
+	case PROTO_STAMP:
+		return "stamp";
 	}
 	return "?";
 }
 
+
 bool
 listener_spec_same(const struct listener_spec *a, const struct listener_spec *b)
 {
-	if (a->proto != b->proto)
+	if (!proto_same_socket(a->proto, b->proto))
 		return false;
 	if (a->proto == PROTO_UNIX)
 		return strcmp(a->path, b->path) == 0;
@@ -965,7 +1038,7 @@ listener_spec_overlap(const struct listener_spec *a, const struct listener_spec 
 {
 	const struct sockaddr *sa = (const void *)&a->addr, *sb = (const void *)&b->addr;
 
-	if (a->proto != b->proto)
+	if (!proto_same_socket(a->proto, b->proto))
 		return false;
 	if (a->proto == PROTO_UNIX)
 		return strcmp(a->path, b->path) == 0;

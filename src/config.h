@@ -9,8 +9,36 @@
 #include <sys/socket.h>
 
 #include "acl.h"
+#include "stamp.h"
 
-enum proto { PROTO_TCP, PROTO_UDP, PROTO_UNIX };
+/* stamp: a STAMP session-reflector (RFC 8762) on a UDP socket. */
+enum proto { PROTO_TCP, PROTO_UDP, PROTO_UNIX, PROTO_STAMP };
+
+/* udp and stamp listeners are both datagram sockets: what binding and socket units see. */
+static inline bool
+proto_is_datagram(enum proto proto)
+{
+	return proto == PROTO_UDP || proto == PROTO_STAMP;
+}
+
+/* Would they be the same kind of socket (a stamp listener is a udp socket)? */
+static inline bool
+proto_same_socket(enum proto a, enum proto b)
+{
+	return a == b || (proto_is_datagram(a) && proto_is_datagram(b));
+}
+
+struct stamp_runtime;
+
+/* A stamp listener's settings as written (echod.conf(5)); stamp_conf.c makes them work. */
+struct stamp_spec {
+	bool stateful;			/* stamp_mode = "stateful" */
+	enum stamp_ts_format format;	/* stamp_timestamp */
+	char *key_path;			/* stamp_auth_key, NULL: unauthenticated */
+	char *key_where;		/* its "file:line" */
+	/* The key and session table, from stamp_conf_prepare(); NULL until then. */
+	struct stamp_runtime *run;
+};
 
 struct listener_spec {
 	enum proto proto;
@@ -32,6 +60,7 @@ struct listener_spec {
 	 * the listener's view (view.h), like acl.
 	 */
 	uint16_t udp_min_source_port;
+	struct stamp_spec stamp;	/* stamp only */
 };
 
 struct echod_limits {
@@ -123,6 +152,8 @@ struct config_errors {
  */
 struct echod_config *config_load(const char *path, struct config_errors *errs);
 void	config_free(struct echod_config *cfg);
+/* What a configuration owns in one listener (config_free() calls it for each). */
+void	listener_spec_free(struct listener_spec *spec);
 void	config_errors_free(struct config_errors *errs);
 /* Append "where: msg" to errs. Out of memory loses the line, never the list. */
 void	config_errors_add(struct config_errors *errs, const char *where, const char *msg);

@@ -11,7 +11,7 @@
  * name     the C name, the `echodctl stats` and JSON key, and (upper case,
  *          ECHOD_ prefix) the SIGUSR1 journal field
  * kind     COUNTER (never decreases) or GAUGE
- * applies  STREAM (TCP, Unix), DGRAM (UDP) or ALL: which listeners show it
+ * applies  STREAM (TCP, Unix), DGRAM (UDP, STAMP), STAMP or ALL: which listeners show it
  * n        1, or REFUSAL_COUNT: one value per enum refusal_reason
  *          (refusal_log.h), keyed and labelled by refusal_reason_name()
  * flags    STATS_STATUS: in STATUS= (counters with their rate, refusals summed);
@@ -37,7 +37,24 @@
 	    "echod_echoed_bytes_total", "Bytes echoed back to clients")	\
 	X(refused, COUNTER, ALL, REFUSAL_COUNT, STATS_STATUS,				\
 	    "echod_refusals_total",						\
-	    "Connections and datagrams refused, and reads held back, by reason")
+	    "Connections and datagrams refused, and reads held back, by reason")	\
+	X(stamp_reflected, COUNTER, STAMP, 1, 0,					\
+	    "echod_stamp_reflected_total", "STAMP test packets answered")	\
+	X(stamp_short, COUNTER, STAMP, 1, 0,					\
+	    "echod_stamp_short_total",						\
+	    "STAMP test packets dropped: shorter than the mode's base packet")	\
+	X(stamp_auth_failed, COUNTER, STAMP, 1, 0,					\
+	    "echod_stamp_auth_failures_total",					\
+	    "STAMP test packets dropped: their HMAC did not verify")		\
+	X(stamp_sessions_full, COUNTER, STAMP, 1, 0,				\
+	    "echod_stamp_sessions_full_total",					\
+	    "STAMP test packets dropped: no room for a new stateful session")	\
+	X(stamp_tlvs_unrecognized, COUNTER, STAMP, 1, 0,				\
+	    "echod_stamp_tlvs_unrecognized_total",				\
+	    "RFC 8972 TLVs returned with the U flag (unknown type)")		\
+	X(stamp_tlvs_malformed, COUNTER, STAMP, 1, 0,				\
+	    "echod_stamp_tlvs_malformed_total",					\
+	    "RFC 8972 TLVs returned with the M flag (do not fit the packet)")
 
 /*
  * Process-wide values, read when asked for (not kept per worker):

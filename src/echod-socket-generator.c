@@ -104,7 +104,7 @@ gen_put_comment_text(FILE *out, const char *text)
 static int
 gen_put_listener(FILE *out, const struct listener_spec *l, const struct gen_needs *n)
 {
-	const char *key = l->proto == PROTO_UDP ? "ListenDatagram" : "ListenStream";
+	const char *key = proto_is_datagram(l->proto) ? "ListenDatagram" : "ListenStream";
 	char buf[ADDR_STRLEN];
 
 	fputs("# ", out);

@@ -43,7 +43,7 @@ guard_conf_policy(const struct echod_config *cfg)
 	 * them, exempt sources included. Folded into the set: no cost per datagram.
 	 */
 	for (size_t i = 0; i < cfg->nlisteners; i++)
-		if (cfg->listeners[i].proto == PROTO_UDP)
+		if (proto_is_datagram(cfg->listeners[i].proto))
 			portguard_add(&p->ports, (uint16_t)cfg->listeners[i].port);
 	p->min_source_port = (uint16_t)cfg->udp_min_source_port;
 	return p;

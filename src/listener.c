@@ -17,8 +17,9 @@ static int
 copy_spec(struct listener_spec *dst, const struct listener_spec *src)
 {
 	*dst = *src;
-	/* The ACL belongs to the config; the listener reads it through listener.view. */
+	/* The ACL and STAMP settings belong to the config; read through listener.view. */
 	memset(&dst->acl, 0, sizeof(dst->acl));
+	memset(&dst->stamp, 0, sizeof(dst->stamp));
 	dst->path = src->path != NULL ? strdup(src->path) : NULL;
 	dst->where = src->where != NULL ? strdup(src->where) : NULL;
 	if ((src->path != NULL && dst->path == NULL) || (src->where != NULL && dst->where == NULL))
@@ -131,6 +132,20 @@ bind_unix(struct listener *l)
 	return 0;
 }
 
+void
+listener_prepare_stamp(int fd)
+{
+	int on = 1;
+
+	/* Best effort: without them T2 comes from the clock and TTL and TOS are unknown. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+	/* Also on an IPv6 socket: its IPv4 peers' packets carry the IPv4 values. */
+	(void)setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &on, sizeof(on));
+}
+
 int
 listener_prepare_datagram(int fd, const struct sockaddr *bound)
 {
@@ -149,7 +164,7 @@ static int
 bind_inet(struct listener *l, int family, const struct sockaddr *sa, socklen_t len,
     bool reuseport)
 {
-	int type = l->spec.proto == PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	int type = proto_is_datagram(l->spec.proto) ? SOCK_DGRAM : SOCK_STREAM;
 	int fd, on = 1, v6only;
 
 	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -211,8 +226,10 @@ listener_open(const struct listener_spec *spec, bool reuseport)
 	else
 		r = bind_inet(l, spec->addr.ss_family, (const struct sockaddr *)&spec->addr,
 		    spec->addrlen, reuseport);
-	if (r == 0 && spec->proto != PROTO_UDP && listen(l->fd, SOMAXCONN) == -1)
+	if (r == 0 && !proto_is_datagram(spec->proto) && listen(l->fd, SOMAXCONN) == -1)
 		r = -1;
+	if (r == 0 && spec->proto == PROTO_STAMP)
+		listener_prepare_stamp(l->fd);
 	if (r == -1) {
 		saved = errno;
 		l->refs = 1;
@@ -256,7 +273,7 @@ listener_share_port(struct listener *l, bool on)
 bool
 listener_is_stream(const struct listener *l)
 {
-	return l->spec.proto != PROTO_UDP;
+	return !proto_is_datagram(l->spec.proto);
 }
 
 void
@@ -277,6 +294,15 @@ listener_release(struct listener *l)
 	listener_free(l);
 }
 
+/* Which counters it shows: a stamp listener has STAMP's beside the datagram ones. */
+static unsigned
+listener_applies(const struct listener *l)
+{
+	if (listener_is_stream(l))
+		return STATS_STREAM;
+	return l->spec.proto == PROTO_STAMP ? STATS_DGRAM | STATS_STAMP : STATS_DGRAM;
+}
+
 int
 listener_set_add(struct listener_set *set, struct listener *l)
 {
@@ -284,7 +310,7 @@ listener_set_add(struct listener_set *set, struct listener *l)
 
 	if (l->stats == NULL) {
 		l->stats = listener_stats_new(l->name, proto_name(l->spec.proto),
-		    listener_is_stream(l) ? STATS_STREAM : STATS_DGRAM, set->nslots);
+		    listener_applies(l), set->nslots);
 		if (l->stats == NULL)
 			return -1;
 	}

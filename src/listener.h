@@ -62,6 +62,11 @@ int	listener_share_port(struct listener *l, bool on);
  * per-datagram cmsg). 0, or -1 with errno.
  */
 int	listener_prepare_datagram(int fd, const struct sockaddr *bound);
+/*
+ * A STAMP reflector's socket: the kernel's receive time (SO_TIMESTAMPNS),
+ * TTL or hop limit and TOS or traffic class with every datagram. Best effort.
+ */
+void	listener_prepare_stamp(int fd);
 
 
 /*

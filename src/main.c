@@ -15,6 +15,7 @@
 #include "preflight.h"
 #include "privdrop.h"
 #include "server.h"
+#include "stamp_conf.h"
 
 /* Exit codes (echod(8)): 0, EX_USAGE, EX_CONFIG, and these two. */
 #define EXIT_LISTENER	EX_UNAVAILABLE	/* 69: a listener could not be opened */
@@ -112,6 +113,11 @@ load_config(const char *path)
 	struct config_errors errs = { 0 };
 	struct echod_config *cfg = config_load(path, &errs);
 
+	/* Key files are read here, as root, before the switch to echod's own user. */
+	if (cfg != NULL && stamp_conf_prepare(cfg, NULL, &errs) == -1) {
+		config_free(cfg);
+		cfg = NULL;
+	}
 	for (size_t i = 0; i < errs.count; i++)
 		log_err("%s", errs.lines[i]);
 	config_errors_free(&errs);

@@ -9,6 +9,7 @@
 #include "notify.h"
 #include "preflight.h"
 #include "reload.h"
+#include "stamp_conf.h"
 #include "server_state.h"
 
 /* What the workers could still read before the last sync: nothing does any more. */
@@ -120,8 +121,8 @@ reload_read(struct server *s)
 	struct config_errors errs = { 0 };
 	struct echod_config *cfg = config_load(s->cfg->path, &errs);
 
-	if (cfg != NULL && preflight_check(cfg, PREFLIGHT_IDENTITY | PREFLIGHT_UNIX_DIRS,
-	    &errs) > 0) {
+	if (cfg != NULL && (preflight_check(cfg, PREFLIGHT_IDENTITY | PREFLIGHT_UNIX_DIRS,
+	    &errs) > 0 || stamp_conf_prepare(cfg, s->cfg, &errs) == -1)) {
 		config_free(cfg);
 		cfg = NULL;
 	}

@@ -132,7 +132,7 @@ server_adopt_passed(struct server *s)
 	int n;
 
 	pthread_mutex_lock(&s->listeners_lock);
-	n = activation_collect(&s->listeners);
+	n = activation_collect(&s->listeners, s->cfg);
 	pthread_mutex_unlock(&s->listeners_lock);
 
 	if (n > 0)

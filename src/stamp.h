@@ -275,6 +275,9 @@ struct stamp_sessions;
  * (capacity 0 or over 2^24), ENOMEM, or getrandom()'s.
  */
 struct stamp_sessions *stamp_sessions_new(size_t capacity, uint32_t idle_s);
+/* Another holder (a reloaded configuration keeps its sessions); returns s. */
+struct stamp_sessions *stamp_sessions_ref(struct stamp_sessions *s);
+/* Drop a holder; the last one frees the table. */
 void	stamp_sessions_free(struct stamp_sessions *s);
 /*
  * Count one test packet of (src, ssid) at now_s (monotonic seconds) and fill

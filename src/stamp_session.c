@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -35,6 +36,7 @@ struct group {
 };
 
 struct stamp_sessions {
+	atomic_int refs;	/* a reload hands the table to the new configuration */
 	uint8_t	hashkey[SIPHASH_KEYLEN];
 	uint32_t idle_s;
 	size_t	ngroups;
@@ -54,6 +56,7 @@ stamp_sessions_new(size_t capacity, uint32_t idle_s)
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
+	atomic_init(&s->refs, 1);
 	s->idle_s = idle_s;
 	s->ngroups = (capacity + GROUP - 1) / GROUP;
 	s->groups = calloc(s->ngroups, sizeof(*s->groups));
@@ -72,10 +75,17 @@ fail:
 	return NULL;
 }
 
+struct stamp_sessions *
+stamp_sessions_ref(struct stamp_sessions *s)
+{
+	atomic_fetch_add(&s->refs, 1);
+	return s;
+}
+
 void
 stamp_sessions_free(struct stamp_sessions *s)
 {
-	if (s == NULL)
+	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
 	for (size_t i = 0; i < s->ngroups; i++)
 		pthread_mutex_destroy(&s->groups[i].lock);

@@ -13,7 +13,7 @@
 #include "refusal_log.h"
 
 enum stats_kind { STATS_COUNTER, STATS_GAUGE };
-enum { STATS_STREAM = 1, STATS_DGRAM = 2, STATS_ALL = 3 };	/* applies */
+enum { STATS_STREAM = 1, STATS_DGRAM = 2, STATS_STAMP = 4, STATS_ALL = 7 };	/* applies */
 enum { STATS_STATUS = 1, STATS_PROCESS = 2 };			/* flags */
 
 /* One index per value: a row of n values takes n (STAT_refused + reason). */

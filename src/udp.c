@@ -6,8 +6,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "listener.h"
 #include "log.h"
 #include "udp.h"
+#include "udp_stamp.h"
 
 /* Datagrams per recvmmsg()/sendmmsg(): one system call each way for many echoes. */
 #define UDP_BATCH	16
@@ -15,10 +17,21 @@
 #define UDP_BUDGET	4
 /* Any IPv4 or IPv6 datagram fits (65507 and 65527 payload bytes): never truncated. */
 #define UDP_SLOT_SIZE	65536
-#define UDP_CTRL_SIZE	CMSG_SPACE(sizeof(struct in6_pktinfo))
+/*
+ * In: the destination address (pktinfo), and on a socket serving STAMP the
+ * receive time, TTL and TOS. Out: the source address, and a STAMP reply's TOS.
+ */
+#define UDP_CTRL_IN	(CMSG_SPACE(sizeof(struct in6_pktinfo)) +			\
+	CMSG_SPACE(sizeof(struct timespec)) + 2 * CMSG_SPACE(sizeof(int)))
+#define UDP_CTRL_OUT	(CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)))
 
-union udp_control {
-	char buf[UDP_CTRL_SIZE];
+union udp_control_in {
+	char buf[UDP_CTRL_IN];
+	struct cmsghdr align;
+};
+
+union udp_control_out {
+	char buf[UDP_CTRL_OUT];
 	struct cmsghdr align;
 };
 
@@ -26,7 +39,9 @@ struct udp_batch {
 	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
 	struct iovec iov_in[UDP_BATCH], iov_out[UDP_BATCH];
 	struct sockaddr_storage peer[UDP_BATCH];
-	union udp_control ctrl_in[UDP_BATCH], ctrl_out[UDP_BATCH];
+	union udp_control_in ctrl_in[UDP_BATCH];
+	union udp_control_out ctrl_out[UDP_BATCH];
+	struct udp_stamp_reply stamp[UDP_BATCH];	/* by reply, as out */
 	char data[UDP_BATCH][UDP_SLOT_SIZE];
 };
 
@@ -40,7 +55,7 @@ batch_reset_in(struct udp_batch *b)
 		*h = (struct msghdr){
 			.msg_name = &b->peer[i], .msg_namelen = sizeof(b->peer[i]),
 			.msg_iov = &b->iov_in[i], .msg_iovlen = 1,
-			.msg_control = b->ctrl_in[i].buf, .msg_controllen = UDP_CTRL_SIZE,
+			.msg_control = b->ctrl_in[i].buf, .msg_controllen = UDP_CTRL_IN,
 		};
 	}
 }
@@ -51,12 +66,10 @@ batch_reset_in(struct udp_batch *b)
  * the client would drop the reply). Returns the control length for the reply.
  */
 static size_t
-reply_control(struct msghdr *in, union udp_control *out)
+reply_source(struct msghdr *in, struct cmsghdr *reply)
 {
-	struct cmsghdr *cm, *reply = &out->align;
+	struct cmsghdr *cm;
 
-	/* CMSG_SPACE() pads past the data: the kernel reads those bytes too. */
-	memset(out, 0, sizeof(*out));
 	for (cm = CMSG_FIRSTHDR(in); cm != NULL; cm = CMSG_NXTHDR(in, cm)) {
 		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
@@ -85,6 +98,37 @@ reply_control(struct msghdr *in, union udp_control *out)
 		}
 	}
 	return 0;
+}
+
+/* A STAMP reply's DSCP (ECN not-ECT), in the header its peer's family uses. */
+static size_t
+reply_dscp(const struct sockaddr *peer, int dscp, struct cmsghdr *cm)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)peer;
+	bool v4 = peer->sa_family == AF_INET ||
+	    (peer->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr));
+	int tos = dscp << 2;
+
+	cm->cmsg_level = v4 ? IPPROTO_IP : IPPROTO_IPV6;
+	cm->cmsg_type = v4 ? IP_TOS : IPV6_TCLASS;
+	cm->cmsg_len = CMSG_LEN(sizeof(tos));
+	memcpy(CMSG_DATA(cm), &tos, sizeof(tos));
+	return CMSG_SPACE(sizeof(tos));
+}
+
+/* A reply's control messages: where it leaves from, and for STAMP its DSCP (dscp >= 0). */
+static void
+reply_control(struct msghdr *in, struct msghdr *out, union udp_control_out *ctrl, int dscp)
+{
+	size_t len;
+
+	/* CMSG_SPACE() pads past the data: the kernel reads those bytes too. */
+	memset(ctrl, 0, sizeof(*ctrl));
+	len = reply_source(in, &ctrl->align);
+	if (dscp >= 0)
+		len += reply_dscp(in->msg_name, dscp, (struct cmsghdr *)(void *)(ctrl->buf + len));
+	out->msg_control = len > 0 ? ctrl->buf : NULL;
+	out->msg_controllen = len;
 }
 
 static void
@@ -154,6 +198,25 @@ datagram_listed(const struct listener_view *view, struct msghdr *in,
 	return view_allows(view, (struct sockaddr *)&local, served);
 }
 
+/*
+ * Datagram i of the batch is a STAMP test packet: its reply (k) is built in
+ * place. A socket that a reload turned to STAMP gets the receive-side
+ * options STAMP reads with its first one (whose T2 comes from the clock).
+ */
+static bool
+batch_reflect(struct udp_watch *watch, const struct listener_spec *served,
+    struct udp_batch *b, int i, size_t k, int *dscp)
+{
+	struct echo_stats *stats[2] = { watch->uw->stats, watch->slot };
+
+	if (!watch->stamp_ready) {
+		listener_prepare_stamp(watch->w.fd);
+		watch->stamp_ready = true;
+	}
+	return udp_stamp_reflect(served, &b->in[i].msg_hdr, (uint8_t *)b->data[i],
+	    b->in[i].msg_len, loop_now(watch->uw->loop), stats, &b->stamp[k], dscp);
+}
+
 /* The policy and the listener's view are read once per batch, not per datagram. */
 static size_t
 batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
@@ -171,6 +234,7 @@ batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
 		const struct acl *acl = NULL;
 		uint16_t min = policy->min_source_port;
 		enum guard_verdict v = GUARD_UNLISTED;
+		int dscp = -1;
 
 		if (datagram_listed(view, in, &served)) {
 			/* Its listener's rules; none known: everyone, the top-level minimum. */
@@ -186,15 +250,18 @@ batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
 			udp_refuse(watch, in->msg_name, v, now);
 			continue;
 		}
+		b->stamp[k].reflector = NULL;
+		if (served != NULL && served->proto == PROTO_STAMP &&
+		    !batch_reflect(watch, served, b, i, k, &dscp)) {
+			udp_count(watch, STAT_datagrams_dropped, 1);
+			continue;
+		}
 		b->iov_out[k] = (struct iovec){ b->data[i], b->in[i].msg_len };
 		b->out[k].msg_hdr = (struct msghdr){
 			.msg_name = in->msg_name, .msg_namelen = in->msg_namelen,
 			.msg_iov = &b->iov_out[k], .msg_iovlen = 1,
-			.msg_control = b->ctrl_out[k].buf,
 		};
-		b->out[k].msg_hdr.msg_controllen = reply_control(in, &b->ctrl_out[k]);
-		if (b->out[k].msg_hdr.msg_controllen == 0)
-			b->out[k].msg_hdr.msg_control = NULL;
+		reply_control(in, &b->out[k].msg_hdr, &b->ctrl_out[k], dscp);
 		k++;
 	}
 	return k;
@@ -226,8 +293,9 @@ static void
 batch_send(struct udp_watch *watch, struct udp_batch *b, size_t k)
 {
 	int fd = watch->w.fd;
-
 	size_t done = 0;
+
+	udp_stamp_send_times(b->stamp, k);
 
 	while (done < k) {
 		int r = udp_sendmmsg(fd, b->out + done, (unsigned)(k - done), MSG_DONTWAIT);

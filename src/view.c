@@ -90,7 +90,8 @@ part_intersect(const struct local_part *a, const struct local_part *b, struct lo
 static bool
 same_port(const struct listener_spec *a, const struct listener_spec *b)
 {
-	return a->proto == b->proto && a->proto != PROTO_UNIX && a->port == b->port;
+	return proto_same_socket(a->proto, b->proto) && a->proto != PROTO_UNIX &&
+	    a->port == b->port;
 }
 
 bool

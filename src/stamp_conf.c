@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/* stamp_conf: what a stamp listener needs at run time: its key, its session table. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "stamp_conf.h"
+
+/*
+ * A key named without a directory is a systemd credential (LoadCredential=
+ * in a drop-in): the service manager copies it, readable by echod only,
+ * into $CREDENTIALS_DIRECTORY. Anything else is a path.
+ */
+static int
+key_file(const char *name, char *buf, size_t size, const char **why)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+
+	if (strchr(name, '/') != NULL) {
+		snprintf(buf, size, "%s", name);
+		return 0;
+	}
+	if (dir == NULL || dir[0] == '\0') {
+		*why = "is a credential name (no '/'), but echod was given no credentials "
+		    "(LoadCredential= in the unit)";
+		return -1;
+	}
+	if (snprintf(buf, size, "%s/%s", dir, name) >= (int)size) {
+		*why = "is too long";
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+key_error(int error)
+{
+	switch (error) {
+	case EPERM:
+		return "others may read it or its group may write it (chmod 0640, or 0600)";
+	case EINVAL:
+		return "it must hold one line of 32 to 128 hex digits (openssl rand -hex 32)";
+	default:
+		return strerror(error);
+	}
+}
+
+/* The previous configuration's runtime for the same listener, if any. */
+static const struct stamp_runtime *
+previous(const struct listener_spec *spec, const struct echod_config *old)
+{
+	for (size_t i = 0; old != NULL && i < old->nlisteners; i++)
+		if (old->listeners[i].proto == PROTO_STAMP &&
+		    old->listeners[i].stamp.run != NULL &&
+		    listener_spec_same(&old->listeners[i], spec))
+			return old->listeners[i].stamp.run;
+	return NULL;
+}
+
+static int
+load_key(struct listener_spec *spec, const struct stamp_runtime *before,
+    struct stamp_runtime *run, struct config_errors *errs)
+{
+	char path[4096], msg[4096 + 256];
+	const char *why = NULL;
+
+	if (key_file(spec->stamp.key_path, path, sizeof(path), &why) == -1) {
+		snprintf(msg, sizeof(msg), "stamp_auth_key '%s' %s", spec->stamp.key_path, why);
+		config_errors_add(errs, spec->stamp.key_where, msg);
+		return -1;
+	}
+	if (stamp_key_load(path, &run->key) == 0)
+		return 0;
+	/* Read as root at start; echod runs as its own user by the time of a reload. */
+	if (errno == EACCES && before != NULL && before->reflector.key != NULL) {
+		log_warnx("%s: cannot read %s now (permission denied): keeping the key read "
+		    "before", spec->stamp.key_where, path);
+		run->key = before->key;
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "stamp_auth_key %s: %s", path, key_error(errno));
+	config_errors_add(errs, spec->stamp.key_where, msg);
+	return -1;
+}
+
+static int
+make_sessions(struct listener_spec *spec, const struct stamp_runtime *before,
+    struct stamp_runtime *run, struct config_errors *errs)
+{
+	char msg[256];
+
+	if (before != NULL && before->reflector.sessions != NULL) {
+		run->reflector.sessions = stamp_sessions_ref(before->reflector.sessions);
+		return 0;
+	}
+	run->reflector.sessions = stamp_sessions_new(STAMP_CONF_SESSIONS,
+	    STAMP_CONF_SESSION_IDLE);
+	if (run->reflector.sessions != NULL)
+		return 0;
+	snprintf(msg, sizeof(msg), "cannot make the stateful session table: %s",
+	    strerror(errno));
+	config_errors_add(errs, spec->where, msg);
+	return -1;
+}
+
+static int
+prepare_one(struct listener_spec *spec, const struct echod_config *old,
+    struct config_errors *errs)
+{
+	const struct stamp_runtime *before = previous(spec, old);
+	struct stamp_runtime *run = calloc(1, sizeof(*run));
+
+	if (run == NULL) {
+		config_errors_add(errs, spec->where, "out of memory");
+		return -1;
+	}
+	spec->stamp.run = run;
+	run->reflector.fmt = spec->stamp.format;
+	run->reflector.tlvs = true;
+	run->reflector.sync_src = spec->stamp.format == STAMP_TS_PTP ? STAMP_SYNC_PTP :
+	    STAMP_SYNC_NTP;
+	/* Both from the kernel's clock in software: SO_TIMESTAMPNS in, clock_gettime() out. */
+	run->reflector.ts_in = STAMP_TSM_SW;
+	run->reflector.ts_out = STAMP_TSM_SW;
+	if (spec->stamp.key_path != NULL) {
+		if (load_key(spec, before, run, errs) == -1)
+			return -1;
+		run->reflector.key = &run->key;
+	}
+	if (spec->stamp.stateful && make_sessions(spec, before, run, errs) == -1)
+		return -1;
+	return 0;
+}
+
+int
+stamp_conf_prepare(struct echod_config *cfg, const struct echod_config *old,
+    struct config_errors *errs)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		if (cfg->listeners[i].proto == PROTO_STAMP &&
+		    prepare_one(&cfg->listeners[i], old, errs) == -1)
+			r = -1;
+	return r;
+}
+
+void
+stamp_conf_release(struct stamp_spec *spec)
+{
+	struct stamp_runtime *run = spec->run;
+
+	if (run == NULL)
+		return;
+	stamp_sessions_free(run->reflector.sessions);
+	/* Key material does not linger in freed memory. */
+	explicit_bzero(&run->key, sizeof(run->key));
+	free(run);
+	spec->run = NULL;
+}
+
+static uint32_t
+clock_pack(const struct stamp_clock *c)
+{
+	return (uint32_t)c->synced << 16 | (uint32_t)c->scale << 8 | c->multiplier;
+}
+
+struct stamp_clock
+stamp_conf_clock(struct stamp_runtime *run, uint64_t now_s)
+{
+	struct stamp_clock c;
+	uint32_t packed;
+
+	if (atomic_load_explicit(&run->clock_at, memory_order_acquire) != now_s + 1) {
+		/* Two workers may both ask in the same second: same answer, harmless. */
+		stamp_clock_state(&c);
+		atomic_store_explicit(&run->clock, clock_pack(&c), memory_order_relaxed);
+		atomic_store_explicit(&run->clock_at, now_s + 1, memory_order_release);
+		return c;
+	}
+	packed = atomic_load_explicit(&run->clock, memory_order_relaxed);
+	c.synced = (packed >> 16) & 1;
+	c.scale = (uint8_t)(packed >> 8);
+	c.multiplier = (uint8_t)packed;
+	return c;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* stamp_conf: what a stamp listener needs at run time: its key, its session table. */
+#ifndef ECHOD_STAMP_CONF_H
+#define ECHOD_STAMP_CONF_H
+
+#include "config.h"
+#include "stamp.h"
+
+/* Stateful mode's table: sessions held at once, and how long an idle one keeps its slot. */
+#define STAMP_CONF_SESSIONS	65536
+#define STAMP_CONF_SESSION_IDLE	60
+
+struct stamp_runtime {
+	struct stamp_reflector reflector;	/* what stamp_reflect() is given */
+	struct stamp_key key;
+	/* The clock state that Error Estimates say, refreshed once a second (stamp_conf_clock()). */
+	_Atomic uint64_t clock_at;		/* monotonic seconds of the last refresh, +1 */
+	_Atomic uint32_t clock;			/* struct stamp_clock, packed */
+};
+
+/*
+ * Read the key files and make the session tables of cfg's stamp listeners.
+ * A listener that old (the configuration being replaced; NULL at start) has
+ * too, stateful in both, keeps its sessions: a reload is not a restart for
+ * the senders. A key file echod can no longer read (a reload after the
+ * switch away from root) keeps the key it read before, with a warning.
+ * 0, or -1 with a "file:line: ..." for each problem appended to errs.
+ */
+int	stamp_conf_prepare(struct echod_config *cfg, const struct echod_config *old,
+	    struct config_errors *errs);
+/* Free what stamp_conf_prepare() made for one listener (config_free() calls it). */
+void	stamp_conf_release(struct stamp_spec *spec);
+
+/*
+ * The clock state for a packet at monotonic second now_s: adjtimex() at most
+ * once a second per listener, not once per packet. Any thread may call it.
+ */
+struct stamp_clock stamp_conf_clock(struct stamp_runtime *run, uint64_t now_s);
+
+#endif

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/* udp_stamp: STAMP test packets in a datagram batch: reflected in place, T3 stamped last. */
+#include <netinet/in.h>
+#include <string.h>
+#include <time.h>
+
+#include "stamp_conf.h"
+#include "udp_stamp.h"
+
+static int
+cmsg_int(const struct cmsghdr *cm)
+{
+	int v;
+
+	/* IP_TOS arrives as one octet, IP_TTL and the IPv6 ones as an int. */
+	if (cm->cmsg_len == CMSG_LEN(sizeof(uint8_t)))
+		return *(const uint8_t *)CMSG_DATA(cm);
+	memcpy(&v, CMSG_DATA(cm), sizeof(v));
+	return v;
+}
+
+/* What the kernel said about the packet's arrival; T2 from the clock if it said nothing. */
+static void
+arrival_read(struct msghdr *in, struct stamp_arrival *a)
+{
+	bool have_t2 = false;
+
+	a->src = in->msg_name;
+	a->ttl = -1;
+	a->tos = -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(in); cm != NULL; cm = CMSG_NXTHDR(in, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+			memcpy(&a->t2, CMSG_DATA(cm), sizeof(a->t2));
+			have_t2 = true;
+		} else if ((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TTL) ||
+		    (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_HOPLIMIT)) {
+			a->ttl = cmsg_int(cm);
+		} else if ((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS) ||
+		    (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS)) {
+			a->tos = cmsg_int(cm) & 0xff;
+		}
+	}
+	if (!have_t2)
+		clock_gettime(CLOCK_REALTIME, &a->t2);
+}
+
+static void
+count(struct echo_stats *stats[2], enum stat_id id, uint64_t n)
+{
+	stats_add(stats[0], id, n);
+	stats_add(stats[1], id, n);
+}
+
+static const enum stat_id drop_stat[] = {
+	[STAMP_DROP_SHORT] = STAT_stamp_short,
+	[STAMP_DROP_AUTH] = STAT_stamp_auth_failed,
+	[STAMP_DROP_SESSIONS] = STAT_stamp_sessions_full,
+};
+
+bool
+udp_stamp_reflect(const struct listener_spec *served, struct msghdr *in, uint8_t *pkt,
+    size_t len, uint64_t now_ms, struct echo_stats *stats[2], struct udp_stamp_reply *out,
+    int *dscp)
+{
+	struct stamp_runtime *run = served->stamp.run;
+	struct stamp_arrival a;
+	struct stamp_outcome o;
+
+	*dscp = -1;
+	out->reflector = NULL;
+	arrival_read(in, &a);
+	a.now_s = now_ms / 1000;
+	a.clock = stamp_conf_clock(run, a.now_s);
+	if (stamp_reflect(pkt, len, &run->reflector, &a, &o) == -1) {
+		count(stats, drop_stat[o.drop], 1);
+		return false;
+	}
+	count(stats, STAT_stamp_reflected, 1);
+	if (o.tlv.unknown > 0)
+		count(stats, STAT_stamp_tlvs_unrecognized, o.tlv.unknown);
+	if (o.tlv.malformed > 0)
+		count(stats, STAT_stamp_tlvs_malformed, o.tlv.malformed);
+	*dscp = o.tlv.dscp;
+	out->reflector = &run->reflector;
+	out->pkt = pkt;
+	out->test = o.test;
+	return true;
+}
+
+void
+udp_stamp_send_times(struct udp_stamp_reply *replies, size_t n)
+{
+	struct timespec t3;
+	bool taken = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct stamp_reflector *r = replies[i].reflector;
+
+		if (r == NULL)
+			continue;
+		/* One reading for the batch: one sendmmsg() sends them all. */
+		if (!taken) {
+			clock_gettime(CLOCK_REALTIME, &t3);
+			taken = true;
+		}
+		stamp_reflect_send_time(replies[i].pkt, &replies[i].test, &t3, r->fmt, r->key);
+	}
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* udp_stamp: STAMP test packets in a datagram batch: reflected in place, T3 stamped last. */
+#ifndef ECHOD_UDP_STAMP_H
+#define ECHOD_UDP_STAMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "stamp.h"
+#include "stats.h"
+
+/* A reply of the batch; reflector NULL: an echo, nothing to stamp. */
+struct udp_stamp_reply {
+	const struct stamp_reflector *reflector;
+	uint8_t *pkt;
+	struct stamp_test test;
+};
+
+/*
+ * Turn the test packet pkt[0 .. len), received as in, into its reply in
+ * place, counted in both stats (the worker's totals, the listener's slot).
+ * now_ms: the loop's monotonic clock. False: dropped (counted by reason).
+ * *dscp: the DSCP to send the reply with (Class of Service TLV), or -1.
+ */
+bool	udp_stamp_reflect(const struct listener_spec *served, struct msghdr *in, uint8_t *pkt,
+	    size_t len, uint64_t now_ms, struct echo_stats *stats[2], struct udp_stamp_reply *out,
+	    int *dscp);
+
+/* T3, and the HMAC after it, into the STAMP replies of a batch: call right before sending. */
+void	udp_stamp_send_times(struct udp_stamp_reply *replies, size_t n);
+
+#endif
