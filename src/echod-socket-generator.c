@@ -23,6 +23,9 @@
  * unit of its own to be passed as "metrics" (systemd.socket(5)).
  */
 #define GEN_METRICS_UNIT "echod-metrics.socket"
+/* With a stamp listener: echod.service may read the clock's state (gen_clock_dropin()). */
+#define GEN_SERVICE_DROPIN_DIR	"echod.service.d"
+#define GEN_CLOCK_DROPIN	"50-echod-stamp-clock.conf"
 /* Names another configuration file, for tests and for trying a file out (see the man page). */
 #define GEN_CONFIG_ENV	"ECHOD_GENERATOR_CONFIG"
 
@@ -288,6 +291,43 @@ gen_metrics_unit(const char *dir, const struct echod_config *cfg)
 	return ret;
 }
 
+/*
+ * A STAMP reflector's Error Estimate says whether the clock is synchronised:
+ * adjtimex(), read-only, which ProtectClock= forbids with the calls that set
+ * the clock. echod has no CAP_SYS_TIME (CapabilityBoundingSet= is empty), so
+ * the kernel refuses it any change of the clock all the same. Written only
+ * when echod.conf has a stamp listener; removed otherwise.
+ */
+static int
+gen_clock_dropin(const char *dir, const struct echod_config *cfg)
+{
+	static const char text[] =
+	    "# Written by " GEN_NAME ": echod.conf has stamp listeners, whose Error\n"
+	    "# Estimate reads the clock's synchronisation state with adjtimex(). Read only:\n"
+	    "# echod has no CAP_SYS_TIME, so the kernel refuses it any change of the clock.\n"
+	    "[Service]\n"
+	    "ProtectClock=no\n";
+	char path[4200];
+	bool stamp = false;
+
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		stamp = stamp || cfg->listeners[i].proto == PROTO_STAMP;
+	if (stamp) {
+		if (gen_save(dir, GEN_SERVICE_DROPIN_DIR, GEN_CLOCK_DROPIN, text,
+		    sizeof(text) - 1) == 0)
+			return 0;
+		fprintf(stderr, GEN_NAME ": %s/" GEN_SERVICE_DROPIN_DIR "/" GEN_CLOCK_DROPIN ": %s\n",
+		    dir, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	snprintf(path, sizeof(path), "%s/" GEN_SERVICE_DROPIN_DIR "/" GEN_CLOCK_DROPIN, dir);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		fprintf(stderr, GEN_NAME ": %s: %s\n", path, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	return 0;
+}
+
 static int
 gen_generate(const char *dir, const char *path)
 {
@@ -322,6 +362,8 @@ gen_generate(const char *dir, const char *path)
 	} else {
 		/* After the drop-in: its Wants= names a unit this writes. */
 		ret = gen_metrics_unit(dir, cfg);
+		if (ret == 0)
+			ret = gen_clock_dropin(dir, cfg);
 	}
 	free(text);
 	config_free(cfg);

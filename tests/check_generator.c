@@ -395,6 +395,35 @@ START_TEST(metrics_removed_removes_the_unit)
 }
 END_TEST
 
+#define CLOCK_REL	"out/echod.service.d/50-echod-stamp-clock.conf"
+
+/*
+ * A stamp listener: a datagram socket, and echod.service may read the
+ * clock's state (ProtectClock=no); without one the drop-in goes away.
+ */
+START_TEST(stamp_listener_lets_echod_read_the_clock)
+{
+	struct gen_result r;
+	char *clock;
+
+	write_conf("echod.conf", "listeners = ( { protocol = \"stamp\"; port = 8620; "
+	    "address = \"127.0.0.1\"; stamp_mode = \"stateful\"; } );\n");
+	gen_run("echod.conf", &r);
+	assert_dropin(&r, HEADER("#   @D@/echod.conf\n")
+	    "BindIPv6Only=both\n"
+	    "# @D@/echod.conf:1\nListenDatagram=127.0.0.1:8620\n");
+	free(r.dropin);
+	clock = read_rel(CLOCK_REL);
+	ck_assert_msg(clock != NULL, "no " CLOCK_REL);
+	ck_assert_msg(strstr(clock, "[Service]\nProtectClock=no\n") != NULL, "%s", clock);
+	free(clock);
+	write_conf("echod.conf", "listeners = ( { protocol = \"udp\"; port = 8620; } );\n");
+	gen_run("echod.conf", &r);
+	free(r.dropin);
+	ck_assert_ptr_null(read_rel(CLOCK_REL));
+}
+END_TEST
+
 /* A drop-in's block replaces the main file's: the unit listens where the drop-in says. */
 START_TEST(metrics_from_a_dropin)
 {
@@ -610,6 +639,7 @@ generator_suite(void)
 	tcase_add_loop_test(tc, writes_exact_dropin, 0, ncases);
 	tcase_add_test(tc, include_dir_files_add_listeners);
 	tcase_add_test(tc, shipped_config_gives_port_7);
+	tcase_add_test(tc, stamp_listener_lets_echod_read_the_clock);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("metrics");
