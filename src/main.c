@@ -38,7 +38,7 @@ usage(FILE *out)
 	    "             [--log-target=auto|journal|stderr]\n"
 	    "             [--log-level=err|warning|notice|info|debug]\n"
 	    "\n"
-	    "RFC 862 echo daemon for TCP, UDP and Unix stream sockets.\n"
+	    "RFC 862 echo daemon for TCP, UDP and Unix stream sockets, and STAMP reflector.\n"
 	    "\n"
 	    "  -c, --config FILE     configuration file (default " DEFAULT_CONFIG ")\n"
 	    "  -t, --test-config     check the configuration, print 'configuration OK', exit\n"
