@@ -155,7 +155,7 @@ net_drop_pending(int ep, int *fds, int n)
 int
 net_connect_all(const struct bench_opts *o, int *fds, int n, struct bench_stats *st)
 {
-	int type = o->mode == BENCH_UDP_PINGPONG ? SOCK_DGRAM : SOCK_STREAM;
+	int type = bench_mode_is_pingpong_dgram(o->mode) ? SOCK_DGRAM : SOCK_STREAM;
 	int64_t left, deadline = bench_now() + (int64_t)o->connect_ms * 1000000;
 	struct epoll_event evs[64];
 	int ep, next = 0, pending = 0, up = 0, i, k;

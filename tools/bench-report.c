@@ -17,6 +17,7 @@ bench_mode_name(enum bench_mode m)
 		[BENCH_TCP_FLOOR] = "tcp-floor",
 		[BENCH_UDP_FLOOR] = "udp-floor",
 		[BENCH_UDP_BATCH_FLOOR] = "udp-batch-floor",
+		[BENCH_STAMP_PINGPONG] = "stamp-pingpong",
 	};
 
 	return names[m];
@@ -25,7 +26,7 @@ bench_mode_name(enum bench_mode m)
 static bool
 report_is_tcp(const struct bench_result *r)
 {
-	return r->o->mode != BENCH_UDP_PINGPONG;
+	return !bench_mode_is_pingpong_dgram(r->o->mode);
 }
 
 /* Descriptors the server kept after every connection of the run was closed. */

@@ -2,10 +2,15 @@
 /* udp-pingpong: one datagram in flight per socket; a reply missing after loss_ms is a loss. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 
 #include "bench.h"
+#include "stamp.h"
+
+/* Reflector packet (RFC 8762 4.3.1): where it carries the sender's Sequence Number. */
+#define STAMP_REPLY_SENDER_SEQ	24
 
 struct udp_sock {
 	uint64_t base;		/* pattern offset of this socket's stream */
@@ -20,20 +25,48 @@ struct udp_run {
 	int ep;
 	struct udp_sock *sock;
 	unsigned char *buf;
+	unsigned char *out;	/* stamp-pingpong: the test packet being sent */
+	bool stamp;
 };
+
+/*
+ * stamp-pingpong: an unauthenticated STAMP test packet of -s bytes, its
+ * Sequence Number the datagram's index in its socket's stream and the rest
+ * zeros (RFC 8762 padding): what the reflector parses, the price it charges.
+ */
+static const void *
+stamp_packet(struct udp_run *r, uint64_t off)
+{
+	memset(r->out, 0, r->w->o->size);
+	stamp_put32(r->out, (uint32_t)(off / r->w->o->size));
+	return r->out;
+}
+
+/* Is buf[0 .. n) the answer to the datagram at off: the same length and (STAMP) sequence? */
+static bool
+udp_answers(struct udp_run *r, const struct udp_sock *s, uint64_t off, size_t n)
+{
+	size_t size = r->w->o->size;
+
+	if (n != size)
+		return false;
+	if (r->stamp)
+		return stamp_get32(r->buf + STAMP_REPLY_SENDER_SEQ) == (uint32_t)(off / size);
+	return pattern_match(s->base, off, r->buf, n);
+}
 
 static void
 udp_send(struct udp_run *r, int i, int64_t now)
 {
 	struct udp_sock *s = &r->sock[i];
+	const void *pkt = r->stamp ? stamp_packet(r, s->off) : pattern_at(s->base, s->off);
 
 	s->t_sent = now;
 	/*
 	 * A datagram the kernel refuses (ECONNREFUSED: an ICMP error came back for an earlier
 	 * one) is still one in flight: its loss is counted by the timeout like any other.
 	 */
-	if (send(r->w->fds[i], pattern_at(s->base, s->off), r->w->o->size, 0) == -1 &&
-	    errno == ECONNREFUSED)
+	if (send(r->w->fds[i], pkt, r->w->o->size, 0) == -1 && errno == ECONNREFUSED)
 		r->w->st.reset++;
 }
 
@@ -46,7 +79,7 @@ udp_received(struct udp_run *r, int i, size_t n)
 	size_t size = w->o->size;
 	int64_t now;
 
-	if (n == size && pattern_match(s->base, s->off, r->buf, n)) {
+	if (udp_answers(r, s, s->off, n)) {
 		now = bench_now();
 		w->st.done_total++;
 		if (bench_in_window(w, now)) {
@@ -57,7 +90,7 @@ udp_received(struct udp_run *r, int i, size_t n)
 		s->off += size;
 		if (now < w->t_end)
 			udp_send(r, i, now);
-	} else if (s->have_lost && n == size && pattern_match(s->base, s->lost_off, r->buf, n)) {
+	} else if (s->have_lost && udp_answers(r, s, s->lost_off, n)) {
 		w->st.late++;
 	} else {
 		w->st.mismatch++;
@@ -118,7 +151,9 @@ udp_pingpong_run(struct bench_worker *w)
 	r.ep = epoll_create1(EPOLL_CLOEXEC);
 	r.sock = calloc((size_t)w->count, sizeof(*r.sock));
 	r.buf = malloc(BENCH_MAX_DGRAM + 1);
-	if (r.ep == -1 || r.sock == NULL || r.buf == NULL)
+	r.out = malloc(BENCH_MAX_DGRAM);
+	r.stamp = w->o->mode == BENCH_STAMP_PINGPONG;
+	if (r.ep == -1 || r.sock == NULL || r.buf == NULL || r.out == NULL)
 		goto done;
 	for (i = 0; i < w->count; i++) {
 		r.sock[i].base = pattern_base((uint64_t)(w->index + i));
@@ -139,5 +174,6 @@ done:
 		close(r.ep);
 	free(r.sock);
 	free(r.buf);
+	free(r.out);
 	return ret;
 }

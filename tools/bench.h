@@ -16,10 +16,19 @@ enum bench_mode {
 	BENCH_UDP_PINGPONG,
 	BENCH_TCP_CONNECT,
 	BENCH_IDLE,
+	BENCH_STAMP_PINGPONG,	/* udp-pingpong with STAMP test packets (a stamp listener) */
+	/* The floors last: bench_is_floor(). */
 	BENCH_TCP_FLOOR,
 	BENCH_UDP_FLOOR,
 	BENCH_UDP_BATCH_FLOOR,
 };
+
+/* One datagram in flight per socket: plain echo, or STAMP test packets. */
+static inline bool
+bench_mode_is_pingpong_dgram(enum bench_mode m)
+{
+	return m == BENCH_UDP_PINGPONG || m == BENCH_STAMP_PINGPONG;
+}
 
 /* Largest message or in-flight window; the pattern block is at least this long. */
 #define BENCH_MAX_CHUNK		(1024 * 1024)

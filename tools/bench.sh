@@ -130,13 +130,16 @@ settle() {
 	done
 }
 
-echod_config() {	# FILE TCP-PORT... -- UDP-PORT...
+echod_config() {	# FILE TCP-PORT... -- UDP-PORT... [-- STAMP-PORT...]
 	local f=$1 proto=tcp sep="" p
 	shift
 	{
 		echo "listeners = ("
 		for p in "$@"; do
-			if [ "$p" = -- ]; then proto=udp; continue; fi
+			if [ "$p" = -- ]; then
+				[ "$proto" = tcp ] && proto=udp || proto=stamp
+				continue
+			fi
 			printf '%s\t{ protocol = "%s"; port = %s; address = "127.0.0.1"; }' \
 				"$sep" "$proto" "$p"
 			sep=$',\n'
@@ -203,7 +206,9 @@ start_servers() {
 				missing[echod]="missing ($ECHOD not built)"
 				continue
 			fi
-			echod_config "$tmp/echod.conf" "$p" -- "$p"
+			# Its STAMP reflector is a third port of the same process (echod-stamp).
+			port[echod-stamp]=$(free_port)
+			echod_config "$tmp/echod.conf" "$p" -- "$p" -- "${port[echod-stamp]}"
 			start echod t "$p" "$ECHOD" -c "$tmp/echod.conf" &&
 				start_udp_check echod "$p"
 			;;
@@ -323,13 +328,15 @@ scraper_stop() {
 
 # run ID SERVER ARGS...: one echod-bench run, its JSON line in $out/ID.SERVER.json.
 # $out is $res, or $res/reps for a repeated run; the load runs on $cpus (LOAD_CPUS).
-# Server "floor-batch" is the floor's batched UDP port; socat's UDP server is another process.
+# Server "floor-batch" is the floor's batched UDP port; socat's UDP server is another process;
+# "echod-stamp" is echod's STAMP port (its figures go in echod's column).
 # echod-metrics runs the c=50 ping-pong (pp50) only, scraped meanwhile ($dir/$id.$col.scrapes).
 run() {
 	local id=$1 s=$2 target=$2 col=$2 rc dir=${out:-$res}
 	shift 2
 	[ "$s" = socat ] && [ "$1" = udp-pingpong ] && target=socat-udp
 	[ "$s" = floor-batch ] && col=floor
+	[ "$s" = echod-stamp ] && target=echod && col=echod
 	[ "$s" = echod-metrics ] && [ "${id%-r*}" != pp50 ] && return
 	if [ -n "${missing[$col]:-}" ] || [ -z "${pid[$target]:-}" ]; then
 		return
@@ -457,6 +464,7 @@ run_round() {	# ROUND
 	run "stream1-r$r" floor tcp-stream -c 1 -w 256K "${timing[@]}"
 	for s in $SERVERS; do run "udp-r$r" "$s" udp-pingpong -c 50 -s 64 "${timing[@]}"; done
 	run "udpb-r$r" floor-batch udp-pingpong -c 50 -s 64 "${timing[@]}"
+	run "stamp-r$r" echod-stamp stamp-pingpong -c 50 -s 64 "${timing[@]}"
 	# Without traffic between CPUs: the load shares the server's CPUs (a diagnostic).
 	cpus=$SERVER_CPUS run "udp1-r$r" echod udp-pingpong -c 50 -s 64 "${timing[@]}"
 	cpus=$SERVER_CPUS run "udpb1-r$r" floor-batch udp-pingpong -c 50 -s 64 "${timing[@]}"
@@ -471,7 +479,7 @@ run_all() {
 	for r in $(seq "$REPEAT"); do
 		out=$res/reps run_round "$r"
 	done
-	for id in pp50 pp500 pp16k stream stream1 udp udpb udp1 udpb1 connect; do
+	for id in pp50 pp500 pp16k stream stream1 udp udpb udp1 udpb1 stamp connect; do
 		for s in $SERVERS; do combine "$id" "$s"; done
 	done
 	for s in $SERVERS; do
@@ -645,6 +653,7 @@ round_ratios() {
 	echo "- metrics/off, echod CPU per round trip:" \
 		"$(rounds pp50 server_cpu_us_per_op pp50 echod echod-metrics)"
 	echo "- echod/xinetd, c=50 round trips/s: $(rounds pp50 ops_per_s pp50 xinetd)"
+	echo "- stamp/udp, echod CPU per datagram: $(rounds stamp server_cpu_us_per_op udp echod)"
 	echo "- c500/c50, echod round trips/s: $(rounds pp500 ops_per_s pp50 echod)"
 	echo "- echod/xinetd, 16 KiB round trips/s: $(rounds pp16k ops_per_s pp16k xinetd)"
 	echo "- echod/floor1, stream MB/s: $(rounds stream mb_per_s stream1 floor)"
@@ -682,6 +691,10 @@ table() {
 	floor_row "udp recvmmsg+sendmmsg x50" bfloor udp "us/dgram, p50, no wait"
 	batch_row "udp-pingpong c=50 s=64" udp udpb
 	batch_row "udp c=50, load on srv CPUs" udp1 udpb1
+	abs_row "stamp-pingpong c=50 s=64" "loss %" stamp loss_pct %.3f "v == 0" "zero loss"
+	rel_row "stamp-pingpong c=50 s=64" "server us/test packet" stamp server_cpu_us_per_op %.2f \
+		"$(vs stamp server_cpu_us_per_op udp echod)" "stamp/udp" "v <= 1.2" \
+		"<= 1.2x udp echo"
 	rel_row "tcp-connect c=50" "connections/s" connect ops_per_s %.0f \
 		"$(vs connect ops_per_s connect xinetd)" "echod/xinetd" "v >= 5" \
 		">= 5x xinetd, no fd leak"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "stamp.h"
 
 /* Exit codes: 0 clean run, 1 errors were counted, 2 the run could not be made. */
 #define EXIT_ERRORS	1
@@ -25,6 +26,7 @@ usage(void)
 		"  -H, --host ADDR       numeric server address (127.0.0.1)\n"
 		"  -p, --port N          server port\n"
 		"  -m, --mode MODE       tcp-pingpong (default), tcp-stream, udp-pingpong,\n"
+		"                        stamp-pingpong (STAMP test packets, -s >= 44),\n"
 		"                        tcp-connect, idle; tcp-floor, udp-floor (no server:\n"
 		"                        recv+send cost on a loopback pair in this process),\n"
 		"                        udp-batch-floor (no server: recvmmsg+sendmmsg of -c\n"
@@ -114,7 +116,7 @@ parse_seconds(const char *s)
 static int
 opts_check(const struct bench_opts *o)
 {
-	bool udp = o->mode == BENCH_UDP_PINGPONG || o->mode == BENCH_UDP_FLOOR ||
+	bool udp = bench_mode_is_pingpong_dgram(o->mode) || o->mode == BENCH_UDP_FLOOR ||
 	    o->mode == BENCH_UDP_BATCH_FLOOR;
 	size_t max = udp ? BENCH_MAX_DGRAM : BENCH_MAX_CHUNK;
 
@@ -130,6 +132,11 @@ opts_check(const struct bench_opts *o)
 	/* recvmmsg() and sendmmsg() take at most UIO_MAXIOV (1024) messages a call. */
 	if (o->mode == BENCH_UDP_BATCH_FLOOR && o->conns > 1024) {
 		fprintf(stderr, "echod-bench: udp-batch-floor takes at most 1024 sockets\n");
+		return -1;
+	}
+	if (o->mode == BENCH_STAMP_PINGPONG && o->size < STAMP_UNAUTH_LEN) {
+		fprintf(stderr, "echod-bench: stamp-pingpong needs -s %d or more (the base "
+		    "packet)\n", STAMP_UNAUTH_LEN);
 		return -1;
 	}
 	if (o->size == 0 || o->size > max || o->window == 0 || o->window > BENCH_MAX_CHUNK) {
@@ -232,6 +239,7 @@ worker_main(void *arg)
 	case BENCH_TCP_PINGPONG: tcp_pingpong_run(w); break;
 	case BENCH_TCP_STREAM: tcp_stream_run(w); break;
 	case BENCH_UDP_PINGPONG: udp_pingpong_run(w); break;
+	case BENCH_STAMP_PINGPONG: udp_pingpong_run(w); break;
 	case BENCH_TCP_CONNECT: tcp_connect_run(w); break;
 	case BENCH_IDLE: idle_run(w); break;
 	case BENCH_TCP_FLOOR: case BENCH_UDP_FLOOR: floor_run(w); break;
@@ -335,7 +343,7 @@ baseline(const struct bench_opts *o, struct bench_result *r)
 	probe.mode = BENCH_IDLE;
 	probe.size = 1;
 	w.fds = &fd;
-	if (o->mode != BENCH_UDP_PINGPONG) {
+	if (!bench_mode_is_pingpong_dgram(o->mode)) {
 		if (net_connect_all(&probe, &fd, 1, &w.st) != 1)
 			return BASELINE_NO_CONNECT;
 		if (idle_prove(&w) != 1) {

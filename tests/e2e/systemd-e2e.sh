@@ -506,6 +506,52 @@ metrics_scrape() {
 	step_end "GET /metrics" "-"
 }
 
+# stamp_session_ok: one echo-client --stamp session (stateful reflector: loss per direction
+# known), its JSON Lines kept in the log; every probe answered, the reflector's dwell time given.
+stamp_session_ok() {
+	local out
+	out=$(cexec echo-client --stamp --json -c 5 -i 0.2 127.0.0.1) || return 1
+	printf '%s\n' "$out" >>"$LOG"
+	printf '%s\n' "$out" | grep -q '"dwell' || return 1
+	cexec echo-client --stamp -c 3 -i 0.2 ::1 >>"$LOG" 2>&1
+}
+
+# The STAMP reflector of the installed package, once: a stamp listener in a drop-in, the
+# generator's socket and its ProtectClock=no drop-in, an echo-client --stamp session that
+# starts echod through the socket, its counters, then the drop-in removed again.
+stamp_reflector() {
+	local cursor
+	scenario="stamp reflector"
+	note "scenario: $scenario"
+	step_begin
+	check "$scenario: /etc/echod/conf.d/70-stamp.conf written" cexec sh -c \
+		"mkdir -p /etc/echod/conf.d && echo 'listeners = ( { protocol = \"stamp\"; \
+		port = 862; stamp_mode = \"stateful\"; } );' >/etc/echod/conf.d/70-stamp.conf"
+	check "$scenario: echod -t accepts the files" cexec echod -t
+	check "$scenario: systemctl daemon-reload && systemctl restart echod.socket" \
+		cexec sh -c 'systemctl daemon-reload && systemctl restart echod.socket'
+	cexec systemctl cat echod.socket echod.service >>"$LOG" 2>&1
+	check "$scenario: the generator lets echod.service read the clock (ProtectClock=no)" \
+		test "$(cexec systemctl show -P ProtectClock echod.service)" = no
+	check "$scenario: systemctl stop echod.service" cexec systemctl stop echod.service
+	cursor=$(journal_cursor)
+	check "$scenario: echo-client --stamp session on 127.0.0.1 and ::1 port 862" \
+		stamp_session_ok
+	check "$scenario: the session started echod.service (socket activation)" \
+		unit_state echod.service active
+	check "$scenario: echod serves port 862 as a stamp listener passed by systemd" \
+		journal_since_has "$cursor" "stamp [::]:862 passed by systemd"
+	check "$scenario: echodctl stats counts the test packets reflected" \
+		cexec sh -c 'echodctl stats | grep -E "^total.stamp_reflected=([89]|[1-9][0-9]+)$"'
+	check "$scenario: TCP and UDP echo on port 7 meanwhile" tcp_udp_ok 127.0.0.1 7
+	check "$scenario: 70-stamp.conf removed, daemon-reload, restart echod.socket" \
+		cexec sh -c 'rm /etc/echod/conf.d/70-stamp.conf && systemctl daemon-reload &&
+		systemctl restart echod.socket'
+	check "$scenario: nothing listens on port 862 afterwards" nothing_on_port 862
+	answered="-"
+	step_end "echo-client --stamp" "-"
+}
+
 # A listener set is a list of PROTO/ADDRESS/PORT words, ADDRESS "any" where the configuration
 # names none (every IPv4 and IPv6 address), and unix/PATH: tcp/any/7 udp/127.0.0.1/7
 # tcp/::/7010 unix//run/echod/echo.sock. Probes and ss see only tcp and udp.
@@ -993,6 +1039,7 @@ main() {
 	reload_keeps_connection
 	scenarios
 	metrics_scrape
+	stamp_reflector
 
 	local pid_before
 	pid_before=$(main_pid)
