@@ -372,6 +372,7 @@ udp_watch_start(struct udp_watch *watch, struct udp_worker *uw, int fd, uint16_t
 	watch->view = view;
 	watch->ls = ls;
 	watch->slot = listener_stats_slot(ls, uw->id);
+	watch->stamp_ready = false;
 	return loop_add(uw->loop, &watch->w, fd, EPOLLIN | EPOLLEXCLUSIVE, udp_cb, watch);
 }
 

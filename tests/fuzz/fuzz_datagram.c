@@ -16,6 +16,7 @@
 #include "guard_conf.h"
 #include "log.h"
 #include "loop.h"
+#include "stamp_conf.h"
 #include "udp.h"
 
 /*
@@ -23,13 +24,15 @@
  * datagram each. Header: [0] flags, [1] udp_rate, [2] reply bytes/s / 64,
  * [3] max_datagram / 16, [4] allow mask and [5] deny mask over 127.0.0.1..8,
  * [6] udp_drop_source_ports mask over PORTS[0..7], [7] udp_min_source_port / 256.
+ * F_STAMP (with F_SOCKETS): the listener is a STAMP reflector (stateful when [3] is
+ * odd): the datagrams, read as test packets, make random TLV chains after the base.
  * Record: [0] source (bits 0-2: 127.0.0.1 + n; bits 3-6: PORTS[n]; bit 7,
  * judged only: IPv6 or IPv4-mapped), [1..2] length (judged only: bit 15 makes
  * an IPv4 source port 0), [3] clock step in ms (judged only: 255 = truncated).
  */
 enum {
 	F_UDP_RATE = 1, F_BYTE_RATE = 2, F_EXEMPT = 4, F_ALLOW = 8, F_DENY = 16,
-	F_MAX_DATAGRAM = 32, F_SOCKETS = 64,
+	F_MAX_DATAGRAM = 32, F_SOCKETS = 64, F_STAMP = 128,
 };
 #define NADDR	8
 #define NPORT	16
@@ -114,7 +117,8 @@ config_from(const uint8_t *h, struct echod_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	memset(&listener, 0, sizeof(listener));
-	listener.proto = PROTO_UDP;
+	listener.proto = (h[0] & F_SOCKETS) && (h[0] & F_STAMP) ? PROTO_STAMP : PROTO_UDP;
+	listener.stamp.stateful = h[3] & 1;
 	listener.port = server_port;
 	listener.udp_min_source_port = (uint16_t)(h[7] << 8);
 	cfg->listeners = &listener;
@@ -222,6 +226,24 @@ struct sent {
 	int n, next;
 };
 
+/*
+ * Is buf[0 .. got) the reply to datagram (seq, len)? An echo: the same bytes.
+ * A STAMP reflection: the same length (never longer), at least the base, and
+ * the sender's Sequence Number (its first 4 octets) at the reflector's offset 24.
+ */
+static bool
+reply_matches(const unsigned char *buf, ssize_t got, uint32_t seq, uint16_t len)
+{
+	unsigned char want[MAXLEN];
+
+	if (got != len)
+		return false;
+	if (listener.proto == PROTO_STAMP)
+		return got >= STAMP_UNAUTH_LEN && memcmp(buf + 24, &seq, 4) == 0;
+	fill(want, (size_t)got, seq);
+	return memcmp(buf, want, (size_t)got) == 0;
+}
+
 /* Real datagrams through udp_cb(): every reply is one of the client's, in order, unchanged. */
 static void
 batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_t n)
@@ -262,7 +284,6 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 	for (int a = 0; a < NADDR; a++) {
 		for (int p = 0; p < NPORT; p++) {
 			struct sent *s = &sent[a][p];
-			unsigned char want[MAXLEN];
 			struct sockaddr_in from;
 			ssize_t got;
 
@@ -276,13 +297,10 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 				    got > cfg->limits.max_datagram))
 					abort();
 				/* A subsequence of what was sent: skip the dropped ones. */
-				while (s->next < s->n && (s->len[s->next] != got ||
-				    memcmp(buf, &s->seq[s->next], got < 4 ? (size_t)got : 4) != 0))
+				while (s->next < s->n && !reply_matches(buf, got, s->seq[s->next],
+				    s->len[s->next]))
 					s->next++;
 				if (s->next == s->n)
-					abort();
-				fill(want, (size_t)got, s->seq[s->next]);
-				if (memcmp(buf, want, (size_t)got) != 0)
 					abort();
 				s->next++;
 			}
@@ -297,6 +315,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct srclimit_conf conf;
+	struct config_errors errs = { 0 };
 	struct echod_config cfg;
 	struct guard g;
 	size_t n;
@@ -315,11 +334,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	atomic_init(&g.policy, guard_conf_policy(&cfg));
 	if (g.table == NULL || guard_policy_get(&g) == NULL)
 		abort();
+	if (listener.proto == PROTO_STAMP && stamp_conf_prepare(&cfg, NULL, &errs) == -1)
+		abort();
 	if (data[0] & F_SOCKETS)
 		batch(&g, &cfg, data + 8, n);
 	else
 		judge(&g, &cfg, data + 8, n);
 	guard_fini(&g);
+	stamp_conf_release(&listener.stamp);
 	acl_free(&listener.acl);
 	free(cfg.exempt);
 	free(cfg.drop_ports);
