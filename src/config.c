@@ -515,11 +515,18 @@ check_overlaps(struct parse *p, struct echod_config *cfg)
 		for (size_t j = 0; j < i; j++) {
 			if (!listener_spec_overlap(&cfg->listeners[i], &cfg->listeners[j]))
 				continue;
-			parse_error_at(p, cfg->listeners[i].where,
-			    "duplicate listener: same %s %s as the one at %s",
-			    proto_name(cfg->listeners[i].proto),
-			    cfg->listeners[i].proto == PROTO_UNIX ? "path" : "port",
-			    cfg->listeners[j].where);
+			if (cfg->listeners[i].proto != cfg->listeners[j].proto)
+				/* udp and stamp: one UDP socket cannot answer both ways. */
+				parse_error_at(p, cfg->listeners[i].where,
+				    "duplicate listener: %s and %s listeners are both UDP sockets: "
+				    "same port as the one at %s", proto_name(cfg->listeners[i].proto),
+				    proto_name(cfg->listeners[j].proto), cfg->listeners[j].where);
+			else
+				parse_error_at(p, cfg->listeners[i].where,
+				    "duplicate listener: same %s %s as the one at %s",
+				    proto_name(cfg->listeners[i].proto),
+				    cfg->listeners[i].proto == PROTO_UNIX ? "path" : "port",
+				    cfg->listeners[j].where);
 			break;
 		}
 	}

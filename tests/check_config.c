@@ -75,6 +75,14 @@ static const struct {
 	{ "metrics-address.conf", 3, "metrics address 'localhost' is not an IPv4 or IPv6 literal" },
 	{ "metrics-mapped.conf", 2, "IPv4-mapped IPv6 address: write the IPv4 address itself" },
 	{ "metrics-overlap.conf", 5, "metrics port 9110 is also the port of the tcp listener at " },
+	{ "stamp-keys.conf", 2, "stamp_mode is for stamp listeners, not udp" },
+	{ "stamp-keys.conf", 3, "stamp_mode 'statefull' is neither 'stateless' nor 'stateful'" },
+	{ "stamp-keys.conf", 4, "stamp_timestamp 'gps' is neither 'ntp' nor 'ptp'" },
+	{ "stamp-keys.conf", 5, "stamp_auth_key is empty (leave it out for unauthenticated mode)" },
+	{ "stamp-keys.conf", 6, "stamp_auth_key must be a string" },
+	{ "stamp-keys.conf", 7, "stamp_auth_key is for stamp listeners, not tcp" },
+	{ "stamp-duplicate.conf", 3, "duplicate listener: stamp and udp listeners are both UDP "
+	    "sockets: same port as the one at " },
 };
 
 START_TEST(bad_file_names_file_and_line)
