@@ -21,6 +21,7 @@
 #include "client-wire.h"
 #include "harness.h"
 #include "json-check.h"
+#include "stamp-client-tests.h"
 
 #define TEST_TIMEOUT_S	120
 
@@ -1762,6 +1763,7 @@ client_suite(void)
 	tcase_add_test(tc, test_payload);
 	tcase_add_test(tc, test_parsers);
 	tcase_add_test(tc, test_json_reader);
+	stamp_client_tcases(s, TEST_TIMEOUT_S);
 	return s;
 }
 

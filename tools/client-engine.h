@@ -10,6 +10,7 @@
 #include "client-payload.h"
 #include "client-peer.h"
 #include "client-recv.h"
+#include "client-stamp.h"
 #include "client-stats.h"
 
 /* What became of one probe. */
@@ -42,6 +43,13 @@ struct pevent {
 	int ttl, tos;		/* as received, -1 when unknown */
 	const struct recv_error *icmp;	/* ST_ICMP */
 	const char *detail;	/* ST_MISMATCH: where it differs */
+	const struct stamp_result *stamp;	/* --stamp: what the reply measured, or NULL */
+};
+
+/* --stamp: the session-sender's state for the run. */
+struct stamp_run {
+	struct stamp_send send;
+	struct stamp_stats st;
 };
 
 struct engine {
@@ -78,6 +86,7 @@ struct engine {
 	/* -b: the interval line once a second. */
 	double tick;
 	unsigned long long tick_sent, tick_echoed;
+	struct stamp_run *stamp;	/* --stamp, else NULL */
 };
 
 /* The slot of probe seq, or NULL when seq was never sent or its slot was reused. */
@@ -112,6 +121,14 @@ void engine_fail(struct engine *e, const char *fmt, ...) __attribute__((format(p
 /* UDP: send probe e->seq + 1 now; read what is queued (replies and errors). */
 void pdgram_send(struct engine *e);
 void pdgram_read(struct engine *e, short revents);
+
+/* --stamp, over the UDP engine: the test packet of a probe just started into e->out; a
+ * reply (e->in, n bytes) read; the probe an ICMP error quotes (our test packet). */
+void pstamp_fill(struct engine *e, const struct pslot *s);
+void pstamp_reply(struct engine *e, size_t n, const struct recv_meta *m);
+struct pslot *pstamp_quoted(struct engine *e, size_t n);
+/* Set up e->stamp from the options; 0, or -1 with errno (ENOMEM). */
+int pstamp_init(struct engine *e);
 
 /* Streams: start probe e->seq + 1 (written as the socket allows); move bytes. */
 void pstream_start(struct engine *e);

@@ -45,6 +45,11 @@ static const struct option opts_long[] = {
 	{ "bandwidth",		required_argument,	NULL, 'b' },
 	{ "stream",		no_argument,		NULL, OPT_STREAM },
 	{ "histogram",		no_argument,		NULL, OPT_HISTOGRAM },
+	{ "stamp",		no_argument,		NULL, OPT_STAMP },
+	{ "ssid",		required_argument,	NULL, OPT_SSID },
+	{ "stamp-auth-key",	required_argument,	NULL, OPT_STAMP_KEY },
+	{ "cos",		no_argument,		NULL, OPT_COS },
+	{ "stamp-timestamp",	required_argument,	NULL, OPT_STAMP_TS },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 },
@@ -60,9 +65,11 @@ opts_usage(FILE *f)
 	    "                   [-t TTL] [-Q TOS] [-I IFACE|ADDR] [-B ADDR[:PORT]]\n"
 	    "                   [-M do|want|dont|probe] [--pattern HEX] [-b|--bandwidth RATE]\n"
 	    "                   [--stream] [--histogram] [--interactive] [-q|--quiet] [--json]\n"
-	    "                   [-V] [-h] HOST\n"
+	    "                   [--stamp [--ssid N] [--stamp-auth-key FILE] [--cos]\n"
+	    "                   [--stamp-timestamp ntp|ptp]] [-V] [-h] HOST\n"
 	    "\n"
-	    "Send data to an RFC 862 echo server and check that it comes back.\n"
+	    "Send data to an RFC 862 echo server and check that it comes back, or with --stamp\n"
+	    "measure the path with an RFC 8762 STAMP session-reflector.\n"
 	    "HOST is a name, an IPv4 or IPv6 literal, or unix:/path for a Unix stream socket.\n"
 	    "\n"
 	    "      --tcp            use TCP (default)\n"
@@ -91,6 +98,11 @@ opts_usage(FILE *f)
 	    "      --interactive    send lines read from standard input, print the echoes\n"
 	    "  -q, --quiet          print only the summary (with --interactive: only the echoes)\n"
 	    "      --json           JSON Lines: one object per probe, then a summary object\n"
+	    "      --stamp          STAMP session-sender over UDP (port 862; -s: packet length)\n"
+	    "      --ssid N         STAMP Session ID, 0-65535 (default 0)\n"
+	    "      --stamp-auth-key FILE  authenticated mode, HMAC-SHA-256 key from FILE (hex)\n"
+	    "      --cos            ask the reflector for the DSCP/ECN it received (CoS TLV)\n"
+	    "      --stamp-timestamp ntp|ptp  timestamp format of the test packets (default ntp)\n"
 	    "  -V, --version        print the version\n"
 	    "  -h, --help           print this help\n"
 	    "\n"
@@ -99,7 +111,7 @@ opts_usage(FILE *f)
 }
 
 /* Whole-string unsigned parse; strtoul() alone would accept "-1", "" and "12abc". */
-static int
+int
 opts_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -306,6 +318,8 @@ struct opts_seen {
 	bool probing;	/* an option of the probe mode: not one message */
 	bool sized;	/* --size given */
 	bool interval;	/* --interval given */
+	bool tcp;	/* --tcp given */
+	bool port;	/* --port given */
 };
 
 /* The packet options; same returns as opts_one(). */
@@ -404,6 +418,7 @@ opts_one(struct client_opts *o, int c, const char *arg, struct opts_seen *seen)
 		return 0;
 	case OPT_TCP:
 		o->socktype = SOCK_STREAM;
+		seen->tcp = true;
 		return 0;
 	case '4':
 		seen->family = AF_INET;
@@ -415,6 +430,7 @@ opts_one(struct client_opts *o, int c, const char *arg, struct opts_seen *seen)
 		if (*arg == '\0' || (*arg >= '0' && *arg <= '9' && opts_ulong(arg, 1, 65535, &v)))
 			goto bad;
 		o->port = arg;
+		seen->port = true;
 		return 0;
 	case 'c': case 'i': case 's': case 'w': case 'l': case 'f': case 'b':
 	case OPT_STREAM: case OPT_HISTOGRAM:
@@ -428,6 +444,12 @@ opts_one(struct client_opts *o, int c, const char *arg, struct opts_seen *seen)
 	case 'm':
 		o->message = arg;
 		o->message_len = strlen(arg);
+		return 0;
+	case OPT_STAMP: case OPT_SSID: case OPT_STAMP_KEY: case OPT_COS: case OPT_STAMP_TS:
+		/* A STAMP session is a run of probes, as ping's: until -c or interrupted. */
+		seen->probing = seen->probing || c == OPT_STAMP;
+		if (opts_stamp(o, c, arg) == -1)
+			goto bad;
 		return 0;
 	case 'W':
 		if (opts_seconds(arg, 0.001, &o->timeout) == -1)
@@ -459,6 +481,12 @@ bad:
 	if (c == OPT_PATTERN)
 		warnx("invalid value for --pattern: '%s' (up to %d bytes in hex)", arg,
 		    OPTS_MAX_PATTERN);
+	else if (c == OPT_SSID)
+		warnx("invalid value for --ssid: '%s' (0 to 65535)", arg);
+	else if (c == OPT_STAMP_TS)
+		warnx("invalid value for --stamp-timestamp: '%s' (ntp or ptp)", arg);
+	else if (c == OPT_STAMP_KEY)
+		warnx("--stamp-auth-key: needs a file name");
 	else
 		warnx("invalid value for -%c: '%s'", c, arg);
 	return -1;
@@ -483,6 +511,8 @@ opts_parse(int argc, char **argv, struct client_opts *o)
 		return -1;
 	}
 	if (opts_host(o, argv[optind], seen.family) == -1)
+		return -1;
+	if (opts_stamp_check(o, seen.tcp, seen.port, seen.sized) == -1)
 		return -1;
 	if (o->mode == CLIENT_STREAM && (seen.interval || o->flood || o->preload)) {
 		warnx("--stream sends back to back (or at the -b rate): no -i, -f or -l");

@@ -5,6 +5,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "stamp.h"
 
 /* The largest UDP payload IPv4 can carry (65535 - 20 - 8); IPv6 allows 20 more, but one
  * limit for both keeps the interface simple. */
@@ -55,6 +58,18 @@ struct client_opts {
 	bool flood;		/* -f */
 	bool histogram;
 	double bandwidth;	/* -b: bits per second; 0: not a throughput run */
+	/* --stamp: an RFC 8762 session-sender; size is then the whole test packet. */
+	bool stamp;
+	uint16_t ssid;		/* --ssid */
+	const char *stamp_key_path;	/* --stamp-auth-key, or NULL: unauthenticated */
+	struct stamp_key stamp_key;	/* loaded from it by opts_parse() */
+	bool cos;		/* --cos: ask for the Class of Service TLV */
+	enum stamp_ts_format stamp_ts;	/* --stamp-timestamp */
+};
+
+/* The long-only options of --stamp (client-stamp-opts.c); the others are client-opts.c's. */
+enum {
+	OPT_STAMP = 300, OPT_SSID, OPT_STAMP_KEY, OPT_COS, OPT_STAMP_TS,
 };
 
 /*
@@ -62,6 +77,19 @@ struct client_opts {
  * should exit with success, -1 on a usage error (already reported on stderr).
  */
 int opts_parse(int argc, char **argv, struct client_opts *o);
+
+/* Whole-string unsigned parse of s into *out, min..max. Returns 0, or -1. */
+int opts_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
+/* One of the --stamp options (OPT_STAMP ...). Returns 0, or -1 for a bad value. */
+int opts_stamp(struct client_opts *o, int c, const char *arg);
+
+/*
+ * Once all options are parsed: what --stamp implies (UDP, port 862, the size of a test
+ * packet), what it cannot be combined with, and the key file read. tcp, port and sized:
+ * --tcp, -p and -s were given. Returns 0, or -1 after saying why on stderr.
+ */
+int opts_stamp_check(struct client_opts *o, bool tcp, bool port, bool sized);
 
 /*
  * A -Q value: a number (0xb8, 184: the whole TOS / traffic class byte) or a DSCP name (ef,

@@ -22,6 +22,8 @@ pdgram_send(struct engine *e)
 	struct pevent ev = { .status = ST_ICMP, .rtt = -1, .ttl = -1, .tos = -1 };
 	ssize_t r;
 
+	if (e->stamp != NULL)
+		pstamp_fill(e, s);
 	e->st.bytes_sent += e->pl.size;
 	e->tick_sent += e->pl.size;
 	r = send(e->fd, e->out, e->pl.size, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -146,7 +148,7 @@ pdgram_error(struct engine *e, size_t n, const struct recv_error *err)
 	/* send() already failed for a local error, and that probe was reported then. */
 	if (err->local)
 		return;
-	s = pdgram_match(e, n);
+	s = e->stamp != NULL ? pstamp_quoted(e, n) : pdgram_match(e, n);
 	if (s == NULL || s->state != PS_PENDING)
 		return;		/* for a probe already given up, or not ours */
 	s->state = PS_ICMP;
@@ -188,6 +190,10 @@ pdgram_read(struct engine *e, short revents)
 		}
 		if ((size_t)n > e->inlen)
 			n = (ssize_t)e->inlen;
+		if (e->stamp != NULL) {
+			pstamp_reply(e, (size_t)n, &m);
+			continue;
+		}
 		s = pdgram_match(e, (size_t)n);
 		if (s != NULL) {
 			pdgram_answer(e, s, (size_t)n, &m);

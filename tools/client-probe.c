@@ -282,16 +282,30 @@ probe_reason(struct engine *e)
 		snprintf(st->reason, sizeof(st->reason), "echoes differed from the probes");
 }
 
+/* --stamp's part of the summary. */
+static void
+probe_more(const void *arg, bool json, FILE *f)
+{
+	const struct engine *e = arg;
+
+	if (json)
+		stampstats_print_json(&e->stamp->st, stats_lost(&e->st), f);
+	else
+		stampstats_print(&e->stamp->st, stats_lost(&e->st), f);
+}
+
 static void
 probe_summary(struct engine *e)
 {
 	struct stats_info info = {
 		.peer = e->peer->name,
-		.proto = e->peer->family == AF_UNIX ? "unix" :
+		.proto = e->stamp != NULL ? "stamp" : e->peer->family == AF_UNIX ? "unix" :
 		    e->peer->socktype == SOCK_DGRAM ? "udp" : "tcp",
 		.size = e->pl.size,
 		.histogram = e->o->histogram,
 		.throughput = e->paced,
+		.more = e->stamp != NULL ? probe_more : NULL,
+		.more_arg = e,
 	};
 
 	if (e->o->pmtu != PMTU_UNSET)
@@ -362,7 +376,7 @@ probe_run(int fd, const struct peer *peer, const struct client_opts *o)
 	e->rd_diff = -1;
 	e->shown_nl = true;
 	stats_init(&e->st);
-	if (probe_alloc(e, o) == -1) {
+	if (probe_alloc(e, o) == -1 || (o->stamp && pstamp_init(e) == -1)) {
 		warn("probe");
 		goto done;
 	}
@@ -376,6 +390,7 @@ done:
 	free(e->out);
 	free(e->in);
 	free(e->expect);
+	free(e->stamp);
 	stats_free(&e->st);
 	payload_free(&e->pl);
 	free(e);

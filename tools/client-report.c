@@ -53,6 +53,8 @@ report_json(const struct engine *e, const struct pevent *ev)
 		printf(",\"ttl\":%d", ev->ttl);
 	if (ev->tos >= 0)
 		printf(",\"tos\":%d", ev->tos);
+	if (ev->stamp != NULL)
+		stampreport_json(ev->stamp, stdout);
 	if (ev->detail != NULL) {
 		fputs(",\"detail\":", stdout);
 		stats_json_string(ev->detail, stdout);
@@ -140,6 +142,8 @@ report_event(struct engine *e, const struct pevent *ev)
 	if (ev->tos >= 0 && ev->tos != (e->o->tos < 0 ? 0 : e->o->tos))
 		printf(" tos=0x%02x", ev->tos);
 	printf(" time=%.3f ms", ev->rtt);
+	if (ev->stamp != NULL)
+		stampreport_text(ev->stamp, stdout);
 	if (ev->status == ST_MISMATCH)
 		printf(": %s\n", ev->detail);
 	else

@@ -207,6 +207,8 @@ stats_print(const struct stats *st, const struct stats_info *info, FILE *f)
 	}
 	if (st->path_mtu > 0)
 		fprintf(f, "path mtu %d\n", st->path_mtu);
+	if (info->more != NULL)
+		info->more(info->more_arg, false, f);
 	if (info->throughput)
 		stats_print_rates(st, f);
 	if (info->histogram)
@@ -316,5 +318,7 @@ stats_print_json(const struct stats *st, const struct stats_info *info, FILE *f)
 		    "\"bytes_echoed\":%llu,\"sent_bps\":%.0f,\"echoed_bps\":%.0f}", st->seconds,
 		    st->bytes_sent, st->bytes_echoed, (double)st->bytes_sent * 8 / s,
 		    (double)st->bytes_echoed * 8 / s);
+	if (info->more != NULL)
+		info->more(info->more_arg, true, f);
 	fputs("}\n", f);
 }

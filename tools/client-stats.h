@@ -46,6 +46,9 @@ struct stats_info {
 	size_t size;		/* payload bytes */
 	bool histogram;		/* print the histogram after the summary (text only) */
 	bool throughput;	/* print the bit rates (-b, --stream) */
+	/* More for the summary (--stamp): text lines, or JSON members (",\"x\":1"); or NULL. */
+	void (*more)(const void *arg, bool json, FILE *f);
+	const void *more_arg;
 };
 
 void stats_init(struct stats *st);

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* echo-client --stamp in the UDP probe engine: test packets out, replies matched and measured. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "client-engine.h"
+
+int
+pstamp_init(struct engine *e)
+{
+	const struct client_opts *o = e->o;
+	struct stamp_run *r = calloc(1, sizeof(*r));
+	struct stamp_clock clock;
+
+	if (r == NULL)
+		return -1;
+	/* Read once: the Error Estimate and the S bit this run's packets carry. Where
+	 * adjtimex() is refused, the clock is taken as unsynchronised. */
+	stamp_clock_state(&clock);
+	r->send.ssid = o->ssid;
+	r->send.fmt = o->stamp_ts;
+	r->send.clock = clock;
+	r->send.key = o->stamp_key_path != NULL ? &o->stamp_key : NULL;
+	/* The DSCP of -Q, or 0 (best effort): what the reply should come back with. */
+	r->send.cos_dscp = !o->cos ? -1 : o->tos >= 0 ? o->tos >> 2 : 0;
+	stampstats_init(&r->st, clock.synced, r->send.key != NULL, o->ssid, r->send.cos_dscp);
+	e->stamp = r;
+	return 0;
+}
+
+void
+pstamp_fill(struct engine *e, const struct pslot *s)
+{
+	struct timespec t1 = {
+		.tv_sec = (time_t)(s->stamp / 1000000000ULL),
+		.tv_nsec = (long)(s->stamp % 1000000000ULL),
+	};
+
+	/* T1 is the slot's send time, read with the monotonic one; the size was checked
+	 * against the mode by opts_parse(), so this cannot fail. Our sequence numbers start
+	 * at 1: see stampstats_loss(). */
+	stamppkt_build(e->out, e->pl.size, &e->stamp->send, s->seq, &t1);
+}
+
+struct pslot *
+pstamp_quoted(struct engine *e, size_t n)
+{
+	/* An ICMP error quotes our test packet: its Sequence Number comes first. */
+	return n >= 4 ? engine_slot(e, stamp_get32(e->in)) : NULL;
+}
+
+static void
+pstamp_unexpected(struct engine *e, size_t n, const char *why)
+{
+	e->st.unexpected++;
+	if (!e->verbose)
+		return;
+	printf("%zu bytes from %s: unexpected, %s\n", n, e->peer->name, why);
+	fflush(stdout);
+}
+
+/* A reply to s whose HMAC does not verify: bad, never ok, whatever it says. */
+static void
+pstamp_bad(struct engine *e, struct pslot *s, struct pevent *ev)
+{
+	e->stamp->st.bad_auth++;
+	ev->status = ST_MISMATCH;
+	if (s->state == PS_PENDING) {
+		s->state = PS_BAD;
+		e->pending--;
+		e->st.mismatched++;
+		ev->detail = "HMAC does not verify";
+		snprintf(e->st.reason, sizeof(e->st.reason), "replies failed authentication "
+		    "(HMAC): not the reflector's key?");
+	} else {
+		e->st.unexpected++;
+		ev->detail = "unexpected, HMAC does not verify";
+	}
+	report_event(e, ev);
+}
+
+void
+pstamp_reply(struct engine *e, size_t n, const struct recv_meta *m)
+{
+	struct stamp_run *run = e->stamp;
+	bool auth = run->send.key != NULL, kernel;
+	struct pevent ev = { .size = n, .ttl = m->ttl, .tos = m->tos };
+	struct stamp_answer a;
+	struct stamp_result res;
+	struct pslot *s;
+	int r;
+
+	r = stamppkt_read(e->in, n, run->send.key, &a);
+	if (r == -1 && errno == EMSGSIZE) {
+		pstamp_unexpected(e, n, "shorter than a STAMP reply");
+		return;
+	}
+	/* Matched by the Session-Sender Sequence Number, within this session (SSID). */
+	s = engine_slot(e, r == 0 ? a.r.sender_seq : stamppkt_sender_seq(e->in, n, auth));
+	if (s == NULL || (r == 0 && a.r.ssid != run->send.ssid)) {
+		pstamp_unexpected(e, n, s == NULL ? "matches no probe" : "another SSID");
+		return;
+	}
+	ev.slot = s;
+	ev.rtt = engine_rtt(s, m, &kernel);
+	if (r == -1) {
+		pstamp_bad(e, s, &ev);
+		return;
+	}
+	stamppkt_result(&a, s->stamp, ev.rtt, run->st.local_synced, e->o->ttl,
+	    run->send.cos_dscp, m->tos, &res);
+	ev.stamp = &res;
+	if (s->state == PS_PENDING) {
+		e->pending--;
+		engine_ok(e, s, ev.rtt, kernel, m->mono);
+		e->st.bytes_echoed += n;
+		e->tick_echoed += n;
+		stampstats_add(&run->st, s->seq, &res, true);
+		ev.status = ST_OK;
+	} else if (s->state == PS_LOST) {
+		s->state = PS_LATE;
+		e->st.late++;
+		stampstats_add(&run->st, s->seq, &res, false);
+		ev.status = ST_LATE;
+	} else {
+		e->st.duplicates++;
+		ev.status = ST_DUPLICATE;
+	}
+	report_event(e, &ev);
+}

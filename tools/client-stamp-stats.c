@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/* echo-client --stamp: the summary: delays split by STAMP's timestamps, loss per direction. */
+#include <string.h>
+
+#include "client-stamp.h"
+#include "client-stats.h"
+
+void
+stampstats_init(struct stamp_stats *ss, bool local_synced, bool auth, uint16_t ssid,
+    int cos_asked)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->local_synced = local_synced;
+	ss->auth = auth;
+	ss->ssid = ssid;
+	ss->cos_asked = cos_asked;
+	ss->hops_min = ss->hops_max = ss->ttl_last = -1;
+	ss->cos_dscp_last = ss->cos_ecn_last = -1;
+}
+
+static void
+stampstats_mma(struct stamp_mma *m, double v)
+{
+	if (m->n == 0 || v < m->min)
+		m->min = v;
+	if (m->n == 0 || v > m->max)
+		m->max = v;
+	m->sum += v;
+	m->n++;
+}
+
+void
+stampstats_add(struct stamp_stats *ss, uint32_t seq, const struct stamp_result *r, bool in_time)
+{
+	if (r->reflector_seq == seq)
+		ss->r_same++;
+	else if (r->reflector_seq < seq)
+		ss->r_less++;
+	else
+		ss->r_more++;
+	ss->back++;
+	if (ss->back == 1 || seq > ss->s_hi)
+		ss->s_hi = seq;
+	if (ss->back == 1 || r->reflector_seq > ss->r_max)
+		ss->r_max = r->reflector_seq;
+	if (!r->remote_synced)
+		ss->remote_unsynced++;
+	if (!in_time)
+		return;		/* a late reply counts for loss, not for the delays */
+	stampstats_mma(&ss->rtt_net, r->rtt_net);
+	stampstats_mma(&ss->dwell, r->dwell);
+	if (r->oneway) {
+		stampstats_mma(&ss->forward, r->forward);
+		stampstats_mma(&ss->backward, r->backward);
+	}
+	ss->ttl_last = r->sender_ttl;
+	if (r->hops >= 0 && (ss->hops_min < 0 || r->hops < ss->hops_min))
+		ss->hops_min = r->hops;
+	if (r->hops > ss->hops_max)
+		ss->hops_max = r->hops;
+	if (r->cos) {
+		ss->cos_replies++;
+		ss->cos_dscp_kept += r->cos_dscp == r->cos_asked;
+		ss->cos_reply_kept += r->reply_dscp == r->cos_asked;
+		ss->cos_dscp_last = r->cos_dscp;
+		ss->cos_ecn_last = r->cos_ecn;
+	}
+}
+
+/*
+ * Probes are numbered from 1 on the wire. A stateless reflector copies that
+ * number (R = S); a stateful one counts what it received from 0, so R <= S - 1
+ * for every reply, lost probes or not. Anything else (R > S: a session the
+ * reflector already knew; both kinds of reply) cannot be read either way.
+ * For a stateful reflector, up to the highest probe answered S_hi: it received
+ * R_max + 1 of those S_hi probes (forward loss: the rest) and sent as many
+ * replies (backward loss: those that did not come back). Probes after S_hi
+ * have no reply and no later count to tell where they went: undetermined.
+ */
+void
+stampstats_loss(const struct stamp_stats *ss, unsigned long lost, struct stamp_loss *l)
+{
+	unsigned long rx;
+
+	memset(l, 0, sizeof(*l));
+	l->reflector = "unknown";
+	if (ss->back == 0) {
+		l->why = "no reply";
+		return;
+	}
+	if (ss->r_more > 0 || (ss->r_same > 0 && ss->r_less > 0)) {
+		l->why = "reflector sequence numbers fit neither mode";
+		return;
+	}
+	if (ss->r_same > 0) {
+		l->reflector = "stateless";
+		l->why = "stateless reflector";
+		return;
+	}
+	l->reflector = "stateful";
+	l->known = true;
+	rx = (unsigned long)ss->r_max + 1;
+	l->forward = ss->s_hi > rx ? ss->s_hi - rx : 0;
+	l->backward = rx > ss->back ? rx - ss->back : 0;
+	l->undetermined = lost > l->forward + l->backward ? lost - l->forward - l->backward : 0;
+}
+
+static void
+stampstats_text_mma(const char *name, const struct stamp_mma *m, FILE *f)
+{
+	fprintf(f, "%s min/avg/max = %.3f/%.3f/%.3f ms", name, m->min, m->sum / (double)m->n,
+	    m->max);
+}
+
+static void
+stampstats_print_cos(const struct stamp_stats *ss, FILE *f)
+{
+	if (ss->cos_asked < 0)
+		return;
+	if (ss->cos_replies == 0) {
+		fprintf(f, "cos: dscp %d asked, no reply answered the Class of Service TLV\n",
+		    ss->cos_asked);
+		return;
+	}
+	fprintf(f, "cos: dscp %d asked; reflector received dscp %d ecn %d (last), "
+	    "%lu of %lu arrived with dscp %d, %lu of %lu replies came back with it\n",
+	    ss->cos_asked, ss->cos_dscp_last, ss->cos_ecn_last, ss->cos_dscp_kept,
+	    ss->cos_replies, ss->cos_asked, ss->cos_reply_kept, ss->cos_replies);
+}
+
+void
+stampstats_print(const struct stamp_stats *ss, unsigned long lost, FILE *f)
+{
+	struct stamp_loss l;
+	const char *why;
+
+	if (ss->rtt_net.n > 0) {
+		stampstats_text_mma("rtt_net", &ss->rtt_net, f);
+		fputs(", ", f);
+		stampstats_text_mma("dwell", &ss->dwell, f);
+		fputc('\n', f);
+	}
+	if (ss->forward.n > 0) {
+		stampstats_text_mma("forward", &ss->forward, f);
+		fputs(", ", f);
+		stampstats_text_mma("backward", &ss->backward, f);
+		fputc('\n', f);
+	} else if (ss->back > 0) {
+		why = stamppkt_oneway_why(ss->local_synced, ss->remote_unsynced == 0);
+		fprintf(f, "one-way: %s\n", why != NULL ? why : "no reply in time");
+	}
+	stampstats_loss(ss, lost, &l);
+	if (l.known)
+		fprintf(f, "loss forward %lu, backward %lu, undetermined %lu (%s reflector)\n",
+		    l.forward, l.backward, l.undetermined, l.reflector);
+	else
+		fprintf(f, "loss per direction: unknown (%s)\n", l.why);
+	if (ss->ttl_last > 0)
+		fprintf(f, "sender ttl %d, hops %d-%d\n", ss->ttl_last, ss->hops_min,
+		    ss->hops_max);
+	stampstats_print_cos(ss, f);
+	if (ss->bad_auth > 0)
+		fprintf(f, "%lu replies failed authentication (HMAC)\n", ss->bad_auth);
+}
+
+static void
+stampstats_json_mma(const char *name, const struct stamp_mma *m, FILE *f)
+{
+	if (m->n == 0)
+		fprintf(f, ",\"%s\":null", name);
+	else
+		fprintf(f, ",\"%s\":{\"min\":%.6f,\"avg\":%.6f,\"max\":%.6f}", name, m->min,
+		    m->sum / (double)m->n, m->max);
+}
+
+static void
+stampstats_json_count(const char *name, bool known, unsigned long v, FILE *f)
+{
+	if (known)
+		fprintf(f, ",\"%s\":%lu", name, v);
+	else
+		fprintf(f, ",\"%s\":null", name);
+}
+
+void
+stampstats_print_json(const struct stamp_stats *ss, unsigned long lost, FILE *f)
+{
+	struct stamp_loss l;
+	bool synced = ss->local_synced && ss->back > 0 && ss->remote_unsynced == 0;
+
+	stampstats_loss(ss, lost, &l);
+	fprintf(f, ",\"stamp\":{\"ssid\":%u,\"authenticated\":%s,\"reflector\":\"%s\"",
+	    ss->ssid, ss->auth ? "true" : "false", l.reflector);
+	stampstats_json_count("loss_forward", l.known, l.forward, f);
+	stampstats_json_count("loss_backward", l.known, l.backward, f);
+	stampstats_json_count("loss_undetermined", l.known, l.undetermined, f);
+	fputs(",\"loss_direction_unknown\":", f);
+	stats_json_string(l.known ? NULL : l.why, f);
+	stampstats_json_mma("rtt_net_ms", &ss->rtt_net, f);
+	stampstats_json_mma("dwell_ms", &ss->dwell, f);
+	stampstats_json_mma("forward_ms", &ss->forward, f);
+	stampstats_json_mma("backward_ms", &ss->backward, f);
+	fprintf(f, ",\"clocks_synchronised\":%s,\"oneway_unavailable\":",
+	    synced ? "true" : "false");
+	stats_json_string(ss->forward.n > 0 ? NULL : ss->back == 0 ? "no reply" :
+	    stamppkt_oneway_why(ss->local_synced, ss->remote_unsynced == 0), f);
+	if (ss->ttl_last > 0)
+		fprintf(f, ",\"sender_ttl\":%d,\"hops\":{\"min\":%d,\"max\":%d}", ss->ttl_last,
+		    ss->hops_min, ss->hops_max);
+	if (ss->cos_asked >= 0)
+		fprintf(f, ",\"cos\":{\"dscp\":%d,\"replies\":%lu,\"dscp_received\":%lu,"
+		    "\"dscp_reply\":%lu}", ss->cos_asked, ss->cos_replies, ss->cos_dscp_kept,
+		    ss->cos_reply_kept);
+	fprintf(f, ",\"bad_auth\":%lu}", ss->bad_auth);
+}
