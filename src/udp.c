@@ -200,8 +200,8 @@ datagram_listed(const struct listener_view *view, struct msghdr *in,
 
 /*
  * Datagram i of the batch is a STAMP test packet: its reply (k) is built in
- * place. A socket that a reload turned to STAMP gets the receive-side
- * options STAMP reads with its first one (whose T2 comes from the clock).
+ * place. apply.c already asked for the receive-side options STAMP reads;
+ * this worker makes sure once (a socket nobody prepared: the fuzz harness).
  */
 static bool
 batch_reflect(struct udp_watch *watch, const struct listener_spec *served,

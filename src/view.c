@@ -190,6 +190,17 @@ view_build(const struct listener_spec *sock, const struct echod_config *cfg)
 	return v;
 }
 
+bool
+view_serves(const struct listener_view *v, enum proto proto)
+{
+	if (v->all)
+		return v->listener != NULL && v->listener->proto == proto;
+	for (size_t i = 0; i < v->n; i++)
+		if (v->entry[i].listener != NULL && v->entry[i].listener->proto == proto)
+			return true;
+	return false;
+}
+
 const char *
 local_part_format(const struct local_part *part, char *buf, size_t size)
 {

@@ -76,6 +76,9 @@ extern const struct listener_view view_nothing;
 bool	view_allows(const struct listener_view *v, const struct sockaddr *sa,
 	    const struct listener_spec **served);
 
+/* Does any configured listener of the view (some address of the socket) serve proto? */
+bool	view_serves(const struct listener_view *v, enum proto proto);
+
 /* "127.0.0.1", "::1", "every IPv4 address", "every IPv6 address"; returns buf. */
 const char *local_part_format(const struct local_part *part, char *buf, size_t size);
 

@@ -16,6 +16,7 @@
 #include <nettle/hmac.h>
 
 #include "alloc-count.h"
+#include "pcap-write.h"
 #include "stamp.h"
 
 /* 2024-01-01 00:00:00 UTC, the golden packets' second. */
@@ -702,44 +703,6 @@ END_TEST
 
 /* ---- tshark: a third-party decoder reads the replies we build ---- */
 
-static void
-put_le32(FILE *f, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-
-	fwrite(b, 1, 4, f);
-}
-
-/* One pcap record, LINKTYPE_RAW: an IPv4/UDP header from 127.0.0.1:862 to :40000. */
-static void
-pcap_packet(FILE *f, const uint8_t *payload, size_t n, uint32_t sec)
-{
-	uint8_t h[28];
-	uint32_t sum = 0;
-
-	memset(h, 0, sizeof(h));
-	h[0] = 0x45;
-	stamp_put16(h + 2, (uint16_t)(28 + n));
-	h[6] = 0x40;		/* DF */
-	h[8] = 64;
-	h[9] = IPPROTO_UDP;
-	stamp_put32(h + 12, INADDR_LOOPBACK);
-	stamp_put32(h + 16, INADDR_LOOPBACK);
-	for (int i = 0; i < 20; i += 2)
-		sum += stamp_get16(h + i);
-	sum = (sum & 0xffff) + (sum >> 16);
-	stamp_put16(h + 10, (uint16_t)~sum);
-	stamp_put16(h + 20, STAMP_PORT);
-	stamp_put16(h + 22, 40000);
-	stamp_put16(h + 24, (uint16_t)(8 + n));	/* UDP checksum 0: none, IPv4 allows it */
-	put_le32(f, sec);
-	put_le32(f, 0);
-	put_le32(f, (uint32_t)(28 + n));
-	put_le32(f, (uint32_t)(28 + n));
-	fwrite(h, 1, sizeof(h), f);
-	fwrite(payload, 1, n, f);
-}
-
 #define TSHARK_N	5
 
 START_TEST(test_tshark_decodes_replies)
@@ -756,12 +719,7 @@ START_TEST(test_tshark_decodes_replies)
 	ck_assert_msg(access(tshark, X_OK) == 0, "%s not found: tools/deps.sh installs tshark",
 	    tshark);
 	ck_assert(fd != -1 && (f = fdopen(fd, "wb")) != NULL);
-	put_le32(f, 0xa1b2c3d4);
-	fwrite("\x02\x00\x04\x00", 1, 4, f);	/* version 2.4 */
-	put_le32(f, 0);
-	put_le32(f, 0);
-	put_le32(f, 65535);
-	put_le32(f, 101);	/* LINKTYPE_RAW */
+	pcap_write_header(f);
 	for (int i = 0; i < TSHARK_N; i++) {
 		uint8_t pkt[MAXPKT];
 		struct stamp_probe pr = { 1000 + (uint32_t)i, { GOLDEN_SEC + i, 500000000 }, 0x77,
@@ -775,7 +733,7 @@ START_TEST(test_tshark_decodes_replies)
 		a.ttl = 60 + i;
 		ck_assert_int_eq(stamp_reflect(pkt, len, &r, &a, &out), 0);
 		stamp_reflect_send_time(pkt, &out.test, &t3, r.fmt, NULL);
-		pcap_packet(f, pkt, len, (uint32_t)(GOLDEN_SEC + i));
+		pcap_write_udp4(f, pkt, len, (uint32_t)(GOLDEN_SEC + i), STAMP_PORT, 40000);
 	}
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "TZ=UTC %s -r %s -d udp.port==%d,twamp.test -T fields "
