@@ -182,8 +182,9 @@ lintian_clean() {
 	! grep -q '^[EW]: ' "$run_dir/lintian.tags"
 }
 
-deb_has() { dpkg-deb -c "$deb" | awk '{ print $6 }' | grep -qx "\\.$1"; }
-deb_conffile() { dpkg-deb --info "$deb" conffiles | grep -qx "$1"; }
+# grep -x >/dev/null, not -q: a reader that stops early fails the pipe under pipefail.
+deb_has() { dpkg-deb -c "$deb" | awk '{ print $6 }' | grep -x "\\.$1" >/dev/null; }
+deb_conffile() { dpkg-deb --info "$deb" conffiles | grep -x "$1" >/dev/null; }
 deb_has_units() {
 	deb_has /lib/systemd/system/echod.socket && deb_has /lib/systemd/system/echod.service
 }
@@ -459,14 +460,16 @@ scrape() {
 		timeout 10 cat <&3' scrape "$1"
 }
 
-# scrape_has PORT TEXT...: a 200 whose response holds every TEXT.
+# scrape_has PORT TEXT...: a 200 whose response holds every TEXT. No pipe into a reader that
+# stops early (head, grep -q): under pipefail the writer's SIGPIPE would fail a good answer
+# once it is longer than one write.
 scrape_has() {
 	local port=$1 out t
 	shift
 	out=$(scrape "$port")
-	printf '%s\n' "$out" | head -40
-	printf '%s\n' "$out" | head -1 | grep -q '^HTTP/1.1 200 ' || return 1
-	for t in "$@"; do printf '%s\n' "$out" | grep -qF -- "$t" || return 1; done
+	sed -n 1,40p <<<"$out"
+	[[ ${out%%$'\n'*} == "HTTP/1.1 200 "* ]] || return 1
+	for t in "$@"; do [[ $out == *"$t"* ]] || return 1; done
 }
 
 # The Prometheus endpoint of the installed package, once: a metrics block in a drop-in,
@@ -512,7 +515,7 @@ stamp_session_ok() {
 	local out
 	out=$(cexec echo-client --stamp --json -c 5 -i 0.2 127.0.0.1) || return 1
 	printf '%s\n' "$out" >>"$LOG"
-	printf '%s\n' "$out" | grep -q '"dwell' || return 1
+	[[ $out == *'"dwell_ms"'* ]] || return 1
 	cexec echo-client --stamp -c 3 -i 0.2 ::1 >>"$LOG" 2>&1
 }
 
