@@ -19,6 +19,7 @@
 
 #include "harness.h"
 #include "pcap-write.h"
+#include "stamp-golden.h"
 #include "stamp.h"
 
 #define ANSWER_MS	2000	/* the longest wait for one reply */
@@ -42,42 +43,6 @@ now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *
-data_path(const char *name)
-{
-	static char path[4096];
-	const char *dir = getenv("TEST_DATA");
-
-	snprintf(path, sizeof(path), "%s/%s", dir != NULL ? dir : "tests/data", name);
-	return path;
-}
-
-/* A tests/data hex file: octets in hex, '#' to the end of a line is a comment. */
-static size_t
-load_hex(const char *name, uint8_t *buf, size_t cap)
-{
-	FILE *f = fopen(data_path(name), "r");
-	char line[512];
-	size_t n = 0;
-
-	ck_assert_msg(f != NULL, "%s: %s", data_path(name), strerror(errno));
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *hash = strchr(line, '#'), *p = line;
-		unsigned v;
-		int used;
-
-		if (hash != NULL)
-			*hash = '\0';
-		while (sscanf(p, "%2x%n", &v, &used) == 1) {
-			ck_assert_uint_lt(n, cap);
-			buf[n++] = (uint8_t)v;
-			p += used;
-		}
-	}
-	fclose(f);
-	return n;
-}
-
 static void
 write_text(const char *path, const char *text, mode_t mode)
 {
@@ -94,7 +59,7 @@ static void
 copy_golden_key(const char *path, mode_t mode)
 {
 	char text[512];
-	FILE *f = fopen(data_path("stamp-key.hex"), "r");
+	FILE *f = fopen(golden_path("stamp-key.hex"), "r");
 	size_t n;
 
 	ck_assert_ptr_nonnull(f);
@@ -384,7 +349,7 @@ static void
 golden_check(int port, const char *in, const char *want, const struct stamp_key *key)
 {
 	uint8_t pkt[MAXPKT], exp[MAXPKT], got[MAXPKT];
-	size_t len = load_hex(in, pkt, sizeof(pkt)), elen = load_hex(want, exp, sizeof(exp));
+	size_t len = golden_hex(in, pkt, sizeof(pkt)), elen = golden_hex(want, exp, sizeof(exp));
 	size_t skip_ts = key != NULL ? A_TS : U_TS, skip_rx = key != NULL ? A_RX_TS : U_RX_TS;
 	int fd = client("127.0.0.1", port), ttl = 64;
 	ssize_t n;

@@ -17,6 +17,7 @@
 
 #include "alloc-count.h"
 #include "pcap-write.h"
+#include "stamp-golden.h"
 #include "stamp.h"
 
 /* 2024-01-01 00:00:00 UTC, the golden packets' second. */
@@ -24,62 +25,6 @@
 #define MAXPKT		2048
 
 static const struct stamp_clock golden_clock = { true, 10, 3 };
-
-static const char *
-data_path(const char *name)
-{
-	static char path[4096];
-	const char *dir = getenv("TEST_DATA");
-
-	snprintf(path, sizeof(path), "%s/%s", dir != NULL ? dir : "tests/data", name);
-	return path;
-}
-
-/* A tests/data hex file: octets in hex, '#' to the end of a line is a comment. */
-static size_t
-load_hex(const char *name, uint8_t *buf, size_t cap)
-{
-	FILE *f = fopen(data_path(name), "r");
-	char line[512];
-	size_t n = 0;
-
-	ck_assert_msg(f != NULL, "%s: %s", data_path(name), strerror(errno));
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *hash = strchr(line, '#'), *p = line;
-		unsigned v;
-		int used;
-
-		if (hash != NULL)
-			*hash = '\0';
-		while (sscanf(p, "%2x%n", &v, &used) == 1) {
-			ck_assert_uint_lt(n, cap);
-			buf[n++] = (uint8_t)v;
-			p += used;
-		}
-	}
-	fclose(f);
-	return n;
-}
-
-/* stamp-key.hex as git checks it out (0644), copied to a private 0600 file and loaded. */
-static void
-golden_key(struct stamp_key *k)
-{
-	char path[] = "/tmp/check_stamp_keyXXXXXX";
-	uint8_t text[256];
-	size_t n = 0;
-	FILE *f = fopen(data_path("stamp-key.hex"), "r");
-	int fd = mkstemp(path);
-
-	ck_assert(f != NULL && fd != -1);
-	n = fread(text, 1, sizeof(text), f);
-	fclose(f);
-	ck_assert_int_eq(write(fd, text, n), (ssize_t)n);
-	close(fd);
-	ck_assert_int_eq(stamp_key_load(path, k), 0);
-	unlink(path);
-	ck_assert_uint_eq(k->len, 32);
-}
 
 static struct timespec
 golden_time(long nsec)
@@ -137,7 +82,7 @@ static void
 golden_reflect(const char *in, const char *want, const struct stamp_key *key)
 {
 	uint8_t pkt[MAXPKT], exp[MAXPKT];
-	size_t len = load_hex(in, pkt, sizeof(pkt)), elen = load_hex(want, exp, sizeof(exp));
+	size_t len = golden_hex(in, pkt, sizeof(pkt)), elen = golden_hex(want, exp, sizeof(exp));
 	struct sockaddr_in src = loopback(40000);
 	struct stamp_arrival a = golden_arrival(&src);
 	struct stamp_reflector r = reflector(key, NULL);
@@ -178,11 +123,11 @@ START_TEST(test_golden_probe_build)
 	struct stamp_key k;
 	size_t n;
 
-	n = load_hex("stamp-sender-unauth.hex", exp, sizeof(exp));
+	n = golden_hex("stamp-sender-unauth.hex", exp, sizeof(exp));
 	ck_assert_int_eq(stamp_probe_build(got, n, &p, NULL), 0);
 	ck_assert_mem_eq(got, exp, n);
 	golden_key(&k);
-	n = load_hex("stamp-sender-auth.hex", exp, sizeof(exp));
+	n = golden_hex("stamp-sender-auth.hex", exp, sizeof(exp));
 	ck_assert_int_eq(stamp_probe_build(got, n, &p, &k), 0);
 	ck_assert_mem_eq(got, exp, n);
 	ck_assert_int_eq(stamp_probe_build(got, STAMP_AUTH_LEN - 1, &p, &k), -1);
@@ -217,12 +162,12 @@ START_TEST(test_golden_reply_parse)
 	struct stamp_key k, wrong;
 	size_t n;
 
-	n = load_hex("stamp-reflector-unauth.hex", pkt, sizeof(pkt));
+	n = golden_hex("stamp-reflector-unauth.hex", pkt, sizeof(pkt));
 	ck_assert_int_eq(stamp_reply_parse(pkt, n, NULL, &r), 0);
 	assert_golden_reply(&r);
 	ck_assert_int_eq(stamp_reply_parse(pkt, n - 1, NULL, &r), -1);
 	golden_key(&k);
-	n = load_hex("stamp-reflector-auth.hex", pkt, sizeof(pkt));
+	n = golden_hex("stamp-reflector-auth.hex", pkt, sizeof(pkt));
 	ck_assert_int_eq(stamp_reply_parse(pkt, n, &k, &r), 0);
 	assert_golden_reply(&r);
 	wrong = k;
@@ -292,7 +237,7 @@ END_TEST
 START_TEST(test_hmac_verify)
 {
 	uint8_t pkt[MAXPKT], good[MAXPKT];
-	size_t n = load_hex("stamp-sender-auth.hex", good, sizeof(good));
+	size_t n = golden_hex("stamp-sender-auth.hex", good, sizeof(good));
 	struct sockaddr_in src = loopback(40000);
 	struct stamp_arrival a = golden_arrival(&src);
 	struct stamp_key k, wrong;

@@ -21,6 +21,7 @@
 #include "json-check.h"
 #include "stamp-client-reflector.h"
 #include "stamp-client-tests.h"
+#include "stamp-golden.h"
 
 /* 2024-01-01 00:00:00 UTC, the golden packets' second (tests/data/stamp-*.hex). */
 #define GOLDEN_SEC	1704067200ULL
@@ -43,42 +44,6 @@
 enum { REFL_TEST, REFL_ECHOD, NREFL };
 
 /* ---- helpers ----------------------------------------------------------------------- */
-
-static const char *
-data_path(const char *name)
-{
-	static char path[4096];
-	const char *dir = getenv("TEST_DATA");
-
-	snprintf(path, sizeof(path), "%s/%s", dir != NULL ? dir : "tests/data", name);
-	return path;
-}
-
-/* A tests/data hex file: octets in hex, '#' to the end of a line is a comment. */
-static size_t
-load_hex(const char *name, uint8_t *buf, size_t cap)
-{
-	FILE *f = fopen(data_path(name), "r");
-	char line[512];
-	size_t n = 0;
-
-	ck_assert_msg(f != NULL, "%s: %s", data_path(name), strerror(errno));
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *hash = strchr(line, '#'), *p = line;
-		unsigned v;
-		int used;
-
-		if (hash != NULL)
-			*hash = '\0';
-		while (sscanf(p, "%2x%n", &v, &used) == 1) {
-			ck_assert_uint_lt(n, cap);
-			buf[n++] = (uint8_t)v;
-			p += used;
-		}
-	}
-	fclose(f);
-	return n;
-}
 
 /* Key files of this test: good, wrong, and good but readable by all (refused). */
 struct keys {
@@ -266,12 +231,12 @@ START_TEST(test_stamp_golden)
 
 	keys_make(&k);
 	ck_assert_int_eq(stamp_key_load(k.good, &key), 0);
-	n = load_hex("stamp-sender-unauth.hex", exp, sizeof(exp));
+	n = golden_hex("stamp-sender-unauth.hex", exp, sizeof(exp));
 	ck_assert_uint_eq(n, stamppkt_min_len(false, false));
 	ck_assert_int_eq(stamppkt_build(got, n, &ss, 7, &t1), 0);
 	ck_assert_mem_eq(got, exp, n);
 	ss.key = &key;
-	n = load_hex("stamp-sender-auth.hex", exp, sizeof(exp));
+	n = golden_hex("stamp-sender-auth.hex", exp, sizeof(exp));
 	ck_assert_uint_eq(n, stamppkt_min_len(true, false));
 	ck_assert_int_eq(stamppkt_build(got, n, &ss, 7, &t1), 0);
 	ck_assert_mem_eq(got, exp, n);
@@ -279,7 +244,7 @@ START_TEST(test_stamp_golden)
 
 	/* Reflector packets: T1 .5 s, T2 .625 s, T3 .75 s; back at T4 = T1 + 300 ms. */
 	for (int auth = 0; auth < 2; auth++) {
-		n = load_hex(auth ? "stamp-reflector-auth.hex" : "stamp-reflector-unauth.hex",
+		n = golden_hex(auth ? "stamp-reflector-auth.hex" : "stamp-reflector-unauth.hex",
 		    got, sizeof(got));
 		ck_assert_int_eq(stamppkt_read(got, n, auth ? &key : NULL, &a), 0);
 		ck_assert_uint_eq(a.r.seq, 7);
