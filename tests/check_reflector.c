@@ -1193,6 +1193,61 @@ START_TEST(test_passed_socket)
 }
 END_TEST
 
+/* ---- the guard: a stamp listener's allow/deny and source-port rules ---- */
+
+/*
+ * Listener 0 allows 127.0.0.2 only, listener 1 denies 127.0.0.3, listener 2
+ * wants source ports from 40000 up. A refused test packet gets no reply and
+ * counts by reason, as a UDP echo datagram would.
+ */
+START_TEST(test_guard_applies)
+{
+	struct refl_opts o = { { "allow = [ \"127.0.0.2\" ];", "deny = [ \"127.0.0.3\" ];",
+		"udp_min_source_port = 40000;" }, 3, false, false, "exempt = [];\n", false };
+	uint8_t pkt[MAXPKT], buf[MAXPKT];
+	struct stamp_reply rep;
+	struct sockaddr_in low = { .sin_family = AF_INET };
+	struct refl r;
+	int fd;
+
+	refl_init(&r);
+	refl_start(&r, &o);
+	probe(pkt, STAMP_UNAUTH_LEN, 1, 0, STAMP_TS_NTP, NULL, NULL);
+	fd = client_from("127.0.0.1", r.port[0], "127.0.0.1");
+	ck_assert_msg(xchg(fd, pkt, STAMP_UNAUTH_LEN, buf, sizeof(buf), NULL) == -1,
+	    "127.0.0.1 is not allowed, yet answered");
+	close(fd);
+	fd = client_from("127.0.0.1", r.port[0], "127.0.0.2");
+	probe_reply(fd, 2, 0, NULL, &rep);
+	close(fd);
+	fd = client_from("127.0.0.1", r.port[1], "127.0.0.3");
+	ck_assert_msg(xchg(fd, pkt, STAMP_UNAUTH_LEN, buf, sizeof(buf), NULL) == -1,
+	    "127.0.0.3 is denied, yet answered");
+	close(fd);
+	/* A source port below udp_min_source_port (and not echod's own). */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	low.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int port = 39000; port < 39100; port++) {
+		low.sin_port = htons((uint16_t)port);
+		if (port != r.port[2] && bind(fd, (struct sockaddr *)&low, sizeof(low)) == 0)
+			break;
+	}
+	ck_assert_int_ne(harness_socket_port(fd), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&(struct sockaddr_in){ AF_INET,
+	    htons((uint16_t)r.port[2]), { htonl(INADDR_LOOPBACK) }, { 0 } }, sizeof(low)), 0);
+	ck_assert_msg(xchg(fd, pkt, STAMP_UNAUTH_LEN, buf, sizeof(buf), NULL) == -1,
+	    "source port %d is below udp_min_source_port, yet answered",
+	    harness_socket_port(fd));
+	close(fd);
+	ck_assert_uint_eq(stat_get(&r, "listener.stamp.127.0.0.1:%d.refused.acl", r.port[0]), 1);
+	ck_assert_uint_eq(stat_get(&r, "listener.stamp.127.0.0.1:%d.refused.acl", r.port[1]), 1);
+	ck_assert_uint_eq(stat_get(&r, "listener.stamp.127.0.0.1:%d.refused.source_port",
+	    r.port[2]), 1);
+	ck_assert_uint_eq(stat_get(&r, "total.stamp_reflected"), 1);
+	refl_stop(&r);
+}
+END_TEST
+
 /* ---- a reload keeps the sessions and the key ---- */
 
 START_TEST(test_reload_keeps_sessions)
@@ -1305,6 +1360,8 @@ reflector_suite(void)
 	tc = harness_tcase(s, "reload", 60);
 	tcase_add_test(tc, test_reload_keeps_sessions);
 	tcase_add_test(tc, test_reload_udp_to_stamp);
+	tc = harness_tcase(s, "guard", 60);
+	tcase_add_test(tc, test_guard_applies);
 	return s;
 }
 
