@@ -19,6 +19,9 @@
 #define STAMP_AUTH_LEN		112	/* RFC 8762 4.2.2 / 4.3.2: both directions */
 #define STAMP_HMAC_LEN		16	/* HMAC-SHA-256 truncated to 128 bits */
 #define STAMP_AUTH_HMAC_OFF	96	/* the base HMAC covers the 96 octets before it */
+/* Where a reflector packet carries the Session-Sender Sequence Number (RFC 8762 4.3). */
+#define STAMP_UNAUTH_SENDER_SEQ	24
+#define STAMP_AUTH_SENDER_SEQ	48
 #define STAMP_KEY_MIN		16
 #define STAMP_KEY_MAX		64
 

@@ -11,16 +11,28 @@
 #define NSEC		1000000000u
 
 /*
- * Field offsets, from RFC 8762's figures with RFC 8972's SSID in place of
- * the first MBZ octets after the Error Estimate. The authenticated formats
- * put each field on a 16-octet block of its own.
+ * Where each field of a base packet lies, from RFC 8762's figures with RFC
+ * 8972's SSID in place of the first MBZ octets after the Error Estimate. The
+ * Sequence Number is at 0 in all four. ts, ee and ssid: both directions; the
+ * rest: the reflector's packet only. The authenticated formats put each
+ * field on a 16-octet block of its own.
  */
-enum {
-	U_SEQ = 0, U_TS = 4, U_EE = 12, U_SSID = 14,	/* both directions */
-	U_RX_TS = 16, U_S_SEQ = 24, U_S_TS = 28, U_S_EE = 36, U_TTL = 40,
-	A_SEQ = 0, A_TS = 16, A_EE = 24, A_SSID = 26,	/* both directions */
-	A_RX_TS = 32, A_S_SEQ = 48, A_S_TS = 64, A_S_EE = 72, A_TTL = 80,
+struct layout {
+	size_t base, ts, ee, ssid, rx_ts, s_seq, s_ts, s_ee, ttl;
 };
+
+static const struct layout unauth_layout = {
+	STAMP_UNAUTH_LEN, 4, 12, 14, 16, STAMP_UNAUTH_SENDER_SEQ, 28, 36, 40
+};
+static const struct layout auth_layout = {
+	STAMP_AUTH_LEN, 16, 24, 26, 32, STAMP_AUTH_SENDER_SEQ, 64, 72, 80
+};
+
+static const struct layout *
+layout_of(bool authenticated)
+{
+	return authenticated ? &auth_layout : &unauth_layout;
+}
 
 uint64_t
 stamp_ts_encode(const struct timespec *ts, enum stamp_ts_format fmt)
@@ -118,62 +130,45 @@ stamp_error_seconds(uint16_t ee)
 int
 stamp_test_parse(const uint8_t *pkt, size_t len, bool authenticated, struct stamp_test *t)
 {
-	size_t base = authenticated ? STAMP_AUTH_LEN : STAMP_UNAUTH_LEN;
+	const struct layout *at = layout_of(authenticated);
 
 	memset(t, 0, sizeof(*t));
-	if (len < base) {
+	if (len < at->base) {
 		errno = EMSGSIZE;
 		return -1;
 	}
 	t->authenticated = authenticated;
-	t->base_len = base;
+	t->base_len = at->base;
 	t->len = len;
 	t->seq = stamp_get32(pkt);
-	if (authenticated) {
-		t->timestamp = stamp_get64(pkt + A_TS);
-		t->error_estimate = stamp_get16(pkt + A_EE);
-		t->ssid = stamp_get16(pkt + A_SSID);
-	} else {
-		t->timestamp = stamp_get64(pkt + U_TS);
-		t->error_estimate = stamp_get16(pkt + U_EE);
-		t->ssid = stamp_get16(pkt + U_SSID);
-	}
+	t->timestamp = stamp_get64(pkt + at->ts);
+	t->error_estimate = stamp_get16(pkt + at->ee);
+	t->ssid = stamp_get16(pkt + at->ssid);
 	return 0;
 }
 
 void
 stamp_reflect_build(uint8_t *buf, const struct stamp_test *t, const struct stamp_reflection *r)
 {
-	uint16_t ee = stamp_error_estimate(&r->clock, r->fmt);
-	uint64_t t2 = stamp_ts_encode(&r->t2, r->fmt);
+	const struct layout *at = layout_of(t->authenticated);
 
 	/* Every MBZ octet of the base is zero; the sender's fields are in *t. */
 	memset(buf, 0, t->base_len);
 	stamp_put32(buf, r->seq);
-	if (t->authenticated) {
-		stamp_put16(buf + A_EE, ee);
-		stamp_put16(buf + A_SSID, t->ssid);
-		stamp_put64(buf + A_RX_TS, t2);
-		stamp_put32(buf + A_S_SEQ, t->seq);
-		stamp_put64(buf + A_S_TS, t->timestamp);
-		stamp_put16(buf + A_S_EE, t->error_estimate);
-		buf[A_TTL] = r->ttl;
-	} else {
-		stamp_put16(buf + U_EE, ee);
-		stamp_put16(buf + U_SSID, t->ssid);
-		stamp_put64(buf + U_RX_TS, t2);
-		stamp_put32(buf + U_S_SEQ, t->seq);
-		stamp_put64(buf + U_S_TS, t->timestamp);
-		stamp_put16(buf + U_S_EE, t->error_estimate);
-		buf[U_TTL] = r->ttl;
-	}
+	stamp_put16(buf + at->ee, stamp_error_estimate(&r->clock, r->fmt));
+	stamp_put16(buf + at->ssid, t->ssid);
+	stamp_put64(buf + at->rx_ts, stamp_ts_encode(&r->t2, r->fmt));
+	stamp_put32(buf + at->s_seq, t->seq);
+	stamp_put64(buf + at->s_ts, t->timestamp);
+	stamp_put16(buf + at->s_ee, t->error_estimate);
+	buf[at->ttl] = r->ttl;
 }
 
 void
 stamp_reflect_send_time(uint8_t *buf, const struct stamp_test *t, const struct timespec *t3,
     enum stamp_ts_format fmt, const struct stamp_key *key)
 {
-	stamp_put64(buf + (t->authenticated ? A_TS : U_TS), stamp_ts_encode(t3, fmt));
+	stamp_put64(buf + layout_of(t->authenticated)->ts, stamp_ts_encode(t3, fmt));
 	if (t->authenticated && key != NULL)
 		stamp_auth_sign(key, buf);
 }
@@ -182,19 +177,18 @@ int
 stamp_probe_build(uint8_t *buf, size_t len, const struct stamp_probe *p,
     const struct stamp_key *key)
 {
-	bool auth = key != NULL;
-	uint16_t ee = stamp_error_estimate(&p->clock, p->fmt);
+	const struct layout *at = layout_of(key != NULL);
 
-	if (len < (auth ? STAMP_AUTH_LEN : STAMP_UNAUTH_LEN)) {
+	if (len < at->base) {
 		errno = EMSGSIZE;
 		return -1;
 	}
 	memset(buf, 0, len);
 	stamp_put32(buf, p->seq);
-	stamp_put64(buf + (auth ? A_TS : U_TS), stamp_ts_encode(&p->t1, p->fmt));
-	stamp_put16(buf + (auth ? A_EE : U_EE), ee);
-	stamp_put16(buf + (auth ? A_SSID : U_SSID), p->ssid);
-	if (auth)
+	stamp_put64(buf + at->ts, stamp_ts_encode(&p->t1, p->fmt));
+	stamp_put16(buf + at->ee, stamp_error_estimate(&p->clock, p->fmt));
+	stamp_put16(buf + at->ssid, p->ssid);
+	if (key != NULL)
 		stamp_auth_sign(key, buf);
 	return 0;
 }
@@ -203,39 +197,27 @@ int
 stamp_reply_parse(const uint8_t *pkt, size_t len, const struct stamp_key *key,
     struct stamp_reply *r)
 {
-	bool auth = key != NULL;
+	const struct layout *at = layout_of(key != NULL);
 
 	memset(r, 0, sizeof(*r));
-	if (len < (auth ? STAMP_AUTH_LEN : STAMP_UNAUTH_LEN)) {
+	if (len < at->base) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (auth && !stamp_auth_verify(key, pkt, len)) {
+	if (key != NULL && !stamp_auth_verify(key, pkt, len)) {
 		errno = EBADMSG;
 		return -1;
 	}
+	r->base_len = at->base;
 	r->seq = stamp_get32(pkt);
-	if (auth) {
-		r->base_len = STAMP_AUTH_LEN;
-		r->t3 = stamp_get64(pkt + A_TS);
-		r->error_estimate = stamp_get16(pkt + A_EE);
-		r->ssid = stamp_get16(pkt + A_SSID);
-		r->t2 = stamp_get64(pkt + A_RX_TS);
-		r->sender_seq = stamp_get32(pkt + A_S_SEQ);
-		r->t1 = stamp_get64(pkt + A_S_TS);
-		r->sender_error_estimate = stamp_get16(pkt + A_S_EE);
-		r->sender_ttl = pkt[A_TTL];
-	} else {
-		r->base_len = STAMP_UNAUTH_LEN;
-		r->t3 = stamp_get64(pkt + U_TS);
-		r->error_estimate = stamp_get16(pkt + U_EE);
-		r->ssid = stamp_get16(pkt + U_SSID);
-		r->t2 = stamp_get64(pkt + U_RX_TS);
-		r->sender_seq = stamp_get32(pkt + U_S_SEQ);
-		r->t1 = stamp_get64(pkt + U_S_TS);
-		r->sender_error_estimate = stamp_get16(pkt + U_S_EE);
-		r->sender_ttl = pkt[U_TTL];
-	}
+	r->t3 = stamp_get64(pkt + at->ts);
+	r->error_estimate = stamp_get16(pkt + at->ee);
+	r->ssid = stamp_get16(pkt + at->ssid);
+	r->t2 = stamp_get64(pkt + at->rx_ts);
+	r->sender_seq = stamp_get32(pkt + at->s_seq);
+	r->t1 = stamp_get64(pkt + at->s_ts);
+	r->sender_error_estimate = stamp_get16(pkt + at->s_ee);
+	r->sender_ttl = pkt[at->ttl];
 	return 0;
 }
 

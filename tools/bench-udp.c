@@ -9,9 +9,6 @@
 #include "bench.h"
 #include "stamp.h"
 
-/* Reflector packet (RFC 8762 4.3.1): where it carries the sender's Sequence Number. */
-#define STAMP_REPLY_SENDER_SEQ	24
-
 struct udp_sock {
 	uint64_t base;		/* pattern offset of this socket's stream */
 	uint64_t off;		/* offset of the datagram in flight */
@@ -51,7 +48,7 @@ udp_answers(struct udp_run *r, const struct udp_sock *s, uint64_t off, size_t n)
 	if (n != size)
 		return false;
 	if (r->stamp)
-		return stamp_get32(r->buf + STAMP_REPLY_SENDER_SEQ) == (uint32_t)(off / size);
+		return stamp_get32(r->buf + STAMP_UNAUTH_SENDER_SEQ) == (uint32_t)(off / size);
 	return pattern_match(s->base, off, r->buf, n);
 }
 

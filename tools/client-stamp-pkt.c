@@ -5,9 +5,6 @@
 
 #include "client-stamp.h"
 
-/* RFC 8762 4.3.1 / 4.3.2: where the Session-Sender Sequence Number sits in a reply. */
-#define STAMPPKT_S_SEQ_UNAUTH	24
-#define STAMPPKT_S_SEQ_AUTH	48
 #define STAMPPKT_COS_LEN	4
 #define STAMPPKT_HMAC_TLV	(STAMP_TLV_HDR + STAMP_HMAC_LEN)
 
@@ -58,7 +55,7 @@ stamppkt_build(uint8_t *buf, size_t len, const struct stamp_send *ss, uint32_t s
 uint32_t
 stamppkt_sender_seq(const uint8_t *pkt, size_t len, bool auth)
 {
-	size_t at = auth ? STAMPPKT_S_SEQ_AUTH : STAMPPKT_S_SEQ_UNAUTH;
+	size_t at = auth ? STAMP_AUTH_SENDER_SEQ : STAMP_UNAUTH_SENDER_SEQ;
 
 	return len >= at + 4 ? stamp_get32(pkt + at) : 0;
 }
