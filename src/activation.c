@@ -79,8 +79,6 @@ prepare(int fd, const struct listener_spec *spec)
 	if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
 		return -1;
-	if (spec->proto == PROTO_STAMP)
-		listener_prepare_stamp(fd);
 	if (proto_is_datagram(spec->proto))
 		return listener_prepare_datagram(fd, (const struct sockaddr *)&spec->addr);
 	return 0;
@@ -179,9 +177,9 @@ activation_passes_metrics(void)
 
 /*
  * A datagram socket that a stamp listener of cfg serves (part of) is a stamp
- * listener: named so in logs and statistics, and asked for the receive time,
- * TTL and TOS from its first packet on. Each datagram still goes to the
- * configured listener at its address (view.h), whatever the name.
+ * listener: named so in logs and statistics, with STAMP's counters. Each
+ * datagram still goes to the configured listener at its address (view.h),
+ * whatever the name; its view makes the socket STAMP-ready (apply.c).
  */
 static void
 label_stamp(struct listener_spec *passed, const struct echod_config *cfg)

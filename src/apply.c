@@ -96,7 +96,10 @@ set_view(struct listener *l, const struct echod_config *cfg, struct retired_view
 
 	if (v == NULL)
 		return -1;
-	/* A reload made a udp socket a stamp one: TTL, TOS and T2 from its next datagram on. */
+	/*
+	 * The one place a socket learns it serves STAMP (opened, passed, or made
+	 * so by a reload): TTL, TOS and T2 from its next datagram on.
+	 */
 	if (view_serves(v, PROTO_STAMP))
 		listener_prepare_stamp(l->fd);
 	old = atomic_exchange_explicit(&l->view, v, memory_order_acq_rel);

@@ -228,8 +228,6 @@ listener_open(const struct listener_spec *spec, bool reuseport)
 		    spec->addrlen, reuseport);
 	if (r == 0 && !proto_is_datagram(spec->proto) && listen(l->fd, SOMAXCONN) == -1)
 		r = -1;
-	if (r == 0 && spec->proto == PROTO_STAMP)
-		listener_prepare_stamp(l->fd);
 	if (r == -1) {
 		saved = errno;
 		l->refs = 1;

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "listener.h"
 #include "log.h"
 #include "udp.h"
 #include "udp_stamp.h"
@@ -200,8 +199,7 @@ datagram_listed(const struct listener_view *view, struct msghdr *in,
 
 /*
  * Datagram i of the batch is a STAMP test packet: its reply (k) is built in
- * place. apply.c already asked for the receive-side options STAMP reads;
- * this worker makes sure once (a socket nobody prepared: the fuzz harness).
+ * place (the socket's receive-side options are apply.c's: set_view()).
  */
 static bool
 batch_reflect(struct udp_watch *watch, const struct listener_spec *served,
@@ -209,10 +207,6 @@ batch_reflect(struct udp_watch *watch, const struct listener_spec *served,
 {
 	struct echo_stats *stats[2] = { watch->uw->stats, watch->slot };
 
-	if (!watch->stamp_ready) {
-		listener_prepare_stamp(watch->w.fd);
-		watch->stamp_ready = true;
-	}
 	return udp_stamp_reflect(served, &b->in[i].msg_hdr, (uint8_t *)b->data[i],
 	    b->in[i].msg_len, loop_now(watch->uw->loop), stats, &b->stamp[k], dscp);
 }
@@ -372,7 +366,6 @@ udp_watch_start(struct udp_watch *watch, struct udp_worker *uw, int fd, uint16_t
 	watch->view = view;
 	watch->ls = ls;
 	watch->slot = listener_stats_slot(ls, uw->id);
-	watch->stamp_ready = false;
 	return loop_add(uw->loop, &watch->w, fd, EPOLLIN | EPOLLEXCLUSIVE, udp_cb, watch);
 }
 

@@ -34,7 +34,6 @@ struct udp_watch {
 	_Atomic(const struct listener_view *) *view;
 	struct listener_stats *ls;	/* the listener's counters (its reference) */
 	struct echo_stats *slot;	/* this worker's slot of them */
-	bool stamp_ready;		/* udp_stamp_enable() done on the socket */
 };
 
 /* id: the worker's; refusals may be NULL. */

@@ -14,6 +14,7 @@
 #include "acl.h"
 #include "config.h"
 #include "guard_conf.h"
+#include "listener.h"
 #include "log.h"
 #include "loop.h"
 #include "stamp_conf.h"
@@ -82,6 +83,8 @@ setup(void)
 	    getsockname(server, (struct sockaddr *)&sin, &len) == -1)
 		abort();
 	setsockopt(server, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	/* As apply.c does for a socket that serves STAMP; the echo path parses them too. */
+	listener_prepare_stamp(server);
 	server_port = ntohs(sin.sin_port);
 	memset(clients, -1, sizeof(clients));
 }
@@ -239,7 +242,7 @@ reply_matches(const unsigned char *buf, ssize_t got, uint32_t seq, uint16_t len)
 	if (got != len)
 		return false;
 	if (listener.proto == PROTO_STAMP)
-		return got >= STAMP_UNAUTH_LEN && memcmp(buf + 24, &seq, 4) == 0;
+		return got >= STAMP_UNAUTH_LEN && memcmp(buf + STAMP_UNAUTH_SENDER_SEQ, &seq, 4) == 0;
 	fill(want, (size_t)got, seq);
 	return memcmp(buf, want, (size_t)got) == 0;
 }
