@@ -15,6 +15,27 @@
 
 #define RECV_CMSG_SPACE	512
 
+/* One datagram and its control messages, from the socket or its error queue. */
+struct recv_msg {
+	union {
+		char space[RECV_CMSG_SPACE];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov;
+	struct msghdr msg;
+};
+
+static ssize_t
+recv_msg(int fd, void *buf, size_t len, int flags, struct recv_msg *r)
+{
+	r->iov = (struct iovec){ .iov_base = buf, .iov_len = len };
+	r->msg = (struct msghdr){
+		.msg_iov = &r->iov, .msg_iovlen = 1,
+		.msg_control = r->ctl.space, .msg_controllen = sizeof(r->ctl.space),
+	};
+	return recvmsg(fd, &r->msg, flags);
+}
+
 uint64_t
 recv_realtime_ns(void)
 {
@@ -54,25 +75,17 @@ recv_cmsg_one(const struct cmsghdr *c, struct recv_meta *m)
 ssize_t
 recv_meta(int fd, void *buf, size_t len, int flags, struct recv_meta *m)
 {
-	union {
-		char space[RECV_CMSG_SPACE];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.space, .msg_controllen = sizeof(ctl.space),
-	};
+	struct recv_msg r;
 	struct cmsghdr *c;
 	ssize_t n;
 
 	m->kernel_ns = 0;
 	m->ttl = m->tos = -1;
-	n = recvmsg(fd, &msg, flags);
+	n = recv_msg(fd, buf, len, flags, &r);
 	m->mono = io_now();
 	if (n < 0)
 		return n;
-	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
+	for (c = CMSG_FIRSTHDR(&r.msg); c != NULL; c = CMSG_NXTHDR(&r.msg, c))
 		recv_cmsg_one(c, m);
 	return n;
 }
@@ -169,22 +182,14 @@ recv_error_fill(struct recv_error *e, const struct sock_extended_err *ee, int fa
 ssize_t
 recv_error(int fd, int family, void *buf, size_t len, struct recv_error *e)
 {
-	union {
-		char space[RECV_CMSG_SPACE];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.space, .msg_controllen = sizeof(ctl.space),
-	};
+	struct recv_msg r;
 	struct cmsghdr *c;
 	ssize_t n;
 
-	n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+	n = recv_msg(fd, buf, len, MSG_ERRQUEUE | MSG_DONTWAIT, &r);
 	if (n < 0)
 		return n;
-	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
+	for (c = CMSG_FIRSTHDR(&r.msg); c != NULL; c = CMSG_NXTHDR(&r.msg, c))
 		if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
 		    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
 			recv_error_fill(e, (const struct sock_extended_err *)CMSG_DATA(c),
