@@ -54,7 +54,19 @@
 	    "RFC 8972 TLVs returned with the U flag (unknown type)")		\
 	X(stamp_tlvs_malformed, COUNTER, STAMP, 1, 0,				\
 	    "echod_stamp_tlvs_malformed_total",					\
-	    "RFC 8972 TLVs returned with the M flag (do not fit the packet)")
+	    "RFC 8972 TLVs returned with the M flag (do not fit the packet)")	\
+	X(stamp_short_answered, COUNTER, STAMP, 1, 0,				\
+	    "echod_stamp_short_answered_total",					\
+	    "STAMP test packets shorter than the base answered with the base packet")	\
+	X(stamp_cos_refused, COUNTER, STAMP, 1, 0,					\
+	    "echod_stamp_cos_refused_total",					\
+	    "Class of Service requests outside dscp_allow (RP set in the reply)")	\
+	X(stamp_t2_userspace, COUNTER, STAMP, 1, 0,				\
+	    "echod_stamp_t2_userspace_total",					\
+	    "STAMP test packets without a kernel receive timestamp")		\
+	X(stamp_sessions_restarted, COUNTER, STAMP, 1, 0,				\
+	    "echod_stamp_sessions_restarted_total",				\
+	    "Stateful sessions restarted at zero (timeout or sender sequence 0)")
 
 /*
  * Process-wide values, read when asked for (not kept per worker):

@@ -283,11 +283,12 @@ struct stamp_sessions *stamp_sessions_ref(struct stamp_sessions *s);
 /* Drop a holder; the last one frees the table. */
 void	stamp_sessions_free(struct stamp_sessions *s);
 /*
- * Count one test packet of (src, ssid) at now_s (monotonic seconds) and fill
- * *v. 0, or -1 with errno ENOSPC (refused: no room) or EAFNOSUPPORT.
+ * Count one test packet of (src, ssid) carrying the Session-Sender Sequence
+ * Number sender_seq at now_s (monotonic seconds) and fill *v. 0, or -1 with
+ * errno ENOSPC (refused: no room) or EAFNOSUPPORT.
  */
 int	stamp_sessions_count(struct stamp_sessions *s, const struct sockaddr *src, uint16_t ssid,
-	    uint64_t now_s, struct stamp_session_view *v);
+	    uint32_t sender_seq, uint64_t now_s, struct stamp_session_view *v);
 void	stamp_sessions_stats(struct stamp_sessions *s, struct stamp_sessions_stats *st);
 
 /* ---- stamp_packet.c: the reflector in one call ---- */
@@ -298,6 +299,10 @@ struct stamp_reflector {
 	struct stamp_sessions *sessions;	/* NULL: stateless */
 	enum stamp_ts_format fmt;
 	bool	tlvs;				/* process RFC 8972 TLVs */
+	/* stamp_short_packets = "drop": no RFC 8762 4.6 base-packet reply to a short one. */
+	bool	short_drop;
+	/* dscp_allow: bit d set, DSCP d may be asked for in a Class of Service TLV. */
+	uint64_t dscp_allow;
 	uint8_t	sync_src, ts_in, ts_out;	/* Timestamp Information answers */
 };
 

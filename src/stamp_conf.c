@@ -120,6 +120,8 @@ prepare_one(struct listener_spec *spec, const struct echod_config *old,
 	spec->stamp.run = run;
 	run->reflector.fmt = spec->stamp.format;
 	run->reflector.tlvs = true;
+	/* Until dscp_allow is read from the configuration: every class but CS6 and CS7. */
+	run->reflector.dscp_allow = ~(UINT64_C(1) << 48 | UINT64_C(1) << 56);
 	run->reflector.sync_src = spec->stamp.format == STAMP_TS_PTP ? STAMP_SYNC_PTP :
 	    STAMP_SYNC_NTP;
 	/* Both from the kernel's clock in software: SO_TIMESTAMPNS in, clock_gettime() out. */

@@ -244,7 +244,7 @@ stamp_reflect(uint8_t *pkt, size_t len, const struct stamp_reflector *r,
 	memset(&refl, 0, sizeof(refl));
 	refl.seq = out->test.seq;
 	if (r->sessions != NULL) {
-		if (stamp_sessions_count(r->sessions, a->src, out->test.ssid, a->now_s,
+		if (stamp_sessions_count(r->sessions, a->src, out->test.ssid, out->test.seq, a->now_s,
 		    &view) == -1) {
 			out->drop = STAMP_DROP_SESSIONS;
 			return -1;

@@ -156,13 +156,14 @@ slot_find(struct stamp_sessions *s, struct group *g, const struct session_key *k
 
 int
 stamp_sessions_count(struct stamp_sessions *s, const struct sockaddr *src, uint16_t ssid,
-    uint64_t now_s, struct stamp_session_view *v)
+    uint32_t sender_seq, uint64_t now_s, struct stamp_session_view *v)
 {
 	struct session_key k;
 	struct group *g;
 	struct slot *sl;
 	bool fresh;
 
+	(void)sender_seq;
 	if (key_make(src, ssid, &k) == -1)
 		return -1;
 	g = &s->groups[siphash24(s->hashkey, &k, sizeof(k)) % s->ngroups];

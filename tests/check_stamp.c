@@ -760,16 +760,16 @@ START_TEST(test_sessions_flood)
 		struct sockaddr_in6 sp = spoofed(i);
 		uint64_t now = i / 1000;	/* 1000 spoofed packets a second */
 
-		if (stamp_sessions_count(s, (struct sockaddr *)&sp, (uint16_t)i, now, &v) == -1) {
+		if (stamp_sessions_count(s, (struct sockaddr *)&sp, (uint16_t)i, 1, now, &v) == -1) {
 			other_errors += errno != ENOSPC;
 			refused++;
 		}
 		if (i % 1000 != 0)
 			continue;
-		if (stamp_sessions_count(s, (struct sockaddr *)&a, 1, now, &v) == -1 ||
+		if (stamp_sessions_count(s, (struct sockaddr *)&a, 1, 1, now, &v) == -1 ||
 		    v.seq != next_a++ || v.rx != next_a)
 			broken++;
-		if (stamp_sessions_count(s, (struct sockaddr *)&b, 1, now, &v) == -1 ||
+		if (stamp_sessions_count(s, (struct sockaddr *)&b, 1, 1, now, &v) == -1 ||
 		    v.seq != next_b++)
 			broken++;
 	}
@@ -797,17 +797,17 @@ START_TEST(test_sessions_evict_only_idle)
 	for (int i = 0; i < 9; i++)
 		src[i] = loopback((uint16_t)(6000 + i));
 	for (int i = 0; i < 8; i++)
-		ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&src[i], 0,
+		ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&src[i], 0, 1,
 		    (uint64_t)i, &v), 0);
-	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&src[8], 0, 9, &v), -1);
+	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&src[8], 0, 1, 9, &v), -1);
 	ck_assert_int_eq(errno, ENOSPC);
 	/* The same source with another SSID is another session: refused too. */
-	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&src[0], 1, 9, &v), -1);
+	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&src[0], 1, 1, 9, &v), -1);
 	/* At 10 s, session 0 (last seen at 0) is idle: evicted for the newcomer. */
-	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&src[8], 0, 10, &v), 0);
+	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&src[8], 0, 1, 10, &v), 0);
 	ck_assert_uint_eq(v.seq, 0);
 	/* Session 1 (last at 1) was not the one evicted: its count goes on. */
-	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&src[1], 0, 10, &v), 0);
+	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&src[1], 0, 1, 10, &v), 0);
 	ck_assert_uint_eq(v.seq, 1);
 	ck_assert_ptr_null(stamp_sessions_new(0, 10));
 	ck_assert_int_eq(errno, EINVAL);
