@@ -30,7 +30,8 @@ static const char *const listener_keys[] = {
 static const char *const limits_keys[] = {
 	"max_connections", "idle_timeout", "buffer_size", "max_buffered_bytes",
 	"max_connections_per_source", "connection_rate", "udp_rate",
-	"udp_max_reply_bytes_per_second", "max_datagram", NULL
+	"udp_max_reply_bytes_per_second", "max_datagram", "stamp_rate",
+	"stamp_max_reply_bytes_per_second", NULL
 };
 
 static const char *const metrics_keys[] = { "address", "port", NULL };
@@ -740,6 +741,9 @@ parse_limits(struct parse *p, const config_setting_t *root, struct echod_limits 
 	get_long(p, group, "udp_rate", 0, 100000000, &limits->udp_rate);
 	get_long(p, group, "udp_max_reply_bytes_per_second", 0, 2147483647,
 	    &limits->udp_max_reply_bytes_per_second);
+	get_long(p, group, "stamp_rate", 0, 100000000, &limits->stamp_rate);
+	get_long(p, group, "stamp_max_reply_bytes_per_second", 0, 2147483647,
+	    &limits->stamp_max_reply_bytes_per_second);
 	/* 65507: the largest UDP payload over IPv4, and what echod echoes at most. */
 	get_long(p, group, "max_datagram", 0, 65507, &limits->max_datagram);
 }
@@ -927,6 +931,8 @@ config_set_defaults(struct echod_config *cfg)
 		.connection_rate = CONFIG_DEFAULT_CONNECTION_RATE,
 		.udp_rate = CONFIG_DEFAULT_UDP_RATE,
 		.udp_max_reply_bytes_per_second = CONFIG_DEFAULT_UDP_REPLY_BYTES,
+		.stamp_rate = CONFIG_DEFAULT_STAMP_RATE,
+		.stamp_max_reply_bytes_per_second = CONFIG_DEFAULT_STAMP_REPLY_BYTES,
 		.max_datagram = CONFIG_DEFAULT_MAX_DATAGRAM,
 	};
 	cfg->udp_min_source_port = CONFIG_DEFAULT_UDP_MIN_SOURCE_PORT;

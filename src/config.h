@@ -82,6 +82,9 @@ struct echod_limits {
 	long connection_rate;		/* new TCP connections per second */
 	long udp_rate;			/* datagrams answered per second */
 	long udp_max_reply_bytes_per_second;
+	/* The same for stamp listeners, in buckets of their own (srclimit.h). */
+	long stamp_rate;
+	long stamp_max_reply_bytes_per_second;
 	long max_datagram;		/* larger datagrams are dropped; 0 = any size */
 };
 
@@ -130,6 +133,16 @@ struct echod_config {
 #define CONFIG_DEFAULT_CONNECTION_RATE	10
 #define CONFIG_DEFAULT_UDP_RATE		100
 #define CONFIG_DEFAULT_UDP_REPLY_BYTES	65536
+/*
+ * A STAMP sender measures at its own pace: 1 000 packets a second for as long
+ * as it likes is a test, not a flood, and a refusal would read as network
+ * loss (issue 22 item 15). Twice that, so a sender's clock running fast or a
+ * burst after a stall is not refused; 256 KiB/s covers 1 000 a second of up
+ * to 262 octets (an authenticated base is 112) and bounds what a short packet
+ * (RFC 8762 4.6: 14 octets in, 44 out) can be made to reflect.
+ */
+#define CONFIG_DEFAULT_STAMP_RATE	2000
+#define CONFIG_DEFAULT_STAMP_REPLY_BYTES 262144
 /* No cap: a reply is never larger than its datagram, so answering any size amplifies nothing. */
 #define CONFIG_DEFAULT_MAX_DATAGRAM	0
 #define CONFIG_DEFAULT_EXEMPT		{ "127.0.0.0/8", "::1/128" }

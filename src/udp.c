@@ -211,6 +211,28 @@ batch_reflect(struct udp_watch *watch, const struct listener_spec *served,
 	    b->in[i].msg_len, loop_now(watch->uw->loop), stats, &b->stamp[k], dscp);
 }
 
+/*
+ * The guard's verdict on one datagram. A stamp listener's test packets are
+ * limited by stamp_rate and stamp_max_reply_bytes_per_second, and charged
+ * for their reply: at least the base packet (RFC 8762 4.6 answers a short
+ * one with it).
+ */
+static enum guard_verdict
+datagram_admit(struct udp_worker *uw, const struct guard_policy *policy,
+    const struct listener_spec *served, const struct acl *acl, uint16_t min, uint16_t local,
+    struct msghdr *in, size_t len, uint64_t now)
+{
+	bool truncated = (in->msg_flags & MSG_TRUNC) != 0;
+	size_t base;
+
+	if (served == NULL || served->proto != PROTO_STAMP)
+		return guard_datagram(uw->guard, policy, acl, min, local, in->msg_name, len,
+		    truncated, now);
+	base = served->stamp.key_path != NULL ? STAMP_AUTH_LEN : STAMP_UNAUTH_LEN;
+	return guard_datagram_class(uw->guard, policy, acl, min, local, in->msg_name, len,
+	    truncated, SRCLIMIT_STAMP, len > base ? len : base, now);
+}
+
 /* The policy and the listener's view are read once per batch, not per datagram. */
 static size_t
 batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
@@ -236,8 +258,8 @@ batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
 				acl = &served->acl;
 				min = served->udp_min_source_port;
 			}
-			v = guard_datagram(uw->guard, policy, acl, min, watch->local_port,
-			    in->msg_name, b->in[i].msg_len, (in->msg_flags & MSG_TRUNC) != 0, now);
+			v = datagram_admit(uw, policy, served, acl, min, watch->local_port, in,
+			    b->in[i].msg_len, now);
 		}
 
 		if (v != GUARD_PASS) {
