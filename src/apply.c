@@ -102,6 +102,8 @@ set_view(struct listener *l, const struct echod_config *cfg, struct retired_view
 	 */
 	if (view_serves(v, PROTO_STAMP))
 		listener_prepare_stamp(l->fd);
+	else if (proto_is_datagram(l->spec.proto))
+		listener_prepare_tos(l->fd, view_reflects_dscp(v));
 	old = atomic_exchange_explicit(&l->view, v, memory_order_acq_rel);
 	if (retire(retired, old) == -1) {
 		/* Cannot defer the free safely: keep the old view rather than risk a reader. */
