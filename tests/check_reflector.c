@@ -139,8 +139,9 @@ refl_start(struct refl *r, const struct refl_opts *o)
 	for (int i = 0; i < o->n; i++) {
 		expand_keys(r, o->keys[i], keys, sizeof(keys));
 		if (o->any) {
-			/* As ListenDatagram=PORT passes it: [::], IPv4 too. */
-			r->port[i] = harness_listen(&r->p, SOCK_DGRAM, NULL, 0);
+			/* As ListenDatagram=PORT passes it, or echod binds it: [::], IPv4 too. */
+			r->port[i] = o->self_bind ? harness_free_port() :
+			    harness_listen(&r->p, SOCK_DGRAM, NULL, 0);
 			ck_assert_int_gt(r->port[i], 0);
 			append(listeners, sizeof(listeners),
 			    "%s  { protocol = \"stamp\"; port = %d;\n    %s }",
@@ -654,6 +655,67 @@ START_TEST(test_sender_ttl)
 	refl_start(&r, &o);
 	ttl_check("127.0.0.1", r.port[0], 7, NULL);
 	ttl_check("::1", r.port[1], 9, &r.key);
+	refl_stop(&r);
+}
+END_TEST
+
+/* A datagram to ip:port: was it answered within ms? */
+static bool
+answered(const char *ip, int port, const uint8_t *pkt, size_t len, int ms)
+{
+	uint8_t buf[MAXPKT];
+	int fd = client(ip, port);
+	bool yes;
+
+	ck_assert_int_eq(send(fd, pkt, len, 0), (ssize_t)len);
+	yes = recv_reply(fd, buf, sizeof(buf), ms, NULL) > 0;
+	close(fd);
+	return yes;
+}
+
+/*
+ * Issue 22 item 14. A stamp listener without address is one dual-stack [::]
+ * socket, whether echod binds it or it is passed: IPv4 senders are answered,
+ * with their TTL and TOS (Class of Service TLV) reported right. Written out,
+ * address = "::" is IPv6 only for stamp and udp listeners alike
+ * (echod.conf(5)), and the log says which of the two a [::] socket is.
+ */
+START_TEST(test_dual_stack_ipv4)
+{
+	struct refl_opts o = { { "" }, 1, false, true, NULL, true };
+	uint8_t pkt[MAXPKT];
+	char log[16384] = "";
+	int sport, uport;
+	struct refl r;
+
+	if (!harness_have_ipv6()) {
+		fprintf(stderr, "no IPv6 loopback: no dual-stack socket to test\n");
+		return;
+	}
+	refl_init(&r);
+	refl_start(&r, &o);
+	cos_check("127.0.0.1", r.port[0]);
+	ttl_check("127.0.0.1", r.port[0], 7, NULL);
+	cos_check("::1", r.port[0]);
+	harness_read_stderr(&r.p, log, sizeof(log), 200);
+	ck_assert_msg(strstr(log, "(IPv4 and IPv6)") != NULL, "%s", log);
+	refl_stop(&r);
+
+	refl_init(&r);
+	sport = harness_free_port();
+	uport = harness_free_port();
+	harness_write_config(&r.p, "listeners = (\n"
+	    "  { protocol = \"stamp\"; port = %d; address = \"::\"; },\n"
+	    "  { protocol = \"udp\"; port = %d; address = \"::\"; }\n);\nworkers = 1;\n",
+	    sport, uport);
+	ck_assert_int_eq(harness_start_passing(&r.p, NULL, NULL, 0, NULL, true), 0);
+	probe(pkt, STAMP_UNAUTH_LEN, 1, 1, STAMP_TS_NTP, NULL, NULL);
+	ck_assert(answered("::1", sport, pkt, STAMP_UNAUTH_LEN, ANSWER_MS));
+	ck_assert(answered("::1", uport, pkt, STAMP_UNAUTH_LEN, ANSWER_MS));
+	ck_assert(!answered("127.0.0.1", sport, pkt, STAMP_UNAUTH_LEN, 300));
+	ck_assert(!answered("127.0.0.1", uport, pkt, STAMP_UNAUTH_LEN, 300));
+	harness_read_stderr(&r.p, log, sizeof(log), 200);
+	ck_assert_msg(strstr(log, "(IPv6 only: address \"::\")") != NULL, "%s", log);
 	refl_stop(&r);
 }
 END_TEST
@@ -1450,6 +1512,7 @@ reflector_suite(void)
 	tc = harness_tcase(s, "ip", 60);
 	tcase_add_test(tc, test_class_of_service);
 	tcase_add_test(tc, test_sender_ttl);
+	tcase_add_test(tc, test_dual_stack_ipv4);
 	tcase_add_test(tc, test_timestamps);
 	tcase_add_test(tc, test_tlv_flags);
 	tc = harness_tcase(s, "hostile", 120);
