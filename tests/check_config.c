@@ -89,6 +89,9 @@ static const struct {
 	{ "stamp-table.conf", 4, "stamp_sessions is for stamp_mode = \"stateful\"" },
 	{ "stamp-table.conf", 5, "stamp_session_timeout is for stamp listeners, not udp" },
 	{ "stamp-table.conf", 6, "stamp_sessions 16777217 out of range 8..16777216" },
+	/* issue 22 item 15: STAMP's own per-source limits. */
+	{ "stamp-limits-range.conf", 3, "stamp_rate -1 out of range 0..100000000" },
+	{ "stamp-limits-range.conf", 4, "stamp_max_reply_bytes_per_second must be an integer" },
 	/* RFC 8762 4.6: answer short packets with the base packet, or drop them. */
 	{ "stamp-table.conf", 7, "stamp_short_packets 'answer' is neither 'base' nor 'drop'" },
 	{ "stamp-table.conf", 8, "stamp_short_packets is for stamp listeners, not udp" },
@@ -215,6 +218,9 @@ START_TEST(guard_keys_have_every_value)
 	ck_assert_int_eq(cfg->limits.max_connections_per_source, 4);
 	ck_assert_int_eq(cfg->limits.connection_rate, 0);
 	ck_assert_int_eq(cfg->limits.udp_rate, 1000);
+	ck_assert_int_eq(cfg->limits.stamp_rate, CONFIG_DEFAULT_STAMP_RATE);
+	ck_assert_int_eq(cfg->limits.stamp_max_reply_bytes_per_second,
+	    CONFIG_DEFAULT_STAMP_REPLY_BYTES);
 	ck_assert_int_eq(cfg->limits.udp_max_reply_bytes_per_second, 1048576);
 	ck_assert_int_eq(cfg->limits.max_datagram, 65507);
 	ck_assert_int_eq(cfg->limits.max_buffered_bytes, 0);

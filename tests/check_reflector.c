@@ -1157,6 +1157,14 @@ static const struct conf_case conf_cases[] = {
 	{ "\nstamp_auth_key = \"echod-stamp\";", "stamp", KEY_NONE, NULL, 4, "credential" },
 	{ "stamp_auth_key = \"echod-stamp\";", "stamp", KEY_NONE, "@DIR@/nocreds", 3,
 		"echod-stamp" },
+	/* Issue 22: the new keys exit 78 at their file:line as well. */
+	{ "stamp_mode = \"stateful\";\nstamp_sessions = 0;", "stamp", KEY_NONE, NULL, 4,
+		"stamp_sessions 0 out of range" },
+	{ "stamp_mode = \"stateful\"; stamp_session_timeout = 90000;", "stamp", KEY_NONE, NULL,
+		3, "stamp_session_timeout 90000 out of range" },
+	{ "stamp_short_packets = \"pad\";", "stamp", KEY_NONE, NULL, 3, "stamp_short_packets" },
+	{ "\ndscp_allow = [ \"af44\" ];", "stamp", KEY_NONE, NULL, 4, "'af44' is not a DSCP" },
+	{ "reflect_dscp = false;", "stamp", KEY_NONE, NULL, 3, "reflect_dscp is for udp" },
 };
 
 /*
