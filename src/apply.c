@@ -102,6 +102,8 @@ set_view(struct listener *l, const struct echod_config *cfg, struct retired_view
 	 */
 	if (view_serves(v, PROTO_STAMP))
 		listener_prepare_stamp(l->fd);
+	else if (proto_is_datagram(l->spec.proto))
+		listener_prepare_tos(l->fd, view_reflects_dscp(v));
 	old = atomic_exchange_explicit(&l->view, v, memory_order_acq_rel);
 	if (retire(retired, old) == -1) {
 		/* Cannot defer the free safely: keep the old view rather than risk a reader. */
@@ -110,6 +112,22 @@ set_view(struct listener *l, const struct echod_config *cfg, struct retired_view
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * An omitted address and "::" written out both print as [::]; one takes IPv4
+ * too and the other does not (issue 22 item 14: a udp listener without
+ * address answered IPv4, a stamp listener with "::" did not, and both logs
+ * said [::]). The log says which.
+ */
+static const char *
+wildcard_scope(const struct listener_spec *spec)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&spec->addr;
+
+	if (spec->proto == PROTO_UNIX || sa->sa_family != AF_INET6 || !addr_is_wildcard(sa))
+		return "";
+	return spec->any_address ? " (IPv4 and IPv6)" : " (IPv6 only: address \"::\")";
 }
 
 /* In every worker's loop: only once its view is set (no connection may slip in unchecked). */
@@ -190,7 +208,8 @@ open_wanted(struct apply_ctx *ctx, const struct echod_config *cfg, const struct 
 	if (l != NULL && set_view(l, cfg, retired) == 0 && listener_set_add(ctx->set, l) == 0) {
 		watch(ctx, l);
 		report_add(rep, "opened %s", l->name);
-		log_struct(LOG_INFO, ECHOD_MSGID_LISTENER_OPENED, NULL, "listening on %s", l->name);
+		log_struct(LOG_INFO, ECHOD_MSGID_LISTENER_OPENED, NULL, "listening on %s%s",
+		    l->name, wildcard_scope(&l->spec));
 		return 0;
 	}
 	error = l == NULL ? errno : ENOMEM;

@@ -12,22 +12,26 @@
 #include "addr.h"
 #include "confdir.h"
 #include "confhint.h"
+#include "dscp.h"
 #include "stamp_conf.h"
 #include "config.h"
 
 /* Keys each group may hold; anything else is a typo and is rejected. */
 static const char *const root_keys[] = {
 	"listeners", "limits", "workers", "allow", "deny", "exempt", "udp_drop_source_ports",
-	"udp_min_source_port", "user", "group", "include_dir", "control_socket", "metrics", NULL
+	"udp_min_source_port", "user", "group", "include_dir", "control_socket", "metrics",
+	"dscp_allow", "reflect_dscp", NULL
 };
 static const char *const listener_keys[] = {
 	"protocol", "port", "address", "path", "allow", "deny", "udp_min_source_port",
-	"stamp_mode", "stamp_auth_key", "stamp_timestamp", NULL
+	"stamp_mode", "stamp_auth_key", "stamp_timestamp", "stamp_sessions",
+	"stamp_session_timeout", "stamp_short_packets", "dscp_allow", "reflect_dscp", NULL
 };
 static const char *const limits_keys[] = {
 	"max_connections", "idle_timeout", "buffer_size", "max_buffered_bytes",
 	"max_connections_per_source", "connection_rate", "udp_rate",
-	"udp_max_reply_bytes_per_second", "max_datagram", NULL
+	"udp_max_reply_bytes_per_second", "max_datagram", "stamp_rate",
+	"stamp_max_reply_bytes_per_second", NULL
 };
 
 static const char *const metrics_keys[] = { "address", "port", NULL };
@@ -44,7 +48,7 @@ static const char *const metrics_keys[] = { "address", "port", NULL };
  * level's, which it takes otherwise, is known only once every file is read.
  */
 struct own_keys {
-	bool allow, deny, min_source_port;
+	bool allow, deny, min_source_port, dscp_allow, reflect_dscp;
 };
 
 struct parse {
@@ -172,6 +176,73 @@ get_string(struct parse *p, const config_setting_t *group, const char *name)
 	return config_setting_get_string(s);
 }
 
+/* An optional boolean member; *out keeps its default when absent. true if present. */
+static bool
+get_bool(struct parse *p, const config_setting_t *group, const char *name, bool *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	if (s == NULL)
+		return false;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		parse_error(p, s, "%s must be true or false", name);
+		return false;
+	}
+	*out = config_setting_get_bool(s) != 0;
+	return true;
+}
+
+/* One dscp_allow element: a name ("ef", "af41", "cs1", "be") or a number 0..63; or -1. */
+static int
+dscp_element(struct parse *p, const config_setting_t *e)
+{
+	char num[24];
+	const char *text;
+	int d;
+
+	if (config_setting_type(e) == CONFIG_TYPE_INT || config_setting_type(e) == CONFIG_TYPE_INT64) {
+		snprintf(num, sizeof(num), "%lld", config_setting_get_int64(e));
+		text = num;
+	} else if (config_setting_type(e) == CONFIG_TYPE_STRING) {
+		text = config_setting_get_string(e);
+	} else {
+		parse_error(p, e, "dscp_allow: every element must be a DSCP name or number");
+		return -1;
+	}
+	d = dscp_parse(text);
+	if (d == -1)
+		parse_error(p, e, "dscp_allow: '%s' is not a DSCP (a number 0..63, or ef, "
+		    "af11..af43, cs0..cs7, default, be)", text);
+	return d;
+}
+
+/* An optional dscp_allow = [ "ef", "af41", 0 ]; into a set; true if present. */
+static bool
+get_dscp_list(struct parse *p, const config_setting_t *group, uint64_t *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, "dscp_allow");
+	uint64_t set = 0;
+	int before = p->nerrors;
+
+	if (s == NULL)
+		return false;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		parse_error(p, s, "dscp_allow must be an array: dscp_allow = [ \"ef\", "
+		    "\"af41\", \"default\" ];");
+		return false;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		int d = dscp_element(p, config_setting_get_elem(s, (unsigned)i));
+
+		if (d >= 0)
+			set |= DSCP_BIT(d);
+	}
+	if (p->nerrors != before)
+		return false;
+	*out = set;
+	return true;
+}
+
 /* Replace *out (and *where, if not NULL) with a copy of text and the setting's place. */
 static void
 set_string(struct parse *p, const config_setting_t *s, const char *text, char **out,
@@ -280,6 +351,10 @@ resolve_listener_defaults(struct parse *p, struct echod_config *cfg)
 			continue;
 		if (!p->own[i].min_source_port)
 			cfg->listeners[i].udp_min_source_port = (uint16_t)cfg->udp_min_source_port;
+		if (!p->own[i].dscp_allow)
+			cfg->listeners[i].dscp_allow = cfg->dscp_allow;
+		if (!p->own[i].reflect_dscp)
+			cfg->listeners[i].reflect_dscp = cfg->reflect_dscp;
 		if ((!p->own[i].allow && cidr_list_copy(&acl->allow, &acl->nallow,
 		    cfg->acl.allow, cfg->acl.nallow) == -1) ||
 		    (!p->own[i].deny && cidr_list_copy(&acl->deny, &acl->ndeny, cfg->acl.deny,
@@ -328,6 +403,27 @@ parse_listener_min_port(struct parse *p, const config_setting_t *ls,
 	own->min_source_port = true;
 }
 
+/*
+ * dscp_allow (udp and stamp) and reflect_dscp (udp: a STAMP reply's DSCP is
+ * what its Class of Service TLV asks for, RFC 8972 4.4); the top level's
+ * fill in the rest (resolve_listener_defaults()).
+ */
+static void
+parse_listener_dscp(struct parse *p, const config_setting_t *ls, struct listener_spec *spec,
+    struct own_keys *own)
+{
+	const config_setting_t *reflect = config_setting_get_member(ls, "reflect_dscp");
+
+	own->dscp_allow = get_dscp_list(p, ls, &spec->dscp_allow);
+	if (reflect != NULL && spec->proto != PROTO_UDP) {
+		parse_error(p, reflect, "reflect_dscp is for udp listeners, not %s (a STAMP "
+		    "reply's DSCP is what a Class of Service TLV asks for)",
+		    proto_name(spec->proto));
+		return;
+	}
+	own->reflect_dscp = get_bool(p, ls, "reflect_dscp", &spec->reflect_dscp);
+}
+
 static int
 parse_inet_listener(struct parse *p, const config_setting_t *ls, struct listener_spec *spec,
     struct own_keys *own)
@@ -348,6 +444,7 @@ parse_inet_listener(struct parse *p, const config_setting_t *ls, struct listener
 	address = get_string(p, ls, "address");
 	parse_listener_acl(p, ls, &spec->acl, own);
 	parse_listener_min_port(p, ls, spec, own);
+	parse_listener_dscp(p, ls, spec, own);
 	if (p->nerrors != before)
 		return -1;
 	spec->port = (int)port;
@@ -385,7 +482,29 @@ get_word(struct parse *p, const config_setting_t *ls, const char *name,
 	return -1;
 }
 
-static const char *const stamp_keys[] = { "stamp_mode", "stamp_auth_key", "stamp_timestamp" };
+static const char *const stamp_keys[] = {
+	"stamp_mode", "stamp_auth_key", "stamp_timestamp", "stamp_sessions",
+	"stamp_session_timeout", "stamp_short_packets"
+};
+
+/* stamp_sessions and stamp_session_timeout: the stateful table's, nothing to stateless mode. */
+static void
+parse_stamp_table(struct parse *p, const config_setting_t *ls, struct stamp_spec *st)
+{
+	static const char *const keys[] = { "stamp_sessions", "stamp_session_timeout" };
+
+	st->sessions = CONFIG_DEFAULT_STAMP_SESSIONS;
+	st->session_timeout = CONFIG_DEFAULT_STAMP_SESSION_TIMEOUT;
+	for (size_t i = 0; !st->stateful && i < 2; i++)
+		if (config_setting_get_member(ls, keys[i]) != NULL)
+			parse_error(p, config_setting_get_member(ls, keys[i]), "%s is for "
+			    "stamp_mode = \"stateful\" (a stateless reflector keeps no sessions)",
+			    keys[i]);
+	/* 8: one group of the table (stamp_session.c); 2^24: what it allows. */
+	get_long(p, ls, "stamp_sessions", 8, CONFIG_STAMP_SESSIONS_MAX, &st->sessions);
+	get_long(p, ls, "stamp_session_timeout", 1, CONFIG_STAMP_SESSION_TIMEOUT_MAX,
+	    &st->session_timeout);
+}
 
 /*
  * A stamp listener's own keys. The key file is only named here: it is read
@@ -397,8 +516,9 @@ parse_stamp_keys(struct parse *p, const config_setting_t *ls, struct listener_sp
 {
 	static const char *const modes[2] = { "stateless", "stateful" };
 	static const char *const formats[2] = { "ntp", "ptp" };
+	static const char *const shorts[2] = { "base", "drop" };
 	const config_setting_t *key = config_setting_get_member(ls, "stamp_auth_key");
-	int before = p->nerrors, mode, format;
+	int before = p->nerrors, mode, format, shortp;
 
 	if (spec->proto != PROTO_STAMP) {
 		for (size_t i = 0; i < sizeof(stamp_keys) / sizeof(stamp_keys[0]); i++)
@@ -412,6 +532,9 @@ parse_stamp_keys(struct parse *p, const config_setting_t *ls, struct listener_sp
 		spec->stamp.stateful = mode == 1;
 	if ((format = get_word(p, ls, "stamp_timestamp", formats)) != -1)
 		spec->stamp.format = format == 1 ? STAMP_TS_PTP : STAMP_TS_NTP;
+	if ((shortp = get_word(p, ls, "stamp_short_packets", shorts)) != -1)
+		spec->stamp.short_drop = shortp == 1;
+	parse_stamp_table(p, ls, &spec->stamp);
 	if (key != NULL && get_string(p, ls, "stamp_auth_key") != NULL) {
 		if (config_setting_get_string(key)[0] == '\0')
 			parse_error(p, key, "stamp_auth_key is empty (leave it out for "
@@ -501,6 +624,16 @@ parse_listener(struct parse *p, const config_setting_t *ls, struct listener_spec
 		parse_error(p, config_setting_get_member(ls, "udp_min_source_port"),
 		    "udp_min_source_port is for udp listeners, not %s", proto_name(spec->proto));
 		return -1;
+	}
+	for (size_t i = 0; i < 2 && !proto_is_datagram(spec->proto); i++) {
+		static const char *const dgram_keys[] = { "dscp_allow", "reflect_dscp" };
+		const config_setting_t *s = config_setting_get_member(ls, dgram_keys[i]);
+
+		if (s != NULL) {
+			parse_error(p, s, "%s is for udp listeners, not %s", dgram_keys[i],
+			    proto_name(spec->proto));
+			return -1;
+		}
 	}
 	if (spec->proto == PROTO_UNIX)
 		return parse_unix_listener(p, ls, spec);
@@ -608,6 +741,9 @@ parse_limits(struct parse *p, const config_setting_t *root, struct echod_limits 
 	get_long(p, group, "udp_rate", 0, 100000000, &limits->udp_rate);
 	get_long(p, group, "udp_max_reply_bytes_per_second", 0, 2147483647,
 	    &limits->udp_max_reply_bytes_per_second);
+	get_long(p, group, "stamp_rate", 0, 100000000, &limits->stamp_rate);
+	get_long(p, group, "stamp_max_reply_bytes_per_second", 0, 2147483647,
+	    &limits->stamp_max_reply_bytes_per_second);
 	/* 65507: the largest UDP payload over IPv4, and what echod echoes at most. */
 	get_long(p, group, "max_datagram", 0, 65507, &limits->max_datagram);
 }
@@ -795,9 +931,13 @@ config_set_defaults(struct echod_config *cfg)
 		.connection_rate = CONFIG_DEFAULT_CONNECTION_RATE,
 		.udp_rate = CONFIG_DEFAULT_UDP_RATE,
 		.udp_max_reply_bytes_per_second = CONFIG_DEFAULT_UDP_REPLY_BYTES,
+		.stamp_rate = CONFIG_DEFAULT_STAMP_RATE,
+		.stamp_max_reply_bytes_per_second = CONFIG_DEFAULT_STAMP_REPLY_BYTES,
 		.max_datagram = CONFIG_DEFAULT_MAX_DATAGRAM,
 	};
 	cfg->udp_min_source_port = CONFIG_DEFAULT_UDP_MIN_SOURCE_PORT;
+	cfg->dscp_allow = DSCP_ALLOW_DEFAULT;
+	cfg->reflect_dscp = true;
 	cfg->drop_ports = malloc(sizeof(ports));
 	cfg->user = strdup(CONFIG_DEFAULT_USER);
 	cfg->group = strdup(CONFIG_DEFAULT_GROUP);
@@ -823,6 +963,8 @@ parse_root(struct parse *p, const config_setting_t *root, struct echod_config *c
 	get_cidr_list(p, root, "exempt", &cfg->exempt, &cfg->nexempt, &present);
 	parse_drop_ports(p, root, cfg);
 	get_long(p, root, "udp_min_source_port", 0, 65535, &cfg->udp_min_source_port);
+	(void)get_dscp_list(p, root, &cfg->dscp_allow);
+	(void)get_bool(p, root, "reflect_dscp", &cfg->reflect_dscp);
 	get_name(p, root, "user", &cfg->user, &cfg->user_where);
 	get_name(p, root, "group", &cfg->group, &cfg->group_where);
 	parse_main_only(p, root, cfg);

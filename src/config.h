@@ -36,6 +36,9 @@ struct stamp_spec {
 	enum stamp_ts_format format;	/* stamp_timestamp */
 	char *key_path;			/* stamp_auth_key, NULL: unauthenticated */
 	char *key_where;		/* its "file:line" */
+	long sessions;			/* stamp_sessions: stateful table size */
+	long session_timeout;		/* stamp_session_timeout: seconds idle until a restart */
+	bool short_drop;		/* stamp_short_packets = "drop" */
 	/* The key and session table, from stamp_conf_prepare(); NULL until then. */
 	struct stamp_runtime *run;
 };
@@ -60,6 +63,12 @@ struct listener_spec {
 	 * the listener's view (view.h), like acl.
 	 */
 	uint16_t udp_min_source_port;
+	/*
+	 * udp and stamp: the DSCPs a reply may carry (bit d: DSCP d), its own
+	 * dscp_allow or else the top level's; udp: reflect_dscp, likewise.
+	 */
+	uint64_t dscp_allow;
+	bool reflect_dscp;
 	struct stamp_spec stamp;	/* stamp only */
 };
 
@@ -73,6 +82,9 @@ struct echod_limits {
 	long connection_rate;		/* new TCP connections per second */
 	long udp_rate;			/* datagrams answered per second */
 	long udp_max_reply_bytes_per_second;
+	/* The same for stamp listeners, in buckets of their own (srclimit.h). */
+	long stamp_rate;
+	long stamp_max_reply_bytes_per_second;
 	long max_datagram;		/* larger datagrams are dropped; 0 = any size */
 };
 
@@ -102,6 +114,8 @@ struct echod_config {
 	uint16_t *drop_ports;		/* udp_drop_source_ports */
 	size_t ndrop_ports;
 	long udp_min_source_port;	/* every udp listener's default */
+	uint64_t dscp_allow;		/* every udp and stamp listener's default */
+	bool reflect_dscp;		/* every udp listener's default */
 	char *user, *group;		/* identity to take when started as root */
 	char *user_where, *group_where;	/* "file:line" of the keys, NULL for the defaults */
 	char *control_socket;		/* NULL: the default (see control.h); "": none */
@@ -119,6 +133,16 @@ struct echod_config {
 #define CONFIG_DEFAULT_CONNECTION_RATE	10
 #define CONFIG_DEFAULT_UDP_RATE		100
 #define CONFIG_DEFAULT_UDP_REPLY_BYTES	65536
+/*
+ * A STAMP sender measures at its own pace: 1 000 packets a second for as long
+ * as it likes is a test, not a flood, and a refusal would read as network
+ * loss (issue 22 item 15). Twice that, so a sender's clock running fast or a
+ * burst after a stall is not refused; 256 KiB/s covers 1 000 a second of up
+ * to 262 octets (an authenticated base is 112) and bounds what a short packet
+ * (RFC 8762 4.6: 14 octets in, 44 out) can be made to reflect.
+ */
+#define CONFIG_DEFAULT_STAMP_RATE	2000
+#define CONFIG_DEFAULT_STAMP_REPLY_BYTES 262144
 /* No cap: a reply is never larger than its datagram, so answering any size amplifies nothing. */
 #define CONFIG_DEFAULT_MAX_DATAGRAM	0
 #define CONFIG_DEFAULT_EXEMPT		{ "127.0.0.0/8", "::1/128" }
@@ -126,6 +150,11 @@ struct echod_config {
 #define CONFIG_DEFAULT_DROP_PORTS	{ 7, 13, 17, 19, 37, 53, 123, 161, 1900, 11211 }
 /* OpenBSD inetd's rule for its UDP services: no client sends from a privileged port. */
 #define CONFIG_DEFAULT_UDP_MIN_SOURCE_PORT 1024
+/* Stateful STAMP: sessions held at once, and seconds without a packet before one restarts. */
+#define CONFIG_DEFAULT_STAMP_SESSIONS	65536
+#define CONFIG_DEFAULT_STAMP_SESSION_TIMEOUT 60
+#define CONFIG_STAMP_SESSIONS_MAX	(1L << 24)
+#define CONFIG_STAMP_SESSION_TIMEOUT_MAX 86400
 #define CONFIG_DEFAULT_USER		"nobody"
 #define CONFIG_DEFAULT_GROUP		"nogroup"
 /* Scrapes come from the local Prometheus (or an agent) unless the admin says otherwise. */

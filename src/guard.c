@@ -120,6 +120,15 @@ guard_datagram(struct guard *g, const struct guard_policy *p, const struct acl *
     uint16_t min_source_port, uint16_t local, const struct sockaddr *peer, size_t len,
     bool truncated, uint64_t now_ms)
 {
+	return guard_datagram_class(g, p, acl, min_source_port, local, peer, len, truncated,
+	    SRCLIMIT_ECHO, len, now_ms);
+}
+
+enum guard_verdict
+guard_datagram_class(struct guard *g, const struct guard_policy *p, const struct acl *acl,
+    uint16_t min_source_port, uint16_t local, const struct sockaddr *peer, size_t len,
+    bool truncated, enum srclimit_class cls, size_t reply_len, uint64_t now_ms)
+{
 	enum srclimit_reason why = SRCLIMIT_TABLE_FULL;
 
 	/* Dropped, not cut: a truncated echo would be a wrong answer. */
@@ -132,7 +141,7 @@ guard_datagram(struct guard *g, const struct guard_policy *p, const struct acl *
 		return GUARD_DENIED;
 	if (!p->udp_limits || exempt(p, peer))
 		return GUARD_PASS;
-	if (srclimit_udp_why(g->table, peer, len, now_ms, &why))
+	if (srclimit_datagram(g->table, peer, cls, reply_len, now_ms, &why))
 		return GUARD_PASS;
 	/* A full table refuses like udp_rate: too many sources at once. */
 	return why == SRCLIMIT_UDP_BYTES ? GUARD_REPLY_BYTES : GUARD_DATAGRAM_RATE;

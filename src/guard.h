@@ -113,5 +113,15 @@ void	guard_connection_closed(struct guard *g, const struct sockaddr *peer);
 enum guard_verdict guard_datagram(struct guard *g, const struct guard_policy *p,
 	    const struct acl *acl, uint16_t min_source_port, uint16_t local,
 	    const struct sockaddr *peer, size_t len, bool truncated, uint64_t now_ms);
+/*
+ * The same for a datagram of class cls (SRCLIMIT_STAMP: a stamp listener's
+ * test packet, limited by stamp_rate and stamp_max_reply_bytes_per_second)
+ * whose reply will be reply_len bytes (a STAMP reply to a short packet is
+ * the base packet: longer than the test packet).
+ */
+enum guard_verdict guard_datagram_class(struct guard *g, const struct guard_policy *p,
+	    const struct acl *acl, uint16_t min_source_port, uint16_t local,
+	    const struct sockaddr *peer, size_t len, bool truncated, enum srclimit_class cls,
+	    size_t reply_len, uint64_t now_ms);
 
 #endif

@@ -23,6 +23,9 @@ guard_conf_limits(const struct echod_limits *limits, struct srclimit_conf *conf)
 	conf->connection_rate = (uint32_t)limits->connection_rate;
 	conf->udp_rate = (uint32_t)limits->udp_rate;
 	conf->udp_max_reply_bytes_per_second = (uint32_t)limits->udp_max_reply_bytes_per_second;
+	conf->stamp_rate = (uint32_t)limits->stamp_rate;
+	conf->stamp_max_reply_bytes_per_second =
+	    (uint32_t)limits->stamp_max_reply_bytes_per_second;
 }
 
 struct guard_policy *
@@ -35,7 +38,8 @@ guard_conf_policy(const struct echod_config *cfg)
 	p->max_datagram = (size_t)cfg->limits.max_datagram;
 	p->conn_limits = cfg->limits.max_connections_per_source > 0 ||
 	    cfg->limits.connection_rate > 0;
-	p->udp_limits = cfg->limits.udp_rate > 0 || cfg->limits.udp_max_reply_bytes_per_second > 0;
+	p->udp_limits = cfg->limits.udp_rate > 0 || cfg->limits.udp_max_reply_bytes_per_second > 0 ||
+	    cfg->limits.stamp_rate > 0 || cfg->limits.stamp_max_reply_bytes_per_second > 0;
 	portguard_init(&p->ports, cfg->drop_ports, cfg->ndrop_ports);
 	/*
 	 * A datagram from one of our own udp ports to another (two listeners of

@@ -146,6 +146,16 @@ listener_prepare_stamp(int fd)
 	(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &on, sizeof(on));
 }
 
+void
+listener_prepare_tos(int fd, bool on)
+{
+	int v = on;
+
+	/* IP_RECVTOS on an IPv6 socket too: its IPv4 peers' datagrams carry a TOS. */
+	(void)setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &v, sizeof(v));
+	(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &v, sizeof(v));
+}
+
 int
 listener_prepare_datagram(int fd, const struct sockaddr *bound)
 {

@@ -67,6 +67,12 @@ int	listener_prepare_datagram(int fd, const struct sockaddr *bound);
  * TTL or hop limit and TOS or traffic class with every datagram. Best effort.
  */
 void	listener_prepare_stamp(int fd);
+/*
+ * A udp echo socket: TOS or traffic class with every datagram when on
+ * (reflect_dscp), not when off (a kernel cmsg per datagram for nothing).
+ * Best effort: without it replies carry DSCP 0.
+ */
+void	listener_prepare_tos(int fd, bool on);
 
 
 /*

@@ -55,6 +55,7 @@ struct srclimit {
 	uint8_t hashkey[SIPHASH_KEYLEN];
 	/* Read without the lock on every call; a reload racing a packet sees old or new. */
 	_Atomic uint32_t max_conns, conn_rate, udp_rate, byte_rate;
+	_Atomic uint32_t stamp_rate, stamp_byte_rate;
 };
 
 struct slot {
@@ -62,11 +63,23 @@ struct slot {
 	struct stripe *s;
 	uint64_t key[2];
 	uint8_t tag;
+	enum srclimit_class cls;	/* whose rates repay its buckets */
 };
+
+static bool srclimit_locate_class(struct srclimit *sl, const struct sockaddr *sa,
+    enum srclimit_class cls, struct slot *where);
 
 /* Where does this peer's source live? false for non-IP peers, which are not limited. */
 static bool
 srclimit_locate(struct srclimit *sl, const struct sockaddr *sa, struct slot *where)
+{
+	return srclimit_locate_class(sl, sa, SRCLIMIT_ECHO, where);
+}
+
+/* One source's buckets: its key with the class folded in (STAMP's is another entry). */
+static bool
+srclimit_locate_class(struct srclimit *sl, const struct sockaddr *sa, enum srclimit_class cls,
+    struct slot *where)
 {
 	unsigned char b[16] = { [10] = 0xff, [11] = 0xff };
 	uint64_t h;
@@ -85,7 +98,14 @@ srclimit_locate(struct srclimit *sl, const struct sockaddr *sa, struct slot *whe
 	} else {
 		return false;
 	}
+	/*
+	 * An echo key has b[8..15] zero (IPv6 /64) or b[0..9] zero (IPv4): a 1 in
+	 * b[0] of an IPv4 key or b[15] of an IPv6 one makes a key no echo source has.
+	 */
+	if (cls == SRCLIMIT_STAMP)
+		b[b[10] == 0xff ? 0 : 15] = 1;
 	memcpy(where->key, b, sizeof(b));
+	where->cls = cls;
 	h = siphash24(sl->hashkey, b, sizeof(b));
 	/*
 	 * Multiply-shift maps the top 32 bits onto any group count without a
@@ -160,8 +180,9 @@ debt_repay(uint64_t *debt, uint32_t rate, uint64_t dt)
 }
 
 static void
-entry_refill(struct srclimit *sl, struct entry *e, uint64_t now_ms)
+entry_refill(struct srclimit *sl, struct entry *e, enum srclimit_class cls, uint64_t now_ms)
 {
+	bool stamp = cls == SRCLIMIT_STAMP;
 	uint64_t dt;
 
 	/* Workers read the clock before taking the lock: time may seem to step back. */
@@ -172,8 +193,10 @@ entry_refill(struct srclimit *sl, struct entry *e, uint64_t now_ms)
 		dt = MAX_ELAPSED_MS;
 	e->last_ms = now_ms;
 	debt_repay(&e->conn_debt, atomic_load_explicit(&sl->conn_rate, memory_order_relaxed), dt);
-	debt_repay(&e->udp_debt, atomic_load_explicit(&sl->udp_rate, memory_order_relaxed), dt);
-	debt_repay(&e->byte_debt, atomic_load_explicit(&sl->byte_rate, memory_order_relaxed), dt);
+	debt_repay(&e->udp_debt, atomic_load_explicit(stamp ? &sl->stamp_rate : &sl->udp_rate,
+	    memory_order_relaxed), dt);
+	debt_repay(&e->byte_debt, atomic_load_explicit(stamp ? &sl->stamp_byte_rate :
+	    &sl->byte_rate, memory_order_relaxed), dt);
 }
 
 /* Find or make the entry for w; called and returns with w->s->mu held. */
@@ -184,7 +207,7 @@ srclimit_entry(struct srclimit *sl, const struct slot *w, uint64_t now_ms)
 
 	if (e == NULL)
 		return group_claim(w, now_ms);
-	entry_refill(sl, e, now_ms);
+	entry_refill(sl, e, w->cls, now_ms);
 	return e;
 }
 
@@ -289,12 +312,22 @@ bool
 srclimit_udp_why(struct srclimit *sl, const struct sockaddr *sa, size_t reply_bytes,
     uint64_t now_ms, enum srclimit_reason *why)
 {
-	uint32_t rate = atomic_load_explicit(&sl->udp_rate, memory_order_relaxed);
-	uint32_t byte_rate = atomic_load_explicit(&sl->byte_rate, memory_order_relaxed);
+	return srclimit_datagram(sl, sa, SRCLIMIT_ECHO, reply_bytes, now_ms, why);
+}
+
+bool
+srclimit_datagram(struct srclimit *sl, const struct sockaddr *sa, enum srclimit_class cls,
+    size_t reply_bytes, uint64_t now_ms, enum srclimit_reason *why)
+{
+	bool stamp = cls == SRCLIMIT_STAMP;
+	uint32_t rate = atomic_load_explicit(stamp ? &sl->stamp_rate : &sl->udp_rate,
+	    memory_order_relaxed);
+	uint32_t byte_rate = atomic_load_explicit(stamp ? &sl->stamp_byte_rate : &sl->byte_rate,
+	    memory_order_relaxed);
 	struct slot w;
 	bool ok;
 
-	if ((rate == 0 && byte_rate == 0) || !srclimit_locate(sl, sa, &w))
+	if ((rate == 0 && byte_rate == 0) || !srclimit_locate_class(sl, sa, cls, &w))
 		return true;
 	pthread_mutex_lock(&w.s->mu);
 	ok = udp_admit(sl, &w, reply_bytes, rate, byte_rate, now_ms, why);
@@ -327,6 +360,9 @@ srclimit_set_conf(struct srclimit *sl, const struct srclimit_conf *conf)
 	atomic_store_explicit(&sl->conn_rate, conf->connection_rate, memory_order_relaxed);
 	atomic_store_explicit(&sl->udp_rate, conf->udp_rate, memory_order_relaxed);
 	atomic_store_explicit(&sl->byte_rate, conf->udp_max_reply_bytes_per_second,
+	    memory_order_relaxed);
+	atomic_store_explicit(&sl->stamp_rate, conf->stamp_rate, memory_order_relaxed);
+	atomic_store_explicit(&sl->stamp_byte_rate, conf->stamp_max_reply_bytes_per_second,
 	    memory_order_relaxed);
 }
 

@@ -20,6 +20,13 @@ struct srclimit_conf {
 	uint32_t connection_rate;		/* new TCP connections per second */
 	uint32_t udp_rate;			/* datagrams answered per second */
 	uint32_t udp_max_reply_bytes_per_second;
+	/*
+	 * The same two for STAMP test packets, in buckets of their own: a
+	 * measurement runs at its own rate and must not spend (or be refused by)
+	 * the echo budget, nor echo traffic the measurement's.
+	 */
+	uint32_t stamp_rate;
+	uint32_t stamp_max_reply_bytes_per_second;
 };
 
 /*
@@ -104,6 +111,12 @@ bool	srclimit_udp(struct srclimit *sl, const struct sockaddr *sa, size_t reply_b
 /* The same; on false, *why (when not NULL) is the limit that refused. */
 bool	srclimit_udp_why(struct srclimit *sl, const struct sockaddr *sa, size_t reply_bytes,
 	    uint64_t now_ms, enum srclimit_reason *why);
+
+/* Which buckets a datagram is charged to: echo's (udp_*) or STAMP's (stamp_*). */
+enum srclimit_class { SRCLIMIT_ECHO, SRCLIMIT_STAMP };
+/* srclimit_udp_why() for a datagram of either class. */
+bool	srclimit_datagram(struct srclimit *sl, const struct sockaddr *sa, enum srclimit_class cls,
+	    size_t reply_bytes, uint64_t now_ms, enum srclimit_reason *why);
 
 /* TCP connections the table counts as open from sa's source (for tests and debugging). */
 uint32_t srclimit_connections(struct srclimit *sl, const struct sockaddr *sa);

@@ -92,12 +92,19 @@ make_sessions(struct listener_spec *spec, const struct stamp_runtime *before,
 {
 	char msg[256];
 
-	if (before != NULL && before->reflector.sessions != NULL) {
+	run->sessions = spec->stamp.sessions;
+	run->session_timeout = spec->stamp.session_timeout;
+	/*
+	 * The table is sized once (workers never allocate): another size or
+	 * timeout is another table, and its sessions start again at zero.
+	 */
+	if (before != NULL && before->reflector.sessions != NULL &&
+	    before->sessions == run->sessions && before->session_timeout == run->session_timeout) {
 		run->reflector.sessions = stamp_sessions_ref(before->reflector.sessions);
 		return 0;
 	}
-	run->reflector.sessions = stamp_sessions_new(STAMP_CONF_SESSIONS,
-	    STAMP_CONF_SESSION_IDLE);
+	run->reflector.sessions = stamp_sessions_new((size_t)run->sessions,
+	    (uint32_t)run->session_timeout);
 	if (run->reflector.sessions != NULL)
 		return 0;
 	snprintf(msg, sizeof(msg), "cannot make the stateful session table: %s",
@@ -120,8 +127,8 @@ prepare_one(struct listener_spec *spec, const struct echod_config *old,
 	spec->stamp.run = run;
 	run->reflector.fmt = spec->stamp.format;
 	run->reflector.tlvs = true;
-	/* Until dscp_allow is read from the configuration: every class but CS6 and CS7. */
-	run->reflector.dscp_allow = ~(UINT64_C(1) << 48 | UINT64_C(1) << 56);
+	run->reflector.short_drop = spec->stamp.short_drop;
+	run->reflector.dscp_allow = spec->dscp_allow;
 	run->reflector.sync_src = spec->stamp.format == STAMP_TS_PTP ? STAMP_SYNC_PTP :
 	    STAMP_SYNC_NTP;
 	/* Both from the kernel's clock in software: SO_TIMESTAMPNS in, clock_gettime() out. */

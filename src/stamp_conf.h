@@ -6,13 +6,11 @@
 #include "config.h"
 #include "stamp.h"
 
-/* Stateful mode's table: sessions held at once, and how long an idle one keeps its slot. */
-#define STAMP_CONF_SESSIONS	65536
-#define STAMP_CONF_SESSION_IDLE	60
-
 struct stamp_runtime {
 	struct stamp_reflector reflector;	/* what stamp_reflect() is given */
 	struct stamp_key key;
+	/* The session table's size and timeout as configured: what a reload compares. */
+	long	sessions, session_timeout;
 	/* The clock state that Error Estimates say, refreshed once a second (stamp_conf_clock()). */
 	_Atomic uint64_t clock_at;		/* monotonic seconds of the last refresh, +1 */
 	_Atomic uint32_t clock;			/* struct stamp_clock, packed */
@@ -22,7 +20,8 @@ struct stamp_runtime {
  * Read the key files and make the session tables of cfg's stamp listeners.
  * A listener that old (the configuration being replaced; NULL at start) has
  * too, stateful in both, keeps its sessions: a reload is not a restart for
- * the senders. A key file echod can no longer read (a reload after the
+ * the senders, unless stamp_sessions or stamp_session_timeout changed: then
+ * a new table, and every session starts again at zero. A key file echod can no longer read (a reload after the
  * switch away from root) keeps the key it read before, with a warning.
  * 0, or -1 with a "file:line: ..." for each problem appended to errs.
  */

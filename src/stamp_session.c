@@ -10,9 +10,18 @@
 
 #include "siphash.h"
 #include "stamp.h"
+#include "stamp_session.h"
 
 #define GROUP		8		/* slots a session may take: its group */
 #define CAPACITY_MAX	(1u << 24)
+/*
+ * A Session-Sender Sequence Number 0 on a live session starts a new run only
+ * when it cannot be the first packet reordered or duplicated: the session has
+ * already seen a sender sequence this high, or began this many seconds ago
+ * (two, as now_s counts whole seconds).
+ */
+#define RESTART_SEQ	64
+#define RESTART_AGE	2
 
 /* A session: source address (IPv4 as IPv4-mapped IPv6), port and SSID. */
 struct session_key {
@@ -24,14 +33,16 @@ struct session_key {
 struct slot {
 	struct session_key key;
 	uint64_t last;		/* now_s of its latest packet */
+	uint64_t started;	/* now_s of its first packet (of this run) */
 	uint32_t rx, tx;
+	uint32_t max_seq;	/* highest sender sequence number of this run */
 	bool	used;
 };
 
 struct group {
 	pthread_mutex_t lock;
 	struct slot slot[GROUP];
-	uint64_t created, evicted, refused;
+	uint64_t created, evicted, refused, restarted;
 	size_t	used;
 };
 
@@ -154,6 +165,45 @@ slot_find(struct stamp_sessions *s, struct group *g, const struct session_key *k
 	return victim;
 }
 
+static void
+slot_start(struct slot *sl, const struct session_key *k, uint64_t now_s)
+{
+	memset(sl, 0, sizeof(*sl));
+	sl->key = *k;
+	sl->used = true;
+	sl->started = now_s;
+}
+
+/*
+ * RFC 8762 4.3.1: the reflector's count starts at zero for each test
+ * session. A sender that runs again from the same address, port and SSID
+ * is a new session when the old one timed out (idle_s without a packet) or
+ * when it starts its own sequence at 0 again; a 0 that may be the first
+ * packet late or twice (RESTART_SEQ, RESTART_AGE) does not restart it.
+ */
+static bool
+run_ended(const struct stamp_sessions *s, const struct slot *sl, uint32_t sender_seq,
+    uint64_t now_s)
+{
+	if (now_s >= sl->last && now_s - sl->last >= s->idle_s)
+		return true;
+	return sender_seq == 0 && (sl->max_seq >= RESTART_SEQ ||
+	    (now_s >= sl->started && now_s - sl->started >= RESTART_AGE));
+}
+
+uint64_t
+stamp_sessions_restarts(struct stamp_sessions *s)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < s->ngroups; i++) {
+		pthread_mutex_lock(&s->groups[i].lock);
+		n += s->groups[i].restarted;
+		pthread_mutex_unlock(&s->groups[i].lock);
+	}
+	return n;
+}
+
 int
 stamp_sessions_count(struct stamp_sessions *s, const struct sockaddr *src, uint16_t ssid,
     uint32_t sender_seq, uint64_t now_s, struct stamp_session_view *v)
@@ -163,7 +213,6 @@ stamp_sessions_count(struct stamp_sessions *s, const struct sockaddr *src, uint1
 	struct slot *sl;
 	bool fresh;
 
-	(void)sender_seq;
 	if (key_make(src, ssid, &k) == -1)
 		return -1;
 	g = &s->groups[siphash24(s->hashkey, &k, sizeof(k)) % s->ngroups];
@@ -176,11 +225,14 @@ stamp_sessions_count(struct stamp_sessions *s, const struct sockaddr *src, uint1
 		return -1;
 	}
 	if (fresh) {
-		memset(sl, 0, sizeof(*sl));
-		sl->key = k;
-		sl->used = true;
+		slot_start(sl, &k, now_s);
 		g->created++;
+	} else if (run_ended(s, sl, sender_seq, now_s)) {
+		slot_start(sl, &k, now_s);
+		g->restarted++;
 	}
+	if (sender_seq > sl->max_seq)
+		sl->max_seq = sender_seq;
 	/* RFC 8762 4.3.1: the reflector's Sequence Number counts the packets it received. */
 	v->seq = sl->rx;
 	v->rx = ++sl->rx;

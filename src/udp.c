@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dscp.h"
 #include "log.h"
 #include "udp.h"
 #include "udp_stamp.h"
@@ -17,8 +18,9 @@
 /* Any IPv4 or IPv6 datagram fits (65507 and 65527 payload bytes): never truncated. */
 #define UDP_SLOT_SIZE	65536
 /*
- * In: the destination address (pktinfo), and on a socket serving STAMP the
- * receive time, TTL and TOS. Out: the source address, and a STAMP reply's TOS.
+ * In: the destination address (pktinfo), on a socket serving STAMP the
+ * receive time, TTL and TOS, on one reflecting DSCP the TOS. Out: the source
+ * address, and the reply's TOS when it is not the socket's default (0).
  */
 #define UDP_CTRL_IN	(CMSG_SPACE(sizeof(struct in6_pktinfo)) +			\
 	CMSG_SPACE(sizeof(struct timespec)) + 2 * CMSG_SPACE(sizeof(int)))
@@ -99,7 +101,7 @@ reply_source(struct msghdr *in, struct cmsghdr *reply)
 	return 0;
 }
 
-/* A STAMP reply's DSCP (ECN not-ECT), in the header its peer's family uses. */
+/* A reply's DSCP (ECN not-ECT), in the header its peer's family uses. */
 static size_t
 reply_dscp(const struct sockaddr *peer, int dscp, struct cmsghdr *cm)
 {
@@ -115,7 +117,7 @@ reply_dscp(const struct sockaddr *peer, int dscp, struct cmsghdr *cm)
 	return CMSG_SPACE(sizeof(tos));
 }
 
-/* A reply's control messages: where it leaves from, and for STAMP its DSCP (dscp >= 0). */
+/* A reply's control messages: where it leaves from, and its DSCP (dscp >= 0). */
 static void
 reply_control(struct msghdr *in, struct msghdr *out, union udp_control_out *ctrl, int dscp)
 {
@@ -128,6 +130,31 @@ reply_control(struct msghdr *in, struct msghdr *out, union udp_control_out *ctrl
 		len += reply_dscp(in->msg_name, dscp, (struct cmsghdr *)(void *)(ctrl->buf + len));
 	out->msg_control = len > 0 ? ctrl->buf : NULL;
 	out->msg_controllen = len;
+}
+
+/*
+ * reflect_dscp: the DSCP an echo goes back with, the request's if allow
+ * admits it, else -1 (none: the socket's default, 0). The ECN bits are
+ * never copied (RFC 3168: they belong to the path the request took).
+ * DSCP 0 needs no control message, so the common case costs one walk of
+ * the few the kernel gave.
+ */
+static int
+echo_dscp(struct msghdr *in, uint64_t allow)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(in); cm != NULL; cm = CMSG_NXTHDR(in, cm)) {
+		int tos, d;
+
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS)
+			tos = *(const uint8_t *)CMSG_DATA(cm);	/* one octet, not an int */
+		else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS)
+			memcpy(&tos, CMSG_DATA(cm), sizeof(tos));
+		else
+			continue;
+		d = (tos & 0xff) >> 2;
+		return d != 0 && (allow & DSCP_BIT(d)) != 0 ? d : -1;
+	}
+	return -1;
 }
 
 static void
@@ -211,6 +238,28 @@ batch_reflect(struct udp_watch *watch, const struct listener_spec *served,
 	    b->in[i].msg_len, loop_now(watch->uw->loop), stats, &b->stamp[k], dscp);
 }
 
+/*
+ * The guard's verdict on one datagram. A stamp listener's test packets are
+ * limited by stamp_rate and stamp_max_reply_bytes_per_second, and charged
+ * for their reply: at least the base packet (RFC 8762 4.6 answers a short
+ * one with it).
+ */
+static enum guard_verdict
+datagram_admit(struct udp_worker *uw, const struct guard_policy *policy,
+    const struct listener_spec *served, const struct acl *acl, uint16_t min, uint16_t local,
+    struct msghdr *in, size_t len, uint64_t now)
+{
+	bool truncated = (in->msg_flags & MSG_TRUNC) != 0;
+	size_t base;
+
+	if (served == NULL || served->proto != PROTO_STAMP)
+		return guard_datagram(uw->guard, policy, acl, min, local, in->msg_name, len,
+		    truncated, now);
+	base = served->stamp.key_path != NULL ? STAMP_AUTH_LEN : STAMP_UNAUTH_LEN;
+	return guard_datagram_class(uw->guard, policy, acl, min, local, in->msg_name, len,
+	    truncated, SRCLIMIT_STAMP, len > base ? len : base, now);
+}
+
 /* The policy and the listener's view are read once per batch, not per datagram. */
 static size_t
 batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
@@ -236,8 +285,8 @@ batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
 				acl = &served->acl;
 				min = served->udp_min_source_port;
 			}
-			v = guard_datagram(uw->guard, policy, acl, min, watch->local_port,
-			    in->msg_name, b->in[i].msg_len, (in->msg_flags & MSG_TRUNC) != 0, now);
+			v = datagram_admit(uw, policy, served, acl, min, watch->local_port, in,
+			    b->in[i].msg_len, now);
 		}
 
 		if (v != GUARD_PASS) {
@@ -245,10 +294,13 @@ batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
 			continue;
 		}
 		b->stamp[k].reflector = NULL;
-		if (served != NULL && served->proto == PROTO_STAMP &&
-		    !batch_reflect(watch, served, b, i, k, &dscp)) {
-			udp_count(watch, STAT_datagrams_dropped, 1);
-			continue;
+		if (served != NULL && served->proto == PROTO_STAMP) {
+			if (!batch_reflect(watch, served, b, i, k, &dscp)) {
+				udp_count(watch, STAT_datagrams_dropped, 1);
+				continue;
+			}
+		} else if (served != NULL && served->reflect_dscp) {
+			dscp = echo_dscp(in, served->dscp_allow);
 		}
 		b->iov_out[k] = (struct iovec){ b->data[i], b->in[i].msg_len };
 		b->out[k].msg_hdr = (struct msghdr){

@@ -201,6 +201,23 @@ view_serves(const struct listener_view *v, enum proto proto)
 	return false;
 }
 
+static bool
+reflects_dscp(const struct listener_spec *l)
+{
+	return l != NULL && l->proto == PROTO_UDP && l->reflect_dscp;
+}
+
+bool
+view_reflects_dscp(const struct listener_view *v)
+{
+	if (v->all)
+		return reflects_dscp(v->listener);
+	for (size_t i = 0; i < v->n; i++)
+		if (reflects_dscp(v->entry[i].listener))
+			return true;
+	return false;
+}
+
 const char *
 local_part_format(const struct local_part *part, char *buf, size_t size)
 {

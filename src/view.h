@@ -79,6 +79,9 @@ bool	view_allows(const struct listener_view *v, const struct sockaddr *sa,
 /* Does any configured listener of the view (some address of the socket) serve proto? */
 bool	view_serves(const struct listener_view *v, enum proto proto);
 
+/* Does a udp listener of the view reflect the DSCP of what it echoes (reflect_dscp)? */
+bool	view_reflects_dscp(const struct listener_view *v);
+
 /* "127.0.0.1", "::1", "every IPv4 address", "every IPv6 address"; returns buf. */
 const char *local_part_format(const struct local_part *part, char *buf, size_t size);
 

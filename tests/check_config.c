@@ -10,6 +10,8 @@
 
 #include "addr.h"
 #include "config.h"
+#include "dscp.h"
+#include "stamp_conf.h"
 
 static char *
 data_path(const char *name)
@@ -81,6 +83,27 @@ static const struct {
 	{ "stamp-keys.conf", 5, "stamp_auth_key is empty (leave it out for unauthenticated mode)" },
 	{ "stamp-keys.conf", 6, "stamp_auth_key must be a string" },
 	{ "stamp-keys.conf", 7, "stamp_auth_key is for stamp listeners, not tcp" },
+	/* issue 22 item 16: the stateful table's size and timeout. */
+	{ "stamp-table.conf", 2, "stamp_sessions 4 out of range 8..16777216" },
+	{ "stamp-table.conf", 3, "stamp_session_timeout 0 out of range 1..86400" },
+	{ "stamp-table.conf", 4, "stamp_sessions is for stamp_mode = \"stateful\"" },
+	{ "stamp-table.conf", 5, "stamp_session_timeout is for stamp listeners, not udp" },
+	{ "stamp-table.conf", 6, "stamp_sessions 16777217 out of range 8..16777216" },
+	/* issue 22 item 15: STAMP's own per-source limits. */
+	{ "stamp-limits-range.conf", 3, "stamp_rate -1 out of range 0..100000000" },
+	{ "stamp-limits-range.conf", 4, "stamp_max_reply_bytes_per_second must be an integer" },
+	/* RFC 8762 4.6: answer short packets with the base packet, or drop them. */
+	{ "stamp-table.conf", 7, "stamp_short_packets 'answer' is neither 'base' nor 'drop'" },
+	{ "stamp-table.conf", 8, "stamp_short_packets is for stamp listeners, not udp" },
+	/* issue 22 items 2 and 8: the DSCP policy. */
+	{ "dscp-keys.conf", 1, "dscp_allow: 'gold' is not a DSCP (a number 0..63, or ef," },
+	{ "dscp-keys.conf", 3, "dscp_allow: '64' is not a DSCP" },
+	{ "dscp-keys.conf", 4, "dscp_allow must be an array: dscp_allow = [" },
+	{ "dscp-keys.conf", 5, "dscp_allow is for udp listeners, not tcp" },
+	{ "dscp-keys.conf", 6, "reflect_dscp is for udp listeners, not stamp" },
+	{ "dscp-keys.conf", 7, "reflect_dscp must be true or false" },
+	{ "dscp-keys.conf", 8, "dscp_allow: every element must be a DSCP name or number" },
+	{ "dscp-keys.conf", 10, "reflect_dscp must be true or false" },
 	{ "stamp-duplicate.conf", 3, "duplicate listener: stamp and udp listeners are both UDP "
 	    "sockets: same port as the one at " },
 };
@@ -195,6 +218,9 @@ START_TEST(guard_keys_have_every_value)
 	ck_assert_int_eq(cfg->limits.max_connections_per_source, 4);
 	ck_assert_int_eq(cfg->limits.connection_rate, 0);
 	ck_assert_int_eq(cfg->limits.udp_rate, 1000);
+	ck_assert_int_eq(cfg->limits.stamp_rate, CONFIG_DEFAULT_STAMP_RATE);
+	ck_assert_int_eq(cfg->limits.stamp_max_reply_bytes_per_second,
+	    CONFIG_DEFAULT_STAMP_REPLY_BYTES);
 	ck_assert_int_eq(cfg->limits.udp_max_reply_bytes_per_second, 1048576);
 	ck_assert_int_eq(cfg->limits.max_datagram, 65507);
 	ck_assert_int_eq(cfg->limits.max_buffered_bytes, 0);
@@ -403,6 +429,106 @@ START_TEST(metrics_defaults_and_dropin)
 }
 END_TEST
 
+/* issue 22 items 2, 8, 16 and RFC 8762 4.6: the new keys, as written and by default. */
+START_TEST(stamp_policy_values)
+{
+	struct config_errors errs = { 0 };
+	struct echod_config *cfg = config_load(data_path("stamp-policy-valid.conf"), &errs);
+	const uint64_t top = DSCP_BIT(46) | DSCP_BIT(34) | DSCP_BIT(0) | DSCP_BIT(7);
+
+	for (size_t i = 0; i < errs.count; i++)
+		fprintf(stderr, "got: %s\n", errs.lines[i]);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->nlisteners, 4);
+	ck_assert(cfg->dscp_allow == top);
+	ck_assert(!cfg->listeners[0].reflect_dscp);
+	ck_assert(cfg->listeners[0].dscp_allow == top);
+	ck_assert(cfg->listeners[1].reflect_dscp);
+	ck_assert(cfg->listeners[1].dscp_allow == 0);
+	ck_assert(cfg->listeners[2].dscp_allow == DSCP_BIT(40));
+	ck_assert_int_eq(cfg->listeners[2].stamp.sessions, 1024);
+	ck_assert_int_eq(cfg->listeners[2].stamp.session_timeout, 600);
+	ck_assert(cfg->listeners[2].stamp.short_drop);
+	ck_assert(cfg->listeners[3].dscp_allow == top);
+	ck_assert(!cfg->listeners[3].stamp.short_drop);
+	config_free(cfg);
+
+	/* Defaults: every class but CS6 and CS7, reflect_dscp on, short packets answered. */
+	cfg = config_load(data_path("valid.conf"), &errs);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert(cfg->dscp_allow == DSCP_ALLOW_DEFAULT);
+	ck_assert(cfg->reflect_dscp);
+	ck_assert(cfg->listeners[1].reflect_dscp);
+	ck_assert(cfg->listeners[1].dscp_allow == DSCP_ALLOW_DEFAULT);
+	ck_assert(!(DSCP_ALLOW_DEFAULT & DSCP_BIT(48)) && !(DSCP_ALLOW_DEFAULT & DSCP_BIT(56)));
+	ck_assert(DSCP_ALLOW_DEFAULT & DSCP_BIT(46));
+	config_free(cfg);
+}
+END_TEST
+
+/* issue 22 item 16: the table follows stamp_sessions; a reload keeps it only if unchanged. */
+START_TEST(stamp_table_reload)
+{
+	struct config_errors errs = { 0 };
+	struct echod_config *a = config_load(data_path("stamp-policy-valid.conf"), &errs);
+	struct echod_config *b = config_load(data_path("stamp-policy-valid.conf"), &errs);
+	struct stamp_sessions_stats st;
+	struct stamp_runtime *ra, *rb;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(stamp_conf_prepare(a, NULL, &errs), 0);
+	ra = a->listeners[2].stamp.run;
+	stamp_sessions_stats(ra->reflector.sessions, &st);
+	ck_assert_uint_eq(st.capacity, 1024);
+	ck_assert(ra->reflector.short_drop);
+	ck_assert(ra->reflector.dscp_allow == DSCP_BIT(40));
+	/* Unchanged: the same table, its sessions go on. */
+	ck_assert_int_eq(stamp_conf_prepare(b, a, &errs), 0);
+	rb = b->listeners[2].stamp.run;
+	ck_assert_ptr_eq(rb->reflector.sessions, ra->reflector.sessions);
+	config_free(a);
+	/* Another size: a new table. */
+	b->listeners[2].stamp.sessions = 2048;
+	a = b;
+	b = config_load(data_path("stamp-policy-valid.conf"), &errs);
+	ck_assert_ptr_nonnull(b);
+	b->listeners[2].stamp.sessions = 2048;
+	b->listeners[2].stamp.session_timeout = 30;
+	ck_assert_int_eq(stamp_conf_prepare(b, a, &errs), 0);
+	ck_assert_ptr_ne(b->listeners[2].stamp.run->reflector.sessions,
+	    a->listeners[2].stamp.run->reflector.sessions);
+	stamp_sessions_stats(b->listeners[2].stamp.run->reflector.sessions, &st);
+	ck_assert_uint_eq(st.capacity, 2048);
+	config_free(a);
+	config_free(b);
+}
+END_TEST
+
+/* dscp.c: names of RFC 2474 (CS), 2597 (AF), 3246 (EF) and numbers, both ways. */
+START_TEST(dscp_names)
+{
+	ck_assert_int_eq(dscp_parse("ef"), 46);
+	ck_assert_int_eq(dscp_parse("EF"), 46);
+	ck_assert_int_eq(dscp_parse("af11"), 10);
+	ck_assert_int_eq(dscp_parse("af43"), 38);
+	ck_assert_int_eq(dscp_parse("cs7"), 56);
+	ck_assert_int_eq(dscp_parse("cs0"), 0);
+	ck_assert_int_eq(dscp_parse("be"), 0);
+	ck_assert_int_eq(dscp_parse("default"), 0);
+	ck_assert_int_eq(dscp_parse("63"), 63);
+	ck_assert_int_eq(dscp_parse("64"), -1);
+	ck_assert_int_eq(dscp_parse("-1"), -1);
+	ck_assert_int_eq(dscp_parse("af44"), -1);
+	ck_assert_int_eq(dscp_parse("4x"), -1);
+	ck_assert_int_eq(dscp_parse(""), -1);
+	ck_assert_str_eq(dscp_name(46), "ef");
+	ck_assert_str_eq(dscp_name(0), "default");
+	ck_assert_str_eq(dscp_name(26), "af31");
+	ck_assert_ptr_null(dscp_name(1));
+}
+END_TEST
+
 START_TEST(addr_parse_and_format)
 {
 	struct sockaddr_storage ss;
@@ -447,6 +573,9 @@ config_suite(void)
 	tcase_add_test(tc, overlap_rules);
 	tcase_add_test(tc, metrics_block_values);
 	tcase_add_test(tc, metrics_defaults_and_dropin);
+	tcase_add_test(tc, stamp_policy_values);
+	tcase_add_test(tc, stamp_table_reload);
+	tcase_add_test(tc, dscp_names);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("addr");
 	tcase_add_test(tc, addr_parse_and_format);

@@ -195,6 +195,128 @@ START_TEST(udp_wildcard_replies_from_the_destination_address)
 }
 END_TEST
 
+/*
+ * One datagram to ip:port sent with TOS / traffic class tos: the TOS its echo
+ * came back with (-1 if it said none), or fails the test when none came.
+ */
+static int
+tos_echo(int family, const char *ip, int port, int tos)
+{
+	struct sockaddr_storage to;
+	socklen_t len;
+	union {
+		char buf[128];
+		struct cmsghdr align;
+	} ctrl;
+	char data[16];
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
+		.msg_controllen = sizeof(ctrl.buf) };
+	struct pollfd pfd;
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0), on = 1, got = -1;
+
+	ck_assert_int_ge(fd, 0);
+	memset(&to, 0, sizeof(to));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&to;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		ck_assert_int_eq(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
+		len = sizeof(*sin);
+		ck_assert_int_eq(setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)), 0);
+		ck_assert_int_eq(setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &on, sizeof(on)), 0);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&to;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		ck_assert_int_eq(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1);
+		len = sizeof(*sin6);
+		ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos)), 0);
+		ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &on, sizeof(on)),
+		    0);
+	}
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&to, len), 0);
+	ck_assert_int_eq(send(fd, "dscp", 4, 0), 4);
+	pfd = (struct pollfd){ fd, POLLIN, 0 };
+	ck_assert_msg(poll(&pfd, 1, 3000) == 1, "no echo from %s port %d", ip, port);
+	ck_assert_int_eq(recvmsg(fd, &msg, 0), 4);
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS)
+			got = *(const unsigned char *)CMSG_DATA(cm);
+		else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS)
+			memcpy(&got, CMSG_DATA(cm), sizeof(got));
+	}
+	close(fd);
+	return got;
+}
+
+/* Each TOS sent to ip:port and the TOS its echo must carry. */
+static void
+check_dscp(int family, const char *ip, int port, bool reflect)
+{
+	static const struct {
+		int sent, reflected;
+	} cases[] = {
+		{ 0xb8, 0xb8 },		/* EF: comes back EF */
+		{ 0xb9, 0xb8 },		/* EF with ECT(1): the ECN bits are not copied */
+		{ 0x28, 0x28 },		/* AF11 */
+		{ 0xe0, 0x00 },		/* CS7: network control, not allowed by default */
+		{ 0xc0, 0x00 },		/* CS6: likewise */
+		{ 0x03, 0x00 },		/* CE alone: DSCP 0 */
+		{ 0x00, 0x00 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int want = reflect ? cases[i].reflected : 0;
+		int got = tos_echo(family, ip, port, cases[i].sent);
+
+		ck_assert_msg(got == want, "%s port %d, TOS 0x%02x sent: echo has 0x%02x, want "
+		    "0x%02x", ip, port, cases[i].sent, got, want);
+	}
+}
+
+/*
+ * Issue 22 item 2: a UDP echo carries the DSCP its request arrived with,
+ * when dscp_allow admits it, else 0; never the ECN bits; reflect_dscp =
+ * false: always 0. IPv4, IPv6, and IPv4 through a dual-stack [::] socket.
+ */
+START_TEST(udp_reflects_dscp)
+{
+	bool v6 = harness_have_ipv6();
+	struct echod_proc p;
+	int on = harness_free_port(), off = harness_free_port(), any = harness_free_port();
+	char six[512] = "";
+
+	harness_init(&p);
+	if (v6)
+		snprintf(six, sizeof(six),
+		    "  { protocol = \"udp\"; port = %d; address = \"::1\"; },\n"
+		    "  { protocol = \"udp\"; port = %d; address = \"::1\";\n"
+		    "    reflect_dscp = false; },\n", on, off);
+	harness_write_config(&p, "listeners = (\n"
+	    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\"; },\n"
+	    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\";\n"
+	    "    reflect_dscp = false; },\n"
+	    "%s  { protocol = \"udp\"; port = %d; }\n"
+	    ");\nworkers = %d;\n", on, off, six, any, worker_counts[_i]);
+	ck_assert_int_eq(harness_start(&p, NULL, 0), 0);
+	check_dscp(AF_INET, "127.0.0.1", on, true);
+	check_dscp(AF_INET, "127.0.0.1", off, false);
+	check_dscp(AF_INET, "127.0.0.1", any, true);
+	if (v6) {
+		check_dscp(AF_INET6, "::1", on, true);
+		check_dscp(AF_INET6, "::1", off, false);
+		check_dscp(AF_INET6, "::1", any, true);
+	} else {
+		fprintf(stderr, "no IPv6 loopback: DSCP checked over IPv4 only\n");
+	}
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
 START_TEST(ipv6_and_unix_streams)
 {
 	struct fixture f;
@@ -601,6 +723,7 @@ echo_suite(void)
 	/* Twice: a passed [::] socket, and one echod binds. */
 	echo_case(s, "udp wildcard source", udp_wildcard_replies_from_the_destination_address,
 	    30, 2);
+	echo_case(s, "udp dscp", udp_reflects_dscp, 30, 1);
 	echo_case(s, "half-close", half_close_flushes_then_closes, 60, 1);
 	echo_case(s, "1000 connections", thousand_concurrent_connections, 60, 1);
 	echo_case(s, "non-reading client", non_reading_client_is_bounded, 60, 1);

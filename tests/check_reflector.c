@@ -139,8 +139,9 @@ refl_start(struct refl *r, const struct refl_opts *o)
 	for (int i = 0; i < o->n; i++) {
 		expand_keys(r, o->keys[i], keys, sizeof(keys));
 		if (o->any) {
-			/* As ListenDatagram=PORT passes it: [::], IPv4 too. */
-			r->port[i] = harness_listen(&r->p, SOCK_DGRAM, NULL, 0);
+			/* As ListenDatagram=PORT passes it, or echod binds it: [::], IPv4 too. */
+			r->port[i] = o->self_bind ? harness_free_port() :
+			    harness_listen(&r->p, SOCK_DGRAM, NULL, 0);
 			ck_assert_int_gt(r->port[i], 0);
 			append(listeners, sizeof(listeners),
 			    "%s  { protocol = \"stamp\"; port = %d;\n    %s }",
@@ -658,6 +659,67 @@ START_TEST(test_sender_ttl)
 }
 END_TEST
 
+/* A datagram to ip:port: was it answered within ms? */
+static bool
+answered(const char *ip, int port, const uint8_t *pkt, size_t len, int ms)
+{
+	uint8_t buf[MAXPKT];
+	int fd = client(ip, port);
+	bool yes;
+
+	ck_assert_int_eq(send(fd, pkt, len, 0), (ssize_t)len);
+	yes = recv_reply(fd, buf, sizeof(buf), ms, NULL) > 0;
+	close(fd);
+	return yes;
+}
+
+/*
+ * Issue 22 item 14. A stamp listener without address is one dual-stack [::]
+ * socket, whether echod binds it or it is passed: IPv4 senders are answered,
+ * with their TTL and TOS (Class of Service TLV) reported right. Written out,
+ * address = "::" is IPv6 only for stamp and udp listeners alike
+ * (echod.conf(5)), and the log says which of the two a [::] socket is.
+ */
+START_TEST(test_dual_stack_ipv4)
+{
+	struct refl_opts o = { { "" }, 1, false, true, NULL, true };
+	uint8_t pkt[MAXPKT];
+	char log[16384] = "";
+	int sport, uport;
+	struct refl r;
+
+	if (!harness_have_ipv6()) {
+		fprintf(stderr, "no IPv6 loopback: no dual-stack socket to test\n");
+		return;
+	}
+	refl_init(&r);
+	refl_start(&r, &o);
+	cos_check("127.0.0.1", r.port[0]);
+	ttl_check("127.0.0.1", r.port[0], 7, NULL);
+	cos_check("::1", r.port[0]);
+	harness_read_stderr(&r.p, log, sizeof(log), 200);
+	ck_assert_msg(strstr(log, "(IPv4 and IPv6)") != NULL, "%s", log);
+	refl_stop(&r);
+
+	refl_init(&r);
+	sport = harness_free_port();
+	uport = harness_free_port();
+	harness_write_config(&r.p, "listeners = (\n"
+	    "  { protocol = \"stamp\"; port = %d; address = \"::\"; },\n"
+	    "  { protocol = \"udp\"; port = %d; address = \"::\"; }\n);\nworkers = 1;\n",
+	    sport, uport);
+	ck_assert_int_eq(harness_start_passing(&r.p, NULL, NULL, 0, NULL, true), 0);
+	probe(pkt, STAMP_UNAUTH_LEN, 1, 1, STAMP_TS_NTP, NULL, NULL);
+	ck_assert(answered("::1", sport, pkt, STAMP_UNAUTH_LEN, ANSWER_MS));
+	ck_assert(answered("::1", uport, pkt, STAMP_UNAUTH_LEN, ANSWER_MS));
+	ck_assert(!answered("127.0.0.1", sport, pkt, STAMP_UNAUTH_LEN, 300));
+	ck_assert(!answered("127.0.0.1", uport, pkt, STAMP_UNAUTH_LEN, 300));
+	harness_read_stderr(&r.p, log, sizeof(log), 200);
+	ck_assert_msg(strstr(log, "(IPv6 only: address \"::\")") != NULL, "%s", log);
+	refl_stop(&r);
+}
+END_TEST
+
 /* ---- 7. timestamps ---- */
 
 /* T1 <= T2 <= T3 <= T4, each decoded in the listener's format, which the Z bits say. */
@@ -893,7 +955,7 @@ END_TEST
 START_TEST(test_rate_limit)
 {
 	struct refl_opts o = { { "" }, 1, false, false,
-		"exempt = [];\nlimits = { udp_rate = 50; udp_max_reply_bytes_per_second = 0; };\n",
+		"exempt = [];\nlimits = { stamp_rate = 50; stamp_max_reply_bytes_per_second = 0; };\n",
 		false };
 	uint8_t pkt[MAXPKT], buf[MAXPKT];
 	struct timespec next;
@@ -943,6 +1005,62 @@ START_TEST(test_rate_limit)
 	    "%d answered, %.1f expected (+-10 %%)", answered, expected);
 	ck_assert_uint_eq(refused, (uint64_t)(RATE_SENT - answered));
 	ck_assert_uint_eq(stat_get(&r, "total.stamp_reflected"), (uint64_t)answered);
+	close(fd);
+	refl_stop(&r);
+}
+END_TEST
+
+/* Advance an absolute CLOCK_MONOTONIC deadline by ns. */
+static void
+ts_add_ns(struct timespec *t, long ns)
+{
+	t->tv_nsec += ns;
+	while (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+#define PACE_SENT	2000
+#define PACE_GAP_NS	1000000L	/* 1 000 a second, for 2 s */
+
+/*
+ * Issue 22 item 15: with the default limits (no exemption for loopback), one
+ * sender at 1 000 test packets a second is never refused: a refusal would
+ * reach the sender as forward loss, the reflector's policy passed off as the
+ * network's. Every packet is counted as reflected, none as refused by a
+ * reason, and it takes about the 2 s it was sent in.
+ */
+START_TEST(test_rate_default_lets_a_test_run)
+{
+	struct refl_opts o = { { "" }, 1, false, false, "exempt = [];\n", false };
+	uint8_t pkt[MAXPKT], buf[MAXPKT];
+	struct timespec next;
+	int fd, rcvbuf = 4 << 20;
+	long start;
+	struct refl r;
+
+	if (!not_under_valgrind("1 000 packets a second"))
+		return;
+	refl_init(&r);
+	refl_start(&r, &o);
+	fd = client("127.0.0.1", r.port[0]);
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	start = now_ms();
+	for (int i = 0; i < PACE_SENT; i++) {
+		probe(pkt, STAMP_UNAUTH_LEN, (uint32_t)i, 1, STAMP_TS_NTP, NULL, NULL);
+		ck_assert_int_eq(send(fd, pkt, STAMP_UNAUTH_LEN, 0), STAMP_UNAUTH_LEN);
+		while (recv_reply(fd, buf, sizeof(buf), 0, NULL) > 0)
+			continue;
+		ts_add_ns(&next, PACE_GAP_NS);
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+	}
+	fprintf(stderr, "rate default: %d sent in %ld ms\n", PACE_SENT, now_ms() - start);
+	ck_assert_uint_eq(stat_wait(&r, 0, "stamp_reflected", PACE_SENT), PACE_SENT);
+	ck_assert_uint_eq(stat_get(&r, "total.refused.datagram_rate"), 0);
+	ck_assert_uint_eq(stat_get(&r, "total.refused.reply_bytes"), 0);
+	ck_assert_uint_eq(stat_get(&r, "total.datagrams_dropped"), 0);
 	close(fd);
 	refl_stop(&r);
 }
@@ -1039,6 +1157,14 @@ static const struct conf_case conf_cases[] = {
 	{ "\nstamp_auth_key = \"echod-stamp\";", "stamp", KEY_NONE, NULL, 4, "credential" },
 	{ "stamp_auth_key = \"echod-stamp\";", "stamp", KEY_NONE, "@DIR@/nocreds", 3,
 		"echod-stamp" },
+	/* Issue 22: the new keys exit 78 at their file:line as well. */
+	{ "stamp_mode = \"stateful\";\nstamp_sessions = 0;", "stamp", KEY_NONE, NULL, 4,
+		"stamp_sessions 0 out of range" },
+	{ "stamp_mode = \"stateful\"; stamp_session_timeout = 90000;", "stamp", KEY_NONE, NULL,
+		3, "stamp_session_timeout 90000 out of range" },
+	{ "stamp_short_packets = \"pad\";", "stamp", KEY_NONE, NULL, 3, "stamp_short_packets" },
+	{ "\ndscp_allow = [ \"af44\" ];", "stamp", KEY_NONE, NULL, 4, "'af44' is not a DSCP" },
+	{ "reflect_dscp = false;", "stamp", KEY_NONE, NULL, 3, "reflect_dscp is for udp" },
 };
 
 /*
@@ -1310,6 +1436,40 @@ START_TEST(test_reload_keeps_sessions)
 END_TEST
 
 /*
+ * RFC 8762 4.3.1, issue 22 item 9: the reflector's count starts at zero for
+ * each test session. A second run from the same source port (sender sequence
+ * back to 0) and a run after stamp_session_timeout both start at 0.
+ */
+START_TEST(test_sessions_restart)
+{
+	struct refl_opts o = { { "stamp_mode = \"stateful\"; stamp_session_timeout = 1;" }, 1,
+		false, false, NULL, false };
+	struct stamp_reply rep;
+	struct refl r;
+	int fd;
+
+	refl_init(&r);
+	refl_start(&r, &o);
+	fd = client("127.0.0.1", r.port[0]);
+	for (uint32_t i = 0; i < 70; i++) {
+		probe_reply(fd, i, 1, NULL, &rep);
+		ck_assert_uint_eq(rep.seq, i);
+	}
+	/* A new run from the same socket: 0 again, not 70. */
+	probe_reply(fd, 0, 1, NULL, &rep);
+	ck_assert_uint_eq(rep.seq, 0);
+	probe_reply(fd, 1, 1, NULL, &rep);
+	ck_assert_uint_eq(rep.seq, 1);
+	/* Idle for the timeout (1 s; now_s counts whole seconds: wait 2.1). */
+	usleep(2100000);
+	probe_reply(fd, 2, 1, NULL, &rep);
+	ck_assert_uint_eq(rep.seq, 0);
+	close(fd);
+	refl_stop(&r);
+}
+END_TEST
+
+/*
  * A reload that turns a udp listener into a stamp one on the same socket: the
  * socket is asked for TTL, TOS and receive times before the new view serves
  * anything, so the very first test packet after the reload has its TTL.
@@ -1360,11 +1520,13 @@ reflector_suite(void)
 	tc = harness_tcase(s, "ip", 60);
 	tcase_add_test(tc, test_class_of_service);
 	tcase_add_test(tc, test_sender_ttl);
+	tcase_add_test(tc, test_dual_stack_ipv4);
 	tcase_add_test(tc, test_timestamps);
 	tcase_add_test(tc, test_tlv_flags);
 	tc = harness_tcase(s, "hostile", 120);
 	tcase_add_test(tc, test_flood_sessions);
 	tcase_add_test(tc, test_rate_limit);
+	tcase_add_test(tc, test_rate_default_lets_a_test_run);
 	tc = harness_tcase(s, "tshark", 60);
 	tcase_add_test(tc, test_tshark_decodes);
 	tc = harness_tcase(s, "config", 30);
@@ -1375,6 +1537,8 @@ reflector_suite(void)
 	tc = harness_tcase(s, "reload", 60);
 	tcase_add_test(tc, test_reload_keeps_sessions);
 	tcase_add_test(tc, test_reload_udp_to_stamp);
+	tc = harness_tcase(s, "sessions", 60);
+	tcase_add_test(tc, test_sessions_restart);
 	tc = harness_tcase(s, "guard", 60);
 	tcase_add_test(tc, test_guard_applies);
 	return s;

@@ -744,6 +744,51 @@ START_TEST(test_reason_names)
 }
 END_TEST
 
+/*
+ * Issue 22 item 15: STAMP test packets have buckets of their own, at their
+ * own rates: 1 000 a second for 60 s pass under stamp_rate 2000 while the
+ * same source's echo datagrams (udp_rate 100) are refused, and neither
+ * spends the other's budget; the byte cap still bounds STAMP replies.
+ */
+START_TEST(test_stamp_class_own_buckets)
+{
+	struct srclimit_conf conf = {
+		.udp_rate = 100, .udp_max_reply_bytes_per_second = 65536,
+		.stamp_rate = 2000, .stamp_max_reply_bytes_per_second = 262144,
+	};
+	struct srclimit *sl = srclimit_new(1024, &conf);
+	const char *peers[] = { "203.0.113.7", "::ffff:203.0.113.8", "2001:db8::1" };
+	enum srclimit_reason why;
+
+	ck_assert_ptr_nonnull(sl);
+	for (size_t p = 0; p < 3; p++) {
+		struct sockaddr_storage a = peer(peers[p]);
+		uint64_t stamp_ok = 0, echo_ok = 0;
+
+		/* One STAMP packet a millisecond, and one echo datagram. */
+		for (uint64_t t = 0; t < 60000; t++) {
+			stamp_ok += srclimit_datagram(sl, SA(a), SRCLIMIT_STAMP, 112,
+			    p * 100000 + t, &why);
+			echo_ok += srclimit_udp(sl, SA(a), 44, p * 100000 + t);
+		}
+		ck_assert_uint_eq(stamp_ok, 60000);
+		ck_assert_uint_le(echo_ok, 100 * 60 + 100);
+	}
+	/* 2 000 a second of 1 000 octets: the byte cap (256 KiB/s) refuses most. */
+	{
+		struct sockaddr_storage b = peer("198.51.100.1");
+		uint64_t ok = 0;
+
+		for (uint64_t t = 0; t < 20000; t++)
+			ok += srclimit_datagram(sl, SA(b), SRCLIMIT_STAMP, 1000, 500000 + t / 2,
+			    &why);
+		ck_assert_uint_le(ok, 262144 * 11 / 1000 + 1);
+		ck_assert_uint_gt(refused(sl, SRCLIMIT_UDP_BYTES), 0);
+	}
+	srclimit_free(sl);
+}
+END_TEST
+
 static Suite *
 srclimit_suite(void)
 {
@@ -766,6 +811,7 @@ srclimit_suite(void)
 	tcase_add_test(tc, test_zero_is_off);
 	tcase_add_test(tc, test_reload_rates);
 	tcase_add_test(tc, test_reason_names);
+	tcase_add_test(tc, test_stamp_class_own_buckets);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sources");
 	tcase_add_test(tc, test_ipv6_per_64);

@@ -19,6 +19,7 @@
 #include "pcap-write.h"
 #include "stamp-golden.h"
 #include "stamp.h"
+#include "stamp_session.h"
 
 /* 2024-01-01 00:00:00 UTC, the golden packets' second. */
 #define GOLDEN_SEC	1704067200
@@ -787,6 +788,69 @@ START_TEST(test_sessions_flood)
 }
 END_TEST
 
+/*
+ * RFC 8762 4.3.1: the reflector's count starts at zero for each test session
+ * (issue 22 item 9). The same source, port and SSID idle for the timeout is a
+ * new session, counted as restarted.
+ */
+START_TEST(test_sessions_restart_after_timeout)
+{
+	struct stamp_sessions *s = stamp_sessions_new(64, 10);
+	struct sockaddr_in a = loopback(7000);
+	struct stamp_session_view v;
+
+	for (uint32_t i = 0; i < 5; i++)
+		ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&a, 0, 100 + i, i,
+		    &v), 0);
+	ck_assert_uint_eq(v.seq, 4);
+	/* Last packet at 4: at 13 the session is still alive, at 14 it timed out. */
+	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&a, 0, 105, 13, &v), 0);
+	ck_assert_uint_eq(v.seq, 5);
+	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&a, 0, 500, 23, &v), 0);
+	ck_assert_uint_eq(v.seq, 0);
+	ck_assert_uint_eq(v.rx, 1);
+	ck_assert_uint_eq(stamp_sessions_restarts(s), 1);
+	stamp_sessions_free(s);
+}
+END_TEST
+
+/*
+ * RFC 8762 4.3.1, issue 22 item 9: a second run from the same source port
+ * starts its sender sequence at 0 again: the reflector's starts at 0 with it.
+ * A 0 that may be the first packet duplicated or reordered does not restart.
+ */
+START_TEST(test_sessions_restart_on_sender_zero)
+{
+	struct stamp_sessions *s = stamp_sessions_new(64, 60);
+	struct sockaddr_in a = loopback(7001), b = loopback(7002);
+	struct stamp_session_view v;
+
+	/* First run: 100 packets within one second. */
+	for (uint32_t i = 0; i < 100; i++)
+		ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&a, 0, i, 0, &v), 0);
+	ck_assert_uint_eq(v.seq, 99);
+	/* Second run at once, same port: sender 0 -> reflector 0, then 1. */
+	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&a, 0, 0, 0, &v), 0);
+	ck_assert_uint_eq(v.seq, 0);
+	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&a, 0, 1, 0, &v), 0);
+	ck_assert_uint_eq(v.seq, 1);
+	ck_assert_uint_eq(stamp_sessions_restarts(s), 1);
+
+	/* 1, 0 (reordered), 0 (duplicated), 2 in the first second: one session, no restart. */
+	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&b, 0, 1, 5, &v), 0);
+	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&b, 0, 0, 5, &v), 0);
+	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&b, 0, 0, 6, &v), 0);
+	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&b, 0, 2, 6, &v), 0);
+	ck_assert_uint_eq(v.seq, 3);
+	ck_assert_uint_eq(stamp_sessions_restarts(s), 1);
+	/* A slow sender (one packet a second) starting again after 3 packets: restarted. */
+	ck_assert_int_eq(stamp_sessions_count(s, (struct sockaddr *)&b, 0, 0, 8, &v), 0);
+	ck_assert_uint_eq(v.seq, 0);
+	ck_assert_uint_eq(stamp_sessions_restarts(s), 2);
+	stamp_sessions_free(s);
+}
+END_TEST
+
 /* One group of 8: a ninth active session is refused; once one is idle, it takes its place. */
 START_TEST(test_sessions_evict_only_idle)
 {
@@ -855,6 +919,8 @@ stamp_suite(void)
 	tcase_add_test(tc, test_sessions_wrap_sees_allocations);
 	tcase_add_test(tc, test_sessions_flood);
 	tcase_add_test(tc, test_sessions_evict_only_idle);
+	tcase_add_test(tc, test_sessions_restart_after_timeout);
+	tcase_add_test(tc, test_sessions_restart_on_sender_zero);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
