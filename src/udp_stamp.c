@@ -19,13 +19,19 @@ cmsg_int(const struct cmsghdr *cm)
 	return v;
 }
 
-/* What the kernel said about the packet's arrival; T2 from the clock if it said nothing. */
+/*
+ * What the kernel said about the packet's arrival; T2 from the clock if it
+ * said nothing (SO_TIMESTAMPNS refused, or its cmsg lost to MSG_CTRUNC,
+ * which udp.c's control buffer is sized never to cause): a->t2_user says so.
+ * Whatever did arrive is used; a field missing reads as unknown.
+ */
 static void
 arrival_read(struct msghdr *in, struct stamp_arrival *a)
 {
 	bool have_t2 = false;
 
 	a->src = in->msg_name;
+	a->t2_user = false;
 	a->ttl = -1;
 	a->tos = -1;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(in); cm != NULL; cm = CMSG_NXTHDR(in, cm)) {
@@ -40,8 +46,10 @@ arrival_read(struct msghdr *in, struct stamp_arrival *a)
 			a->tos = cmsg_int(cm) & 0xff;
 		}
 	}
-	if (!have_t2)
+	if (!have_t2) {
 		clock_gettime(CLOCK_REALTIME, &a->t2);
+		a->t2_user = true;
+	}
 }
 
 static void
@@ -57,9 +65,27 @@ static const enum stat_id drop_stat[] = {
 	[STAMP_DROP_SESSIONS] = STAT_stamp_sessions_full,
 };
 
+/* The outcome's counters beyond "reflected". */
+static void
+count_outcome(struct echo_stats *stats[2], const struct stamp_arrival *a,
+    const struct stamp_outcome *o)
+{
+	count(stats, STAT_stamp_reflected, 1);
+	if (o->short_answered)
+		count(stats, STAT_stamp_short_answered, 1);
+	if (a->t2_user)
+		count(stats, STAT_stamp_t2_userspace, 1);
+	if (o->tlv.cos_refused)
+		count(stats, STAT_stamp_cos_refused, 1);
+	if (o->tlv.unknown > 0)
+		count(stats, STAT_stamp_tlvs_unrecognized, o->tlv.unknown);
+	if (o->tlv.malformed > 0)
+		count(stats, STAT_stamp_tlvs_malformed, o->tlv.malformed);
+}
+
 bool
 udp_stamp_reflect(const struct listener_spec *served, struct msghdr *in, uint8_t *pkt,
-    size_t len, uint64_t now_ms, struct echo_stats *stats[2], struct udp_stamp_reply *out,
+    size_t *len, uint64_t now_ms, struct echo_stats *stats[2], struct udp_stamp_reply *out,
     int *dscp)
 {
 	struct stamp_runtime *run = served->stamp.run;
@@ -69,17 +95,15 @@ udp_stamp_reflect(const struct listener_spec *served, struct msghdr *in, uint8_t
 	*dscp = -1;
 	out->reflector = NULL;
 	arrival_read(in, &a);
+	a.counters = &run->reflector.counters;
 	a.now_s = now_ms / 1000;
 	a.clock = stamp_conf_clock(run, a.now_s);
-	if (stamp_reflect(pkt, len, &run->reflector, &a, &o) == -1) {
+	if (stamp_reflect(pkt, *len, &run->reflector, &a, &o) == -1) {
 		count(stats, drop_stat[o.drop], 1);
 		return false;
 	}
-	count(stats, STAT_stamp_reflected, 1);
-	if (o.tlv.unknown > 0)
-		count(stats, STAT_stamp_tlvs_unrecognized, o.tlv.unknown);
-	if (o.tlv.malformed > 0)
-		count(stats, STAT_stamp_tlvs_malformed, o.tlv.malformed);
+	count_outcome(stats, &a, &o);
+	*len = o.test.len;
 	*dscp = o.tlv.dscp;
 	out->reflector = &run->reflector;
 	out->pkt = pkt;
@@ -91,18 +115,18 @@ void
 udp_stamp_send_times(struct udp_stamp_reply *replies, size_t n)
 {
 	struct timespec t3;
-	bool taken = false;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct stamp_reflector *r = replies[i].reflector;
 
 		if (r == NULL)
 			continue;
-		/* One reading for the batch: one sendmmsg() sends them all. */
-		if (!taken) {
-			clock_gettime(CLOCK_REALTIME, &t3);
-			taken = true;
-		}
+		/*
+		 * One reading per reply, in sending order: one for the batch
+		 * would give the last reply a T3 older than the HMACs signed
+		 * before it (up to 16 of them) and hide that time from RTTs.
+		 */
+		clock_gettime(CLOCK_REALTIME, &t3);
 		stamp_reflect_send_time(replies[i].pkt, &replies[i].test, &t3, r->fmt, r->key);
 	}
 }
