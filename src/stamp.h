@@ -345,6 +345,8 @@ struct stamp_counters {
 	_Atomic uint32_t rx;
 };
 
+#define STAMP_DSCP_ALLOW_DEFAULT	(~(UINT64_C(1) << 48 | UINT64_C(1) << 56))
+
 /* A listener's reflector settings (config: stamp_mode, stamp_auth_key, stamp_timestamp). */
 struct stamp_reflector {
 	const struct stamp_key *key;		/* NULL: unauthenticated */
@@ -353,7 +355,11 @@ struct stamp_reflector {
 	bool	tlvs;				/* process RFC 8972 TLVs */
 	/* stamp_short_packets = "drop": no RFC 8762 4.6 base-packet reply to a short one. */
 	bool	short_drop;
-	/* dscp_allow: bit d set, DSCP d may be asked for in a Class of Service TLV. */
+	/*
+	 * dscp_allow: bit d set, DSCP d may be asked for in a Class of Service
+	 * TLV (RFC 8972 4.4); 0 allows none. STAMP_DSCP_ALLOW_DEFAULT: all but
+	 * CS6 and CS7, the network control classes a stranger must not get.
+	 */
 	uint64_t dscp_allow;
 	uint8_t	sync_src, ts_in, ts_out;	/* Timestamp Information answers */
 	/* Where stamp_arrival.counters points for this listener (zeroed with it). */

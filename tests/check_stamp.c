@@ -28,7 +28,7 @@
 
 static const struct stamp_clock golden_clock = { true, 10, 3 };
 /* stamp_conf.c's default dscp_allow: every DSCP but CS6 (48) and CS7 (56). */
-#define DSCP_DEFAULT	(~(UINT64_C(1) << 48 | UINT64_C(1) << 56))
+#define DSCP_DEFAULT	STAMP_DSCP_ALLOW_DEFAULT
 
 static struct timespec
 golden_time(long nsec)
