@@ -7,6 +7,7 @@
 #include "stamp_conf.h"
 #include "udp_stamp.h"
 
+/* -1 when the cmsg is shorter than its data (the kernel cuts the last one short: MSG_CTRUNC). */
 static int
 cmsg_int(const struct cmsghdr *cm)
 {
@@ -15,6 +16,8 @@ cmsg_int(const struct cmsghdr *cm)
 	/* IP_TOS arrives as one octet, IP_TTL and the IPv6 ones as an int. */
 	if (cm->cmsg_len == CMSG_LEN(sizeof(uint8_t)))
 		return *(const uint8_t *)CMSG_DATA(cm);
+	if (cm->cmsg_len < CMSG_LEN(sizeof(v)))
+		return -1;
 	memcpy(&v, CMSG_DATA(cm), sizeof(v));
 	return v;
 }
@@ -23,7 +26,8 @@ cmsg_int(const struct cmsghdr *cm)
  * What the kernel said about the packet's arrival; T2 from the clock if it
  * said nothing (SO_TIMESTAMPNS refused, or its cmsg lost to MSG_CTRUNC,
  * which udp.c's control buffer is sized never to cause): a->t2_user says so.
- * Whatever did arrive is used; a field missing reads as unknown.
+ * On MSG_CTRUNC the kernel copies the last cmsg cut short, cmsg_len saying
+ * so: each is read only when whole; a field missing reads as unknown.
  */
 static void
 arrival_read(struct msghdr *in, struct stamp_arrival *a)
@@ -35,7 +39,8 @@ arrival_read(struct msghdr *in, struct stamp_arrival *a)
 	a->ttl = -1;
 	a->tos = -1;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(in); cm != NULL; cm = CMSG_NXTHDR(in, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(a->t2))) {
 			memcpy(&a->t2, CMSG_DATA(cm), sizeof(a->t2));
 			have_t2 = true;
 		} else if ((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TTL) ||
@@ -43,7 +48,8 @@ arrival_read(struct msghdr *in, struct stamp_arrival *a)
 			a->ttl = cmsg_int(cm);
 		} else if ((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS) ||
 		    (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS)) {
-			a->tos = cmsg_int(cm) & 0xff;
+			a->tos = cmsg_int(cm);
+			a->tos = a->tos < 0 ? -1 : a->tos & 0xff;
 		}
 	}
 	if (!have_t2) {

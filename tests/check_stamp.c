@@ -20,6 +20,7 @@
 #include "pcap-write.h"
 #include "stamp-golden.h"
 #include "stamp.h"
+#include "stamp_conf.h"
 #include "udp_stamp.h"
 
 /* 2024-01-01 00:00:00 UTC, the golden packets' second. */
@@ -1028,6 +1029,79 @@ START_TEST(test_i13_t3_per_reply_rfc8762_4_3_1)
 }
 END_TEST
 
+/* One datagram through udp_stamp_reflect() with the control buffer ctl[0 .. ctllen). */
+static bool
+udp_reflect(struct listener_spec *served, uint8_t *pkt, size_t *len, void *ctl,
+    size_t ctllen, int flags, struct echo_stats *st)
+{
+	struct sockaddr_in src = loopback(40000);
+	struct msghdr in = { .msg_name = &src, .msg_namelen = sizeof(src), .msg_control = ctl,
+		.msg_controllen = ctllen, .msg_flags = flags };
+	static struct echo_stats listener;	/* the listener's slot: not looked at */
+	struct echo_stats *stats[2] = { st, &listener };
+	struct udp_stamp_reply rep;
+	int dscp;
+
+	return udp_stamp_reflect(served, &in, pkt, len, 1000, stats, &rep, &dscp);
+}
+
+/*
+ * Issue 22 items 10 and 13 in the batch path (udp_stamp.c): a 14-octet
+ * TWAMP-Light packet's reply length is 44 (RFC 8762 4.6), counted as
+ * stamp_short_answered; a packet without a kernel timestamp, or whose
+ * SCM_TIMESTAMPNS the kernel cut short (MSG_CTRUNC), gets T2 from user space,
+ * counted as stamp_t2_userspace and said in Timestamp In (RFC 8972 4.3).
+ */
+START_TEST(test_i13_ctrunc_t2_userspace_rfc8972_4_3)
+{
+	static struct echo_stats st;
+	struct stamp_runtime *run = calloc(1, sizeof(*run));
+	struct listener_spec served;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctl;
+	struct timespec kernel_t2 = golden_time(0);
+	uint8_t pkt[MAXPKT];
+	size_t len = golden_hex("twamp-light-sender.hex", pkt, sizeof(pkt)), off;
+	struct stamp_probe p = { 1, { GOLDEN_SEC, 0 }, 5, STAMP_TS_NTP, golden_clock };
+
+	ck_assert_ptr_nonnull(run);
+	memset(&served, 0, sizeof(served));
+	served.stamp.run = run;
+	run->reflector = reflector(NULL, NULL);
+	/* A whole timestamp: the kernel's T2, nothing counted. */
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.align.cmsg_level = SOL_SOCKET;
+	ctl.align.cmsg_type = SCM_TIMESTAMPNS;
+	ctl.align.cmsg_len = CMSG_LEN(sizeof(kernel_t2));
+	memcpy(CMSG_DATA(&ctl.align), &kernel_t2, sizeof(kernel_t2));
+	ck_assert(udp_reflect(&served, pkt, &len, ctl.buf, sizeof(ctl.buf), 0, &st));
+	ck_assert_uint_eq(len, STAMP_UNAUTH_LEN);
+	ck_assert_uint_eq(stamp_get64(pkt + 16), stamp_ts_encode(&kernel_t2, STAMP_TS_NTP));
+	ck_assert_uint_eq(stats_get(&st, STAT_stamp_short_answered), 1);
+	ck_assert_uint_eq(stats_get(&st, STAT_stamp_t2_userspace), 0);
+	/* Cut short by the kernel (MSG_CTRUNC): not read as a timestamp. */
+	off = STAMP_UNAUTH_LEN;
+	stamp_probe_build(pkt, sizeof(pkt), &p, NULL);
+	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_TIMESTAMP_INFO, NULL, 4);
+	len = off;
+	ctl.align.cmsg_len = CMSG_LEN(sizeof(kernel_t2) / 2);
+	ck_assert(udp_reflect(&served, pkt, &len, ctl.buf, CMSG_SPACE(sizeof(kernel_t2) / 2),
+	    MSG_CTRUNC, &st));
+	ck_assert_uint_ne(stamp_get64(pkt + 16), stamp_ts_encode(&kernel_t2, STAMP_TS_NTP));
+	ck_assert_uint_eq(pkt[STAMP_UNAUTH_LEN + 5], STAMP_TSM_CONTROL);
+	ck_assert_uint_eq(stats_get(&st, STAT_stamp_t2_userspace), 1);
+	/* No control messages at all. */
+	len = off;
+	ck_assert(udp_reflect(&served, pkt, &len, NULL, 0, 0, &st));
+	ck_assert_uint_eq(pkt[STAMP_UNAUTH_LEN + 5], STAMP_TSM_CONTROL);
+	ck_assert_uint_eq(stats_get(&st, STAT_stamp_t2_userspace), 2);
+	ck_assert_uint_eq(stats_get(&st, STAT_stamp_reflected), 3);
+	free(run);
+}
+END_TEST
+
 /* ---- tshark: a third-party decoder reads the replies we build ---- */
 
 #define TSHARK_N	5
@@ -1237,6 +1311,7 @@ stamp_suite(void)
 	tcase_add_test(tc, test_i12_direct_measurement_rfc8972_4_5);
 	tcase_add_test(tc, test_i13_t2_userspace_rfc8972_4_3);
 	tcase_add_test(tc, test_i13_t3_per_reply_rfc8762_4_3_1);
+	tcase_add_test(tc, test_i13_ctrunc_t2_userspace_rfc8972_4_3);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
