@@ -244,8 +244,9 @@ stamp_reply_parse(const uint8_t *pkt, size_t len, const struct stamp_key *key,
  * RFC 8762 4.6: a TWAMP-Light sender's test packet (RFC 5357 4.1.2, 14
  * octets) is shorter than STAMP's base, and the reflector answers it with
  * its own base packet. The missing octets read as zeros (SSID 0, no MBZ
- * surprises), so everything after this sees a base-long packet. 0, or -1:
- * not answered. Authenticated mode never answers one: RFC 5357's
+ * surprises), so everything after this sees a base-long packet. 0: long
+ * enough as it is; 1: made base-long; -1: not answered (pkt untouched).
+ * Authenticated mode never answers one: RFC 5357's
  * authenticated test packet (48 octets: Sequence Number, MBZ, Timestamp,
  * Error Estimate, MBZ, HMAC) is HMAC-SHA1 keyed by TWAMP-Control, which
  * STAMP's HMAC-SHA-256 over 96 octets cannot check, and a reply nobody
