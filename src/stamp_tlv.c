@@ -145,7 +145,9 @@ answer_timestamp_info(uint8_t *v, const struct stamp_tlv_env *env)
  * packets received, this one included; R_TxC the replies transmitted before
  * this one: this reply is not sent yet when its counter is written, and
  * counting it would claim a transmission that may still fail. So R_TxC is
- * R_RxC - 1 while nothing is lost on the way out.
+ * R_RxC - 1 while nothing is lost on the way out. "Transmitted" is counted
+ * when a reply is built and handed to sendmmsg(): one the kernel then refuses
+ * (ENOBUFS) is counted all the same, as nothing reports back after the send.
  */
 static void
 answer_direct(uint8_t *v, const struct stamp_session_view *counts)
