@@ -17,6 +17,12 @@
 #define STAMP_PORT		862
 #define STAMP_UNAUTH_LEN	44	/* RFC 8762 4.2.1 / 4.3.1: both directions */
 #define STAMP_AUTH_LEN		112	/* RFC 8762 4.2.2 / 4.3.2: both directions */
+/*
+ * The shortest test packet answered (RFC 8762 4.6): a TWAMP-Light sender's
+ * unauthenticated test packet of RFC 5357 4.1.2, Sequence Number (4),
+ * Timestamp (8) and Error Estimate (2), the fields the reply copies.
+ */
+#define STAMP_TWAMP_LIGHT_LEN	14
 #define STAMP_HMAC_LEN		16	/* HMAC-SHA-256 truncated to 128 bits */
 #define STAMP_AUTH_HMAC_OFF	96	/* the base HMAC covers the 96 octets before it */
 /* Where a reflector packet carries the Session-Sender Sequence Number (RFC 8762 4.3). */
@@ -29,9 +35,16 @@
 
 /* The Z bit (RFC 8762 4.2.1): how every timestamp of a packet is encoded. */
 enum stamp_ts_format {
-	STAMP_TS_NTP = 0,	/* NTP 64-bit: seconds since 1900, 2^-32 s fractions */
-	STAMP_TS_PTP = 1,	/* PTPv2 truncated: seconds since 1970, nanoseconds */
+	STAMP_TS_NTP = 0,	/* NTP 64-bit: UTC seconds since 1900, 2^-32 s fractions */
+	STAMP_TS_PTP = 1,	/* PTPv2 truncated: TAI seconds since 1970, nanoseconds */
 };
+
+/*
+ * TAI - UTC in seconds when the kernel does not know it (adjtimex()'s tai
+ * is 0 until an NTP or PTP daemon sets it): 37 s since 2017-01-01, and no
+ * leap second is scheduled. Update with the IERS Bulletin C if one is.
+ */
+#define STAMP_TAI_UTC_DEFAULT	37
 
 /* What the Error Estimate (RFC 4656 4.1.2) says about the local clock. */
 struct stamp_clock {
@@ -40,8 +53,18 @@ struct stamp_clock {
 	uint8_t	multiplier;	/* never 0; error = multiplier * 2^(scale - 32) s */
 };
 
+/*
+ * ts is CLOCK_REALTIME (UTC). PTP counts TAI (IEEE 1588): encoding adds
+ * stamp_tai_offset(), decoding takes it off again, so both ends of a
+ * process agree and a reply's T2/T3 compare with a local UTC T1/T4.
+ */
 uint64_t stamp_ts_encode(const struct timespec *ts, enum stamp_ts_format fmt);
 void	stamp_ts_decode(uint64_t wire, enum stamp_ts_format fmt, struct timespec *ts);
+/*
+ * TAI - UTC in seconds: the kernel's (adjtimex()'s tai) as last read by
+ * stamp_clock_state(), else STAMP_TAI_UTC_DEFAULT. One value per process.
+ */
+int	stamp_tai_offset(void);
 
 /*
  * The clock state from adjtimex()'s results, kept pure for the tests: state
@@ -50,7 +73,10 @@ void	stamp_ts_decode(uint64_t wire, enum stamp_ts_format fmt, struct timespec *t
  * rounded up to the next value the 14 bits can say, at least 2^-32 s.
  */
 void	stamp_clock_from_timex(int state, int status, long esterror_us, struct stamp_clock *c);
-/* Read the kernel's clock state with adjtimex(); 0, or -1 and errno (c set to unsynced). */
+/*
+ * Read the kernel's clock state with adjtimex(); 0, or -1 and errno (c set
+ * to unsynced). Also refreshes stamp_tai_offset() when the kernel knows it.
+ */
 int	stamp_clock_state(struct stamp_clock *c);
 uint16_t stamp_error_estimate(const struct stamp_clock *c, enum stamp_ts_format fmt);
 /* The error an Error Estimate states, in seconds, and its S and Z bits. */
@@ -91,7 +117,8 @@ struct stamp_reflection {
  * t->len bytes: in place over the received packet (t was parsed from it
  * first) or into another buffer. Octets from t->base_len on (the sender's
  * padding and TLVs) are left alone, so the reply is exactly as long as the
- * test packet. The Timestamp (T3) and the HMAC are left for
+ * test packet (stamp_reflect() makes a short one base-long first). The
+ * Timestamp (T3) and the HMAC are left for
  * stamp_reflect_send_time(), called as late as possible.
  */
 void	stamp_reflect_build(uint8_t *buf, const struct stamp_test *t,
@@ -184,10 +211,13 @@ enum stamp_tlv_type {
 	STAMP_TLV_HMAC = 8,
 };
 
-/* Timestamp Information TLV values (RFC 8972 4.3, IANA registries). */
+/*
+ * Timestamp Information TLV values (RFC 8972 4.3 and its IANA registries
+ * "Synchronization Source" and "Timestamping Method", RFC 8972 5.5, 5.6).
+ */
 enum stamp_sync_src {
 	STAMP_SYNC_NTP = 1, STAMP_SYNC_PTP = 2, STAMP_SYNC_SSU = 3, STAMP_SYNC_GNSS = 4,
-	STAMP_SYNC_FREE = 5,
+	STAMP_SYNC_FREE = 5,	/* "Local free-running": what an unsynchronised clock is */
 };
 enum stamp_ts_method { STAMP_TSM_HW = 1, STAMP_TSM_SW = 2, STAMP_TSM_CONTROL = 3 };
 
@@ -224,15 +254,26 @@ struct stamp_session_view;
 /* What the reflector knows for the TLVs of one packet. */
 struct stamp_tlv_env {
 	int	tos;		/* TOS / traffic class received (DSCP and ECN), -1 unknown */
-	uint8_t	sync_src, ts_in, ts_out;	/* Timestamp Information answers */
-	const struct stamp_session_view *session;	/* NULL: stateless */
+	/*
+	 * Timestamp Information answers. sync_src is the source when the clock
+	 * is synchronised; synced false (the Error Estimate's S = 0) answers
+	 * STAMP_SYNC_FREE instead, so the TLV never contradicts the S bit.
+	 */
+	uint8_t	sync_src, ts_in, ts_out;
+	bool	synced;
+	uint64_t dscp_allow;	/* bit d: DSCP d may be asked for (Class of Service) */
+	/* Direct Measurement counts (this packet included); NULL: none, the TLV gets U. */
+	const struct stamp_session_view *session;
 	const struct stamp_key *key;		/* NULL: unauthenticated */
 };
 
 /* What the TLVs asked for and how they were answered. */
 struct stamp_tlv_result {
-	int	dscp;		/* DSCP the sender asked for (Class of Service), or -1 */
+	/* DSCP to send the reply with (Class of Service), or -1: the socket's. */
+	int	dscp;
 	unsigned known, unknown, malformed;
+	unsigned unprotected;	/* authenticated mode: TLVs no HMAC TLV covers (I, not acted on) */
+	bool	cos_refused;	/* DSCP1 outside dscp_allow: DSCP2 (or 0) used, RP = 1 */
 	bool	integrity_failed;	/* an HMAC TLV did not verify: I flags set */
 	bool	legacy_padding;		/* only zeros after the base: RFC 8762 padding */
 };
@@ -241,11 +282,14 @@ struct stamp_tlv_result {
  * Process the TLVs of a reply being built in place: pkt[base_len .. len) as
  * received, pkt[0 .. 4) already the reflector's Sequence Number,
  * sender_seq_be the 4 octets of the test packet's. Known TLVs are answered,
- * unknown ones get U, the first that does not fit gets M and ends the walk;
- * an HMAC TLV that does not verify sets I on all and nothing is acted on
- * (unauthenticated mode has no key: the HMAC TLV gets U). Trailing zeros are
- * RFC 8762 padding (TWAMP-Light senders) and stay as they are. Never changes
- * the length.
+ * unknown ones get U. The first malformed TLV (RFC 8972 4: cut short, or a
+ * Length wrong for its type) gets M and ends the walk: what follows it is
+ * left as received. Authenticated mode (RFC 8972 4.8): TLVs are acted on
+ * only when an HMAC TLV verifies, and only those before it; an HMAC TLV that
+ * does not verify sets I on all; with none, or after it, every TLV but Extra
+ * Padding gets I and is not acted on (res->unprotected). Unauthenticated
+ * mode has no key: the HMAC TLV gets U. Trailing zeros are RFC 8762 padding
+ * (TWAMP-Light senders) and stay as they are. Never changes the length.
  */
 void	stamp_tlv_reflect(uint8_t *pkt, size_t len, size_t base_len,
 	    const uint8_t sender_seq_be[4], const struct stamp_tlv_env *env,
@@ -257,7 +301,8 @@ void	stamp_tlv_reflect(uint8_t *pkt, size_t len, size_t base_len,
 struct stamp_session_view {
 	uint32_t seq;		/* reflector's Sequence Number for this reply (0, 1, ...) */
 	uint32_t rx;		/* test packets received, this one included (R-Rx) */
-	uint32_t tx;		/* replies built, this one included (R-Tx) */
+	uint32_t tx;		/* replies built, this one included */
+	bool	restarted;	/* this packet began the session again at zero */
 };
 
 struct stamp_sessions_stats {
@@ -293,6 +338,16 @@ void	stamp_sessions_stats(struct stamp_sessions *s, struct stamp_sessions_stats 
 
 /* ---- stamp_packet.c: the reflector in one call ---- */
 
+/*
+ * A stateless listener's Direct Measurement counts (RFC 8972 4.5): every
+ * test packet it answers, whoever sent it. Shared by the workers.
+ */
+struct stamp_counters {
+	_Atomic uint32_t rx;
+};
+
+#define STAMP_DSCP_ALLOW_DEFAULT	(~(UINT64_C(1) << 48 | UINT64_C(1) << 56))
+
 /* A listener's reflector settings (config: stamp_mode, stamp_auth_key, stamp_timestamp). */
 struct stamp_reflector {
 	const struct stamp_key *key;		/* NULL: unauthenticated */
@@ -301,15 +356,29 @@ struct stamp_reflector {
 	bool	tlvs;				/* process RFC 8972 TLVs */
 	/* stamp_short_packets = "drop": no RFC 8762 4.6 base-packet reply to a short one. */
 	bool	short_drop;
-	/* dscp_allow: bit d set, DSCP d may be asked for in a Class of Service TLV. */
+	/*
+	 * dscp_allow: bit d set, DSCP d may be asked for in a Class of Service
+	 * TLV (RFC 8972 4.4); 0 allows none. STAMP_DSCP_ALLOW_DEFAULT: all but
+	 * CS6 and CS7, the network control classes a stranger must not get.
+	 */
 	uint64_t dscp_allow;
 	uint8_t	sync_src, ts_in, ts_out;	/* Timestamp Information answers */
+	/* Where stamp_arrival.counters points for this listener (zeroed with it). */
+	struct stamp_counters counters;
 };
 
 /* One received test packet's surroundings. */
 struct stamp_arrival {
 	const struct sockaddr *src;
 	struct timespec t2;	/* kernel receive time (SO_TIMESTAMPNS) */
+	/* No kernel timestamp came: t2 was read in user space (Timestamp In: control plane). */
+	bool	t2_user;
+	/*
+	 * The listener's counters (its reflector's, mutable: the reflector is
+	 * shared read-only). NULL: a stateless reflector answers Direct
+	 * Measurement with U.
+	 */
+	struct stamp_counters *counters;
 	uint64_t now_s;		/* monotonic seconds, for the session table */
 	int	ttl;		/* IP_RECVTTL / IPV6_RECVHOPLIMIT, -1 unknown (sent as 0) */
 	int	tos;		/* IP_RECVTOS / IPV6_RECVTCLASS, -1 unknown */
@@ -318,21 +387,33 @@ struct stamp_arrival {
 
 enum stamp_drop {
 	STAMP_OK = 0,
-	STAMP_DROP_SHORT,	/* shorter than the base packet of the mode */
+	/*
+	 * Shorter than the base packet of the mode and not answered: under
+	 * STAMP_TWAMP_LIGHT_LEN, or authenticated, or short_drop.
+	 */
+	STAMP_DROP_SHORT,
 	STAMP_DROP_AUTH,	/* base HMAC did not verify */
 	STAMP_DROP_SESSIONS,	/* stateful table full of active sessions */
 };
 
 struct stamp_outcome {
 	enum stamp_drop drop;
-	struct stamp_test test;
+	bool	short_answered;	/* RFC 8762 4.6: a short test packet got a base-long reply */
+	bool	session_restarted;	/* stateful: its session began again at zero */
+	struct stamp_test test;	/* test.len: the reply's length */
 	struct stamp_tlv_result tlv;	/* tlv.dscp: what to send the reply with */
 };
 
 /*
- * Turn the test packet in pkt[0 .. len) into the reply, in place, same
- * length. 0, or -1 with out->drop saying why (pkt untouched). Then
- * the caller applies out->tlv.dscp if >= 0, and right before sending calls
+ * Turn the test packet in pkt[0 .. len) into the reply, in place: the same
+ * length, except that an unauthenticated test packet of at least
+ * STAMP_TWAMP_LIGHT_LEN octets but shorter than the base gets a base-long
+ * reply (RFC 8762 4.6; unless r->short_drop), its missing octets read as
+ * zeros. So pkt must have room for STAMP_UNAUTH_LEN octets whatever len is;
+ * the reply is pkt[0 .. out->test.len). An authenticated short packet is
+ * never answered: it cannot carry the HMAC a reply may only answer.
+ * 0, or -1 with out->drop saying why (pkt untouched). Then the caller
+ * applies out->tlv.dscp if >= 0, and right before sending calls
  * stamp_reflect_send_time(pkt, &out->test, &t3, r->fmt, r->key).
  */
 int	stamp_reflect(uint8_t *pkt, size_t len, const struct stamp_reflector *r,

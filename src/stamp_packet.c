@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* stamp_packet: STAMP base packets both ways, timestamps and the Error Estimate (RFC 8762 4). */
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/timex.h>
 
@@ -34,13 +35,28 @@ layout_of(bool authenticated)
 	return authenticated ? &auth_layout : &unauth_layout;
 }
 
+/*
+ * TAI - UTC, process-wide: a fact about the host's clock, not about one
+ * listener, refreshed by stamp_clock_state() (once a second per listener)
+ * and read on every PTP timestamp; relaxed is enough, any recent value is.
+ */
+static _Atomic int tai_offset = STAMP_TAI_UTC_DEFAULT;
+
+int
+stamp_tai_offset(void)
+{
+	return atomic_load_explicit(&tai_offset, memory_order_relaxed);
+}
+
 uint64_t
 stamp_ts_encode(const struct timespec *ts, enum stamp_ts_format fmt)
 {
 	uint64_t frac;
 
+	/* PTPv2 counts TAI seconds; CLOCK_REALTIME counts UTC ones. */
 	if (fmt == STAMP_TS_PTP)
-		return (uint64_t)(uint32_t)ts->tv_sec << 32 | (uint32_t)ts->tv_nsec;
+		return (uint64_t)(uint32_t)(ts->tv_sec + stamp_tai_offset()) << 32 |
+		    (uint32_t)ts->tv_nsec;
 	/* Seconds wrap at 2036 into NTP era 1: the low 32 bits are what goes out. */
 	frac = ((uint64_t)ts->tv_nsec << 32) / NSEC;
 	return (uint64_t)(uint32_t)((uint64_t)ts->tv_sec + NTP_UNIX_OFFSET) << 32 | frac;
@@ -53,7 +69,7 @@ stamp_ts_decode(uint64_t wire, enum stamp_ts_format fmt, struct timespec *ts)
 	uint64_t ns;
 
 	if (fmt == STAMP_TS_PTP) {
-		ts->tv_sec = sec;
+		ts->tv_sec = (time_t)sec - stamp_tai_offset();
 		ns = low;
 	} else {
 		/* Before 1970 in era 0 cannot be a real send time: read it as era 1. */
@@ -104,6 +120,9 @@ stamp_clock_state(struct stamp_clock *c)
 		return -1;
 	}
 	stamp_clock_from_timex(state, tx.status, tx.esterror, c);
+	/* 0: nobody told the kernel (no NTP/PTP daemon sets it); keep the default. */
+	if (tx.tai > 0 && tx.tai < 1000)
+		atomic_store_explicit(&tai_offset, tx.tai, memory_order_relaxed);
 	return 0;
 }
 
@@ -221,21 +240,80 @@ stamp_reply_parse(const uint8_t *pkt, size_t len, const struct stamp_key *key,
 	return 0;
 }
 
+/*
+ * RFC 8762 4.6: a TWAMP-Light sender's test packet (RFC 5357 4.1.2, 14
+ * octets) is shorter than STAMP's base, and the reflector answers it with
+ * its own base packet. The missing octets read as zeros (SSID 0, no MBZ
+ * surprises), so everything after this sees a base-long packet. 0: long
+ * enough as it is; 1: made base-long; -1: not answered (pkt untouched).
+ * Authenticated mode never answers one: RFC 5357's
+ * authenticated test packet (48 octets: Sequence Number, MBZ, Timestamp,
+ * Error Estimate, MBZ, HMAC) is HMAC-SHA1 keyed by TWAMP-Control, which
+ * STAMP's HMAC-SHA-256 over 96 octets cannot check, and a reply nobody
+ * verified would turn a spoofed 48 octets into a signed 112 for anyone.
+ */
+static int
+short_extend(uint8_t *pkt, size_t *len, const struct stamp_reflector *r)
+{
+	if (*len >= STAMP_UNAUTH_LEN && (r->key == NULL || *len >= STAMP_AUTH_LEN))
+		return 0;
+	if (r->key != NULL || r->short_drop || *len < STAMP_TWAMP_LIGHT_LEN)
+		return -1;
+	memset(pkt + *len, 0, STAMP_UNAUTH_LEN - *len);
+	*len = STAMP_UNAUTH_LEN;
+	return 1;
+}
+
+/*
+ * A stateless listener's Direct Measurement counts: the same view a session
+ * gives, over every sender. NULL when the caller keeps no counters.
+ */
+static const struct stamp_session_view *
+listener_view(const struct stamp_arrival *a, struct stamp_session_view *v)
+{
+	if (a->counters == NULL)
+		return NULL;
+	v->rx = atomic_fetch_add_explicit(&a->counters->rx, 1, memory_order_relaxed) + 1;
+	v->tx = v->rx;
+	v->seq = 0;
+	v->restarted = false;
+	return v;
+}
+
+static void
+tlv_env(struct stamp_tlv_env *env, const struct stamp_reflector *r,
+    const struct stamp_arrival *a, const struct stamp_session_view *counts)
+{
+	env->tos = a->tos;
+	env->sync_src = r->sync_src;
+	env->synced = a->clock.synced;
+	/* T2 from clock_gettime() after the queue, not the kernel's: RFC 8972's "control plane". */
+	env->ts_in = a->t2_user ? STAMP_TSM_CONTROL : r->ts_in;
+	env->ts_out = r->ts_out;
+	env->dscp_allow = r->dscp_allow;
+	env->session = counts;
+	env->key = r->key;
+}
+
 int
 stamp_reflect(uint8_t *pkt, size_t len, const struct stamp_reflector *r,
     const struct stamp_arrival *a, struct stamp_outcome *out)
 {
 	struct stamp_reflection refl;
 	struct stamp_session_view view, *viewp = NULL;
+	const struct stamp_session_view *counts;
 	struct stamp_tlv_env env;
 	uint8_t sender_seq[4];
+	int extended;
 
 	memset(out, 0, sizeof(*out));
 	out->tlv.dscp = -1;
-	if (stamp_test_parse(pkt, len, r->key != NULL, &out->test) == -1) {
+	extended = short_extend(pkt, &len, r);
+	if (extended == -1 || stamp_test_parse(pkt, len, r->key != NULL, &out->test) == -1) {
 		out->drop = STAMP_DROP_SHORT;
 		return -1;
 	}
+	out->short_answered = extended == 1;
 	/* Verify before anything is counted: a forged packet must not move a session. */
 	if (r->key != NULL && !stamp_auth_verify(r->key, pkt, len)) {
 		out->drop = STAMP_DROP_AUTH;
@@ -250,8 +328,10 @@ stamp_reflect(uint8_t *pkt, size_t len, const struct stamp_reflector *r,
 			return -1;
 		}
 		refl.seq = view.seq;
+		out->session_restarted = view.restarted;
 		viewp = &view;
 	}
+	counts = viewp != NULL ? viewp : listener_view(a, &view);
 	refl.t2 = a->t2;
 	refl.ttl = a->ttl < 0 ? 0 : a->ttl > 255 ? 255 : (uint8_t)a->ttl;
 	refl.fmt = r->fmt;
@@ -259,12 +339,7 @@ stamp_reflect(uint8_t *pkt, size_t len, const struct stamp_reflector *r,
 	memcpy(sender_seq, pkt, sizeof(sender_seq));
 	stamp_reflect_build(pkt, &out->test, &refl);
 	if (r->tlvs && len > out->test.base_len) {
-		env.tos = a->tos;
-		env.sync_src = r->sync_src;
-		env.ts_in = r->ts_in;
-		env.ts_out = r->ts_out;
-		env.session = viewp;
-		env.key = r->key;
+		tlv_env(&env, r, a, counts);
 		stamp_tlv_reflect(pkt, len, out->test.base_len, sender_seq, &env, &out->tlv);
 	}
 	return 0;

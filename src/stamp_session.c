@@ -224,12 +224,14 @@ stamp_sessions_count(struct stamp_sessions *s, const struct sockaddr *src, uint1
 		errno = ENOSPC;
 		return -1;
 	}
+	v->restarted = false;
 	if (fresh) {
 		slot_start(sl, &k, now_s);
 		g->created++;
 	} else if (run_ended(s, sl, sender_seq, now_s)) {
 		slot_start(sl, &k, now_s);
 		g->restarted++;
+		v->restarted = true;
 	}
 	if (sender_seq > sl->max_seq)
 		sl->max_seq = sender_seq;

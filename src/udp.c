@@ -19,11 +19,16 @@
 #define UDP_SLOT_SIZE	65536
 /*
  * In: the destination address (pktinfo), on a socket serving STAMP the
- * receive time, TTL and TOS, on one reflecting DSCP the TOS. Out: the source
- * address, and the reply's TOS when it is not the socket's default (0).
+ * receive time, TTL and TOS, on one reflecting DSCP the TOS. A dual-stack
+ * socket may be given both families' (an IPv4-mapped packet gets
+ * IPV6_PKTINFO and IP_TTL/IP_TOS): room for every one, and two more. A full
+ * buffer sets MSG_CTRUNC and drops cmsgs; udp_stamp.c copes with one lost,
+ * this keeps it from happening. Out: the source address, and the reply's TOS
+ * when it is not the socket's default (0).
  */
-#define UDP_CTRL_IN	(CMSG_SPACE(sizeof(struct in6_pktinfo)) +			\
-	CMSG_SPACE(sizeof(struct timespec)) + 2 * CMSG_SPACE(sizeof(int)))
+#define UDP_CTRL_IN	(CMSG_SPACE(sizeof(struct in_pktinfo)) +			\
+	CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct timespec)) +	\
+	6 * CMSG_SPACE(sizeof(int)))
 #define UDP_CTRL_OUT	(CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)))
 
 union udp_control_in {
@@ -230,12 +235,12 @@ datagram_listed(const struct listener_view *view, struct msghdr *in,
  */
 static bool
 batch_reflect(struct udp_watch *watch, const struct listener_spec *served,
-    struct udp_batch *b, int i, size_t k, int *dscp)
+    struct udp_batch *b, int i, size_t k, size_t *len, int *dscp)
 {
 	struct echo_stats *stats[2] = { watch->uw->stats, watch->slot };
 
 	return udp_stamp_reflect(served, &b->in[i].msg_hdr, (uint8_t *)b->data[i],
-	    b->in[i].msg_len, loop_now(watch->uw->loop), stats, &b->stamp[k], dscp);
+	    len, loop_now(watch->uw->loop), stats, &b->stamp[k], dscp);
 }
 
 /*
@@ -277,6 +282,7 @@ batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
 		const struct acl *acl = NULL;
 		uint16_t min = policy->min_source_port;
 		enum guard_verdict v = GUARD_UNLISTED;
+		size_t len = b->in[i].msg_len;	/* a STAMP reply may be longer */
 		int dscp = -1;
 
 		if (datagram_listed(view, in, &served)) {
@@ -295,14 +301,14 @@ batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
 		}
 		b->stamp[k].reflector = NULL;
 		if (served != NULL && served->proto == PROTO_STAMP) {
-			if (!batch_reflect(watch, served, b, i, k, &dscp)) {
+			if (!batch_reflect(watch, served, b, i, k, &len, &dscp)) {
 				udp_count(watch, STAT_datagrams_dropped, 1);
 				continue;
 			}
 		} else if (served != NULL && served->reflect_dscp) {
 			dscp = echo_dscp(in, served->dscp_allow);
 		}
-		b->iov_out[k] = (struct iovec){ b->data[i], b->in[i].msg_len };
+		b->iov_out[k] = (struct iovec){ b->data[i], len };
 		b->out[k].msg_hdr = (struct msghdr){
 			.msg_name = in->msg_name, .msg_namelen = in->msg_namelen,
 			.msg_iov = &b->iov_out[k], .msg_iovlen = 1,

@@ -7,6 +7,7 @@
 #include "stamp_conf.h"
 #include "udp_stamp.h"
 
+/* -1 when the cmsg is shorter than its data (the kernel cuts the last one short: MSG_CTRUNC). */
 static int
 cmsg_int(const struct cmsghdr *cm)
 {
@@ -15,21 +16,31 @@ cmsg_int(const struct cmsghdr *cm)
 	/* IP_TOS arrives as one octet, IP_TTL and the IPv6 ones as an int. */
 	if (cm->cmsg_len == CMSG_LEN(sizeof(uint8_t)))
 		return *(const uint8_t *)CMSG_DATA(cm);
+	if (cm->cmsg_len < CMSG_LEN(sizeof(v)))
+		return -1;
 	memcpy(&v, CMSG_DATA(cm), sizeof(v));
 	return v;
 }
 
-/* What the kernel said about the packet's arrival; T2 from the clock if it said nothing. */
+/*
+ * What the kernel said about the packet's arrival; T2 from the clock if it
+ * said nothing (SO_TIMESTAMPNS refused, or its cmsg lost to MSG_CTRUNC,
+ * which udp.c's control buffer is sized never to cause): a->t2_user says so.
+ * On MSG_CTRUNC the kernel copies the last cmsg cut short, cmsg_len saying
+ * so: each is read only when whole; a field missing reads as unknown.
+ */
 static void
 arrival_read(struct msghdr *in, struct stamp_arrival *a)
 {
 	bool have_t2 = false;
 
 	a->src = in->msg_name;
+	a->t2_user = false;
 	a->ttl = -1;
 	a->tos = -1;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(in); cm != NULL; cm = CMSG_NXTHDR(in, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(a->t2))) {
 			memcpy(&a->t2, CMSG_DATA(cm), sizeof(a->t2));
 			have_t2 = true;
 		} else if ((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TTL) ||
@@ -37,11 +48,14 @@ arrival_read(struct msghdr *in, struct stamp_arrival *a)
 			a->ttl = cmsg_int(cm);
 		} else if ((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS) ||
 		    (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS)) {
-			a->tos = cmsg_int(cm) & 0xff;
+			a->tos = cmsg_int(cm);
+			a->tos = a->tos < 0 ? -1 : a->tos & 0xff;
 		}
 	}
-	if (!have_t2)
+	if (!have_t2) {
 		clock_gettime(CLOCK_REALTIME, &a->t2);
+		a->t2_user = true;
+	}
 }
 
 static void
@@ -57,9 +71,29 @@ static const enum stat_id drop_stat[] = {
 	[STAMP_DROP_SESSIONS] = STAT_stamp_sessions_full,
 };
 
+/* The outcome's counters beyond "reflected". */
+static void
+count_outcome(struct echo_stats *stats[2], const struct stamp_arrival *a,
+    const struct stamp_outcome *o)
+{
+	count(stats, STAT_stamp_reflected, 1);
+	if (o->short_answered)
+		count(stats, STAT_stamp_short_answered, 1);
+	if (o->session_restarted)
+		count(stats, STAT_stamp_sessions_restarted, 1);
+	if (a->t2_user)
+		count(stats, STAT_stamp_t2_userspace, 1);
+	if (o->tlv.cos_refused)
+		count(stats, STAT_stamp_cos_refused, 1);
+	if (o->tlv.unknown > 0)
+		count(stats, STAT_stamp_tlvs_unrecognized, o->tlv.unknown);
+	if (o->tlv.malformed > 0)
+		count(stats, STAT_stamp_tlvs_malformed, o->tlv.malformed);
+}
+
 bool
 udp_stamp_reflect(const struct listener_spec *served, struct msghdr *in, uint8_t *pkt,
-    size_t len, uint64_t now_ms, struct echo_stats *stats[2], struct udp_stamp_reply *out,
+    size_t *len, uint64_t now_ms, struct echo_stats *stats[2], struct udp_stamp_reply *out,
     int *dscp)
 {
 	struct stamp_runtime *run = served->stamp.run;
@@ -69,17 +103,15 @@ udp_stamp_reflect(const struct listener_spec *served, struct msghdr *in, uint8_t
 	*dscp = -1;
 	out->reflector = NULL;
 	arrival_read(in, &a);
+	a.counters = &run->reflector.counters;
 	a.now_s = now_ms / 1000;
 	a.clock = stamp_conf_clock(run, a.now_s);
-	if (stamp_reflect(pkt, len, &run->reflector, &a, &o) == -1) {
+	if (stamp_reflect(pkt, *len, &run->reflector, &a, &o) == -1) {
 		count(stats, drop_stat[o.drop], 1);
 		return false;
 	}
-	count(stats, STAT_stamp_reflected, 1);
-	if (o.tlv.unknown > 0)
-		count(stats, STAT_stamp_tlvs_unrecognized, o.tlv.unknown);
-	if (o.tlv.malformed > 0)
-		count(stats, STAT_stamp_tlvs_malformed, o.tlv.malformed);
+	count_outcome(stats, &a, &o);
+	*len = o.test.len;
 	*dscp = o.tlv.dscp;
 	out->reflector = &run->reflector;
 	out->pkt = pkt;
@@ -91,18 +123,18 @@ void
 udp_stamp_send_times(struct udp_stamp_reply *replies, size_t n)
 {
 	struct timespec t3;
-	bool taken = false;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct stamp_reflector *r = replies[i].reflector;
 
 		if (r == NULL)
 			continue;
-		/* One reading for the batch: one sendmmsg() sends them all. */
-		if (!taken) {
-			clock_gettime(CLOCK_REALTIME, &t3);
-			taken = true;
-		}
+		/*
+		 * One reading per reply, in sending order: one for the batch
+		 * would give the last reply a T3 older than the HMACs signed
+		 * before it (up to 16 of them) and hide that time from RTTs.
+		 */
+		clock_gettime(CLOCK_REALTIME, &t3);
 		stamp_reflect_send_time(replies[i].pkt, &replies[i].test, &t3, r->fmt, r->key);
 	}
 }

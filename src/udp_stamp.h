@@ -20,16 +20,22 @@ struct udp_stamp_reply {
 };
 
 /*
- * Turn the test packet pkt[0 .. len), received as in, into its reply in
+ * Turn the test packet pkt[0 .. *len), received as in, into its reply in
  * place, counted in both stats (the worker's totals, the listener's slot).
- * now_ms: the loop's monotonic clock. False: dropped (counted by reason).
- * *dscp: the DSCP to send the reply with (Class of Service TLV), or -1.
+ * *len becomes the reply's length: longer than received for a short
+ * TWAMP-Light packet (RFC 8762 4.6), so pkt must have room for
+ * STAMP_UNAUTH_LEN octets (a receive slot has). now_ms: the loop's
+ * monotonic clock. False: dropped (counted by reason). *dscp: the DSCP to
+ * send the reply with (Class of Service TLV), or -1.
  */
 bool	udp_stamp_reflect(const struct listener_spec *served, struct msghdr *in, uint8_t *pkt,
-	    size_t len, uint64_t now_ms, struct echo_stats *stats[2], struct udp_stamp_reply *out,
+	    size_t *len, uint64_t now_ms, struct echo_stats *stats[2], struct udp_stamp_reply *out,
 	    int *dscp);
 
-/* T3, and the HMAC after it, into the STAMP replies of a batch: call right before sending. */
+/*
+ * T3, and the HMAC after it, into the STAMP replies of a batch: call right
+ * before sending. The clock is read for each reply, just before its own.
+ */
 void	udp_stamp_send_times(struct udp_stamp_reply *replies, size_t n);
 
 #endif

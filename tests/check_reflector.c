@@ -344,7 +344,8 @@ echod_alive(struct refl *r)
 /*
  * The RFC-figure sender packet in, the RFC-figure reflector packet out, but
  * for what echod takes from its clock: T3, the Error Estimate, T2, and the
- * HMAC over them (which must verify with the key).
+ * HMAC over them (which must verify with the key). The reply is as long as
+ * want, which a short (TWAMP-Light) packet's is not (RFC 8762 4.6).
  */
 static void
 golden_check(int port, const char *in, const char *want, const struct stamp_key *key)
@@ -355,12 +356,11 @@ golden_check(int port, const char *in, const char *want, const struct stamp_key 
 	int fd = client("127.0.0.1", port), ttl = 64;
 	ssize_t n;
 
-	ck_assert_uint_eq(len, elen);
 	/* The golden reply says TTL 64: send with 64 whatever the host's default. */
 	ck_assert_int_eq(setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)), 0);
 	n = xchg(fd, pkt, len, got, sizeof(got), NULL);
-	ck_assert_msg(n == (ssize_t)len, "%s: reply of %zd octets, want %zu", in, n, len);
-	for (size_t i = 0; i < len; i++) {
+	ck_assert_msg(n == (ssize_t)elen, "%s: reply of %zd octets, want %zu", in, n, elen);
+	for (size_t i = 0; i < elen; i++) {
 		bool clock = (i >= skip_ts && i < skip_ts + 10) ||
 		    (i >= skip_rx && i < skip_rx + 8) ||
 		    (key != NULL && i >= A_HMAC);
@@ -509,38 +509,93 @@ END_TEST
 
 /* ---- 4. short packets ---- */
 
-START_TEST(test_short_packets)
+/* The 44-octet answer to a TWAMP-Light packet, as tshark decodes it. */
+static void
+tshark_twamp_light(const uint8_t *reply, size_t n, int port)
+{
+	const char *tshark = getenv("TSHARK") != NULL ? getenv("TSHARK") : "/usr/bin/tshark";
+	char pcap[] = "/tmp/check_reflector_pcapXXXXXX", cmd[1024], line[1024] = "";
+	int fd = mkstemp(pcap);
+	FILE *f, *p;
+
+	ck_assert_msg(access(tshark, X_OK) == 0, "%s not found: tools/deps.sh installs tshark",
+	    tshark);
+	ck_assert(fd != -1 && (f = fdopen(fd, "wb")) != NULL);
+	pcap_write_header(f);
+	pcap_write_udp4(f, reply, n, GOLDEN_SEC, (uint16_t)port, 40000);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(cmd, sizeof(cmd), "TZ=UTC %s -r %s -d udp.port==%d,twamp.test -T fields "
+	    "-E 'separator=;' -e twamp.test.seq_number -e twamp.test.sender_seq_number "
+	    "-e twamp.test.sender_ttl -e twamp.test.sender_error_estimate "
+	    "-e twamp.test.sender_timestamp 2>/dev/null", tshark, pcap, port);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+	ck_assert_int_eq(pclose(p), 0);
+	unlink(pcap);
+	line[strcspn(line, "\n")] = '\0';
+	ck_assert_msg(strcmp(line, "7;7;64;32769;Jan  1, 2024 00:00:00.500000000 UTC") == 0,
+	    "tshark: %s", line);
+}
+
+/*
+ * Issue 22 item 10, RFC 8762 4.6: a TWAMP-Light sender's default test packet
+ * (RFC 5357 4.1.2, 14 octets) is answered with the 44-octet base packet of
+ * RFC 8762 4.3.1, byte for byte but for the clock fields, and tshark decodes
+ * it. Every prefix from 14 octets on is answered base-long; under 14, and
+ * every prefix of an authenticated packet, dropped as stamp_short.
+ */
+START_TEST(test_i10_twamp_light_rfc8762_4_6)
 {
 	struct refl_opts o = { { "", "stamp_auth_key = \"@KEY@\";" }, 2, false, false, NULL,
 		false };
 	uint8_t pkt[MAXPKT], buf[MAXPKT];
 	struct refl r;
+	ssize_t n;
 	int fd;
 
 	refl_init(&r);
 	refl_start(&r, &o);
-	for (int l = 0; l < 2; l++) {
-		size_t base = l == 0 ? STAMP_UNAUTH_LEN : STAMP_AUTH_LEN;
-		size_t from = l == 0 ? 0 : STAMP_UNAUTH_LEN;
-		ssize_t n;
-
-		fd = client("127.0.0.1", r.port[l]);
-		/* Every prefix of a valid packet (its HMAC would verify were it complete). */
-		probe(pkt, base, 77, 5, STAMP_TS_NTP, l == 0 ? NULL : &r.key, NULL);
-		for (size_t len = from; len < base; len++)
-			ck_assert_int_eq(send(fd, pkt, len, 0), (ssize_t)len);
-		ck_assert_uint_eq(stat_wait(&r, l, "stamp_short", base - from), base - from);
-		/* Still alive and answering; nothing came back before this reply. */
-		ck_assert(echod_alive(&r));
-		n = xchg(fd, pkt, base, buf, sizeof(buf), NULL);
-		ck_assert_msg(n == (ssize_t)base, "first reply has %zd octets, want %zu", n, base);
-		ck_assert_uint_eq(stamp_get32(buf + (l == 0 ? U_S_SEQ : A_S_SEQ)), 77);
-		ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf), 100, NULL), -1);
-		close(fd);
+	golden_check(r.port[0], "twamp-light-sender.hex", "stamp-reflector-twamp-light.hex",
+	    NULL);
+	fd = client("127.0.0.1", r.port[0]);
+	n = xchg(fd, pkt, golden_hex("twamp-light-sender.hex", pkt, sizeof(pkt)), buf,
+	    sizeof(buf), NULL);
+	ck_assert_int_eq(n, STAMP_UNAUTH_LEN);
+	tshark_twamp_light(buf, (size_t)n, r.port[0]);
+	probe(pkt, STAMP_UNAUTH_LEN, 77, 5, STAMP_TS_NTP, NULL, NULL);
+	for (size_t len = 0; len < STAMP_TWAMP_LIGHT_LEN; len++)
+		ck_assert_int_eq(send(fd, pkt, len, 0), (ssize_t)len);
+	ck_assert_uint_eq(stat_wait(&r, 0, "stamp_short", STAMP_TWAMP_LIGHT_LEN),
+	    STAMP_TWAMP_LIGHT_LEN);
+	for (size_t len = STAMP_TWAMP_LIGHT_LEN; len < STAMP_UNAUTH_LEN; len++) {
+		n = xchg(fd, pkt, len, buf, sizeof(buf), NULL);
+		ck_assert_msg(n == STAMP_UNAUTH_LEN, "%zu octets in, %zd out", len, n);
+		ck_assert_uint_eq(stamp_get32(buf + U_S_SEQ), 77);
+		/* What was not sent reads as zeros: the SSID of the shortest. */
+		ck_assert_uint_eq(stamp_get16(buf + U_SSID), len >= 16 ? 5 : 0);
 	}
+	close(fd);
+	ck_assert_uint_eq(stat_get(&r, "total.stamp_short_answered"),
+	    2 + STAMP_UNAUTH_LEN - STAMP_TWAMP_LIGHT_LEN);
+
+	/* Authenticated: every prefix dropped (its HMAC would verify were it complete). */
+	fd = client("127.0.0.1", r.port[1]);
+	probe(pkt, STAMP_AUTH_LEN, 77, 5, STAMP_TS_NTP, &r.key, NULL);
+	for (size_t len = 0; len < STAMP_AUTH_LEN; len++)
+		ck_assert_int_eq(send(fd, pkt, len, 0), (ssize_t)len);
+	ck_assert_uint_eq(stat_wait(&r, 1, "stamp_short", STAMP_AUTH_LEN), STAMP_AUTH_LEN);
+	/* Still alive and answering; nothing came back before this reply. */
+	ck_assert(echod_alive(&r));
+	n = xchg(fd, pkt, STAMP_AUTH_LEN, buf, sizeof(buf), NULL);
+	ck_assert_msg(n == STAMP_AUTH_LEN, "first reply has %zd octets", n);
+	ck_assert_uint_eq(stamp_get32(buf + A_S_SEQ), 77);
+	ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf), 100, NULL), -1);
+	close(fd);
 	ck_assert_uint_eq(stat_get(&r, "total.stamp_short"),
-	    STAMP_UNAUTH_LEN + STAMP_AUTH_LEN - STAMP_UNAUTH_LEN);
-	ck_assert_uint_eq(stat_get(&r, "total.stamp_reflected"), 2);
+	    STAMP_TWAMP_LIGHT_LEN + STAMP_AUTH_LEN);
+	ck_assert_uint_eq(stat_get(&r, "total.stamp_short_answered"),
+	    2 + STAMP_UNAUTH_LEN - STAMP_TWAMP_LIGHT_LEN);
 	ck_assert_uint_eq(stat_get(&r, "total.stamp_auth_failed"), 0);
 	refl_stop(&r);
 }
@@ -608,6 +663,171 @@ START_TEST(test_class_of_service)
 	refl_start(&r, &o);
 	cos_check("127.0.0.1", r.port[0]);
 	cos_check("::1", r.port[0]);
+	refl_stop(&r);
+}
+END_TEST
+
+/*
+ * A probe sent with TOS / traffic class tos and a Class of Service TLV asking
+ * for asked: the reply's TOS, and its TLV's DSCP2 and RP (RFC 8972 4.4).
+ */
+static int
+cos_reply(const char *ip, int port, int tos, uint8_t asked, unsigned *dscp2, unsigned *rp)
+{
+	bool v4 = strchr(ip, ':') == NULL;
+	uint8_t pkt[MAXPKT], buf[MAXPKT], cos[4];
+	size_t off = STAMP_UNAUTH_LEN;
+	struct rx_info info;
+	int fd = client(ip, port);
+	ssize_t n;
+
+	if (v4)
+		ck_assert_int_eq(setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)), 0);
+	else
+		ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos)), 0);
+	probe(pkt, STAMP_UNAUTH_LEN + 8, 1, 9, STAMP_TS_NTP, NULL, NULL);
+	stamp_tlv_cos_request(cos, asked);
+	ck_assert_int_eq(stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_COS, cos, 4), 0);
+	n = xchg(fd, pkt, off, buf, sizeof(buf), &info);
+	ck_assert_int_eq(n, (ssize_t)off);
+	ck_assert_uint_eq(buf[STAMP_UNAUTH_LEN] & (STAMP_TLV_U | STAMP_TLV_M | STAMP_TLV_I), 0);
+	ck_assert_uint_eq(buf[STAMP_UNAUTH_LEN + 4] >> 2, asked);
+	*dscp2 = (buf[STAMP_UNAUTH_LEN + 4] & 3u) << 4 | buf[STAMP_UNAUTH_LEN + 5] >> 4;
+	*rp = buf[STAMP_UNAUTH_LEN + 5] & 3u;
+	close(fd);
+	return info.tos;
+}
+
+/* CS7 asked from AF11: AF11 back, RP 1; CS6 asked from CS7: 0 back, RP 1; EF: EF, RP 0. */
+static void
+cos_policy_check(const char *ip, int port)
+{
+	unsigned dscp2, rp;
+	int tos;
+
+	tos = cos_reply(ip, port, 10 << 2, 56, &dscp2, &rp);
+	ck_assert_msg(tos == 10 << 2 && dscp2 == 10 && rp == 1, "%s: CS7 asked: TOS %d RP %u",
+	    ip, tos, rp);
+	tos = cos_reply(ip, port, 56 << 2, 48, &dscp2, &rp);
+	ck_assert_msg(tos == 0 && dscp2 == 56 && rp == 1, "%s: CS6 asked from CS7: TOS %d RP %u",
+	    ip, tos, rp);
+	tos = cos_reply(ip, port, 0, 46, &dscp2, &rp);
+	ck_assert_msg(tos == 46 << 2 && dscp2 == 0 && rp == 0, "%s: EF asked: TOS %d RP %u", ip,
+	    tos, rp);
+}
+
+/*
+ * Issue 22 item 8, RFC 8972 4.4: a DSCP the policy refuses (dscp_allow's
+ * default: CS6, CS7) is not what the reply leaves with: the DSCP the test
+ * packet came with, or 0 when that one is refused too, and RP = 1; counted.
+ * IPv4 (TOS) and IPv6 (traffic class), read back with IP_RECVTOS and
+ * IPV6_RECVTCLASS.
+ */
+START_TEST(test_i8_cos_policy_rfc8972_4_4)
+{
+	struct refl_opts o = { { "" }, 1, true, false, NULL, false };
+	struct refl r;
+
+	refl_init(&r);
+	refl_start(&r, &o);
+	cos_policy_check("127.0.0.1", r.port[0]);
+	if (r.v6)
+		cos_policy_check("::1", r.port[0]);
+	ck_assert_uint_eq(stat_get(&r, "total.stamp_cos_refused"), r.v6 ? 4 : 2);
+	refl_stop(&r);
+}
+END_TEST
+
+/* An authenticated probe: CoS asking for dscp signed under an HMAC TLV or not, more after. */
+static size_t
+auth_probe(uint8_t *pkt, const struct stamp_key *key, uint8_t signed_dscp, bool hmac_tlv,
+    uint8_t appended_dscp)
+{
+	size_t off = STAMP_AUTH_LEN, hmac_at;
+	uint8_t cos[4];
+
+	probe(pkt, STAMP_AUTH_LEN, 3, 4, STAMP_TS_NTP, key, NULL);
+	stamp_tlv_cos_request(cos, signed_dscp);
+	ck_assert_int_eq(stamp_tlv_put(pkt, MAXPKT, &off, STAMP_TLV_COS, cos, 4), 0);
+	hmac_at = off;
+	if (hmac_tlv) {
+		ck_assert_int_eq(stamp_tlv_put(pkt, MAXPKT, &off, STAMP_TLV_HMAC, NULL, 16), 0);
+		stamp_tlv_sign(key, pkt, STAMP_AUTH_LEN, hmac_at);
+	}
+	stamp_tlv_cos_request(cos, appended_dscp);
+	ck_assert_int_eq(stamp_tlv_put(pkt, MAXPKT, &off, STAMP_TLV_COS, cos, 4), 0);
+	stamp_auth_sign(key, pkt);
+	return off;
+}
+
+/*
+ * Issue 22 item 6, RFC 8972 4.8: an on-path attacker appends a Class of
+ * Service TLV asking for AF41 after the HMAC TLV of an authenticated packet
+ * (or the packet has no HMAC TLV): the reply does not leave marked with it,
+ * and the appended TLV gets I. The signed one (AF21) is honoured.
+ */
+START_TEST(test_i6_hmac_tlv_covers_before_rfc8972_4_8)
+{
+	struct refl_opts o = { { "stamp_auth_key = \"@KEY@\";" }, 1, false, false, NULL,
+		false };
+	uint8_t pkt[MAXPKT], buf[MAXPKT];
+	struct rx_info info;
+	struct refl r;
+	size_t len;
+	ssize_t n;
+	int fd;
+
+	refl_init(&r);
+	refl_start(&r, &o);
+	fd = client("127.0.0.1", r.port[0]);
+	len = auth_probe(pkt, &r.key, 18, true, 34);
+	n = xchg(fd, pkt, len, buf, sizeof(buf), &info);
+	ck_assert_int_eq(n, (ssize_t)len);
+	ck_assert_int_eq(info.tos, 18 << 2);
+	ck_assert_uint_eq(buf[len - 8], STAMP_TLV_I);
+	ck_assert_uint_eq(buf[STAMP_AUTH_LEN], 0);
+	/* No HMAC TLV at all: neither CoS TLV is acted on. */
+	len = auth_probe(pkt, &r.key, 34, false, 34);
+	n = xchg(fd, pkt, len, buf, sizeof(buf), &info);
+	ck_assert_int_eq(n, (ssize_t)len);
+	ck_assert_int_eq(info.tos, 0);
+	ck_assert_uint_eq(buf[STAMP_AUTH_LEN], STAMP_TLV_I);
+	ck_assert_uint_eq(buf[len - 8], STAMP_TLV_I);
+	close(fd);
+	refl_stop(&r);
+}
+END_TEST
+
+/*
+ * Issue 22 item 7, RFC 8972 4: a Timestamp Information TLV of Length 5 (it
+ * is 4) gets M, and a Class of Service TLV after it is not acted on: the
+ * reply keeps the socket's TOS (0), not AF41's.
+ */
+START_TEST(test_i7_malformed_stops_rfc8972_4)
+{
+	struct refl_opts o = { { "" }, 1, false, false, NULL, false };
+	uint8_t pkt[MAXPKT], buf[MAXPKT], cos[4];
+	size_t off = STAMP_UNAUTH_LEN;
+	struct rx_info info;
+	struct refl r;
+	ssize_t n;
+	int fd;
+
+	refl_init(&r);
+	refl_start(&r, &o);
+	fd = client("127.0.0.1", r.port[0]);
+	probe(pkt, STAMP_UNAUTH_LEN, 1, 1, STAMP_TS_NTP, NULL, NULL);
+	ck_assert_int_eq(stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_TIMESTAMP_INFO, NULL,
+	    5), 0);
+	stamp_tlv_cos_request(cos, 34);
+	ck_assert_int_eq(stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_COS, cos, 4), 0);
+	n = xchg(fd, pkt, off, buf, sizeof(buf), &info);
+	ck_assert_int_eq(n, (ssize_t)off);
+	ck_assert_int_eq(info.tos, 0);
+	ck_assert_uint_eq(buf[STAMP_UNAUTH_LEN], STAMP_TLV_M);
+	ck_assert_mem_eq(buf + STAMP_UNAUTH_LEN + 9, pkt + STAMP_UNAUTH_LEN + 9, 8);
+	ck_assert_uint_eq(stat_wait(&r, 0, "stamp_tlvs_malformed", 1), 1);
+	close(fd);
 	refl_stop(&r);
 }
 END_TEST
@@ -1464,6 +1684,8 @@ START_TEST(test_sessions_restart)
 	usleep(2100000);
 	probe_reply(fd, 2, 1, NULL, &rep);
 	ck_assert_uint_eq(rep.seq, 0);
+	/* Both restarts are counted, the first packet of the first run is not one. */
+	ck_assert_uint_eq(stat_get(&r, "total.stamp_sessions_restarted"), 2);
 	close(fd);
 	refl_stop(&r);
 }
@@ -1516,9 +1738,12 @@ reflector_suite(void)
 	tc = harness_tcase(s, "modes", 60);
 	tcase_add_test(tc, test_stateless_stateful);
 	tcase_add_test(tc, test_authenticated);
-	tcase_add_test(tc, test_short_packets);
+	tcase_add_test(tc, test_i10_twamp_light_rfc8762_4_6);
 	tc = harness_tcase(s, "ip", 60);
 	tcase_add_test(tc, test_class_of_service);
+	tcase_add_test(tc, test_i8_cos_policy_rfc8972_4_4);
+	tcase_add_test(tc, test_i6_hmac_tlv_covers_before_rfc8972_4_8);
+	tcase_add_test(tc, test_i7_malformed_stops_rfc8972_4);
 	tcase_add_test(tc, test_sender_ttl);
 	tcase_add_test(tc, test_dual_stack_ipv4);
 	tcase_add_test(tc, test_timestamps);

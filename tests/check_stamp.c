@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +20,17 @@
 #include "pcap-write.h"
 #include "stamp-golden.h"
 #include "stamp.h"
+#include "stamp_conf.h"
 #include "stamp_session.h"
+#include "udp_stamp.h"
 
 /* 2024-01-01 00:00:00 UTC, the golden packets' second. */
 #define GOLDEN_SEC	1704067200
 #define MAXPKT		2048
 
 static const struct stamp_clock golden_clock = { true, 10, 3 };
+/* stamp_conf.c's default dscp_allow: every DSCP but CS6 (48) and CS7 (56). */
+#define DSCP_DEFAULT	STAMP_DSCP_ALLOW_DEFAULT
 
 static struct timespec
 golden_time(long nsec)
@@ -75,6 +80,7 @@ reflector(const struct stamp_key *key, struct stamp_sessions *sessions)
 	r.sync_src = STAMP_SYNC_NTP;
 	r.ts_in = STAMP_TSM_SW;
 	r.ts_out = STAMP_TSM_SW;
+	r.dscp_allow = DSCP_DEFAULT;
 	return r;
 }
 
@@ -182,7 +188,9 @@ END_TEST
  * Every length from the base to 1500 in both modes, zero padding (TWAMP-Light)
  * and an Extra Padding TLV: the reply is built in an allocation of exactly the
  * received length (ASan sees any octet past it), and the padding comes back
- * as it came. Shorter than the base: dropped, never read past.
+ * as it came. Shorter than the base: an unauthenticated one of 14 octets or
+ * more is answered base-long (RFC 8762 4.6) in an allocation of the base;
+ * the rest are dropped, never read past.
  */
 START_TEST(test_reflect_every_padding)
 {
@@ -199,9 +207,12 @@ START_TEST(test_reflect_every_padding)
 			for (int tlv = 0; tlv < 2; tlv++) {
 				struct stamp_probe p = { (uint32_t)len, a.t2, 9, STAMP_TS_NTP,
 					golden_clock };
-				uint8_t *pkt = malloc(len ? len : 1), *copy = malloc(len ? len : 1);
+				/* stamp_reflect() may need room for a base reply. */
+				size_t room = len > STAMP_UNAUTH_LEN ? len : STAMP_UNAUTH_LEN;
+				uint8_t *pkt = malloc(room), *copy = malloc(len ? len : 1);
 				struct stamp_outcome out;
 				size_t off = base;
+				bool answered = !auth && len >= STAMP_TWAMP_LIGHT_LEN;
 				int rc;
 
 				if (len >= base) {
@@ -217,7 +228,11 @@ START_TEST(test_reflect_every_padding)
 				}
 				memcpy(copy, pkt, len);
 				rc = stamp_reflect(pkt, len, &r, &a, &out);
-				if (len < base) {
+				if (len < base && answered) {
+					ck_assert_int_eq(rc, 0);
+					ck_assert(out.short_answered);
+					ck_assert_uint_eq(out.test.len, STAMP_UNAUTH_LEN);
+				} else if (len < base) {
 					ck_assert_int_eq(rc, -1);
 					ck_assert_int_eq(out.drop, STAMP_DROP_SHORT);
 				} else {
@@ -373,18 +388,21 @@ START_TEST(test_tlv_known_and_unknown)
 	ck_assert_uint_eq(((v[0] & 3) << 4) | v[1] >> 4, 40);
 	ck_assert_uint_eq((v[1] >> 2) & 3, 1);
 	ck_assert_uint_eq(v[1] & 3, 0);
-	/* Direct Measurement: S-Tx kept, R-Rx and R-Tx from the session (second packet). */
+	/*
+	 * Direct Measurement: S-Tx kept, R-Rx from the session (second packet),
+	 * R-Tx the replies transmitted before this one.
+	 */
 	v = pkt + offs[3] + 4;
 	ck_assert_uint_eq(stamp_get32(v), 17);
 	ck_assert_uint_eq(stamp_get32(v + 4), 2);
-	ck_assert_uint_eq(stamp_get32(v + 8), 2);
+	ck_assert_uint_eq(stamp_get32(v + 8), 1);
 	ck_assert_uint_eq(stamp_get32(pkt), 1);	/* stateful: the reflector's own count */
 	/* Unknown type 200: U, value untouched. */
 	ck_assert_uint_eq(pkt[offs[4]], STAMP_TLV_U);
 	ck_assert_uint_eq(pkt[offs[4] + 4], 9);
 	stamp_sessions_free(s);
 
-	/* Stateless: Direct Measurement cannot be answered, so U. */
+	/* Stateless without counters (a caller keeping none): cannot be answered, so U. */
 	r = reflector(NULL, NULL);
 	len = tlv_packet(pkt, sizeof(pkt), NULL, offs);
 	ck_assert_int_eq(stamp_reflect(pkt, len, &r, &a, &out), 0);
@@ -393,10 +411,15 @@ START_TEST(test_tlv_known_and_unknown)
 }
 END_TEST
 
-/* Lengths wrong for the type: M, and the walk goes on; cut short: M, and it stops. */
-START_TEST(test_tlv_malformed)
+/*
+ * Issue 22 item 7, RFC 8972 4: a TLV with a Length wrong for its type gets M
+ * and the reflector stops there: a Class of Service TLV after it is not
+ * acted on (it took effect, TOS 192, before), and every octet after the
+ * malformed TLV's flags goes back as received. Cut short: the same.
+ */
+START_TEST(test_i7_malformed_stops_rfc8972_4)
 {
-	uint8_t pkt[MAXPKT], copy[MAXPKT];
+	uint8_t pkt[MAXPKT], copy[MAXPKT], cos[4];
 	struct sockaddr_in src = loopback(40000);
 	struct stamp_arrival a = golden_arrival(&src);
 	struct stamp_reflector r = reflector(NULL, NULL);
@@ -405,21 +428,33 @@ START_TEST(test_tlv_malformed)
 	size_t off = STAMP_UNAUTH_LEN, bad;
 
 	stamp_probe_build(pkt, sizeof(pkt), &p, NULL);
-	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_TIMESTAMP_INFO, NULL, 5);
-	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_COS, NULL, 3);
-	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_DIRECT, NULL, 8);
-	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_HMAC, NULL, 12);
 	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_PADDING, NULL, 4);
 	bad = off;
-	/* A TLV claiming 100 octets with 6 left. */
+	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_TIMESTAMP_INFO, NULL, 5);
+	stamp_tlv_cos_request(cos, 48);		/* CS6: allowed for this test's reflector */
+	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_COS, cos, 4);
+	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_DIRECT, NULL, 12);
+	r.dscp_allow = ~UINT64_C(0);
+	memcpy(copy, pkt, off);
+	ck_assert_int_eq(stamp_reflect(pkt, off, &r, &a, &out), 0);
+	ck_assert_uint_eq(out.tlv.known, 1);
+	ck_assert_uint_eq(out.tlv.malformed, 1);
+	ck_assert_uint_eq(out.tlv.unknown, 0);
+	ck_assert_int_eq(out.tlv.dscp, -1);
+	ck_assert_uint_eq(pkt[STAMP_UNAUTH_LEN], 0);
+	ck_assert_uint_eq(pkt[bad], STAMP_TLV_M);
+	ck_assert_mem_eq(pkt + bad + 1, copy + bad + 1, off - bad - 1);
+
+	/* A TLV claiming 100 octets with 6 left: M, and nothing after it can be read. */
+	off = STAMP_UNAUTH_LEN;
+	stamp_probe_build(pkt, sizeof(pkt), &p, NULL);
+	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_PADDING, NULL, 4);
+	bad = off;
 	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_PADDING, NULL, 6);
 	stamp_put16(pkt + bad + 2, 100);
 	memcpy(copy, pkt, off);
 	ck_assert_int_eq(stamp_reflect(pkt, off, &r, &a, &out), 0);
-	ck_assert_uint_eq(out.tlv.malformed, 5);
-	ck_assert_uint_eq(out.tlv.known, 1);
-	ck_assert_int_eq(out.tlv.dscp, -1);
-	ck_assert_uint_eq(pkt[STAMP_UNAUTH_LEN], STAMP_TLV_M);
+	ck_assert_uint_eq(out.tlv.malformed, 1);
 	ck_assert_uint_eq(pkt[bad], STAMP_TLV_M);
 	ck_assert_mem_eq(pkt + bad + 1, copy + bad + 1, off - bad - 1);
 	/* Three octets after the last TLV: not even a header. */
@@ -621,8 +656,9 @@ START_TEST(test_timestamps_and_error)
 			    back.tv_nsec == cases[i].tv_nsec, "case %zu format %d", i, f);
 		}
 	}
+	/* PTPv2 counts TAI (IEEE 1588): UTC + the offset (37 s since 2017). */
 	ck_assert_uint_eq(stamp_ts_encode(&cases[1], STAMP_TS_PTP),
-	    (uint64_t)GOLDEN_SEC << 32 | 1);
+	    (uint64_t)(GOLDEN_SEC + stamp_tai_offset()) << 32 | 1);
 	stamp_clock_from_timex(TIME_OK, 0, 0, &c);
 	ck_assert(c.synced && c.scale == 0 && c.multiplier == 1);
 	stamp_clock_from_timex(TIME_ERROR, 0, 50, &c);
@@ -644,6 +680,426 @@ START_TEST(test_timestamps_and_error)
 	/* Whatever the kernel (or seccomp) says, the estimate is well formed. */
 	stamp_clock_state(&c);
 	ck_assert_uint_ne(c.multiplier, 0);
+}
+END_TEST
+
+/* ---- issue 22 ---- */
+
+/* An authenticated test packet with a CoS TLV asking for dscp, signed by an HMAC TLV or not. */
+static size_t
+auth_cos_packet(uint8_t *pkt, const struct stamp_key *k, uint8_t dscp, bool hmac_tlv,
+    size_t *cos_at, size_t *hmac_at)
+{
+	struct stamp_probe p = { 9, { GOLDEN_SEC, 0 }, 5, STAMP_TS_NTP, golden_clock };
+	size_t off = STAMP_AUTH_LEN;
+	uint8_t cos[4];
+
+	ck_assert_int_eq(stamp_probe_build(pkt, MAXPKT, &p, k), 0);
+	stamp_tlv_cos_request(cos, dscp);
+	*cos_at = off;
+	stamp_tlv_put(pkt, MAXPKT, &off, STAMP_TLV_COS, cos, 4);
+	*hmac_at = off;
+	if (hmac_tlv) {
+		stamp_tlv_put(pkt, MAXPKT, &off, STAMP_TLV_HMAC, NULL, STAMP_HMAC_LEN);
+		stamp_tlv_sign(k, pkt, STAMP_AUTH_LEN, *hmac_at);
+	}
+	stamp_auth_sign(k, pkt);
+	return off;
+}
+
+/*
+ * Issue 22 item 6, RFC 8972 4.8: "The HMAC TLV MUST follow all TLVs ...
+ * except for the Extra Padding TLV." A Class of Service TLV appended after
+ * the HMAC TLV (an on-path attacker asking for CS7) is not acted on and gets
+ * I; Extra Padding after it is fine. Authenticated mode without an HMAC TLV:
+ * nothing acted on, I. The covered CoS TLV before a verified HMAC TLV works.
+ */
+START_TEST(test_i6_hmac_tlv_covers_before_rfc8972_4_8)
+{
+	uint8_t pkt[MAXPKT], mac[16], cos[4];
+	struct sockaddr_in src = loopback(40000);
+	struct stamp_arrival a = golden_arrival(&src);
+	struct stamp_key k;
+	struct stamp_reflector r;
+	struct stamp_outcome out;
+	size_t len, cos_at, hmac_at, evil, pad;
+
+	golden_key(&k);
+	r = reflector(&k, NULL);
+	r.dscp_allow = ~UINT64_C(0);	/* the policy is item 8's: here any DSCP would do */
+	/* Signed CoS (AF11) then HMAC TLV, then an appended CoS (CS7) and Extra Padding. */
+	len = auth_cos_packet(pkt, &k, 10, true, &cos_at, &hmac_at);
+	evil = len;
+	stamp_tlv_cos_request(cos, 56);
+	stamp_tlv_put(pkt, MAXPKT, &len, STAMP_TLV_COS, cos, 4);
+	pad = len;
+	stamp_tlv_put(pkt, MAXPKT, &len, STAMP_TLV_PADDING, NULL, 8);
+	stamp_auth_sign(&k, pkt);	/* the base HMAC does not cover TLVs */
+	ck_assert_int_eq(stamp_reflect(pkt, len, &r, &a, &out), 0);
+	ck_assert(!out.tlv.integrity_failed);
+	ck_assert_int_eq(out.tlv.dscp, 10);
+	ck_assert_uint_eq(pkt[cos_at], 0);
+	ck_assert_uint_eq(pkt[hmac_at], 0);
+	ck_assert_uint_eq(pkt[evil], STAMP_TLV_I);
+	ck_assert_uint_eq(pkt[evil + 4], 56 << 2);	/* as received: not answered */
+	ck_assert_uint_eq(pkt[evil + 5], 0);
+	ck_assert_uint_eq(pkt[pad], 0);
+	ck_assert_uint_eq(out.tlv.unprotected, 1);
+	/* The reply's HMAC TLV covers the reflector's TLVs before it. */
+	hmac_direct(&k, pkt, pkt + STAMP_AUTH_LEN, hmac_at - STAMP_AUTH_LEN, mac);
+	ck_assert_mem_eq(mac, pkt + hmac_at + 4, 16);
+
+	/* The attacker's CoS alone (no HMAC TLV) in authenticated mode: I, not acted on. */
+	len = auth_cos_packet(pkt, &k, 56, false, &cos_at, &hmac_at);
+	stamp_tlv_put(pkt, MAXPKT, &len, STAMP_TLV_PADDING, NULL, 8);
+	stamp_auth_sign(&k, pkt);
+	ck_assert_int_eq(stamp_reflect(pkt, len, &r, &a, &out), 0);
+	ck_assert_int_eq(out.tlv.dscp, -1);
+	ck_assert_uint_eq(pkt[cos_at], STAMP_TLV_I);
+	ck_assert_uint_eq(pkt[cos_at + 4], 56 << 2);
+	ck_assert_uint_eq(pkt[hmac_at], 0);	/* Extra Padding: no flag */
+	ck_assert_uint_eq(out.tlv.unprotected, 1);
+
+	/* Unauthenticated mode with an HMAC TLV: no key, U; the CoS is acted on. */
+	r = reflector(NULL, NULL);
+	len = tlv_packet(pkt, sizeof(pkt), NULL, (size_t[6]){ 0 });
+	stamp_tlv_put(pkt, sizeof(pkt), &len, STAMP_TLV_HMAC, NULL, 16);
+	ck_assert_int_eq(stamp_reflect(pkt, len, &r, &a, &out), 0);
+	ck_assert_uint_eq(pkt[len - 20], STAMP_TLV_U);
+	ck_assert_int_eq(out.tlv.dscp, 46);
+}
+END_TEST
+
+/* A Class of Service answer's fields (RFC 8972 4.4). */
+struct cos_answer {
+	unsigned dscp1, dscp2, ecn, rp;
+};
+
+static struct cos_answer
+cos_answer(const uint8_t *v)
+{
+	struct cos_answer c = { v[0] >> 2u, (v[0] & 3u) << 4 | v[1] >> 4u, (v[1] >> 2u) & 3u,
+		v[1] & 3u };
+
+	return c;
+}
+
+/* One CoS request through a default-policy reflector, arriving with tos. */
+static struct cos_answer
+cos_through(uint8_t dscp1, int tos, struct stamp_outcome *out)
+{
+	uint8_t pkt[MAXPKT], cos[4];
+	struct sockaddr_in src = loopback(40000);
+	struct stamp_arrival a = golden_arrival(&src);
+	struct stamp_reflector r = reflector(NULL, NULL);
+	struct stamp_probe p = { 1, { GOLDEN_SEC, 0 }, 5, STAMP_TS_NTP, golden_clock };
+	size_t off = STAMP_UNAUTH_LEN;
+
+	a.tos = tos;
+	stamp_probe_build(pkt, sizeof(pkt), &p, NULL);
+	stamp_tlv_cos_request(cos, dscp1);
+	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_COS, cos, 4);
+	ck_assert_int_eq(stamp_reflect(pkt, off, &r, &a, out), 0);
+	return cos_answer(pkt + STAMP_UNAUTH_LEN + 4);
+}
+
+/*
+ * Issue 22 item 8, RFC 8972 4.4: a DSCP1 the policy (dscp_allow) refuses is
+ * not used: the reply goes with the DSCP it came with (DSCP2), or 0 when the
+ * policy refuses that one too, and RP = 1. Allowed: DSCP1, RP = 0.
+ */
+START_TEST(test_i8_cos_policy_rfc8972_4_4)
+{
+	struct stamp_outcome out;
+	struct cos_answer c;
+
+	c = cos_through(46, 10 << 2 | 2, &out);		/* EF asked, AF11 arrived: allowed */
+	ck_assert(c.dscp1 == 46 && c.dscp2 == 10 && c.ecn == 2 && c.rp == 0);
+	ck_assert(out.tlv.dscp == 46 && !out.tlv.cos_refused);
+	c = cos_through(56, 10 << 2 | 1, &out);		/* CS7 asked, AF11 arrived */
+	ck_assert(c.dscp1 == 56 && c.dscp2 == 10 && c.ecn == 1 && c.rp == 1);
+	ck_assert(out.tlv.dscp == 10 && out.tlv.cos_refused);
+	c = cos_through(48, 56 << 2, &out);		/* CS6 asked, CS7 arrived: 0 */
+	ck_assert(c.dscp1 == 48 && c.dscp2 == 56 && c.rp == 1);
+	ck_assert(out.tlv.dscp == 0 && out.tlv.cos_refused);
+	c = cos_through(56, -1, &out);			/* TOS unknown: DSCP2 0 */
+	ck_assert(c.dscp2 == 0 && c.rp == 1 && out.tlv.dscp == 0);
+}
+END_TEST
+
+/*
+ * Issue 22 item 10, RFC 8762 4.6 with RFC 5357 4.1.2's 14-octet TWAMP-Light
+ * test packet: answered with the 44-octet base packet of RFC 8762 4.3.1, byte
+ * for byte; with short_drop, dropped. Under 14 octets, or authenticated (an
+ * HMAC cannot be verified on it), dropped.
+ */
+START_TEST(test_i10_twamp_light_rfc8762_4_6)
+{
+	uint8_t pkt[MAXPKT], exp[MAXPKT];
+	size_t len = golden_hex("twamp-light-sender.hex", pkt, sizeof(pkt));
+	size_t elen = golden_hex("stamp-reflector-twamp-light.hex", exp, sizeof(exp));
+	struct sockaddr_in src = loopback(40000);
+	struct stamp_arrival a = golden_arrival(&src);
+	struct stamp_reflector r = reflector(NULL, NULL);
+	struct stamp_outcome out;
+	struct timespec t3 = golden_time(750000000);
+	struct stamp_key k;
+
+	ck_assert_uint_eq(len, STAMP_TWAMP_LIGHT_LEN);
+	ck_assert_uint_eq(elen, STAMP_UNAUTH_LEN);
+	memset(pkt + len, 0xa5, sizeof(pkt) - len);	/* what the slot held before */
+	ck_assert_int_eq(stamp_reflect(pkt, len, &r, &a, &out), 0);
+	ck_assert(out.short_answered);
+	ck_assert_uint_eq(out.test.len, STAMP_UNAUTH_LEN);
+	stamp_reflect_send_time(pkt, &out.test, &t3, r.fmt, NULL);
+	for (size_t i = 0; i < elen; i++)
+		ck_assert_msg(pkt[i] == exp[i], "octet %zu is %02x, want %02x", i, pkt[i], exp[i]);
+
+	golden_hex("twamp-light-sender.hex", pkt, sizeof(pkt));
+	ck_assert_int_eq(stamp_reflect(pkt, len - 1, &r, &a, &out), -1);
+	ck_assert_int_eq(out.drop, STAMP_DROP_SHORT);
+	r.short_drop = true;
+	ck_assert_int_eq(stamp_reflect(pkt, len, &r, &a, &out), -1);
+	ck_assert_int_eq(out.drop, STAMP_DROP_SHORT);
+	golden_key(&k);
+	r = reflector(&k, NULL);
+	ck_assert_int_eq(stamp_reflect(pkt, len, &r, &a, &out), -1);
+	ck_assert_int_eq(out.drop, STAMP_DROP_SHORT);
+	ck_assert_int_eq(stamp_reflect(pkt, 48, &r, &a, &out), -1);
+	ck_assert_int_eq(out.drop, STAMP_DROP_SHORT);
+}
+END_TEST
+
+/* The Timestamp Information TLV's answer for a packet arriving as a says. */
+static void
+timestamp_info(struct stamp_arrival *a, uint8_t v[4])
+{
+	uint8_t pkt[MAXPKT];
+	struct stamp_reflector r = reflector(NULL, NULL);
+	struct stamp_probe p = { 1, { GOLDEN_SEC, 0 }, 5, STAMP_TS_NTP, golden_clock };
+	struct stamp_outcome out;
+	size_t off = STAMP_UNAUTH_LEN;
+
+	stamp_probe_build(pkt, sizeof(pkt), &p, NULL);
+	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_TIMESTAMP_INFO, NULL, 4);
+	ck_assert_int_eq(stamp_reflect(pkt, off, &r, a, &out), 0);
+	memcpy(v, pkt + STAMP_UNAUTH_LEN + 4, 4);
+	/* The Error Estimate and the TLV speak of the same clock. */
+	ck_assert_uint_eq(!!(stamp_get16(pkt + 12) & STAMP_EE_S), a->clock.synced);
+}
+
+/*
+ * Issue 22 item 11, RFC 8972 4.3: the Sync Source agrees with the Error
+ * Estimate's S bit: an unsynchronised clock is "Local free-running" (IANA
+ * value 5), a synchronised one its source (NTP, 1).
+ */
+START_TEST(test_i11_sync_source_rfc8972_4_3)
+{
+	struct sockaddr_in src = loopback(40000);
+	struct stamp_arrival a = golden_arrival(&src);
+	uint8_t v[4];
+
+	ck_assert_int_eq(STAMP_SYNC_FREE, 5);
+	timestamp_info(&a, v);
+	ck_assert(v[0] == STAMP_SYNC_NTP && v[2] == STAMP_SYNC_NTP);
+	a.clock.synced = false;
+	timestamp_info(&a, v);
+	ck_assert(v[0] == STAMP_SYNC_FREE && v[2] == STAMP_SYNC_FREE);
+	ck_assert(v[1] == STAMP_TSM_SW && v[3] == STAMP_TSM_SW);
+}
+END_TEST
+
+/*
+ * Issue 22 item 11, RFC 8762 4.2.1 (Z = 1: PTPv2 truncated, IEEE 1588 TAI):
+ * UTC 2024-01-01 00:00:00 is TAI 00:00:37; decoding gives UTC back.
+ */
+START_TEST(test_i11_ptp_counts_tai_rfc8762_4_2_1)
+{
+	struct timespec utc = { GOLDEN_SEC, 5 }, back;
+	uint64_t wire = stamp_ts_encode(&utc, STAMP_TS_PTP);
+	struct stamp_clock c;
+	struct timex tx;
+
+	memset(&tx, 0, sizeof(tx));
+	stamp_clock_state(&c);
+	if (adjtimex(&tx) != -1 && tx.tai > 0)
+		ck_assert_int_eq(stamp_tai_offset(), tx.tai);
+	else
+		ck_assert_int_eq(stamp_tai_offset(), STAMP_TAI_UTC_DEFAULT);
+	wire = stamp_ts_encode(&utc, STAMP_TS_PTP);
+	ck_assert_uint_eq(wire >> 32, (uint64_t)GOLDEN_SEC + (uint64_t)stamp_tai_offset());
+	ck_assert_uint_eq((uint32_t)wire, 5);
+	stamp_ts_decode(wire, STAMP_TS_PTP, &back);
+	ck_assert(back.tv_sec == GOLDEN_SEC && back.tv_nsec == 5);
+}
+END_TEST
+
+/* One Direct Measurement TLV (S_TxC s_tx) through r; R_RxC and R_TxC back. */
+static void
+direct_through(const struct stamp_reflector *r, struct stamp_arrival *a, uint32_t s_tx,
+    uint32_t *rx, uint32_t *tx)
+{
+	uint8_t pkt[MAXPKT], direct[12] = { 0 };
+	struct stamp_probe p = { s_tx, { GOLDEN_SEC, 0 }, 5, STAMP_TS_NTP, golden_clock };
+	struct stamp_outcome out;
+	size_t off = STAMP_UNAUTH_LEN;
+
+	stamp_put32(direct, s_tx);
+	stamp_probe_build(pkt, sizeof(pkt), &p, NULL);
+	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_DIRECT, direct, 12);
+	ck_assert_int_eq(stamp_reflect(pkt, off, r, a, &out), 0);
+	ck_assert_uint_eq(pkt[STAMP_UNAUTH_LEN], 0);
+	ck_assert_uint_eq(stamp_get32(pkt + STAMP_UNAUTH_LEN + 4), s_tx);
+	*rx = stamp_get32(pkt + STAMP_UNAUTH_LEN + 8);
+	*tx = stamp_get32(pkt + STAMP_UNAUTH_LEN + 12);
+}
+
+/*
+ * Issue 22 item 12, RFC 8972 4.5: R_RxC counts test packets received (this
+ * one included), R_TxC replies transmitted before this one, so they differ;
+ * stateless mode answers from the listener's counters instead of U.
+ */
+START_TEST(test_i12_direct_measurement_rfc8972_4_5)
+{
+	struct sockaddr_in src = loopback(40000), other = loopback(40001);
+	struct stamp_arrival a = golden_arrival(&src);
+	struct stamp_sessions *s = stamp_sessions_new(64, 10);
+	struct stamp_reflector r = reflector(NULL, s);
+	uint32_t rx, tx;
+
+	for (uint32_t i = 1; i <= 3; i++) {
+		direct_through(&r, &a, i, &rx, &tx);
+		ck_assert_uint_eq(rx, i);
+		ck_assert_uint_eq(tx, i - 1);
+	}
+	stamp_sessions_free(s);
+	/* Stateless: the listener's counters, over every sender. */
+	r = reflector(NULL, NULL);
+	a.counters = &r.counters;
+	direct_through(&r, &a, 1, &rx, &tx);
+	ck_assert(rx == 1 && tx == 0);
+	a.src = (const struct sockaddr *)&other;
+	direct_through(&r, &a, 1, &rx, &tx);
+	ck_assert(rx == 2 && tx == 1);
+}
+END_TEST
+
+/*
+ * Issue 22 item 13, RFC 8972 4.3 "Timestamp In": a T2 read in user space
+ * (no kernel timestamp) is said to be, with the control-plane method (3),
+ * not as the kernel's software timestamp (2).
+ */
+START_TEST(test_i13_t2_userspace_rfc8972_4_3)
+{
+	struct sockaddr_in src = loopback(40000);
+	struct stamp_arrival a = golden_arrival(&src);
+	uint8_t v[4];
+
+	a.t2_user = true;
+	timestamp_info(&a, v);
+	ck_assert_uint_eq(STAMP_TSM_CONTROL, 3);
+	ck_assert_uint_eq(v[1], STAMP_TSM_CONTROL);
+	ck_assert_uint_eq(v[3], STAMP_TSM_SW);
+}
+END_TEST
+
+/*
+ * Issue 22 item 13, RFC 8762 4.3.1 (T3 "as close as possible to the actual
+ * transmission"): udp_stamp_send_times() reads the clock for each reply of
+ * a batch, in order, not once for all 16.
+ */
+START_TEST(test_i13_t3_per_reply_rfc8762_4_3_1)
+{
+	static uint8_t pkts[16][STAMP_UNAUTH_LEN];
+	struct stamp_reflector r = reflector(NULL, NULL);
+	struct udp_stamp_reply rep[16];
+	uint64_t first, last;
+
+	for (int i = 0; i < 16; i++) {
+		memset(&rep[i], 0, sizeof(rep[i]));
+		rep[i].reflector = &r;
+		rep[i].pkt = pkts[i];
+		stamp_test_parse(pkts[i], STAMP_UNAUTH_LEN, false, &rep[i].test);
+	}
+	udp_stamp_send_times(rep, 16);
+	first = stamp_get64(pkts[0] + 4);
+	last = stamp_get64(pkts[15] + 4);
+	for (int i = 1; i < 16; i++)
+		ck_assert_uint_ge(stamp_get64(pkts[i] + 4), stamp_get64(pkts[i - 1] + 4));
+	ck_assert_msg(last > first, "16 replies, one T3: %016" PRIx64, first);
+}
+END_TEST
+
+/* One datagram through udp_stamp_reflect() with the control buffer ctl[0 .. ctllen). */
+static bool
+udp_reflect(struct listener_spec *served, uint8_t *pkt, size_t *len, void *ctl,
+    size_t ctllen, int flags, struct echo_stats *st)
+{
+	struct sockaddr_in src = loopback(40000);
+	struct msghdr in = { .msg_name = &src, .msg_namelen = sizeof(src), .msg_control = ctl,
+		.msg_controllen = ctllen, .msg_flags = flags };
+	static struct echo_stats listener;	/* the listener's slot: not looked at */
+	struct echo_stats *stats[2] = { st, &listener };
+	struct udp_stamp_reply rep;
+	int dscp;
+
+	return udp_stamp_reflect(served, &in, pkt, len, 1000, stats, &rep, &dscp);
+}
+
+/*
+ * Issue 22 items 10 and 13 in the batch path (udp_stamp.c): a 14-octet
+ * TWAMP-Light packet's reply length is 44 (RFC 8762 4.6), counted as
+ * stamp_short_answered; a packet without a kernel timestamp, or whose
+ * SCM_TIMESTAMPNS the kernel cut short (MSG_CTRUNC), gets T2 from user space,
+ * counted as stamp_t2_userspace and said in Timestamp In (RFC 8972 4.3).
+ */
+START_TEST(test_i13_ctrunc_t2_userspace_rfc8972_4_3)
+{
+	static struct echo_stats st;
+	struct stamp_runtime *run = calloc(1, sizeof(*run));
+	struct listener_spec served;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctl;
+	struct timespec kernel_t2 = golden_time(0);
+	uint8_t pkt[MAXPKT];
+	size_t len = golden_hex("twamp-light-sender.hex", pkt, sizeof(pkt)), off;
+	struct stamp_probe p = { 1, { GOLDEN_SEC, 0 }, 5, STAMP_TS_NTP, golden_clock };
+
+	ck_assert_ptr_nonnull(run);
+	memset(&served, 0, sizeof(served));
+	served.stamp.run = run;
+	run->reflector = reflector(NULL, NULL);
+	/* A whole timestamp: the kernel's T2, nothing counted. */
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.align.cmsg_level = SOL_SOCKET;
+	ctl.align.cmsg_type = SCM_TIMESTAMPNS;
+	ctl.align.cmsg_len = CMSG_LEN(sizeof(kernel_t2));
+	memcpy(CMSG_DATA(&ctl.align), &kernel_t2, sizeof(kernel_t2));
+	ck_assert(udp_reflect(&served, pkt, &len, ctl.buf, sizeof(ctl.buf), 0, &st));
+	ck_assert_uint_eq(len, STAMP_UNAUTH_LEN);
+	ck_assert_uint_eq(stamp_get64(pkt + 16), stamp_ts_encode(&kernel_t2, STAMP_TS_NTP));
+	ck_assert_uint_eq(stats_get(&st, STAT_stamp_short_answered), 1);
+	ck_assert_uint_eq(stats_get(&st, STAT_stamp_t2_userspace), 0);
+	/* Cut short by the kernel (MSG_CTRUNC): not read as a timestamp. */
+	off = STAMP_UNAUTH_LEN;
+	stamp_probe_build(pkt, sizeof(pkt), &p, NULL);
+	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_TIMESTAMP_INFO, NULL, 4);
+	len = off;
+	ctl.align.cmsg_len = CMSG_LEN(sizeof(kernel_t2) / 2);
+	ck_assert(udp_reflect(&served, pkt, &len, ctl.buf, CMSG_SPACE(sizeof(kernel_t2) / 2),
+	    MSG_CTRUNC, &st));
+	ck_assert_uint_ne(stamp_get64(pkt + 16), stamp_ts_encode(&kernel_t2, STAMP_TS_NTP));
+	ck_assert_uint_eq(pkt[STAMP_UNAUTH_LEN + 5], STAMP_TSM_CONTROL);
+	ck_assert_uint_eq(stats_get(&st, STAT_stamp_t2_userspace), 1);
+	/* No control messages at all. */
+	len = off;
+	ck_assert(udp_reflect(&served, pkt, &len, NULL, 0, 0, &st));
+	ck_assert_uint_eq(pkt[STAMP_UNAUTH_LEN + 5], STAMP_TSM_CONTROL);
+	ck_assert_uint_eq(stats_get(&st, STAT_stamp_t2_userspace), 2);
+	ck_assert_uint_eq(stats_get(&st, STAT_stamp_reflected), 3);
+	free(run);
 }
 END_TEST
 
@@ -903,11 +1359,24 @@ stamp_suite(void)
 
 	tc = tcase_create("tlv");
 	tcase_add_test(tc, test_tlv_known_and_unknown);
-	tcase_add_test(tc, test_tlv_malformed);
+	tcase_add_test(tc, test_i7_malformed_stops_rfc8972_4);
 	tcase_add_test(tc, test_tlv_hmac);
 	tcase_add_test(tc, test_tlv_random_and_truncated);
 	tcase_add_test(tc, test_tlv_legacy_padding);
 	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("issue22");
+	tcase_add_test(tc, test_i6_hmac_tlv_covers_before_rfc8972_4_8);
+	tcase_add_test(tc, test_i8_cos_policy_rfc8972_4_4);
+	tcase_add_test(tc, test_i10_twamp_light_rfc8762_4_6);
+	tcase_add_test(tc, test_i11_sync_source_rfc8972_4_3);
+	tcase_add_test(tc, test_i11_ptp_counts_tai_rfc8762_4_2_1);
+	tcase_add_test(tc, test_i12_direct_measurement_rfc8972_4_5);
+	tcase_add_test(tc, test_i13_t2_userspace_rfc8972_4_3);
+	tcase_add_test(tc, test_i13_t3_per_reply_rfc8762_4_3_1);
+	tcase_add_test(tc, test_i13_ctrunc_t2_userspace_rfc8972_4_3);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tshark");

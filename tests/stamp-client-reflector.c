@@ -141,6 +141,7 @@ refl_start(struct test_server *s, int family, const struct refl_spec *spec)
 	static struct stamp_key key;
 	struct stamp_reflector r = {
 		.fmt = STAMP_TS_NTP, .tlvs = true, .sync_src = STAMP_SYNC_NTP,
+		.dscp_allow = STAMP_DSCP_ALLOW_DEFAULT,
 		.ts_in = STAMP_TSM_SW, .ts_out = STAMP_TSM_SW,
 	};
 	int fd;

@@ -290,7 +290,8 @@ START_TEST(test_stamp_cos_tlv)
 	struct stamp_send ss = { 9, STAMP_TS_PTP, { false, 0, 1 }, NULL, 46 };
 	struct timespec t1 = { (time_t)GOLDEN_SEC, 0 };
 	struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = htons(4000) };
-	struct stamp_reflector refl = { .fmt = STAMP_TS_NTP, .tlvs = true };
+	struct stamp_reflector refl = { .fmt = STAMP_TS_NTP, .tlvs = true,
+		.dscp_allow = STAMP_DSCP_ALLOW_DEFAULT };
 	struct stamp_arrival arr = { .src = (struct sockaddr *)&src, .t2 = t1, .ttl = 61,
 		.tos = 46 << 2 | 1 };
 	struct stamp_outcome out;
