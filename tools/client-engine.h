@@ -74,7 +74,7 @@ struct engine {
 	bool dots;		/* -f: a dot per probe instead */
 	bool fatal;		/* the run ended on an error */
 	bool stopped;		/* no more probes go out */
-	bool interrupted;
+	bool cut;		/* ended by a signal or -w with probes maybe outstanding */
 	bool paced;		/* -b or --stream: an interval line a second, no probe lines */
 	/* TCP and Unix streams: probes back to back in one byte stream. */
 	size_t wr_off;		/* bytes of probe seq written; pl.size once all out */
