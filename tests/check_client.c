@@ -909,9 +909,21 @@ START_TEST(test_probe_options)
 	ASSERT_HAS(&r, " ttl=", out);
 	ck_assert_ptr_null(strstr(r.out, " tos="));
 	run_free(&r);
+	/* The fake answers with TOS 0: that is its reply's marking, named as such, not a
+	 * re-marking of the probe (which only STAMP's CoS TLV can tell, RFC 8972 4.4). */
 	run_client(&r, NULL, 0, "-u", "-Q", "ef", "-c", "1", "-p", s.port, s.host, (char *)NULL);
 	ASSERT_STATUS(&r, 0);
-	ASSERT_HAS(&r, " tos=0x00 time=", out);	/* the fake answers with TOS 0 */
+	ASSERT_HAS(&r, " reply_tos=0x00 time=", out);
+	ck_assert_ptr_null(strstr(r.out, " tos="));
+	ck_assert_ptr_null(strstr(r.out, "re-marked"));
+	run_free(&r);
+	run_client(&r, NULL, 0, "--json", "-u", "-Q", "ef", "-c", "1", "-p", s.port, s.host,
+	    (char *)NULL);
+	ASSERT_STATUS(&r, 0);
+	json_lines(&r, probes, 8, &n, &doc);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_msg(json_parse(strtok(r.out, "\n"), &doc) == 0 &&
+	    json_num(&doc, "reply_tos", -1) == 0, "stdout:\n%s", r.out);
 	run_free(&r);
 
 	/* -M probe: the path MTU in the summary (loopback's). -w: no count, still an end. */

@@ -86,6 +86,12 @@ refl_spoil(uint8_t *pkt, char what, bool auth)
 		pkt[STAMP_AUTH_HMAC_OFF] ^= 1;
 	if (what == 's')
 		pkt[auth ? REFL_SSID_AUTH : REFL_SSID_UNAUTH] ^= 0x5a;
+	/* RFC 8972 4.4: DSCP2, what arrived, set to 0 (best effort) in the CoS answer that
+	 * follows the base, as if re-marked on the way (unauthenticated: nothing signs it). */
+	if (what == 'm' && !auth && pkt[STAMP_UNAUTH_LEN + 1] == STAMP_TLV_COS) {
+		pkt[STAMP_UNAUTH_LEN + STAMP_TLV_HDR] &= 0xfc;
+		pkt[STAMP_UNAUTH_LEN + STAMP_TLV_HDR + 1] &= 0x0f;
+	}
 }
 
 static void

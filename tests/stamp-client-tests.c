@@ -189,6 +189,15 @@ is_null(const struct json_doc *d, const char *path)
 	return it->type == JSON_NULL;
 }
 
+static bool
+flag(const struct json_doc *d, const char *path)
+{
+	const struct json_item *it = json_get(d, path);
+
+	ck_assert_msg(it != NULL && it->type == JSON_BOOL, "%s is not a boolean", path);
+	return it->number != 0;
+}
+
 static const char *
 str(const struct json_doc *d, const char *path)
 {
@@ -533,6 +542,7 @@ START_TEST(test_stamp_cos)
 		ck_assert_uint_eq((unsigned)num(&probes[i], "cos.ecn_received"), 0);
 		ck_assert_uint_eq((unsigned)num(&probes[i], "cos.reply_dscp"), 34);
 		ck_assert(json_get(&probes[i], "cos.reply_dscp_as_asked")->number == 1);
+		ck_assert(!flag(&probes[i], "cos.remarked"));
 	}
 	ck_assert_uint_eq((unsigned)num(&sum, "stamp.cos.dscp_received"), 3);
 	run_free(&r);
@@ -541,6 +551,37 @@ START_TEST(test_stamp_cos)
 	stamp_run(&r, &s, "-c", "1", "--cos", (char *)NULL);
 	ASSERT_EXIT(&r, 0);
 	ASSERT_OUT(&r, " cos dscp=0 ecn=0 reply_dscp=0");
+	ck_assert_ptr_null(strstr(r.out, "re-marked"));
+	run_free(&r);
+	server_stop(&s);
+}
+END_TEST
+
+/* RFC 8972 4.4: "re-marked" only where the reflector says it received another DSCP
+ * (DSCP2) than the one asked for; the reply's own TOS is reported as reply_tos only. */
+START_TEST(test_stamp_remarked)
+{
+	struct refl_spec spec = { .stateful = false, .script = "m" };
+	static struct json_doc probes[NPROBES], sum;
+	struct test_server s;
+	struct run_result r;
+
+	ck_assert_int_eq(refl_start(&s, AF_INET, &spec), 0);
+	stamp_run(&r, &s, "-c", "1", "-Q", "af41", "--cos", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ASSERT_OUT(&r, " cos dscp=0 ecn=0 (re-marked on the way) reply_dscp=34");
+	ck_assert_ptr_null(strstr(r.out, "tos="));
+	run_free(&r);
+	stamp_run(&r, &s, "-c", "2", "-Q", "af41", "--cos", "--json", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ck_assert_uint_eq(json_run(&r, probes, NPROBES, &sum), 2);
+	for (unsigned i = 0; i < 2; i++) {
+		ck_assert_uint_eq((unsigned)num(&probes[i], "cos.dscp_received"), 0);
+		ck_assert(flag(&probes[i], "cos.remarked"));
+		/* The reflector answered with the DSCP asked for: as sent, not re-marked. */
+		ck_assert_uint_eq((unsigned)num(&probes[i], "reply_tos"), 34 << 2);
+	}
+	ck_assert_uint_eq((unsigned)num(&sum, "stamp.cos.dscp_received"), 0);
 	run_free(&r);
 	server_stop(&s);
 }
@@ -745,6 +786,7 @@ stamp_client_tcases(Suite *s, int timeout)
 	tcase_add_loop_test(tc, test_stamp_auth, 0, NREFL);
 	tcase_add_test(tc, test_stamp_auth_spoilt);
 	tcase_add_loop_test(tc, test_stamp_cos, 0, 2 * NREFL);
+	tcase_add_test(tc, test_stamp_remarked);
 	tcase_add_loop_test(tc, test_stamp_hops, 0, NREFL);
 	tcase_add_test(tc, test_stamp_loss_direction);
 	tcase_add_test(tc, test_stamp_ssid);

@@ -51,8 +51,10 @@ report_json(const struct engine *e, const struct pevent *ev)
 	printf(",\"status\":\"%s\"", report_status[ev->status]);
 	if (ev->ttl >= 0)
 		printf(",\"ttl\":%d", ev->ttl);
+	/* The reply's own marking, set by whoever sent it; "tos" is the name schema 1 began
+	 * with, kept as an alias until a schema change may remove it. */
 	if (ev->tos >= 0)
-		printf(",\"tos\":%d", ev->tos);
+		printf(",\"reply_tos\":%d,\"tos\":%d", ev->tos, ev->tos);
 	if (ev->stamp != NULL)
 		stampreport_json(ev->stamp, stdout);
 	if (ev->detail != NULL) {
@@ -138,9 +140,11 @@ report_event(struct engine *e, const struct pevent *ev)
 	printf("%zu bytes from %s seq=%u", ev->size, e->peer->name, ev->slot->seq);
 	if (ev->ttl >= 0)
 		printf(" ttl=%d", ev->ttl);
-	/* The TOS only when the path changed it: a DSCP re-marked or ECN set on the way. */
+	/* The reply's TOS when it is not what was sent. It is the marking the server gave its
+	 * reply (most send theirs with 0), not proof that the probe was re-marked on the way:
+	 * only a STAMP reflector's Class of Service TLV says what arrived there. */
 	if (ev->tos >= 0 && ev->tos != (e->o->tos < 0 ? 0 : e->o->tos))
-		printf(" tos=0x%02x", ev->tos);
+		printf(" reply_tos=0x%02x", ev->tos);
 	printf(" time=%.3f ms", ev->rtt);
 	if (ev->stamp != NULL)
 		stampreport_text(ev->stamp, stdout);

@@ -15,8 +15,10 @@ stampreport_text(const struct stamp_result *r, FILE *f)
 		fprintf(f, " sender_ttl=%d", r->sender_ttl);
 	if (r->hops >= 0)
 		fprintf(f, " hops=%d", r->hops);
+	/* RFC 8972 4.4: DSCP2 is what the reflector received; only this says re-marked. */
 	if (r->cos)
-		fprintf(f, " cos dscp=%d ecn=%d", r->cos_dscp, r->cos_ecn);
+		fprintf(f, " cos dscp=%d ecn=%d%s", r->cos_dscp, r->cos_ecn,
+		    r->cos_dscp != r->cos_asked ? " (re-marked on the way)" : "");
 	if (r->cos_asked >= 0 && r->reply_dscp >= 0)
 		fprintf(f, " reply_dscp=%d%s", r->reply_dscp,
 		    r->reply_dscp == r->cos_asked ? "" : " (not as asked)");
@@ -58,6 +60,8 @@ stampreport_json(const struct stamp_result *r, FILE *f)
 	fprintf(f, ",\"cos\":{\"dscp_asked\":%d", r->cos_asked);
 	stampreport_int("dscp_received", r->cos_dscp, f);
 	stampreport_int("ecn_received", r->cos_ecn, f);
+	fprintf(f, ",\"remarked\":%s", !r->cos ? "null" :
+	    r->cos_dscp != r->cos_asked ? "true" : "false");
 	stampreport_int("reply_dscp", r->reply_dscp, f);
 	fprintf(f, ",\"reply_dscp_as_asked\":%s}",
 	    r->reply_dscp >= 0 && r->reply_dscp == r->cos_asked ? "true" : "false");
