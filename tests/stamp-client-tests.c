@@ -237,6 +237,7 @@ START_TEST(test_stamp_golden)
 	struct stamp_result res;
 	struct keys k;
 	size_t n;
+	uint32_t seq;
 
 	keys_make(&k);
 	ck_assert_int_eq(stamp_key_load(k.good, &key), 0);
@@ -258,7 +259,8 @@ START_TEST(test_stamp_golden)
 		ck_assert_int_eq(stamppkt_read(got, n, auth ? &key : NULL, &a), 0);
 		ck_assert_uint_eq(a.r.seq, 7);
 		ck_assert_uint_eq(a.r.sender_seq, 7);
-		ck_assert_uint_eq(stamppkt_sender_seq(got, n, auth), 7);
+		ck_assert_int_eq(stamppkt_sender_seq(got, n, auth, &seq), 0);
+		ck_assert_uint_eq(seq, 7);
 		ck_assert_uint_eq(a.r.ssid, 0x1234);
 		ck_assert(a.synced);
 		ck_assert_uint_eq(a.t2_ns, GOLDEN_SEC * 1000000000ULL + 625000000ULL);
@@ -345,45 +347,48 @@ loss_add(struct stamp_stats *ss, uint32_t seq, uint32_t rseq)
 	stampstats_add(ss, seq, &r, true);
 }
 
-/* The per-direction rule on made-up replies: which reflector, and which way lost. */
+/* The per-direction rule on made-up replies (RFC 8762 4.2: sender numbers from 0, a
+ * stateful reflector's count from 0): which reflector, and which way lost. */
 START_TEST(test_stamp_loss_rule)
 {
 	struct stamp_stats ss;
 	struct stamp_loss l;
 
-	/* Stateful, probes 1-6: 3 lost forward (not counted), 5 lost backward, 6 no reply. */
+	/* Stateful, probes 0-5: 2 lost forward (not counted), 4 lost backward, 5 no reply. */
 	stampstats_init(&ss, false, false, 0, -1);
-	loss_add(&ss, 1, 0);
-	loss_add(&ss, 2, 1);
-	loss_add(&ss, 4, 2);
+	loss_add(&ss, 0, 0);
+	loss_add(&ss, 1, 1);
+	loss_add(&ss, 3, 2);
 	stampstats_loss(&ss, 3, &l);
 	ck_assert(l.known);
 	ck_assert_str_eq(l.reflector, "stateful");
 	ck_assert_uint_eq(l.forward, 1);
 	ck_assert_uint_eq(l.backward, 0);
 	ck_assert_uint_eq(l.undetermined, 2);
-	/* The same with a reordered reply (4 before 2) and 5 counted, lost backward. */
+	/* The same with a reordered reply (3 before 1) and 4 counted, lost backward. */
 	stampstats_init(&ss, false, false, 0, -1);
-	loss_add(&ss, 1, 0);
-	loss_add(&ss, 4, 2);
-	loss_add(&ss, 2, 1);
-	loss_add(&ss, 6, 4);
+	loss_add(&ss, 0, 0);
+	loss_add(&ss, 3, 2);
+	loss_add(&ss, 1, 1);
+	loss_add(&ss, 5, 4);
 	stampstats_loss(&ss, 2, &l);
 	ck_assert(l.known);
 	ck_assert_uint_eq(l.forward, 1);
 	ck_assert_uint_eq(l.backward, 1);
 	ck_assert_uint_eq(l.undetermined, 0);
-	/* Stateless: the sequence copied, whatever was lost. */
+	/* The sequence copied, 2 without a reply: a stateless reflector, or a stateful one
+	 * that lost it on the way back; nothing tells which. */
 	stampstats_init(&ss, false, false, 0, -1);
+	loss_add(&ss, 0, 0);
 	loss_add(&ss, 1, 1);
 	loss_add(&ss, 3, 3);
 	stampstats_loss(&ss, 1, &l);
 	ck_assert(!l.known);
-	ck_assert_str_eq(l.reflector, "stateless");
-	ck_assert_str_eq(l.why, "stateless reflector");
+	ck_assert_str_eq(l.reflector, "unknown");
+	ck_assert_str_eq(l.why, "stateless or stateful reflector, not told apart");
 	/* A count ahead of ours (a session the reflector already had): neither. */
 	stampstats_init(&ss, false, false, 0, -1);
-	loss_add(&ss, 1, 7);
+	loss_add(&ss, 0, 7);
 	stampstats_loss(&ss, 0, &l);
 	ck_assert(!l.known);
 	ck_assert_str_eq(l.reflector, "unknown");
@@ -403,8 +408,10 @@ assert_probe(const struct json_doc *p, unsigned seq, bool stateful)
 	/* The reflector's hold time is inside the round trip; the rest is the network's. */
 	ck_assert_msg(dwell >= 0 && dwell <= rtt, "dwell %f of rtt %f", dwell, rtt);
 	ck_assert_double_eq_tol(net + dwell, rtt, 1e-5);
-	/* Stateless copies our number; stateful counts what it received from 0. */
-	ck_assert_uint_eq((unsigned)num(p, "reflector_seq"), stateful ? seq - 1 : seq);
+	/* RFC 8762 4.2: stateless copies our number, stateful counts what it received from
+	 * 0; both from 0 and nothing lost: the same number. */
+	(void)stateful;
+	ck_assert_uint_eq((unsigned)num(p, "reflector_seq"), seq);
 	ck_assert_uint_eq((unsigned)num(p, "ssid"), 0);
 	if (json_get(p, "clocks_synchronised")->number != 0) {
 		ck_assert_double_eq_tol(num(p, "forward_ms") + dwell + num(p, "backward_ms"), rtt,
@@ -430,23 +437,20 @@ START_TEST(test_stamp_session)
 	stamp_run(&r, &s, "-c", "5", "--json", (char *)NULL);
 	ASSERT_EXIT(&r, 0);
 	ck_assert_uint_eq(json_run(&r, probes, NPROBES, &sum), NPROBES);
+	/* RFC 8762 4.2.1: numbered from 0, and seq 0's reply matched like the others. */
 	for (unsigned i = 0; i < NPROBES; i++) {
-		assert_probe(&probes[i], i + 1, stateful);
+		assert_probe(&probes[i], i, stateful);
 		ck_assert_uint_eq((unsigned)num(&probes[i], "size"), STAMP_UNAUTH_LEN);
 	}
 	ck_assert_str_eq(str(&sum, "protocol"), "stamp");
 	ck_assert_uint_eq((unsigned)num(&sum, "received"), NPROBES);
-	ck_assert_str_eq(str(&sum, "stamp.reflector"), stateful ? "stateful" : "stateless");
+	/* Nothing lost on the way there: the two kinds answer alike. */
+	ck_assert_str_eq(str(&sum, "stamp.reflector"), "unknown");
 	ck_assert(num(&sum, "stamp.dwell_ms.min") <= num(&sum, "stamp.dwell_ms.max"));
 	ck_assert(num(&sum, "stamp.rtt_net_ms.avg") <= num(&sum, "rtt_ms.avg"));
-	if (stateful) {
-		ck_assert_uint_eq((unsigned)num(&sum, "stamp.loss_forward"), 0);
-		ck_assert_uint_eq((unsigned)num(&sum, "stamp.loss_backward"), 0);
-		ck_assert(is_null(&sum, "stamp.loss_direction_unknown"));
-	} else {
-		ck_assert(is_null(&sum, "stamp.loss_forward"));
-		ck_assert_str_eq(str(&sum, "stamp.loss_direction_unknown"), "stateless reflector");
-	}
+	ck_assert(is_null(&sum, "stamp.loss_forward"));
+	ck_assert_str_eq(str(&sum, "stamp.loss_direction_unknown"),
+	    "stateless or stateful reflector, not told apart");
 	run_free(&r);
 
 	/* The same in text. */
@@ -455,8 +459,9 @@ START_TEST(test_stamp_session)
 	ck_assert_uint_eq(run_count_lines(r.out, " rtt_net="), 2);
 	ASSERT_OUT(&r, "stamp echo statistics ---");
 	ASSERT_OUT(&r, "rtt_net min/avg/max = ");
-	ASSERT_OUT(&r, stateful ? "loss forward 0, backward 0, undetermined 0 (stateful" :
-	    "loss per direction: unknown (stateless reflector)");
+	ASSERT_OUT(&r, "loss per direction: unknown (stateless or stateful reflector, not told "
+	    "apart)");
+	ASSERT_OUT(&r, " seq=0 ");
 	run_free(&r);
 	server_stop(&s);
 }
@@ -482,7 +487,7 @@ START_TEST(test_stamp_auth)
 	ASSERT_EXIT(&r, 0);
 	ck_assert_uint_eq(json_run(&r, probes, NPROBES, &sum), NPROBES);
 	for (unsigned i = 0; i < NPROBES; i++) {
-		assert_probe(&probes[i], i + 1, true);
+		assert_probe(&probes[i], i, true);
 		/* The base, the CoS TLV and the HMAC TLV that ends the TLVs. */
 		ck_assert_uint_eq((unsigned)num(&probes[i], "size"), STAMP_AUTH_LEN + 8 + 20);
 	}
@@ -641,7 +646,8 @@ START_TEST(test_stamp_loss_direction)
 	stamp_run(&r, &s, "-c", "5", "-W", "0.5", (char *)NULL);
 	ASSERT_EXIT(&r, 1);
 	ASSERT_OUT(&r, "5 sent, 3 received, 0 mismatched, 2 lost");
-	ASSERT_OUT(&r, "loss per direction: unknown (stateless reflector)");
+	ASSERT_OUT(&r, "loss per direction: unknown (stateless or stateful reflector, not told "
+	    "apart)");
 	run_free(&r);
 	server_stop(&s);
 }
@@ -672,7 +678,10 @@ START_TEST(test_stamp_ssid)
 }
 END_TEST
 
-/* What goes on the wire: size, sequence from 1, Error Estimate's Z, SSID, T1's clock. */
+/*
+ * What goes on the wire: size, sequence from 0 (RFC 8762 4.2.1), Error Estimate's Z,
+ * SSID, T1's clock, and every TLV with U set, M and I clear (RFC 8972 4).
+ */
 START_TEST(test_stamp_wire)
 {
 	static const struct {
@@ -683,6 +692,7 @@ START_TEST(test_stamp_wire)
 		{ { NULL }, STAMP_UNAUTH_LEN, false },
 		{ { "--cos", NULL }, STAMP_UNAUTH_LEN + 8, false },
 		{ { "-s", "100", "--stamp-timestamp", "ptp", "--ssid", "4660" }, 100, true },
+		{ { "--cos", "-s", "60" }, 60, false },
 	};
 	struct wire_dgram d;
 	struct run_result r;
@@ -695,7 +705,7 @@ START_TEST(test_stamp_wire)
 	ck_assert_int_ne(fd, -1);
 	snprintf(port, sizeof(port), "%d", p);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *args[16] = { "--stamp", "-p", port, "-c", "1", "-W", "0.1" };
+		const char *args[16] = { "--stamp", "-p", port, "-c", "2", "-W", "0.1" };
 		size_t n = 7;
 
 		for (size_t j = 0; j < 6 && cases[i].args[j] != NULL; j++)
@@ -705,7 +715,7 @@ START_TEST(test_stamp_wire)
 		run_clientv(&r, NULL, 0, args);
 		ck_assert_int_eq(wire_recv(fd, &d, 1000), 0);
 		ck_assert_uint_eq(d.len, cases[i].len);
-		ck_assert_uint_eq(stamp_get32(d.data), 1);
+		ck_assert_uint_eq(stamp_get32(d.data), 0);
 		ck_assert_uint_eq(!!(stamp_get16(d.data + 12) & STAMP_EE_Z), cases[i].ptp);
 		ck_assert_uint_eq(stamp_get16(d.data + 14), cases[i].ptp ? 4660 : 0);
 		stamp_ts_decode(stamp_get64(d.data + 4), cases[i].ptp ? STAMP_TS_PTP :
@@ -713,8 +723,18 @@ START_TEST(test_stamp_wire)
 		t1 = (uint64_t)ts.tv_sec;
 		ck_assert_msg(llabs((long long)t1 - (long long)time(NULL)) < 60, "T1 %llu",
 		    (unsigned long long)t1);
-		if (cases[i].len > STAMP_UNAUTH_LEN && !cases[i].ptp)
+		if (cases[i].len > STAMP_UNAUTH_LEN && !cases[i].ptp) {
 			ck_assert_uint_eq(d.data[STAMP_UNAUTH_LEN + 1], STAMP_TLV_COS);
+			ck_assert_uint_eq(d.data[STAMP_UNAUTH_LEN], STAMP_TLV_U);
+		}
+		/* The rest in an Extra Padding TLV after the CoS TLV, its U set too. */
+		if (cases[i].len == 60) {
+			ck_assert_uint_eq(d.data[STAMP_UNAUTH_LEN + 9], STAMP_TLV_PADDING);
+			ck_assert_uint_eq(d.data[STAMP_UNAUTH_LEN + 8], STAMP_TLV_U);
+		}
+		/* The next one is 1. */
+		ck_assert_int_eq(wire_recv(fd, &d, 1000), 0);
+		ck_assert_uint_eq(stamp_get32(d.data), 1);
 		run_free(&r);
 	}
 	close(fd);

@@ -51,9 +51,10 @@ struct stamp_answer {
 int	stamppkt_read(const uint8_t *pkt, size_t len, const struct stamp_key *key,
 	    struct stamp_answer *a);
 
-/* The Session-Sender Sequence Number a reply claims to answer, without any check; 0 if
- * too short. For replies that fail authentication: whose probe they count against. */
-uint32_t stamppkt_sender_seq(const uint8_t *pkt, size_t len, bool auth);
+/* The Session-Sender Sequence Number a reply claims to answer, without any check, into
+ * *seq; 0, or -1 if too short. For replies that fail authentication: whose probe they
+ * count against. */
+int	stamppkt_sender_seq(const uint8_t *pkt, size_t len, bool auth, uint32_t *seq);
 
 /* One reply's measurements. */
 struct stamp_result {
@@ -94,8 +95,9 @@ struct stamp_mma {
 
 struct stamp_stats {
 	struct stamp_mma rtt_net, dwell, forward, backward;
-	/* Reflector Sequence Number against ours (RFC 8762 4.2): equal from a stateless
-	 * reflector, smaller from a stateful one, larger from neither. */
+	/* Reflector Sequence Number against ours (RFC 8762 4.2), both from 0: equal from a
+	 * stateless reflector, and from a stateful one until a test packet is lost on the
+	 * way there; smaller only from a stateful one; larger from neither. */
 	unsigned long r_same, r_less, r_more;
 	uint32_t s_hi;		/* highest probe answered (verified replies) */
 	uint32_t r_max;		/* highest reflector Sequence Number in them */
@@ -121,7 +123,8 @@ struct stamp_loss {
 
 void	stampstats_init(struct stamp_stats *ss, bool local_synced, bool auth, uint16_t ssid,
 	    int cos_asked);
-/* A verified reply, the first for its probe (late ones too). */
+/* A verified reply, the first for its probe (late ones too); seq: the number on the
+ * wire, from 0. */
 void	stampstats_add(struct stamp_stats *ss, uint32_t seq, const struct stamp_result *r,
 	    bool in_time);
 /* The rule of echo-client(1) "LOSS PER DIRECTION"; lost: probes with no reply at all. */
