@@ -94,6 +94,19 @@ refl_spoil(uint8_t *pkt, char what, bool auth)
 	}
 }
 
+/* The reply's length as the script says: the base only, or 4 zero octets more. */
+static size_t
+refl_size(uint8_t *pkt, size_t n, char what, bool auth)
+{
+	if (what == 'k' && !auth && n > STAMP_UNAUTH_LEN)
+		return STAMP_UNAUTH_LEN;
+	if (what == 'l' && n + 4 <= 65536) {
+		memset(pkt + n, 0, 4);
+		return n + 4;
+	}
+	return n;
+}
+
 static void
 refl_loop(int fd, int family, const struct stamp_reflector *r, const char *script)
 {
@@ -105,7 +118,7 @@ refl_loop(int fd, int family, const struct stamp_reflector *r, const char *scrip
 	struct stamp_arrival a;
 	struct stamp_outcome out;
 	struct timespec now, t3;
-	size_t len = strlen(script);
+	size_t len = strlen(script), size;
 	char what;
 	ssize_t n;
 
@@ -137,7 +150,8 @@ refl_loop(int fd, int family, const struct stamp_reflector *r, const char *scrip
 		clock_gettime(CLOCK_REALTIME, &t3);
 		stamp_reflect_send_time(buf, &out.test, &t3, r->fmt, r->key);
 		refl_spoil(buf, what, r->key != NULL);
-		sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, msg.msg_namelen);
+		size = refl_size(buf, (size_t)n, what, r->key != NULL);
+		sendto(fd, buf, size, 0, (struct sockaddr *)&from, msg.msg_namelen);
 	}
 }
 

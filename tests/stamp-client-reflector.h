@@ -14,7 +14,9 @@ struct refl_spec {
 	 * For each test packet in turn, the script repeating: e reflect; f drop it
 	 * before it is counted (lost forward); b count it and drop the reply (lost
 	 * backward); t reflect with its base HMAC spoilt; s reflect with another SSID;
-	 * m reflect with the CoS TLV saying DSCP 0 arrived (re-marked on the way).
+	 * m reflect with the CoS TLV saying DSCP 0 arrived (re-marked on the way);
+	 * k reflect the base only, without the padding (unauthenticated); l reflect
+	 * with 4 zero octets more.
 	 * NULL: "e".
 	 */
 	const char *script;

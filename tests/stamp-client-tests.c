@@ -592,6 +592,56 @@ START_TEST(test_stamp_remarked)
 }
 END_TEST
 
+/*
+ * A reply of another size than the test packet (RFC 8762 4.3: the reflector keeps the
+ * sender's padding, so it should be the same): said per reply and counted, and used.
+ */
+START_TEST(test_stamp_reply_size)
+{
+	struct refl_spec spec = { .stateful = false, .script = "k" };
+	static struct json_doc probes[NPROBES], sum;
+	struct test_server s;
+	struct run_result r;
+
+	ck_assert_int_eq(refl_start(&s, AF_INET, &spec), 0);
+	stamp_run(&r, &s, "-c", "2", "-s", "100", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ASSERT_OUT(&r, "2 sent, 2 received, 0 mismatched, 0 lost");
+	ck_assert_uint_eq(run_count_lines(r.out, "44 bytes from "), 2);
+	ck_assert_uint_eq(run_count_lines(r.out, " (shorter than sent: 44 of 100 octets)"), 2);
+	ASSERT_OUT(&r, "reply size: 2 shorter than sent, 0 longer (used all the same)");
+	run_free(&r);
+	server_stop(&s);
+
+	spec.script = "l";
+	ck_assert_int_eq(refl_start(&s, AF_INET, &spec), 0);
+	stamp_run(&r, &s, "-c", "2", "--json", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ck_assert_uint_eq(json_run(&r, probes, NPROBES, &sum), 2);
+	for (unsigned i = 0; i < 2; i++) {
+		ck_assert_str_eq(str(&probes[i], "status"), "ok");
+		ck_assert_uint_eq((unsigned)num(&probes[i], "size"), STAMP_UNAUTH_LEN + 4);
+		ck_assert_uint_eq((unsigned)num(&probes[i], "size_sent"), STAMP_UNAUTH_LEN);
+		ck_assert_str_eq(str(&probes[i], "size_differs"), "longer");
+	}
+	ck_assert_uint_eq((unsigned)num(&sum, "stamp.replies_longer"), 2);
+	ck_assert_uint_eq((unsigned)num(&sum, "stamp.replies_shorter"), 0);
+	run_free(&r);
+	server_stop(&s);
+
+	/* The same size: nothing said. */
+	spec.script = "e";
+	ck_assert_int_eq(refl_start(&s, AF_INET, &spec), 0);
+	stamp_run(&r, &s, "-c", "1", "--json", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ck_assert_uint_eq(json_run(&r, probes, NPROBES, &sum), 1);
+	ck_assert(is_null(&probes[0], "size_differs"));
+	ck_assert_uint_eq((unsigned)num(&sum, "stamp.replies_shorter"), 0);
+	run_free(&r);
+	server_stop(&s);
+}
+END_TEST
+
 /* -t 7: the reflector saw TTL 7; the initial TTL is known, so no hop was crossed. */
 START_TEST(test_stamp_hops)
 {
@@ -807,6 +857,7 @@ stamp_client_tcases(Suite *s, int timeout)
 	tcase_add_test(tc, test_stamp_auth_spoilt);
 	tcase_add_loop_test(tc, test_stamp_cos, 0, 2 * NREFL);
 	tcase_add_test(tc, test_stamp_remarked);
+	tcase_add_test(tc, test_stamp_reply_size);
 	tcase_add_loop_test(tc, test_stamp_hops, 0, NREFL);
 	tcase_add_test(tc, test_stamp_loss_direction);
 	tcase_add_test(tc, test_stamp_ssid);

@@ -130,6 +130,10 @@ pstamp_reply(struct engine *e, size_t n, const struct recv_meta *m)
 	}
 	stamppkt_result(&a, s->stamp, ev.rtt, run->st.local_synced, e->o->ttl,
 	    run->send.cos_dscp, m->tos, &res);
+	/* Another size than sent is said, and the reply used all the same: every field read
+	 * is in the base, and TWAMP-Light reflectors do not all keep the padding. */
+	res.sent_len = e->pl.size;
+	res.reply_len = n;
 	ev.stamp = &res;
 	if (s->state == PS_PENDING) {
 		e->pending--;

@@ -22,6 +22,9 @@ stampreport_text(const struct stamp_result *r, FILE *f)
 	if (r->cos_asked >= 0 && r->reply_dscp >= 0)
 		fprintf(f, " reply_dscp=%d%s", r->reply_dscp,
 		    r->reply_dscp == r->cos_asked ? "" : " (not as asked)");
+	if (r->reply_len != r->sent_len)
+		fprintf(f, " (%s than sent: %zu of %zu octets)",
+		    r->reply_len < r->sent_len ? "shorter" : "longer", r->reply_len, r->sent_len);
 }
 
 static void
@@ -53,6 +56,9 @@ stampreport_json(const struct stamp_result *r, FILE *f)
 	    r->oneway ? "true" : "false");
 	stats_json_string(stamppkt_oneway_why(r->local_synced, r->remote_synced), f);
 	fprintf(f, ",\"ssid\":%u,\"reflector_seq\":%u", r->ssid, r->reflector_seq);
+	fprintf(f, ",\"size_sent\":%zu,\"size_differs\":%s", r->sent_len,
+	    r->reply_len == r->sent_len ? "null" :
+	    r->reply_len < r->sent_len ? "\"shorter\"" : "\"longer\"");
 	stampreport_int("sender_ttl", r->sender_ttl, f);
 	stampreport_int("hops", r->hops, f);
 	if (r->cos_asked < 0)

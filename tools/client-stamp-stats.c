@@ -45,6 +45,8 @@ stampstats_add(struct stamp_stats *ss, uint32_t seq, const struct stamp_result *
 		ss->r_max = r->reflector_seq;
 	if (!r->remote_synced)
 		ss->remote_unsynced++;
+	ss->shorter += r->reply_len < r->sent_len;
+	ss->longer += r->reply_len > r->sent_len;
 	if (!in_time)
 		return;		/* a late reply counts for loss, not for the delays */
 	stampstats_mma(&ss->rtt_net, r->rtt_net);
@@ -162,6 +164,9 @@ stampstats_print(const struct stamp_stats *ss, unsigned long lost, FILE *f)
 	stampstats_print_cos(ss, f);
 	if (ss->bad_auth > 0)
 		fprintf(f, "%lu replies failed authentication (HMAC)\n", ss->bad_auth);
+	if (ss->shorter + ss->longer > 0)
+		fprintf(f, "reply size: %lu shorter than sent, %lu longer (used all the same)\n",
+		    ss->shorter, ss->longer);
 }
 
 static void
@@ -212,5 +217,6 @@ stampstats_print_json(const struct stamp_stats *ss, unsigned long lost, FILE *f)
 		fprintf(f, ",\"cos\":{\"dscp\":%d,\"replies\":%lu,\"dscp_received\":%lu,"
 		    "\"dscp_reply\":%lu}", ss->cos_asked, ss->cos_replies, ss->cos_dscp_kept,
 		    ss->cos_reply_kept);
-	fprintf(f, ",\"bad_auth\":%lu}", ss->bad_auth);
+	fprintf(f, ",\"bad_auth\":%lu,\"replies_shorter\":%lu,\"replies_longer\":%lu}",
+	    ss->bad_auth, ss->shorter, ss->longer);
 }

@@ -70,6 +70,9 @@ struct stamp_result {
 	bool	cos;
 	int	cos_dscp, cos_ecn, reply_dscp;
 	int	cos_asked;
+	/* Octets of the test packet and of its reply: a reflector may not keep the
+	 * sender's padding (RFC 8762 4.3 wants it kept), or add its own. */
+	size_t	sent_len, reply_len;
 };
 
 /*
@@ -109,6 +112,7 @@ struct stamp_stats {
 	unsigned long cos_replies, cos_dscp_kept, cos_reply_kept;
 	int	cos_asked, cos_dscp_last, cos_ecn_last;
 	unsigned long bad_auth;	/* replies whose HMAC did not verify */
+	unsigned long shorter, longer;	/* verified replies of another size than sent */
 	bool	auth;
 	uint16_t ssid;
 };
@@ -135,7 +139,7 @@ void	stampstats_print_json(const struct stamp_stats *ss, unsigned long lost, FIL
 
 /* ---- client-stamp-report.c: one reply's fields ---- */
 
-/* After "... time=X ms": " rtt_net=... dwell=...". */
+/* After "... time=X ms": " rtt_net=... dwell=...", and a size that is not the one sent. */
 void	stampreport_text(const struct stamp_result *r, FILE *f);
 /* Members of a probe object: ",\"rtt_net_ms\":...". */
 void	stampreport_json(const struct stamp_result *r, FILE *f);
