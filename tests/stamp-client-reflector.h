@@ -4,6 +4,8 @@
 #define ECHOD_TESTS_STAMP_CLIENT_REFLECTOR_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "client-servers.h"
 
@@ -25,5 +27,17 @@ struct refl_spec {
 /* Start the reflector (a child process) on a free UDP port of loopback of family.
  * Returns 0, or -1 after printing why. server_stop() ends it. */
 int	refl_start(struct test_server *s, int family, const struct refl_spec *spec);
+
+/* RFC 5357 4.2.1: TWAMP-Light's unauthenticated reflector packet ends at the Sender TTL. */
+#define TWAMP_REPLY_LEN	41
+
+/* That packet, byte for byte from the RFC's figure, answering test packet test (14
+ * octets or more): the reflector's seq, T2 and T3 in NTP format, the TTL it saw. */
+void	twamp_reply41(uint8_t out[TWAMP_REPLY_LEN], const uint8_t *test, uint32_t seq,
+	    const struct timespec *t2, const struct timespec *t3, uint8_t ttl);
+
+/* A TWAMP-Light reflector (a child process, as refl_start()'s) that answers every test
+ * packet with exactly those 41 octets. */
+int	twamp_light_start(struct test_server *s, int family);
 
 #endif

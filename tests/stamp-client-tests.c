@@ -278,7 +278,9 @@ START_TEST(test_stamp_golden)
 		stamppkt_result(&a, 0, 300.0, false, 70, -1, -1, &res);
 		ck_assert(!res.oneway);
 		ck_assert_int_eq(res.hops, 6);
-		ck_assert_int_eq(stamppkt_read(got, n - 1, auth ? &key : NULL, &a), -1);
+		/* Unauthenticated, down to RFC 5357 4.2.1's 41 octets is read; less is not. */
+		ck_assert_int_eq(stamppkt_read(got, auth ? n - 1 : TWAMP_REPLY_LEN - 1,
+		    auth ? &key : NULL, &a), -1);
 		ck_assert_int_eq(errno, EMSGSIZE);
 	}
 	/* The authenticated reply under another key, or altered by one bit: refused. */
@@ -290,6 +292,44 @@ START_TEST(test_stamp_golden)
 	ck_assert_int_eq(stamppkt_read(got, n, &key, &a), -1);
 	ck_assert_int_eq(errno, EBADMSG);
 	keys_remove(&k);
+}
+END_TEST
+
+/*
+ * RFC 5357 4.2.1: a TWAMP-Light reflector's unauthenticated packet, 41 octets, is read
+ * like STAMP's 44 (RFC 8762 4.3.1, the same layout padded): every field echo-client uses
+ * lies within it. Built here from the RFC's figure, answering our test packet 7.
+ */
+START_TEST(test_stamp_twamp_reply)
+{
+	struct stamp_send ss = { 0, STAMP_TS_NTP, { true, 0, 1 }, NULL, -1 };
+	struct timespec t1 = { (time_t)GOLDEN_SEC, 500000000 };
+	struct timespec t2 = { (time_t)GOLDEN_SEC, 625000000 };
+	struct timespec t3 = { (time_t)GOLDEN_SEC, 750000000 };
+	uint8_t test[STAMP_UNAUTH_LEN], reply[TWAMP_REPLY_LEN];
+	struct stamp_answer a;
+	struct stamp_result res;
+
+	ck_assert_int_eq(stamppkt_build(test, sizeof(test), &ss, 7, &t1), 0);
+	twamp_reply41(reply, test, 3, &t2, &t3, 61);
+	ck_assert_int_eq(stamppkt_read(reply, sizeof(reply), NULL, &a), 0);
+	ck_assert_uint_eq(a.r.seq, 3);
+	ck_assert_uint_eq(a.r.sender_seq, 7);
+	ck_assert_uint_eq(a.r.t1, stamp_get64(test + 4));
+	ck_assert_uint_eq(a.r.sender_error_estimate, stamp_get16(test + 12));
+	ck_assert_uint_eq(a.r.sender_ttl, 61);
+	ck_assert_uint_eq(a.r.ssid, 0);		/* TWAMP's MBZ where STAMP has the SSID */
+	ck_assert_uint_eq(a.r.base_len, TWAMP_REPLY_LEN);	/* no TLVs */
+	ck_assert(!a.synced && !a.cos && a.tlv_flags == 0);
+	ck_assert_uint_eq(a.t2_ns, GOLDEN_SEC * 1000000000ULL + 625000000ULL);
+	ck_assert_uint_eq(a.t3_ns, GOLDEN_SEC * 1000000000ULL + 750000000ULL);
+	stamppkt_result(&a, GOLDEN_SEC * 1000000000ULL + 500000000ULL, 300.0, true, 64, -1, -1,
+	    &res);
+	ck_assert_double_eq_tol(res.dwell, 125.0, 1e-6);
+	ck_assert_double_eq_tol(res.rtt_net, 175.0, 1e-6);
+	ck_assert_int_eq(res.hops, 3);
+	ck_assert_int_eq(stamppkt_read(reply, sizeof(reply) - 1, NULL, &a), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
 }
 END_TEST
 
@@ -642,6 +682,51 @@ START_TEST(test_stamp_reply_size)
 }
 END_TEST
 
+/*
+ * Against a TWAMP-Light reflector answering with RFC 5357 4.2.1's 41 octets: every
+ * probe answered, 0 % loss, the STAMP measures there, and the replies said shorter.
+ */
+START_TEST(test_stamp_twamp_light)
+{
+	static struct json_doc probes[NPROBES], sum;
+	struct test_server s;
+	struct run_result r;
+	double rtt, dwell;
+
+	ck_assert_int_eq(twamp_light_start(&s, AF_INET), 0);
+	stamp_run(&r, &s, "-c", "3", "--json", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ck_assert_uint_eq(json_run(&r, probes, NPROBES, &sum), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		ck_assert_str_eq(str(&probes[i], "status"), "ok");
+		ck_assert_uint_eq((unsigned)num(&probes[i], "seq"), i);
+		ck_assert_uint_eq((unsigned)num(&probes[i], "reflector_seq"), i);
+		ck_assert_uint_eq((unsigned)num(&probes[i], "size"), TWAMP_REPLY_LEN);
+		ck_assert_uint_eq((unsigned)num(&probes[i], "size_sent"), STAMP_UNAUTH_LEN);
+		ck_assert_str_eq(str(&probes[i], "size_differs"), "shorter");
+		rtt = num(&probes[i], "rtt_ms");
+		dwell = num(&probes[i], "dwell_ms");
+		ck_assert_msg(dwell >= 0 && dwell <= rtt, "dwell %f of rtt %f", dwell, rtt);
+		ck_assert_double_eq_tol(num(&probes[i], "rtt_net_ms") + dwell, rtt, 1e-5);
+		ck_assert(num(&probes[i], "sender_ttl") > 0);
+		ck_assert_uint_eq((unsigned)num(&probes[i], "hops"), 0);
+	}
+	ck_assert_uint_eq((unsigned)num(&sum, "received"), 3);
+	ck_assert_uint_eq((unsigned)num(&sum, "unexpected"), 0);
+	ck_assert_double_eq(num(&sum, "loss_percent"), 0);
+	ck_assert_uint_eq((unsigned)num(&sum, "stamp.replies_shorter"), 3);
+	run_free(&r);
+
+	stamp_run(&r, &s, "-c", "2", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ASSERT_OUT(&r, "2 sent, 2 received, 0 mismatched, 0 lost (0.0% loss)");
+	ck_assert_uint_eq(run_count_lines(r.out, " (shorter than sent: 41 of 44 octets)"), 2);
+	ck_assert_ptr_null(strstr(r.out, "unexpected"));
+	run_free(&r);
+	server_stop(&s);
+}
+END_TEST
+
 /* -t 7: the reflector saw TTL 7; the initial TTL is known, so no hop was crossed. */
 START_TEST(test_stamp_hops)
 {
@@ -850,6 +935,7 @@ stamp_client_tcases(Suite *s, int timeout)
 
 	tcase_add_test(tc, test_stamp_golden);
 	tcase_add_test(tc, test_stamp_cos_tlv);
+	tcase_add_test(tc, test_stamp_twamp_reply);
 	tcase_add_test(tc, test_stamp_loss_rule);
 	tc = harness_tcase(s, "stamp sessions", timeout);
 	tcase_add_loop_test(tc, test_stamp_session, 0, 2 * 2 * NREFL);
@@ -858,6 +944,7 @@ stamp_client_tcases(Suite *s, int timeout)
 	tcase_add_loop_test(tc, test_stamp_cos, 0, 2 * NREFL);
 	tcase_add_test(tc, test_stamp_remarked);
 	tcase_add_test(tc, test_stamp_reply_size);
+	tcase_add_test(tc, test_stamp_twamp_light);
 	tcase_add_loop_test(tc, test_stamp_hops, 0, NREFL);
 	tcase_add_test(tc, test_stamp_loss_direction);
 	tcase_add_test(tc, test_stamp_ssid);

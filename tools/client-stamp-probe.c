@@ -110,7 +110,7 @@ pstamp_reply(struct engine *e, size_t n, const struct recv_meta *m)
 
 	r = stamppkt_read(e->in, n, run->send.key, &a);
 	if (r == -1 && errno == EMSGSIZE) {
-		pstamp_unexpected(e, n, "shorter than a STAMP reply");
+		pstamp_unexpected(e, n, "shorter than a reflector packet");
 		return;
 	}
 	/* Matched by the Session-Sender Sequence Number, within this session (SSID). */
