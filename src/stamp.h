@@ -164,7 +164,10 @@ struct stamp_reply {
 /*
  * Parse a reflector packet; authenticated when key is not NULL, and then
  * -1 with errno EBADMSG if its HMAC does not verify. -1 with EMSGSIZE if
- * shorter than the base.
+ * shorter than the base (STAMP_AUTH_LEN) or, unauthenticated, than 41
+ * octets: RFC 5357 4.2.1's TWAMP-Light reply ends at the Sender TTL, and
+ * every field lies within those. r->base_len: where TLVs would start, the
+ * base's length or len when shorter (no TLVs then).
  */
 int	stamp_reply_parse(const uint8_t *pkt, size_t len, const struct stamp_key *key,
 	    struct stamp_reply *r);

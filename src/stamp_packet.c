@@ -217,9 +217,13 @@ stamp_reply_parse(const uint8_t *pkt, size_t len, const struct stamp_key *key,
     struct stamp_reply *r)
 {
 	const struct layout *at = layout_of(key != NULL);
+	/* Liberal in what is read: RFC 5357 4.2.1's TWAMP-Light reflector packet is this
+	 * layout ending with the Sender TTL, 41 octets, padding only after it; the HMAC of
+	 * an authenticated one closes its base. */
+	size_t min = key != NULL ? at->base : at->ttl + 1;
 
 	memset(r, 0, sizeof(*r));
-	if (len < at->base) {
+	if (len < min) {
 		errno = EMSGSIZE;
 		return -1;
 	}
@@ -227,7 +231,7 @@ stamp_reply_parse(const uint8_t *pkt, size_t len, const struct stamp_key *key,
 		errno = EBADMSG;
 		return -1;
 	}
-	r->base_len = at->base;
+	r->base_len = len < at->base ? len : at->base;
 	r->seq = stamp_get32(pkt);
 	r->t3 = stamp_get64(pkt + at->ts);
 	r->error_estimate = stamp_get16(pkt + at->ee);

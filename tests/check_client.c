@@ -909,9 +909,21 @@ START_TEST(test_probe_options)
 	ASSERT_HAS(&r, " ttl=", out);
 	ck_assert_ptr_null(strstr(r.out, " tos="));
 	run_free(&r);
+	/* The fake answers with TOS 0: that is its reply's marking, named as such, not a
+	 * re-marking of the probe (which only STAMP's CoS TLV can tell, RFC 8972 4.4). */
 	run_client(&r, NULL, 0, "-u", "-Q", "ef", "-c", "1", "-p", s.port, s.host, (char *)NULL);
 	ASSERT_STATUS(&r, 0);
-	ASSERT_HAS(&r, " tos=0x00 time=", out);	/* the fake answers with TOS 0 */
+	ASSERT_HAS(&r, " reply_tos=0x00 time=", out);
+	ck_assert_ptr_null(strstr(r.out, " tos="));
+	ck_assert_ptr_null(strstr(r.out, "re-marked"));
+	run_free(&r);
+	run_client(&r, NULL, 0, "--json", "-u", "-Q", "ef", "-c", "1", "-p", s.port, s.host,
+	    (char *)NULL);
+	ASSERT_STATUS(&r, 0);
+	json_lines(&r, probes, 8, &n, &doc);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_msg(json_parse(strtok(r.out, "\n"), &doc) == 0 &&
+	    json_num(&doc, "reply_tos", -1) == 0, "stdout:\n%s", r.out);
 	run_free(&r);
 
 	/* -M probe: the path MTU in the summary (loopback's). -w: no count, still an end. */
@@ -1490,10 +1502,64 @@ START_TEST(test_interrupt)
 
 	fake(&s, AF_INET, SOCK_STREAM, NULL, -1, FAKE_ECHO);
 	run_client(&r, steps, 0, "-i", "0.05", "-p", s.port, s.host, (char *)NULL);
+	/* A probe may be on its way at the signal: lost, in flight, and no failure. */
 	ASSERT_STATUS(&r, 0);
 	sum = summary_of(&r, r.out);
-	ck_assert_msg(sum.sent >= 3 && sum.received == sum.sent && sum.lost == 0,
+	ck_assert_msg(sum.sent >= 3 && sum.received + sum.lost == sum.sent && sum.lost <= 1 &&
+	    sum.lost == summary_extra(strstr(r.out, " sent, "), "in flight at exit"),
 	    "stdout:\n%s", r.out);
+	run_free(&r);
+	server_stop(&s);
+}
+END_TEST
+
+/*
+ * Cut short against a path that answers nothing (a UDP sink, a TCP peer that reads and
+ * never answers): every probe sent is counted, those still within -W lost and shown apart
+ * (RFC 7680 2.4: a packet sent and not received is lost; ping counts it so at Ctrl-C and
+ * at -w). _i: UDP, TCP, --stamp, each interrupted by SIGINT (3 flood dots: 3 sent, as
+ * -c 3 stops there) and ended by -w 0.9 with -i 0.2 (5 sent, at 0 to 0.8 s).
+ */
+START_TEST(test_cut_short)
+{
+	static const char *const modes[][2] = { { "-u", NULL }, { "--tcp", NULL },
+		{ "--stamp", NULL } };
+	static const struct run_step steps[] = { { "...", NULL, 0, SIGINT }, { 0 } };
+	const char *mode = modes[_i % 3][0];
+	bool sigint = _i / 3 == 0;
+	unsigned long want = sigint ? 3 : 5;
+	struct test_server s;
+	struct run_result r;
+	struct summary sum;
+	struct json_doc doc;
+	size_t n;
+	char line[64];
+
+	fake(&s, AF_INET, _i % 3 == 1 ? SOCK_STREAM : SOCK_DGRAM, "d", -1, FAKE_SINK);
+	if (sigint)
+		run_client(&r, steps, 0, mode, "-f", "-i", "0.05", "-c", "3", "-W", "30", "-p",
+		    s.port, s.host, (char *)NULL);
+	else
+		run_client(&r, NULL, 0, mode, "--json", "-i", "0.2", "-w", "0.9", "-W", "30",
+		    "-p", s.port, s.host, (char *)NULL);
+	ASSERT_STATUS(&r, 1);
+	if (sigint) {
+		sum = summary_of(&r, r.out);
+		assert_counts(&r, &sum, want, 0, 0, want);
+		snprintf(line, sizeof(line), "%lu lost (100.0%% loss), %lu in flight at exit",
+		    want, want);
+		ASSERT_HAS(&r, line, out);
+	} else {
+		json_lines(&r, NULL, 0, &n, &doc);
+		ck_assert_uint_eq(n, 0);	/* none reported lost: -W was not over */
+		ck_assert_double_eq(json_num(&doc, "sent", -1), want);
+		ck_assert_double_eq(json_num(&doc, "received", -1), 0);
+		ck_assert_double_eq(json_num(&doc, "lost", -1), want);
+		ck_assert_double_eq(json_num(&doc, "in_flight_at_exit", -1), want);
+		ck_assert_double_eq(json_num(&doc, "loss_percent", -1), 100);
+		/* The deadline ends the run: no wait for -W's 30 s. */
+		ck_assert_msg(json_num(&doc, "time_ms", -1) < 5000, "stdout:\n%s", r.out);
+	}
 	run_free(&r);
 	server_stop(&s);
 }
@@ -1758,6 +1824,7 @@ client_suite(void)
 	tcase_add_loop_test(tc, test_usage, 0, sizeof(usage_cases) / sizeof(usage_cases[0]));
 	tcase_add_test(tc, test_help_version);
 	tcase_add_test(tc, test_interrupt);
+	tcase_add_loop_test(tc, test_cut_short, 0, 6);
 	tc = tcase(s, "units");
 	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_payload);

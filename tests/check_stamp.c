@@ -172,11 +172,18 @@ START_TEST(test_golden_reply_parse)
 	n = golden_hex("stamp-reflector-unauth.hex", pkt, sizeof(pkt));
 	ck_assert_int_eq(stamp_reply_parse(pkt, n, NULL, &r), 0);
 	assert_golden_reply(&r);
-	ck_assert_int_eq(stamp_reply_parse(pkt, n - 1, NULL, &r), -1);
+	/* RFC 5357 4.2.1: TWAMP-Light's reply ends at the Sender TTL; 41 octets are read. */
+	ck_assert_int_eq(stamp_reply_parse(pkt, 41, NULL, &r), 0);
+	assert_golden_reply(&r);
+	ck_assert_uint_eq(r.base_len, 41);
+	ck_assert_int_eq(stamp_reply_parse(pkt, 40, NULL, &r), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
 	golden_key(&k);
 	n = golden_hex("stamp-reflector-auth.hex", pkt, sizeof(pkt));
 	ck_assert_int_eq(stamp_reply_parse(pkt, n, &k, &r), 0);
 	assert_golden_reply(&r);
+	ck_assert_int_eq(stamp_reply_parse(pkt, n - 1, &k, &r), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
 	wrong = k;
 	wrong.key[0] ^= 1;
 	ck_assert_int_eq(stamp_reply_parse(pkt, n, &wrong, &r), -1);

@@ -86,6 +86,25 @@ refl_spoil(uint8_t *pkt, char what, bool auth)
 		pkt[STAMP_AUTH_HMAC_OFF] ^= 1;
 	if (what == 's')
 		pkt[auth ? REFL_SSID_AUTH : REFL_SSID_UNAUTH] ^= 0x5a;
+	/* RFC 8972 4.4: DSCP2, what arrived, set to 0 (best effort) in the CoS answer that
+	 * follows the base, as if re-marked on the way (unauthenticated: nothing signs it). */
+	if (what == 'm' && !auth && pkt[STAMP_UNAUTH_LEN + 1] == STAMP_TLV_COS) {
+		pkt[STAMP_UNAUTH_LEN + STAMP_TLV_HDR] &= 0xfc;
+		pkt[STAMP_UNAUTH_LEN + STAMP_TLV_HDR + 1] &= 0x0f;
+	}
+}
+
+/* The reply's length as the script says: the base only, or 4 zero octets more. */
+static size_t
+refl_size(uint8_t *pkt, size_t n, char what, bool auth)
+{
+	if (what == 'k' && !auth && n > STAMP_UNAUTH_LEN)
+		return STAMP_UNAUTH_LEN;
+	if (what == 'l' && n + 4 <= 65536) {
+		memset(pkt + n, 0, 4);
+		return n + 4;
+	}
+	return n;
 }
 
 static void
@@ -99,7 +118,7 @@ refl_loop(int fd, int family, const struct stamp_reflector *r, const char *scrip
 	struct stamp_arrival a;
 	struct stamp_outcome out;
 	struct timespec now, t3;
-	size_t len = strlen(script);
+	size_t len = strlen(script), size;
 	char what;
 	ssize_t n;
 
@@ -131,8 +150,92 @@ refl_loop(int fd, int family, const struct stamp_reflector *r, const char *scrip
 		clock_gettime(CLOCK_REALTIME, &t3);
 		stamp_reflect_send_time(buf, &out.test, &t3, r->fmt, r->key);
 		refl_spoil(buf, what, r->key != NULL);
-		sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, msg.msg_namelen);
+		size = refl_size(buf, (size_t)n, what, r->key != NULL);
+		sendto(fd, buf, size, 0, (struct sockaddr *)&from, msg.msg_namelen);
 	}
+}
+
+void
+twamp_reply41(uint8_t out[TWAMP_REPLY_LEN], const uint8_t *test, uint32_t seq,
+    const struct timespec *t2, const struct timespec *t3, uint8_t ttl)
+{
+	/* RFC 5357 4.2.1, row by row; the test packet (4.1.2): Sequence Number at 0,
+	 * Timestamp at 4, Error Estimate at 12. No padding follows the Sender TTL. */
+	memset(out, 0, TWAMP_REPLY_LEN);
+	stamp_put32(out + 0, seq);				/* Sequence Number */
+	stamp_put64(out + 4, stamp_ts_encode(t3, STAMP_TS_NTP));	/* Timestamp */
+	stamp_put16(out + 12, 0x0001);		/* Error Estimate: S 0, Z 0, multiplier 1 */
+	/* 14-15 MBZ */
+	stamp_put64(out + 16, stamp_ts_encode(t2, STAMP_TS_NTP));	/* Receive Timestamp */
+	memcpy(out + 24, test + 0, 4);			/* Sender Sequence Number */
+	memcpy(out + 28, test + 4, 8);			/* Sender Timestamp */
+	memcpy(out + 36, test + 12, 2);			/* Sender Error Estimate */
+	/* 38-39 MBZ */
+	out[40] = ttl;					/* Sender TTL */
+}
+
+/* A TWAMP-Light reflector: every test packet answered with exactly 41 octets, numbered
+ * by its own count from 0. */
+static void
+twamp_loop(int fd)
+{
+	static uint8_t buf[65536];
+	uint8_t reply[TWAMP_REPLY_LEN];
+	struct sockaddr_storage from;
+	char ctl[512];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr msg;
+	struct stamp_arrival a;
+	struct timespec t3;
+	ssize_t n;
+
+	for (uint32_t seq = 0;;) {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_name = &from;
+		msg.msg_namelen = sizeof(from);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = ctl;
+		msg.msg_controllen = sizeof(ctl);
+		n = recvmsg(fd, &msg, 0);
+		if (n < 14)
+			continue;	/* not even RFC 5357 4.1.2's test packet */
+		memset(&a, 0, sizeof(a));
+		a.ttl = 255;
+		clock_gettime(CLOCK_REALTIME, &a.t2);
+		refl_cmsgs(&msg, &a);
+		clock_gettime(CLOCK_REALTIME, &t3);
+		twamp_reply41(reply, buf, seq++, &a.t2, &t3, (uint8_t)a.ttl);
+		sendto(fd, reply, sizeof(reply), 0, (struct sockaddr *)&from, msg.msg_namelen);
+	}
+}
+
+int
+twamp_light_start(struct test_server *s, int family)
+{
+	int fd;
+
+	server_init(s, family);
+	fd = refl_socket(family);
+	if (fd == -1) {
+		perror("TWAMP-Light reflector socket");
+		return -1;
+	}
+	server_name(s, server_port_of(fd));
+	s->pid = fork();
+	if (s->pid == -1) {
+		close(fd);
+		return -1;
+	}
+	if (s->pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		twamp_loop(fd);
+		_exit(0);
+	}
+	close(fd);
+	return 0;
 }
 
 int

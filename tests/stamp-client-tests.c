@@ -189,6 +189,15 @@ is_null(const struct json_doc *d, const char *path)
 	return it->type == JSON_NULL;
 }
 
+static bool
+flag(const struct json_doc *d, const char *path)
+{
+	const struct json_item *it = json_get(d, path);
+
+	ck_assert_msg(it != NULL && it->type == JSON_BOOL, "%s is not a boolean", path);
+	return it->number != 0;
+}
+
 static const char *
 str(const struct json_doc *d, const char *path)
 {
@@ -228,6 +237,7 @@ START_TEST(test_stamp_golden)
 	struct stamp_result res;
 	struct keys k;
 	size_t n;
+	uint32_t seq;
 
 	keys_make(&k);
 	ck_assert_int_eq(stamp_key_load(k.good, &key), 0);
@@ -249,7 +259,8 @@ START_TEST(test_stamp_golden)
 		ck_assert_int_eq(stamppkt_read(got, n, auth ? &key : NULL, &a), 0);
 		ck_assert_uint_eq(a.r.seq, 7);
 		ck_assert_uint_eq(a.r.sender_seq, 7);
-		ck_assert_uint_eq(stamppkt_sender_seq(got, n, auth), 7);
+		ck_assert_int_eq(stamppkt_sender_seq(got, n, auth, &seq), 0);
+		ck_assert_uint_eq(seq, 7);
 		ck_assert_uint_eq(a.r.ssid, 0x1234);
 		ck_assert(a.synced);
 		ck_assert_uint_eq(a.t2_ns, GOLDEN_SEC * 1000000000ULL + 625000000ULL);
@@ -267,7 +278,9 @@ START_TEST(test_stamp_golden)
 		stamppkt_result(&a, 0, 300.0, false, 70, -1, -1, &res);
 		ck_assert(!res.oneway);
 		ck_assert_int_eq(res.hops, 6);
-		ck_assert_int_eq(stamppkt_read(got, n - 1, auth ? &key : NULL, &a), -1);
+		/* Unauthenticated, down to RFC 5357 4.2.1's 41 octets is read; less is not. */
+		ck_assert_int_eq(stamppkt_read(got, auth ? n - 1 : TWAMP_REPLY_LEN - 1,
+		    auth ? &key : NULL, &a), -1);
 		ck_assert_int_eq(errno, EMSGSIZE);
 	}
 	/* The authenticated reply under another key, or altered by one bit: refused. */
@@ -279,6 +292,44 @@ START_TEST(test_stamp_golden)
 	ck_assert_int_eq(stamppkt_read(got, n, &key, &a), -1);
 	ck_assert_int_eq(errno, EBADMSG);
 	keys_remove(&k);
+}
+END_TEST
+
+/*
+ * RFC 5357 4.2.1: a TWAMP-Light reflector's unauthenticated packet, 41 octets, is read
+ * like STAMP's 44 (RFC 8762 4.3.1, the same layout padded): every field echo-client uses
+ * lies within it. Built here from the RFC's figure, answering our test packet 7.
+ */
+START_TEST(test_stamp_twamp_reply)
+{
+	struct stamp_send ss = { 0, STAMP_TS_NTP, { true, 0, 1 }, NULL, -1 };
+	struct timespec t1 = { (time_t)GOLDEN_SEC, 500000000 };
+	struct timespec t2 = { (time_t)GOLDEN_SEC, 625000000 };
+	struct timespec t3 = { (time_t)GOLDEN_SEC, 750000000 };
+	uint8_t test[STAMP_UNAUTH_LEN], reply[TWAMP_REPLY_LEN];
+	struct stamp_answer a;
+	struct stamp_result res;
+
+	ck_assert_int_eq(stamppkt_build(test, sizeof(test), &ss, 7, &t1), 0);
+	twamp_reply41(reply, test, 3, &t2, &t3, 61);
+	ck_assert_int_eq(stamppkt_read(reply, sizeof(reply), NULL, &a), 0);
+	ck_assert_uint_eq(a.r.seq, 3);
+	ck_assert_uint_eq(a.r.sender_seq, 7);
+	ck_assert_uint_eq(a.r.t1, stamp_get64(test + 4));
+	ck_assert_uint_eq(a.r.sender_error_estimate, stamp_get16(test + 12));
+	ck_assert_uint_eq(a.r.sender_ttl, 61);
+	ck_assert_uint_eq(a.r.ssid, 0);		/* TWAMP's MBZ where STAMP has the SSID */
+	ck_assert_uint_eq(a.r.base_len, TWAMP_REPLY_LEN);	/* no TLVs */
+	ck_assert(!a.synced && !a.cos && a.tlv_flags == 0);
+	ck_assert_uint_eq(a.t2_ns, GOLDEN_SEC * 1000000000ULL + 625000000ULL);
+	ck_assert_uint_eq(a.t3_ns, GOLDEN_SEC * 1000000000ULL + 750000000ULL);
+	stamppkt_result(&a, GOLDEN_SEC * 1000000000ULL + 500000000ULL, 300.0, true, 64, -1, -1,
+	    &res);
+	ck_assert_double_eq_tol(res.dwell, 125.0, 1e-6);
+	ck_assert_double_eq_tol(res.rtt_net, 175.0, 1e-6);
+	ck_assert_int_eq(res.hops, 3);
+	ck_assert_int_eq(stamppkt_read(reply, sizeof(reply) - 1, NULL, &a), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
 }
 END_TEST
 
@@ -337,45 +388,48 @@ loss_add(struct stamp_stats *ss, uint32_t seq, uint32_t rseq)
 	stampstats_add(ss, seq, &r, true);
 }
 
-/* The per-direction rule on made-up replies: which reflector, and which way lost. */
+/* The per-direction rule on made-up replies (RFC 8762 4.2: sender numbers from 0, a
+ * stateful reflector's count from 0): which reflector, and which way lost. */
 START_TEST(test_stamp_loss_rule)
 {
 	struct stamp_stats ss;
 	struct stamp_loss l;
 
-	/* Stateful, probes 1-6: 3 lost forward (not counted), 5 lost backward, 6 no reply. */
+	/* Stateful, probes 0-5: 2 lost forward (not counted), 4 lost backward, 5 no reply. */
 	stampstats_init(&ss, false, false, 0, -1);
-	loss_add(&ss, 1, 0);
-	loss_add(&ss, 2, 1);
-	loss_add(&ss, 4, 2);
+	loss_add(&ss, 0, 0);
+	loss_add(&ss, 1, 1);
+	loss_add(&ss, 3, 2);
 	stampstats_loss(&ss, 3, &l);
 	ck_assert(l.known);
 	ck_assert_str_eq(l.reflector, "stateful");
 	ck_assert_uint_eq(l.forward, 1);
 	ck_assert_uint_eq(l.backward, 0);
 	ck_assert_uint_eq(l.undetermined, 2);
-	/* The same with a reordered reply (4 before 2) and 5 counted, lost backward. */
+	/* The same with a reordered reply (3 before 1) and 4 counted, lost backward. */
 	stampstats_init(&ss, false, false, 0, -1);
-	loss_add(&ss, 1, 0);
-	loss_add(&ss, 4, 2);
-	loss_add(&ss, 2, 1);
-	loss_add(&ss, 6, 4);
+	loss_add(&ss, 0, 0);
+	loss_add(&ss, 3, 2);
+	loss_add(&ss, 1, 1);
+	loss_add(&ss, 5, 4);
 	stampstats_loss(&ss, 2, &l);
 	ck_assert(l.known);
 	ck_assert_uint_eq(l.forward, 1);
 	ck_assert_uint_eq(l.backward, 1);
 	ck_assert_uint_eq(l.undetermined, 0);
-	/* Stateless: the sequence copied, whatever was lost. */
+	/* The sequence copied, 2 without a reply: a stateless reflector, or a stateful one
+	 * that lost it on the way back; nothing tells which. */
 	stampstats_init(&ss, false, false, 0, -1);
+	loss_add(&ss, 0, 0);
 	loss_add(&ss, 1, 1);
 	loss_add(&ss, 3, 3);
 	stampstats_loss(&ss, 1, &l);
 	ck_assert(!l.known);
-	ck_assert_str_eq(l.reflector, "stateless");
-	ck_assert_str_eq(l.why, "stateless reflector");
+	ck_assert_str_eq(l.reflector, "unknown");
+	ck_assert_str_eq(l.why, "stateless or stateful reflector, not told apart");
 	/* A count ahead of ours (a session the reflector already had): neither. */
 	stampstats_init(&ss, false, false, 0, -1);
-	loss_add(&ss, 1, 7);
+	loss_add(&ss, 0, 7);
 	stampstats_loss(&ss, 0, &l);
 	ck_assert(!l.known);
 	ck_assert_str_eq(l.reflector, "unknown");
@@ -395,8 +449,10 @@ assert_probe(const struct json_doc *p, unsigned seq, bool stateful)
 	/* The reflector's hold time is inside the round trip; the rest is the network's. */
 	ck_assert_msg(dwell >= 0 && dwell <= rtt, "dwell %f of rtt %f", dwell, rtt);
 	ck_assert_double_eq_tol(net + dwell, rtt, 1e-5);
-	/* Stateless copies our number; stateful counts what it received from 0. */
-	ck_assert_uint_eq((unsigned)num(p, "reflector_seq"), stateful ? seq - 1 : seq);
+	/* RFC 8762 4.2: stateless copies our number, stateful counts what it received from
+	 * 0; both from 0 and nothing lost: the same number. */
+	(void)stateful;
+	ck_assert_uint_eq((unsigned)num(p, "reflector_seq"), seq);
 	ck_assert_uint_eq((unsigned)num(p, "ssid"), 0);
 	if (json_get(p, "clocks_synchronised")->number != 0) {
 		ck_assert_double_eq_tol(num(p, "forward_ms") + dwell + num(p, "backward_ms"), rtt,
@@ -422,23 +478,20 @@ START_TEST(test_stamp_session)
 	stamp_run(&r, &s, "-c", "5", "--json", (char *)NULL);
 	ASSERT_EXIT(&r, 0);
 	ck_assert_uint_eq(json_run(&r, probes, NPROBES, &sum), NPROBES);
+	/* RFC 8762 4.2.1: numbered from 0, and seq 0's reply matched like the others. */
 	for (unsigned i = 0; i < NPROBES; i++) {
-		assert_probe(&probes[i], i + 1, stateful);
+		assert_probe(&probes[i], i, stateful);
 		ck_assert_uint_eq((unsigned)num(&probes[i], "size"), STAMP_UNAUTH_LEN);
 	}
 	ck_assert_str_eq(str(&sum, "protocol"), "stamp");
 	ck_assert_uint_eq((unsigned)num(&sum, "received"), NPROBES);
-	ck_assert_str_eq(str(&sum, "stamp.reflector"), stateful ? "stateful" : "stateless");
+	/* Nothing lost on the way there: the two kinds answer alike. */
+	ck_assert_str_eq(str(&sum, "stamp.reflector"), "unknown");
 	ck_assert(num(&sum, "stamp.dwell_ms.min") <= num(&sum, "stamp.dwell_ms.max"));
 	ck_assert(num(&sum, "stamp.rtt_net_ms.avg") <= num(&sum, "rtt_ms.avg"));
-	if (stateful) {
-		ck_assert_uint_eq((unsigned)num(&sum, "stamp.loss_forward"), 0);
-		ck_assert_uint_eq((unsigned)num(&sum, "stamp.loss_backward"), 0);
-		ck_assert(is_null(&sum, "stamp.loss_direction_unknown"));
-	} else {
-		ck_assert(is_null(&sum, "stamp.loss_forward"));
-		ck_assert_str_eq(str(&sum, "stamp.loss_direction_unknown"), "stateless reflector");
-	}
+	ck_assert(is_null(&sum, "stamp.loss_forward"));
+	ck_assert_str_eq(str(&sum, "stamp.loss_direction_unknown"),
+	    "stateless or stateful reflector, not told apart");
 	run_free(&r);
 
 	/* The same in text. */
@@ -447,8 +500,9 @@ START_TEST(test_stamp_session)
 	ck_assert_uint_eq(run_count_lines(r.out, " rtt_net="), 2);
 	ASSERT_OUT(&r, "stamp echo statistics ---");
 	ASSERT_OUT(&r, "rtt_net min/avg/max = ");
-	ASSERT_OUT(&r, stateful ? "loss forward 0, backward 0, undetermined 0 (stateful" :
-	    "loss per direction: unknown (stateless reflector)");
+	ASSERT_OUT(&r, "loss per direction: unknown (stateless or stateful reflector, not told "
+	    "apart)");
+	ASSERT_OUT(&r, " seq=0 ");
 	run_free(&r);
 	server_stop(&s);
 }
@@ -474,7 +528,7 @@ START_TEST(test_stamp_auth)
 	ASSERT_EXIT(&r, 0);
 	ck_assert_uint_eq(json_run(&r, probes, NPROBES, &sum), NPROBES);
 	for (unsigned i = 0; i < NPROBES; i++) {
-		assert_probe(&probes[i], i + 1, true);
+		assert_probe(&probes[i], i, true);
 		/* The base, the CoS TLV and the HMAC TLV that ends the TLVs. */
 		ck_assert_uint_eq((unsigned)num(&probes[i], "size"), STAMP_AUTH_LEN + 8 + 20);
 	}
@@ -534,6 +588,7 @@ START_TEST(test_stamp_cos)
 		ck_assert_uint_eq((unsigned)num(&probes[i], "cos.ecn_received"), 0);
 		ck_assert_uint_eq((unsigned)num(&probes[i], "cos.reply_dscp"), 34);
 		ck_assert(json_get(&probes[i], "cos.reply_dscp_as_asked")->number == 1);
+		ck_assert(!flag(&probes[i], "cos.remarked"));
 	}
 	ck_assert_uint_eq((unsigned)num(&sum, "stamp.cos.dscp_received"), 3);
 	run_free(&r);
@@ -542,6 +597,132 @@ START_TEST(test_stamp_cos)
 	stamp_run(&r, &s, "-c", "1", "--cos", (char *)NULL);
 	ASSERT_EXIT(&r, 0);
 	ASSERT_OUT(&r, " cos dscp=0 ecn=0 reply_dscp=0");
+	ck_assert_ptr_null(strstr(r.out, "re-marked"));
+	run_free(&r);
+	server_stop(&s);
+}
+END_TEST
+
+/* RFC 8972 4.4: "re-marked" only where the reflector says it received another DSCP
+ * (DSCP2) than the one asked for; the reply's own TOS is reported as reply_tos only. */
+START_TEST(test_stamp_remarked)
+{
+	struct refl_spec spec = { .stateful = false, .script = "m" };
+	static struct json_doc probes[NPROBES], sum;
+	struct test_server s;
+	struct run_result r;
+
+	ck_assert_int_eq(refl_start(&s, AF_INET, &spec), 0);
+	stamp_run(&r, &s, "-c", "1", "-Q", "af41", "--cos", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ASSERT_OUT(&r, " cos dscp=0 ecn=0 (re-marked on the way) reply_dscp=34");
+	ck_assert_ptr_null(strstr(r.out, "tos="));
+	run_free(&r);
+	stamp_run(&r, &s, "-c", "2", "-Q", "af41", "--cos", "--json", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ck_assert_uint_eq(json_run(&r, probes, NPROBES, &sum), 2);
+	for (unsigned i = 0; i < 2; i++) {
+		ck_assert_uint_eq((unsigned)num(&probes[i], "cos.dscp_received"), 0);
+		ck_assert(flag(&probes[i], "cos.remarked"));
+		/* The reflector answered with the DSCP asked for: as sent, not re-marked. */
+		ck_assert_uint_eq((unsigned)num(&probes[i], "reply_tos"), 34 << 2);
+	}
+	ck_assert_uint_eq((unsigned)num(&sum, "stamp.cos.dscp_received"), 0);
+	run_free(&r);
+	server_stop(&s);
+}
+END_TEST
+
+/*
+ * A reply of another size than the test packet (RFC 8762 4.3: the reflector keeps the
+ * sender's padding, so it should be the same): said per reply and counted, and used.
+ */
+START_TEST(test_stamp_reply_size)
+{
+	struct refl_spec spec = { .stateful = false, .script = "k" };
+	static struct json_doc probes[NPROBES], sum;
+	struct test_server s;
+	struct run_result r;
+
+	ck_assert_int_eq(refl_start(&s, AF_INET, &spec), 0);
+	stamp_run(&r, &s, "-c", "2", "-s", "100", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ASSERT_OUT(&r, "2 sent, 2 received, 0 mismatched, 0 lost");
+	ck_assert_uint_eq(run_count_lines(r.out, "44 bytes from "), 2);
+	ck_assert_uint_eq(run_count_lines(r.out, " (shorter than sent: 44 of 100 octets)"), 2);
+	ASSERT_OUT(&r, "reply size: 2 shorter than sent, 0 longer (used all the same)");
+	run_free(&r);
+	server_stop(&s);
+
+	spec.script = "l";
+	ck_assert_int_eq(refl_start(&s, AF_INET, &spec), 0);
+	stamp_run(&r, &s, "-c", "2", "--json", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ck_assert_uint_eq(json_run(&r, probes, NPROBES, &sum), 2);
+	for (unsigned i = 0; i < 2; i++) {
+		ck_assert_str_eq(str(&probes[i], "status"), "ok");
+		ck_assert_uint_eq((unsigned)num(&probes[i], "size"), STAMP_UNAUTH_LEN + 4);
+		ck_assert_uint_eq((unsigned)num(&probes[i], "size_sent"), STAMP_UNAUTH_LEN);
+		ck_assert_str_eq(str(&probes[i], "size_differs"), "longer");
+	}
+	ck_assert_uint_eq((unsigned)num(&sum, "stamp.replies_longer"), 2);
+	ck_assert_uint_eq((unsigned)num(&sum, "stamp.replies_shorter"), 0);
+	run_free(&r);
+	server_stop(&s);
+
+	/* The same size: nothing said. */
+	spec.script = "e";
+	ck_assert_int_eq(refl_start(&s, AF_INET, &spec), 0);
+	stamp_run(&r, &s, "-c", "1", "--json", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ck_assert_uint_eq(json_run(&r, probes, NPROBES, &sum), 1);
+	ck_assert(is_null(&probes[0], "size_differs"));
+	ck_assert_uint_eq((unsigned)num(&sum, "stamp.replies_shorter"), 0);
+	run_free(&r);
+	server_stop(&s);
+}
+END_TEST
+
+/*
+ * Against a TWAMP-Light reflector answering with RFC 5357 4.2.1's 41 octets: every
+ * probe answered, 0 % loss, the STAMP measures there, and the replies said shorter.
+ */
+START_TEST(test_stamp_twamp_light)
+{
+	static struct json_doc probes[NPROBES], sum;
+	struct test_server s;
+	struct run_result r;
+	double rtt, dwell;
+
+	ck_assert_int_eq(twamp_light_start(&s, AF_INET), 0);
+	stamp_run(&r, &s, "-c", "3", "--json", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ck_assert_uint_eq(json_run(&r, probes, NPROBES, &sum), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		ck_assert_str_eq(str(&probes[i], "status"), "ok");
+		ck_assert_uint_eq((unsigned)num(&probes[i], "seq"), i);
+		ck_assert_uint_eq((unsigned)num(&probes[i], "reflector_seq"), i);
+		ck_assert_uint_eq((unsigned)num(&probes[i], "size"), TWAMP_REPLY_LEN);
+		ck_assert_uint_eq((unsigned)num(&probes[i], "size_sent"), STAMP_UNAUTH_LEN);
+		ck_assert_str_eq(str(&probes[i], "size_differs"), "shorter");
+		rtt = num(&probes[i], "rtt_ms");
+		dwell = num(&probes[i], "dwell_ms");
+		ck_assert_msg(dwell >= 0 && dwell <= rtt, "dwell %f of rtt %f", dwell, rtt);
+		ck_assert_double_eq_tol(num(&probes[i], "rtt_net_ms") + dwell, rtt, 1e-5);
+		ck_assert(num(&probes[i], "sender_ttl") > 0);
+		ck_assert_uint_eq((unsigned)num(&probes[i], "hops"), 0);
+	}
+	ck_assert_uint_eq((unsigned)num(&sum, "received"), 3);
+	ck_assert_uint_eq((unsigned)num(&sum, "unexpected"), 0);
+	ck_assert_double_eq(num(&sum, "loss_percent"), 0);
+	ck_assert_uint_eq((unsigned)num(&sum, "stamp.replies_shorter"), 3);
+	run_free(&r);
+
+	stamp_run(&r, &s, "-c", "2", (char *)NULL);
+	ASSERT_EXIT(&r, 0);
+	ASSERT_OUT(&r, "2 sent, 2 received, 0 mismatched, 0 lost (0.0% loss)");
+	ck_assert_uint_eq(run_count_lines(r.out, " (shorter than sent: 41 of 44 octets)"), 2);
+	ck_assert_ptr_null(strstr(r.out, "unexpected"));
 	run_free(&r);
 	server_stop(&s);
 }
@@ -601,7 +782,8 @@ START_TEST(test_stamp_loss_direction)
 	stamp_run(&r, &s, "-c", "5", "-W", "0.5", (char *)NULL);
 	ASSERT_EXIT(&r, 1);
 	ASSERT_OUT(&r, "5 sent, 3 received, 0 mismatched, 2 lost");
-	ASSERT_OUT(&r, "loss per direction: unknown (stateless reflector)");
+	ASSERT_OUT(&r, "loss per direction: unknown (stateless or stateful reflector, not told "
+	    "apart)");
 	run_free(&r);
 	server_stop(&s);
 }
@@ -632,7 +814,10 @@ START_TEST(test_stamp_ssid)
 }
 END_TEST
 
-/* What goes on the wire: size, sequence from 1, Error Estimate's Z, SSID, T1's clock. */
+/*
+ * What goes on the wire: size, sequence from 0 (RFC 8762 4.2.1), Error Estimate's Z,
+ * SSID, T1's clock, and every TLV with U set, M and I clear (RFC 8972 4).
+ */
 START_TEST(test_stamp_wire)
 {
 	static const struct {
@@ -643,6 +828,7 @@ START_TEST(test_stamp_wire)
 		{ { NULL }, STAMP_UNAUTH_LEN, false },
 		{ { "--cos", NULL }, STAMP_UNAUTH_LEN + 8, false },
 		{ { "-s", "100", "--stamp-timestamp", "ptp", "--ssid", "4660" }, 100, true },
+		{ { "--cos", "-s", "60" }, 60, false },
 	};
 	struct wire_dgram d;
 	struct run_result r;
@@ -655,7 +841,7 @@ START_TEST(test_stamp_wire)
 	ck_assert_int_ne(fd, -1);
 	snprintf(port, sizeof(port), "%d", p);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *args[16] = { "--stamp", "-p", port, "-c", "1", "-W", "0.1" };
+		const char *args[16] = { "--stamp", "-p", port, "-c", "2", "-W", "0.1" };
 		size_t n = 7;
 
 		for (size_t j = 0; j < 6 && cases[i].args[j] != NULL; j++)
@@ -665,7 +851,7 @@ START_TEST(test_stamp_wire)
 		run_clientv(&r, NULL, 0, args);
 		ck_assert_int_eq(wire_recv(fd, &d, 1000), 0);
 		ck_assert_uint_eq(d.len, cases[i].len);
-		ck_assert_uint_eq(stamp_get32(d.data), 1);
+		ck_assert_uint_eq(stamp_get32(d.data), 0);
 		ck_assert_uint_eq(!!(stamp_get16(d.data + 12) & STAMP_EE_Z), cases[i].ptp);
 		ck_assert_uint_eq(stamp_get16(d.data + 14), cases[i].ptp ? 4660 : 0);
 		stamp_ts_decode(stamp_get64(d.data + 4), cases[i].ptp ? STAMP_TS_PTP :
@@ -673,8 +859,18 @@ START_TEST(test_stamp_wire)
 		t1 = (uint64_t)ts.tv_sec;
 		ck_assert_msg(llabs((long long)t1 - (long long)time(NULL)) < 60, "T1 %llu",
 		    (unsigned long long)t1);
-		if (cases[i].len > STAMP_UNAUTH_LEN && !cases[i].ptp)
+		if (cases[i].len > STAMP_UNAUTH_LEN && !cases[i].ptp) {
 			ck_assert_uint_eq(d.data[STAMP_UNAUTH_LEN + 1], STAMP_TLV_COS);
+			ck_assert_uint_eq(d.data[STAMP_UNAUTH_LEN], STAMP_TLV_U);
+		}
+		/* The rest in an Extra Padding TLV after the CoS TLV, its U set too. */
+		if (cases[i].len == 60) {
+			ck_assert_uint_eq(d.data[STAMP_UNAUTH_LEN + 9], STAMP_TLV_PADDING);
+			ck_assert_uint_eq(d.data[STAMP_UNAUTH_LEN + 8], STAMP_TLV_U);
+		}
+		/* The next one is 1. */
+		ck_assert_int_eq(wire_recv(fd, &d, 1000), 0);
+		ck_assert_uint_eq(stamp_get32(d.data), 1);
 		run_free(&r);
 	}
 	close(fd);
@@ -740,12 +936,16 @@ stamp_client_tcases(Suite *s, int timeout)
 
 	tcase_add_test(tc, test_stamp_golden);
 	tcase_add_test(tc, test_stamp_cos_tlv);
+	tcase_add_test(tc, test_stamp_twamp_reply);
 	tcase_add_test(tc, test_stamp_loss_rule);
 	tc = harness_tcase(s, "stamp sessions", timeout);
 	tcase_add_loop_test(tc, test_stamp_session, 0, 2 * 2 * NREFL);
 	tcase_add_loop_test(tc, test_stamp_auth, 0, NREFL);
 	tcase_add_test(tc, test_stamp_auth_spoilt);
 	tcase_add_loop_test(tc, test_stamp_cos, 0, 2 * NREFL);
+	tcase_add_test(tc, test_stamp_remarked);
+	tcase_add_test(tc, test_stamp_reply_size);
+	tcase_add_test(tc, test_stamp_twamp_light);
 	tcase_add_loop_test(tc, test_stamp_hops, 0, NREFL);
 	tcase_add_test(tc, test_stamp_loss_direction);
 	tcase_add_test(tc, test_stamp_ssid);

@@ -74,7 +74,7 @@ struct engine {
 	bool dots;		/* -f: a dot per probe instead */
 	bool fatal;		/* the run ended on an error */
 	bool stopped;		/* no more probes go out */
-	bool interrupted;
+	bool cut;		/* ended by a signal or -w with probes maybe outstanding */
 	bool paced;		/* -b or --stream: an interval line a second, no probe lines */
 	/* TCP and Unix streams: probes back to back in one byte stream. */
 	size_t wr_off;		/* bytes of probe seq written; pl.size once all out */
@@ -127,6 +127,8 @@ void pdgram_read(struct engine *e, short revents);
 void pstamp_fill(struct engine *e, const struct pslot *s);
 void pstamp_reply(struct engine *e, size_t n, const struct recv_meta *m);
 struct pslot *pstamp_quoted(struct engine *e, size_t n);
+/* The number probe s carries on the wire, from 0 (the engine's count from 1, less one). */
+uint32_t pstamp_wire_seq(const struct pslot *s);
 /* Set up e->stamp from the options; 0, or -1 with errno (ENOMEM). */
 int pstamp_init(struct engine *e);
 

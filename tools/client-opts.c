@@ -81,7 +81,7 @@ opts_usage(FILE *f)
 	    "  -i, --interval SEC   seconds between probes, kept whatever is outstanding (default 1)\n"
 	    "  -s, --size BYTES     probe payloads of BYTES bytes (default 64)\n"
 	    "  -W, --timeout SEC    wait this long for a connection or an echo (default 5)\n"
-	    "  -w DEADLINE          send no probe after DEADLINE seconds, whatever the count\n"
+	    "  -w DEADLINE          end the run after DEADLINE seconds, whatever the count\n"
 	    "  -l PRELOAD           send PRELOAD probes at once before the schedule starts\n"
 	    "  -f                   flood: next probe when the reply is in, or every 10 ms\n"
 	    "  -D                   print the Unix time before each line\n"

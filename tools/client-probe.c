@@ -183,7 +183,7 @@ probe_wake(struct engine *e)
 	if (!e->stopped && !(probe_stream(e) && e->wr_off < e->pl.size) &&
 	    e->slots[(e->seq + 1) % e->nslots].state != PS_PENDING)
 		PROBE_EARLIER(e->next);
-	if (!e->stopped && e->o->deadline > 0)
+	if ((!e->stopped || !e->paced) && e->o->deadline > 0)
 		PROBE_EARLIER(e->start + e->o->deadline);
 	if (probe_stream(e) && (e->pending > 0 || e->wr_off < e->pl.size))
 		PROBE_EARLIER(e->progress + e->o->timeout);
@@ -213,6 +213,17 @@ probe_send(struct engine *e, double now)
 	probe_schedule(e, now);
 }
 
+/*
+ * -w ends the run at the deadline, whatever is still awaited, as ping's -w does: what is
+ * outstanding then is in flight, not waited for. Throughput runs (-b, --stream) only stop
+ * sending there and drain: bytes still on their way back at the end are no loss.
+ */
+static bool
+probe_deadline_over(const struct engine *e, double now)
+{
+	return e->o->deadline > 0 && !e->paced && now >= e->start + e->o->deadline;
+}
+
 static void
 probe_loop(struct engine *e)
 {
@@ -236,13 +247,17 @@ probe_loop(struct engine *e)
 		if (e->fatal || (e->stopped && e->pending == 0 &&
 		    (!probe_stream(e) || e->wr_off == e->pl.size)))
 			break;
+		if (probe_deadline_over(e, now)) {
+			e->cut = true;
+			break;
+		}
 		pfd.events = POLLIN;
 		if (probe_stream(e) && e->wr_off < e->pl.size)
 			pfd.events |= POLLOUT;
 		r = io_wait(&pfd, 1, probe_wake(e));
 		if (r == -1) {
 			if (errno == EINTR)
-				e->interrupted = true;
+				e->cut = true;
 			else
 				engine_fail(e, "%s: poll: %s", e->peer->name, strerror(errno));
 			break;
@@ -255,10 +270,11 @@ probe_loop(struct engine *e)
 	/* Replies already queued (a last duplicate) are counted, not left unread. */
 	if (!probe_stream(e) && !e->fatal)
 		pdgram_read(e, 0);
-	if (e->interrupted) {
-		/* Cut short by the user, not lost: what was still in its -W is not counted. */
-		e->st.sent -= e->pending;
-	}
+	/* Cut short (SIGINT, SIGTERM, -w): what was still within its -W was sent and never
+	 * answered, so it is lost, as ping counts it; it is shown apart, since a longer
+	 * wait might have seen it answered. */
+	if (e->cut && !e->fatal)
+		e->st.in_flight = e->pending;
 	e->st.ended = io_now();
 	report_end_echo(e);
 	if (e->dots)
@@ -274,7 +290,10 @@ probe_reason(struct engine *e)
 
 	if (st->reason[0] != '\0' || stats_lost(st) + st->mismatched + st->late == 0)
 		return;
-	if (stats_lost(st) > 0 && st->errors == 0)
+	if (st->in_flight > 0 && st->in_flight == stats_lost(st) && st->errors == 0)
+		snprintf(st->reason, sizeof(st->reason), "ended with %lu still awaited (in flight)",
+		    st->in_flight);
+	else if (stats_lost(st) > 0 && st->errors == 0)
 		snprintf(st->reason, sizeof(st->reason), "no echo within %g s", e->o->timeout);
 	else if (stats_lost(st) == 0 && st->late > 0)
 		snprintf(st->reason, sizeof(st->reason), "echoes came after %g s", e->o->timeout);
@@ -382,7 +401,9 @@ probe_run(int fd, const struct peer *peer, const struct client_opts *o)
 	}
 	probe_loop(e);
 	probe_summary(e);
-	if (!e->fatal && e->st.sent > 0 && e->st.received == e->st.sent &&
+	/* Probes in flight at the end fail the run only when nothing came back at all, as
+	 * ping's exit status has it. */
+	if (!e->fatal && e->st.received > 0 && e->st.received + e->st.in_flight == e->st.sent &&
 	    e->st.unexpected == 0)
 		ret = 0;
 done:

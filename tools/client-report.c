@@ -37,12 +37,20 @@ report_rfc3339(uint64_t ns, FILE *f)
 	fprintf(f, "\"%s.%06luZ\"", buf, (unsigned long)(ns % 1000000000ULL / 1000));
 }
 
+/* The probe's number as shown: as on the wire, so that a capture matches the lines. */
+static uint32_t
+report_seq(const struct engine *e, const struct pslot *s)
+{
+	return e->stamp != NULL ? pstamp_wire_seq(s) : s->seq;
+}
+
 static void
 report_json(const struct engine *e, const struct pevent *ev)
 {
 	const struct recv_error *ic = ev->icmp;
 
-	printf("{\"type\":\"probe\",\"seq\":%u,\"size\":%zu,\"sent\":", ev->slot->seq, ev->size);
+	printf("{\"type\":\"probe\",\"seq\":%u,\"size\":%zu,\"sent\":", report_seq(e, ev->slot),
+	    ev->size);
 	report_rfc3339(ev->slot->stamp, stdout);
 	if (ev->rtt >= 0)
 		printf(",\"rtt_ms\":%.6f", ev->rtt);
@@ -51,8 +59,10 @@ report_json(const struct engine *e, const struct pevent *ev)
 	printf(",\"status\":\"%s\"", report_status[ev->status]);
 	if (ev->ttl >= 0)
 		printf(",\"ttl\":%d", ev->ttl);
+	/* The reply's own marking, set by whoever sent it; "tos" is the name schema 1 began
+	 * with, kept as an alias until a schema change may remove it. */
 	if (ev->tos >= 0)
-		printf(",\"tos\":%d", ev->tos);
+		printf(",\"reply_tos\":%d,\"tos\":%d", ev->tos, ev->tos);
 	if (ev->stamp != NULL)
 		stampreport_json(ev->stamp, stdout);
 	if (ev->detail != NULL) {
@@ -81,16 +91,15 @@ report_noreply(const struct engine *e, const struct pevent *ev)
 {
 	char line[256];
 	const struct recv_error *ic = ev->icmp;
+	uint32_t seq = report_seq(e, ev->slot);
 
 	if (ev->status == ST_LOST)
 		snprintf(line, sizeof(line), "no echo from %s seq=%u within %g s", e->peer->name,
-		    ev->slot->seq, e->o->timeout);
+		    seq, e->o->timeout);
 	else if (ic->from[0] != '\0')
-		snprintf(line, sizeof(line), "From %s icmp_seq=%u %s", ic->from, ev->slot->seq,
-		    ic->text);
+		snprintf(line, sizeof(line), "From %s icmp_seq=%u %s", ic->from, seq, ic->text);
 	else
-		snprintf(line, sizeof(line), "%s seq=%u: %s", e->peer->name, ev->slot->seq,
-		    ic->text);
+		snprintf(line, sizeof(line), "%s seq=%u: %s", e->peer->name, seq, ic->text);
 	if (e->o->mode == CLIENT_ONCE && !e->o->json) {
 		warnx("%s", line);
 		return;
@@ -135,12 +144,14 @@ report_event(struct engine *e, const struct pevent *ev)
 		return;
 	report_end_echo(e);
 	report_stamp(e, stdout);
-	printf("%zu bytes from %s seq=%u", ev->size, e->peer->name, ev->slot->seq);
+	printf("%zu bytes from %s seq=%u", ev->size, e->peer->name, report_seq(e, ev->slot));
 	if (ev->ttl >= 0)
 		printf(" ttl=%d", ev->ttl);
-	/* The TOS only when the path changed it: a DSCP re-marked or ECN set on the way. */
+	/* The reply's TOS when it is not what was sent. It is the marking the server gave its
+	 * reply (most send theirs with 0), not proof that the probe was re-marked on the way:
+	 * only a STAMP reflector's Class of Service TLV says what arrived there. */
 	if (ev->tos >= 0 && ev->tos != (e->o->tos < 0 ? 0 : e->o->tos))
-		printf(" tos=0x%02x", ev->tos);
+		printf(" reply_tos=0x%02x", ev->tos);
 	printf(" time=%.3f ms", ev->rtt);
 	if (ev->stamp != NULL)
 		stampreport_text(ev->stamp, stdout);

@@ -8,6 +8,21 @@
 #define STAMPPKT_COS_LEN	4
 #define STAMPPKT_HMAC_TLV	(STAMP_TLV_HDR + STAMP_HMAC_LEN)
 
+/*
+ * A TLV of the sender's: RFC 8972 4 wants its U flag set (M and I clear) before the
+ * packet goes out; a reflector that recognises the TLV clears U in its reply.
+ * stamp_tlv_put() writes the flags as 0 for everyone, so the flag is set here.
+ */
+static void
+stamppkt_tlv(uint8_t *buf, size_t len, size_t *off, uint8_t type, const void *value,
+    uint16_t vlen)
+{
+	size_t at = *off;
+
+	if (stamp_tlv_put(buf, len, off, type, value, vlen) == 0)
+		buf[at] = STAMP_TLV_U;
+}
+
 size_t
 stamppkt_min_len(bool auth, bool cos)
 {
@@ -36,28 +51,32 @@ stamppkt_build(uint8_t *buf, size_t len, const struct stamp_send *ss, uint32_t s
 	if (ss->cos_dscp < 0)
 		return 0;	/* zeros to the end: RFC 8762 padding, TWAMP-Light's too */
 	stamp_tlv_cos_request(cos, (uint8_t)ss->cos_dscp);
-	stamp_tlv_put(buf, len, &off, STAMP_TLV_COS, cos, sizeof(cos));
+	stamppkt_tlv(buf, len, &off, STAMP_TLV_COS, cos, sizeof(cos));
 	/* Padding as RFC 8972 4.2 wants it, inside the TLVs (and under the HMAC); a rest of
 	 * 1 to 3 octets cannot hold a TLV header and trails as zeros, which reflectors read
 	 * as RFC 8762 padding. */
 	left = len - off - hmac;
 	if (left >= STAMP_TLV_HDR)
-		stamp_tlv_put(buf, len, &off, STAMP_TLV_PADDING, NULL,
+		stamppkt_tlv(buf, len, &off, STAMP_TLV_PADDING, NULL,
 		    (uint16_t)(left - STAMP_TLV_HDR));
 	if (ss->key != NULL) {
 		hoff = off;
-		stamp_tlv_put(buf, len, &off, STAMP_TLV_HMAC, NULL, STAMP_HMAC_LEN);
+		stamppkt_tlv(buf, len, &off, STAMP_TLV_HMAC, NULL, STAMP_HMAC_LEN);
 		stamp_tlv_sign(ss->key, buf, base, hoff);
 	}
 	return 0;
 }
 
-uint32_t
-stamppkt_sender_seq(const uint8_t *pkt, size_t len, bool auth)
+int
+stamppkt_sender_seq(const uint8_t *pkt, size_t len, bool auth, uint32_t *seq)
 {
 	size_t at = auth ? STAMP_AUTH_SENDER_SEQ : STAMP_UNAUTH_SENDER_SEQ;
 
-	return len >= at + 4 ? stamp_get32(pkt + at) : 0;
+	/* Not 0 for "none": 0 is the first probe's number (RFC 8762 4.2.1). */
+	if (len < at + 4)
+		return -1;
+	*seq = stamp_get32(pkt + at);
+	return 0;
 }
 
 static uint64_t

@@ -29,6 +29,23 @@ pstamp_init(struct engine *e)
 	return 0;
 }
 
+/*
+ * The engine counts probes from 1, 0 meaning none; a test packet carries its probe's
+ * number less one, since RFC 8762 4.2.1 numbers from 0. These two convert.
+ */
+uint32_t
+pstamp_wire_seq(const struct pslot *s)
+{
+	return s->seq - 1;
+}
+
+static struct pslot *
+pstamp_slot(struct engine *e, uint32_t wire)
+{
+	/* UINT32_MAX + 1 is 0: no probe, as it should be (the engine stops before it). */
+	return engine_slot(e, wire + 1);
+}
+
 void
 pstamp_fill(struct engine *e, const struct pslot *s)
 {
@@ -38,16 +55,15 @@ pstamp_fill(struct engine *e, const struct pslot *s)
 	};
 
 	/* T1 is the slot's send time, read with the monotonic one; the size was checked
-	 * against the mode by opts_parse(), so this cannot fail. Our sequence numbers start
-	 * at 1: see stampstats_loss(). */
-	stamppkt_build(e->out, e->pl.size, &e->stamp->send, s->seq, &t1);
+	 * against the mode by opts_parse(), so this cannot fail. */
+	stamppkt_build(e->out, e->pl.size, &e->stamp->send, pstamp_wire_seq(s), &t1);
 }
 
 struct pslot *
 pstamp_quoted(struct engine *e, size_t n)
 {
 	/* An ICMP error quotes our test packet: its Sequence Number comes first. */
-	return n >= 4 ? engine_slot(e, stamp_get32(e->in)) : NULL;
+	return n >= 4 ? pstamp_slot(e, stamp_get32(e->in)) : NULL;
 }
 
 static void
@@ -88,16 +104,20 @@ pstamp_reply(struct engine *e, size_t n, const struct recv_meta *m)
 	struct pevent ev = { .size = n, .ttl = m->ttl, .tos = m->tos };
 	struct stamp_answer a;
 	struct stamp_result res;
-	struct pslot *s;
+	struct pslot *s = NULL;
+	uint32_t seq;
 	int r;
 
 	r = stamppkt_read(e->in, n, run->send.key, &a);
 	if (r == -1 && errno == EMSGSIZE) {
-		pstamp_unexpected(e, n, "shorter than a STAMP reply");
+		pstamp_unexpected(e, n, "shorter than a reflector packet");
 		return;
 	}
 	/* Matched by the Session-Sender Sequence Number, within this session (SSID). */
-	s = engine_slot(e, r == 0 ? a.r.sender_seq : stamppkt_sender_seq(e->in, n, auth));
+	if (r == 0)
+		s = pstamp_slot(e, a.r.sender_seq);
+	else if (stamppkt_sender_seq(e->in, n, auth, &seq) == 0)
+		s = pstamp_slot(e, seq);
 	if (s == NULL || (r == 0 && a.r.ssid != run->send.ssid)) {
 		pstamp_unexpected(e, n, s == NULL ? "matches no probe" : "another SSID");
 		return;
@@ -110,18 +130,22 @@ pstamp_reply(struct engine *e, size_t n, const struct recv_meta *m)
 	}
 	stamppkt_result(&a, s->stamp, ev.rtt, run->st.local_synced, e->o->ttl,
 	    run->send.cos_dscp, m->tos, &res);
+	/* Another size than sent is said, and the reply used all the same: every field read
+	 * is in the base, and TWAMP-Light reflectors do not all keep the padding. */
+	res.sent_len = e->pl.size;
+	res.reply_len = n;
 	ev.stamp = &res;
 	if (s->state == PS_PENDING) {
 		e->pending--;
 		engine_ok(e, s, ev.rtt, kernel, m->mono);
 		e->st.bytes_echoed += n;
 		e->tick_echoed += n;
-		stampstats_add(&run->st, s->seq, &res, true);
+		stampstats_add(&run->st, pstamp_wire_seq(s), &res, true);
 		ev.status = ST_OK;
 	} else if (s->state == PS_LOST) {
 		s->state = PS_LATE;
 		e->st.late++;
-		stampstats_add(&run->st, s->seq, &res, false);
+		stampstats_add(&run->st, pstamp_wire_seq(s), &res, false);
 		ev.status = ST_LATE;
 	} else {
 		e->st.duplicates++;

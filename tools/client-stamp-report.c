@@ -15,11 +15,16 @@ stampreport_text(const struct stamp_result *r, FILE *f)
 		fprintf(f, " sender_ttl=%d", r->sender_ttl);
 	if (r->hops >= 0)
 		fprintf(f, " hops=%d", r->hops);
+	/* RFC 8972 4.4: DSCP2 is what the reflector received; only this says re-marked. */
 	if (r->cos)
-		fprintf(f, " cos dscp=%d ecn=%d", r->cos_dscp, r->cos_ecn);
+		fprintf(f, " cos dscp=%d ecn=%d%s", r->cos_dscp, r->cos_ecn,
+		    r->cos_dscp != r->cos_asked ? " (re-marked on the way)" : "");
 	if (r->cos_asked >= 0 && r->reply_dscp >= 0)
 		fprintf(f, " reply_dscp=%d%s", r->reply_dscp,
 		    r->reply_dscp == r->cos_asked ? "" : " (not as asked)");
+	if (r->reply_len != r->sent_len)
+		fprintf(f, " (%s than sent: %zu of %zu octets)",
+		    r->reply_len < r->sent_len ? "shorter" : "longer", r->reply_len, r->sent_len);
 }
 
 static void
@@ -51,6 +56,9 @@ stampreport_json(const struct stamp_result *r, FILE *f)
 	    r->oneway ? "true" : "false");
 	stats_json_string(stamppkt_oneway_why(r->local_synced, r->remote_synced), f);
 	fprintf(f, ",\"ssid\":%u,\"reflector_seq\":%u", r->ssid, r->reflector_seq);
+	fprintf(f, ",\"size_sent\":%zu,\"size_differs\":%s", r->sent_len,
+	    r->reply_len == r->sent_len ? "null" :
+	    r->reply_len < r->sent_len ? "\"shorter\"" : "\"longer\"");
 	stampreport_int("sender_ttl", r->sender_ttl, f);
 	stampreport_int("hops", r->hops, f);
 	if (r->cos_asked < 0)
@@ -58,6 +66,8 @@ stampreport_json(const struct stamp_result *r, FILE *f)
 	fprintf(f, ",\"cos\":{\"dscp_asked\":%d", r->cos_asked);
 	stampreport_int("dscp_received", r->cos_dscp, f);
 	stampreport_int("ecn_received", r->cos_ecn, f);
+	fprintf(f, ",\"remarked\":%s", !r->cos ? "null" :
+	    r->cos_dscp != r->cos_asked ? "true" : "false");
 	stampreport_int("reply_dscp", r->reply_dscp, f);
 	fprintf(f, ",\"reply_dscp_as_asked\":%s}",
 	    r->reply_dscp >= 0 && r->reply_dscp == r->cos_asked ? "true" : "false");

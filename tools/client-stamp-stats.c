@@ -45,6 +45,8 @@ stampstats_add(struct stamp_stats *ss, uint32_t seq, const struct stamp_result *
 		ss->r_max = r->reflector_seq;
 	if (!r->remote_synced)
 		ss->remote_unsynced++;
+	ss->shorter += r->reply_len < r->sent_len;
+	ss->longer += r->reply_len > r->sent_len;
 	if (!in_time)
 		return;		/* a late reply counts for loss, not for the delays */
 	stampstats_mma(&ss->rtt_net, r->rtt_net);
@@ -68,12 +70,14 @@ stampstats_add(struct stamp_stats *ss, uint32_t seq, const struct stamp_result *
 }
 
 /*
- * Probes are numbered from 1 on the wire. A stateless reflector copies that
- * number (R = S); a stateful one counts what it received from 0, so R <= S - 1
- * for every reply, lost probes or not. Anything else (R > S: a session the
- * reflector already knew; both kinds of reply) cannot be read either way.
+ * Probes are numbered from 0 on the wire (RFC 8762 4.2.1). A stateless
+ * reflector copies that number (R = S); a stateful one counts what it
+ * received from 0, so R = S until a test packet is lost on the way there and
+ * R < S after: R < S is the first sign of a stateful reflector, and until one
+ * comes the two cannot be told apart (unknown). R > S (a session the
+ * reflector already knew) fits neither.
  * For a stateful reflector, up to the highest probe answered S_hi: it received
- * R_max + 1 of those S_hi probes (forward loss: the rest) and sent as many
+ * R_max + 1 of those S_hi + 1 probes (forward loss: the rest) and sent as many
  * replies (backward loss: those that did not come back). Probes after S_hi
  * have no reply and no later count to tell where they went: undetermined.
  */
@@ -88,19 +92,18 @@ stampstats_loss(const struct stamp_stats *ss, unsigned long lost, struct stamp_l
 		l->why = "no reply";
 		return;
 	}
-	if (ss->r_more > 0 || (ss->r_same > 0 && ss->r_less > 0)) {
+	if (ss->r_more > 0) {
 		l->why = "reflector sequence numbers fit neither mode";
 		return;
 	}
-	if (ss->r_same > 0) {
-		l->reflector = "stateless";
-		l->why = "stateless reflector";
+	if (ss->r_less == 0) {
+		l->why = "stateless or stateful reflector, not told apart";
 		return;
 	}
 	l->reflector = "stateful";
 	l->known = true;
 	rx = (unsigned long)ss->r_max + 1;
-	l->forward = ss->s_hi > rx ? ss->s_hi - rx : 0;
+	l->forward = ss->s_hi >= ss->r_max ? ss->s_hi - ss->r_max : 0;
 	l->backward = rx > ss->back ? rx - ss->back : 0;
 	l->undetermined = lost > l->forward + l->backward ? lost - l->forward - l->backward : 0;
 }
@@ -161,6 +164,9 @@ stampstats_print(const struct stamp_stats *ss, unsigned long lost, FILE *f)
 	stampstats_print_cos(ss, f);
 	if (ss->bad_auth > 0)
 		fprintf(f, "%lu replies failed authentication (HMAC)\n", ss->bad_auth);
+	if (ss->shorter + ss->longer > 0)
+		fprintf(f, "reply size: %lu shorter than sent, %lu longer (used all the same)\n",
+		    ss->shorter, ss->longer);
 }
 
 static void
@@ -211,5 +217,6 @@ stampstats_print_json(const struct stamp_stats *ss, unsigned long lost, FILE *f)
 		fprintf(f, ",\"cos\":{\"dscp\":%d,\"replies\":%lu,\"dscp_received\":%lu,"
 		    "\"dscp_reply\":%lu}", ss->cos_asked, ss->cos_replies, ss->cos_dscp_kept,
 		    ss->cos_reply_kept);
-	fprintf(f, ",\"bad_auth\":%lu}", ss->bad_auth);
+	fprintf(f, ",\"bad_auth\":%lu,\"replies_shorter\":%lu,\"replies_longer\":%lu}",
+	    ss->bad_auth, ss->shorter, ss->longer);
 }

@@ -51,9 +51,10 @@ struct stamp_answer {
 int	stamppkt_read(const uint8_t *pkt, size_t len, const struct stamp_key *key,
 	    struct stamp_answer *a);
 
-/* The Session-Sender Sequence Number a reply claims to answer, without any check; 0 if
- * too short. For replies that fail authentication: whose probe they count against. */
-uint32_t stamppkt_sender_seq(const uint8_t *pkt, size_t len, bool auth);
+/* The Session-Sender Sequence Number a reply claims to answer, without any check, into
+ * *seq; 0, or -1 if too short. For replies that fail authentication: whose probe they
+ * count against. */
+int	stamppkt_sender_seq(const uint8_t *pkt, size_t len, bool auth, uint32_t *seq);
 
 /* One reply's measurements. */
 struct stamp_result {
@@ -69,6 +70,9 @@ struct stamp_result {
 	bool	cos;
 	int	cos_dscp, cos_ecn, reply_dscp;
 	int	cos_asked;
+	/* Octets of the test packet and of its reply: a reflector may not keep the
+	 * sender's padding (RFC 8762 4.3 wants it kept), or add its own. */
+	size_t	sent_len, reply_len;
 };
 
 /*
@@ -94,8 +98,9 @@ struct stamp_mma {
 
 struct stamp_stats {
 	struct stamp_mma rtt_net, dwell, forward, backward;
-	/* Reflector Sequence Number against ours (RFC 8762 4.2): equal from a stateless
-	 * reflector, smaller from a stateful one, larger from neither. */
+	/* Reflector Sequence Number against ours (RFC 8762 4.2), both from 0: equal from a
+	 * stateless reflector, and from a stateful one until a test packet is lost on the
+	 * way there; smaller only from a stateful one; larger from neither. */
 	unsigned long r_same, r_less, r_more;
 	uint32_t s_hi;		/* highest probe answered (verified replies) */
 	uint32_t r_max;		/* highest reflector Sequence Number in them */
@@ -107,6 +112,7 @@ struct stamp_stats {
 	unsigned long cos_replies, cos_dscp_kept, cos_reply_kept;
 	int	cos_asked, cos_dscp_last, cos_ecn_last;
 	unsigned long bad_auth;	/* replies whose HMAC did not verify */
+	unsigned long shorter, longer;	/* verified replies of another size than sent */
 	bool	auth;
 	uint16_t ssid;
 };
@@ -121,7 +127,8 @@ struct stamp_loss {
 
 void	stampstats_init(struct stamp_stats *ss, bool local_synced, bool auth, uint16_t ssid,
 	    int cos_asked);
-/* A verified reply, the first for its probe (late ones too). */
+/* A verified reply, the first for its probe (late ones too); seq: the number on the
+ * wire, from 0. */
 void	stampstats_add(struct stamp_stats *ss, uint32_t seq, const struct stamp_result *r,
 	    bool in_time);
 /* The rule of echo-client(1) "LOSS PER DIRECTION"; lost: probes with no reply at all. */
@@ -132,7 +139,7 @@ void	stampstats_print_json(const struct stamp_stats *ss, unsigned long lost, FIL
 
 /* ---- client-stamp-report.c: one reply's fields ---- */
 
-/* After "... time=X ms": " rtt_net=... dwell=...". */
+/* After "... time=X ms": " rtt_net=... dwell=...", and a size that is not the one sent. */
 void	stampreport_text(const struct stamp_result *r, FILE *f);
 /* Members of a probe object: ",\"rtt_net_ms\":...". */
 void	stampreport_json(const struct stamp_result *r, FILE *f);

@@ -185,6 +185,8 @@ stats_print(const struct stats *st, const struct stats_info *info, FILE *f)
 	fprintf(f, "--- %s %s echo statistics ---\n", info->peer, info->proto);
 	fprintf(f, "%lu sent, %lu received, %lu mismatched, %lu lost (%.1f%% loss)",
 	    st->sent, st->received, st->mismatched, stats_lost(st), stats_loss(st));
+	if (st->in_flight)
+		fprintf(f, ", %lu in flight at exit", st->in_flight);
 	if (st->late)
 		fprintf(f, ", %lu late", st->late);
 	if (st->duplicates)
@@ -304,8 +306,8 @@ stats_print_json(const struct stats *st, const struct stats_info *info, FILE *f)
 	fprintf(f, ",\"sent\":%lu,\"received\":%lu,\"mismatched\":%lu,\"lost\":%lu",
 	    st->sent, st->received, st->mismatched, stats_lost(st));
 	fprintf(f, ",\"late\":%lu,\"duplicates\":%lu,\"reordered\":%lu,\"unexpected\":%lu"
-	    ",\"errors\":%lu", st->late, st->duplicates, st->reordered, st->unexpected,
-	    st->errors);
+	    ",\"errors\":%lu,\"in_flight_at_exit\":%lu", st->late, st->duplicates, st->reordered,
+	    st->unexpected, st->errors, st->in_flight);
 	fprintf(f, ",\"loss_percent\":%.3f,\"time_ms\":%.3f,\"clock\":\"%s\"", stats_loss(st),
 	    stats_time_ms(st), stats_clock(st));
 	stats_json_rtt(st, f);

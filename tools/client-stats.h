@@ -19,6 +19,8 @@ struct stats {
 	unsigned long unexpected;	/* replies that match no probe sent */
 	unsigned long reordered;	/* RFC 4737: arrived after a probe sent later */
 	unsigned long errors;		/* probes answered by an ICMP or local error */
+	unsigned long in_flight;	/* of the lost: still within -W when the run was cut
+					 * short (interrupted, or -w's deadline), as ping counts */
 	double started;			/* io_now() at the start, for the run time */
 	double ended;			/* io_now() at the end; 0 while running */
 	unsigned long n;		/* round trips measured */
