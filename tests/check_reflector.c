@@ -606,16 +606,20 @@ END_TEST
 #define COS_SENT_TOS	(46 << 2 | 1)	/* DSCP 46 (EF), ECN 1 (ECT(1)) */
 #define COS_ASKED	10		/* AF11 */
 
-/* A probe with a Class of Service TLV asking for DSCP 10; the reply's TLV and TOS checked. */
-static void
-cos_check(const char *ip, int port)
+/*
+ * A probe sent with TOS / traffic class tos and a Class of Service TLV asking
+ * for asked: the reply's TOS, and its TLV's DSCP2, ECN and RP (RFC 8972 4.4:
+ * DSCP1 6 bits, DSCP2 6, ECN 2, RP 2).
+ */
+static int
+cos_reply(const char *ip, int port, int tos, uint8_t asked, unsigned *dscp2, unsigned *ecn,
+    unsigned *rp)
 {
 	bool v4 = strchr(ip, ':') == NULL;
 	uint8_t pkt[MAXPKT], buf[MAXPKT], cos[4];
 	size_t off = STAMP_UNAUTH_LEN;
-	struct stamp_tlv t;
 	struct rx_info info;
-	int fd = client(ip, port), tos = COS_SENT_TOS;
+	int fd = client(ip, port);
 	ssize_t n;
 
 	if (v4)
@@ -623,23 +627,32 @@ cos_check(const char *ip, int port)
 	else
 		ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos)), 0);
 	probe(pkt, STAMP_UNAUTH_LEN + 8, 1, 9, STAMP_TS_NTP, NULL, NULL);
-	stamp_tlv_cos_request(cos, COS_ASKED);
+	stamp_tlv_cos_request(cos, asked);
 	ck_assert_int_eq(stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_COS, cos, 4), 0);
 	n = xchg(fd, pkt, off, buf, sizeof(buf), &info);
 	ck_assert_int_eq(n, (ssize_t)off);
-	off = 0;
-	ck_assert_int_eq(stamp_tlv_next(buf + STAMP_UNAUTH_LEN, (size_t)n - STAMP_UNAUTH_LEN, &off,
-	    &t), 1);
-	ck_assert_uint_eq(t.type, STAMP_TLV_COS);
-	ck_assert_uint_eq(t.flags & (STAMP_TLV_U | STAMP_TLV_M | STAMP_TLV_I), 0);
-	/* RFC 8972 4.4: DSCP1 (6 bits) asked, DSCP2 (6) and ECN (2) as received, RP (2). */
-	ck_assert_uint_eq(t.value[0] >> 2, COS_ASKED);
-	ck_assert_uint_eq((t.value[0] & 3) << 4 | t.value[1] >> 4, COS_SENT_TOS >> 2);
-	ck_assert_uint_eq((t.value[1] >> 2) & 3, COS_SENT_TOS & 3);
-	/* The reply itself came with the DSCP asked for (ECN not-ECT). */
-	ck_assert_msg(info.tos == COS_ASKED << 2, "%s: reply's TOS/traffic class %d, want %d", ip,
-	    info.tos, COS_ASKED << 2);
+	ck_assert_uint_eq(buf[STAMP_UNAUTH_LEN] & (STAMP_TLV_U | STAMP_TLV_M | STAMP_TLV_I), 0);
+	ck_assert_uint_eq(buf[STAMP_UNAUTH_LEN + 4] >> 2, asked);
+	*dscp2 = (buf[STAMP_UNAUTH_LEN + 4] & 3u) << 4 | buf[STAMP_UNAUTH_LEN + 5] >> 4;
+	*ecn = (buf[STAMP_UNAUTH_LEN + 5] >> 2) & 3u;
+	*rp = buf[STAMP_UNAUTH_LEN + 5] & 3u;
 	close(fd);
+	return info.tos;
+}
+
+/* A probe with a Class of Service TLV asking for DSCP 10; the reply's TLV and TOS checked. */
+static void
+cos_check(const char *ip, int port)
+{
+	unsigned dscp2, ecn, rp;
+	int tos = cos_reply(ip, port, COS_SENT_TOS, COS_ASKED, &dscp2, &ecn, &rp);
+
+	ck_assert_uint_eq(dscp2, COS_SENT_TOS >> 2);
+	ck_assert_uint_eq(ecn, COS_SENT_TOS & 3);
+	ck_assert_uint_eq(rp, 0);
+	/* The reply itself came with the DSCP asked for (ECN not-ECT). */
+	ck_assert_msg(tos == COS_ASKED << 2, "%s: reply's TOS/traffic class %d, want %d", ip, tos,
+	    COS_ASKED << 2);
 }
 
 START_TEST(test_class_of_service)
@@ -667,51 +680,21 @@ START_TEST(test_class_of_service)
 }
 END_TEST
 
-/*
- * A probe sent with TOS / traffic class tos and a Class of Service TLV asking
- * for asked: the reply's TOS, and its TLV's DSCP2 and RP (RFC 8972 4.4).
- */
-static int
-cos_reply(const char *ip, int port, int tos, uint8_t asked, unsigned *dscp2, unsigned *rp)
-{
-	bool v4 = strchr(ip, ':') == NULL;
-	uint8_t pkt[MAXPKT], buf[MAXPKT], cos[4];
-	size_t off = STAMP_UNAUTH_LEN;
-	struct rx_info info;
-	int fd = client(ip, port);
-	ssize_t n;
-
-	if (v4)
-		ck_assert_int_eq(setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)), 0);
-	else
-		ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos)), 0);
-	probe(pkt, STAMP_UNAUTH_LEN + 8, 1, 9, STAMP_TS_NTP, NULL, NULL);
-	stamp_tlv_cos_request(cos, asked);
-	ck_assert_int_eq(stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_COS, cos, 4), 0);
-	n = xchg(fd, pkt, off, buf, sizeof(buf), &info);
-	ck_assert_int_eq(n, (ssize_t)off);
-	ck_assert_uint_eq(buf[STAMP_UNAUTH_LEN] & (STAMP_TLV_U | STAMP_TLV_M | STAMP_TLV_I), 0);
-	ck_assert_uint_eq(buf[STAMP_UNAUTH_LEN + 4] >> 2, asked);
-	*dscp2 = (buf[STAMP_UNAUTH_LEN + 4] & 3u) << 4 | buf[STAMP_UNAUTH_LEN + 5] >> 4;
-	*rp = buf[STAMP_UNAUTH_LEN + 5] & 3u;
-	close(fd);
-	return info.tos;
-}
 
 /* CS7 asked from AF11: AF11 back, RP 1; CS6 asked from CS7: 0 back, RP 1; EF: EF, RP 0. */
 static void
 cos_policy_check(const char *ip, int port)
 {
-	unsigned dscp2, rp;
+	unsigned dscp2, ecn, rp;
 	int tos;
 
-	tos = cos_reply(ip, port, 10 << 2, 56, &dscp2, &rp);
+	tos = cos_reply(ip, port, 10 << 2, 56, &dscp2, &ecn, &rp);
 	ck_assert_msg(tos == 10 << 2 && dscp2 == 10 && rp == 1, "%s: CS7 asked: TOS %d RP %u",
 	    ip, tos, rp);
-	tos = cos_reply(ip, port, 56 << 2, 48, &dscp2, &rp);
+	tos = cos_reply(ip, port, 56 << 2, 48, &dscp2, &ecn, &rp);
 	ck_assert_msg(tos == 0 && dscp2 == 56 && rp == 1, "%s: CS6 asked from CS7: TOS %d RP %u",
 	    ip, tos, rp);
-	tos = cos_reply(ip, port, 0, 46, &dscp2, &rp);
+	tos = cos_reply(ip, port, 0, 46, &dscp2, &ecn, &rp);
 	ck_assert_msg(tos == 46 << 2 && dscp2 == 0 && rp == 0, "%s: EF asked: TOS %d RP %u", ip,
 	    tos, rp);
 }
