@@ -427,6 +427,19 @@ START_TEST(test_stamp_loss_rule)
 	ck_assert(!l.known);
 	ck_assert_str_eq(l.reflector, "unknown");
 	ck_assert_str_eq(l.why, "stateless or stateful reflector, not told apart");
+	/* Issue 22: two probes reordered on the way (or by two reflector threads), none
+	 * lost: R > S once, and still a stateful reflector with no loss either way. */
+	stampstats_init(&ss, false, false, 0, -1);
+	loss_add(&ss, 0, 0);
+	loss_add(&ss, 1, 2);
+	loss_add(&ss, 2, 1);
+	loss_add(&ss, 3, 3);
+	stampstats_loss(&ss, 0, &l);
+	ck_assert(l.known);
+	ck_assert_str_eq(l.reflector, "stateful");
+	ck_assert_uint_eq(l.forward, 0);
+	ck_assert_uint_eq(l.backward, 0);
+	ck_assert_uint_eq(l.undetermined, 0);
 	/* A count ahead of ours (a session the reflector already had): neither. */
 	stampstats_init(&ss, false, false, 0, -1);
 	loss_add(&ss, 0, 7);

@@ -73,9 +73,11 @@ stampstats_add(struct stamp_stats *ss, uint32_t seq, const struct stamp_result *
  * Probes are numbered from 0 on the wire (RFC 8762 4.2.1). A stateless
  * reflector copies that number (R = S); a stateful one counts what it
  * received from 0, so R = S until a test packet is lost on the way there and
- * R < S after: R < S is the first sign of a stateful reflector, and until one
- * comes the two cannot be told apart (unknown). R > S (a session the
- * reflector already knew) fits neither.
+ * R < S after. Packets reordered on the way there (or handed to two of the
+ * reflector's threads at once) are counted in the order they arrived, so
+ * R > S happens too: any R != S is a stateful reflector, and until one
+ * comes the two cannot be told apart (unknown). A count higher than the
+ * probes sent (a session the reflector already knew) fits neither.
  * For a stateful reflector, up to the highest probe answered S_hi: it received
  * R_max + 1 of those S_hi + 1 probes (forward loss: the rest) and sent as many
  * replies (backward loss: those that did not come back). Probes after S_hi
@@ -92,11 +94,12 @@ stampstats_loss(const struct stamp_stats *ss, unsigned long lost, struct stamp_l
 		l->why = "no reply";
 		return;
 	}
-	if (ss->r_more > 0) {
+	/* Every probe sent was answered (back) or not (lost): the reflector saw no more. */
+	if ((unsigned long)ss->r_max + 1 > ss->back + lost) {
 		l->why = "reflector sequence numbers fit neither mode";
 		return;
 	}
-	if (ss->r_less == 0) {
+	if (ss->r_less == 0 && ss->r_more == 0) {
 		l->why = "stateless or stateful reflector, not told apart";
 		return;
 	}
