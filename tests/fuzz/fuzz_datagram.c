@@ -26,7 +26,8 @@
  * [3] max_datagram / 16, [4] allow mask and [5] deny mask over 127.0.0.1..8,
  * [6] udp_drop_source_ports mask over PORTS[0..7], [7] udp_min_source_port / 256.
  * F_STAMP (with F_SOCKETS): the listener is a STAMP reflector (stateful when [3] is
- * odd): the datagrams, read as test packets, make random TLV chains after the base.
+ * odd, stamp_short_packets = "drop" when its bit 1 is set): the datagrams, read as
+ * test packets, make random TLV chains after the base, or are short ones.
  * Record: [0] source (bits 0-2: 127.0.0.1 + n; bits 3-6: PORTS[n]; bit 7,
  * judged only: IPv6 or IPv4-mapped), [1..2] length (judged only: bit 15 makes
  * an IPv4 source port 0), [3] clock step in ms (judged only: 255 = truncated).
@@ -122,6 +123,7 @@ config_from(const uint8_t *h, struct echod_config *cfg)
 	memset(&listener, 0, sizeof(listener));
 	listener.proto = (h[0] & F_SOCKETS) && (h[0] & F_STAMP) ? PROTO_STAMP : PROTO_UDP;
 	listener.stamp.stateful = h[3] & 1;
+	listener.stamp.short_drop = h[3] & 2;
 	listener.port = server_port;
 	listener.udp_min_source_port = (uint16_t)(h[7] << 8);
 	cfg->listeners = &listener;
@@ -231,18 +233,27 @@ struct sent {
 
 /*
  * Is buf[0 .. got) the reply to datagram (seq, len)? An echo: the same bytes.
- * A STAMP reflection: the same length (never longer), at least the base, and
- * the sender's Sequence Number (its first 4 octets) at the reflector's offset 24.
+ * A STAMP reflection: the same length, at least the base, and the sender's
+ * Sequence Number (its first 4 octets) at the reflector's offset 24; but a
+ * test packet of 14 to 43 octets gets the 44-octet base packet (RFC 8762 4.6,
+ * stamp_short_packets = "base"), the one reply longer than its request.
  */
 static bool
 reply_matches(const unsigned char *buf, ssize_t got, uint32_t seq, uint16_t len)
 {
 	unsigned char want[MAXLEN];
 
+	if (listener.proto == PROTO_STAMP) {
+		size_t want_len = len;
+
+		if (!listener.stamp.short_drop && len >= STAMP_TWAMP_LIGHT_LEN &&
+		    len < STAMP_UNAUTH_LEN)
+			want_len = STAMP_UNAUTH_LEN;
+		return (size_t)got == want_len && got >= STAMP_UNAUTH_LEN &&
+		    memcmp(buf + STAMP_UNAUTH_SENDER_SEQ, &seq, 4) == 0;
+	}
 	if (got != len)
 		return false;
-	if (listener.proto == PROTO_STAMP)
-		return got >= STAMP_UNAUTH_LEN && memcmp(buf + STAMP_UNAUTH_SENDER_SEQ, &seq, 4) == 0;
 	fill(want, (size_t)got, seq);
 	return memcmp(buf, want, (size_t)got) == 0;
 }
