@@ -62,6 +62,18 @@ udp_echo_ok(int port)
 	close(fd);
 }
 
+/* All that fd yields until EOF, NUL-terminated. */
+static void
+read_all_blocking(int fd, char *buf, size_t size)
+{
+	size_t used = 0;
+	ssize_t n;
+
+	while (used + 1 < size && (n = read(fd, buf + used, size - used - 1)) > 0)
+		used += (size_t)n;
+	buf[used] = '\0';
+}
+
 START_TEST(passed_fds_served_and_missing_ones_bound)
 {
 	static const struct harness_socket passed[] = {
@@ -202,6 +214,87 @@ START_TEST(unusable_fds_are_closed_cleanly)
 	ck_assert_ptr_nonnull(strstr(log, "passed fd 3 (fifo) is not a listening stream"));
 	ck_assert_ptr_nonnull(strstr(log, "passed fd 4 (seqpacket) is not a listening stream"));
 	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
+/* A Unix socket listening at dir/name, as a socket unit's ListenStream=PATH. */
+static int
+unix_listening(const char *dir, const char *name)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir, name);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	return fd;
+}
+
+/*
+ * echod -t with fds[0..n) (n <= 8) passed as fd 3, 4, ... (LISTEN_PID its own):
+ * its exit status, and what it printed into out.
+ */
+static int
+test_config_passing(const char *conf, const int *fds, int n, char *out, size_t size)
+{
+	int pipefd[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(pipefd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char count[16], self[16];
+		int high[8];
+
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(pipefd[1], STDERR_FILENO);
+		/* Out of the way first: one of fds may already be 3 + i. */
+		for (int i = 0; i < n && i < 8; i++)
+			high[i] = fcntl(fds[i], F_DUPFD, 100);
+		for (int i = 0; i < n && i < 8; i++)
+			if (high[i] == -1 || dup2(high[i], 3 + i) == -1)
+				_exit(126);
+		snprintf(count, sizeof(count), "%d", n);
+		snprintf(self, sizeof(self), "%d", (int)getpid());
+		setenv("LISTEN_FDS", count, 1);
+		setenv("LISTEN_PID", self, 1);
+		execl(getenv("ECHOD"), "echod", "-t", "-c", conf, "--log-target=stderr",
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	read_all_blocking(pipefd[0], out, size);
+	close(pipefd[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * Issue 23: a passed fd that is no socket at all, after one that describes
+ * fine (a Unix socket at another path), once freed the first one's path a
+ * second time while -t looked for a socket serving the Unix listener
+ * (glibc: "double free detected", SIGABRT). Now: the usual error, exit 78.
+ */
+START_TEST(test_config_with_a_passed_non_socket_reports_cleanly)
+{
+	struct echod_proc p;
+	char out[4096];
+	int fds[2];
+
+	harness_init(&p);
+	fds[0] = unix_listening(p.dir, "other.sock");
+	fds[1] = open("/dev/null", O_RDONLY);
+	ck_assert_int_ge(fds[1], 0);
+	harness_write_config(&p, "listeners = ( { protocol = \"unix\"; "
+	    "path = \"%s/missing/echo.sock\"; } );\n", p.dir);
+	ck_assert_int_eq(test_config_passing(p.conf, fds, 2, out, sizeof(out)), 78);
+	ck_assert_msg(strstr(out, "/missing does not exist") != NULL, "got: %s", out);
+	ck_assert_ptr_null(strstr(out, "free"));
+	close(fds[0]);
+	close(fds[1]);
 	harness_cleanup(&p);
 }
 END_TEST
@@ -432,6 +525,7 @@ systemd_suite(void)
 	tcase_add_test(tc, passed_ipv6_only_wildcard_does_not_hide_ipv4);
 	tcase_add_test(tc, activated_start_serves_what_was_passed_when_a_listener_cannot_open);
 	tcase_add_test(tc, unusable_fds_are_closed_cleanly);
+	tcase_add_test(tc, test_config_with_a_passed_non_socket_reports_cleanly);
 	tcase_add_test(tc, wildcard_fd_matches_listener_without_address_and_survives_reload);
 	tcase_add_test(tc, systemd_socket_activate_passes_tcp);
 	tcase_add_test(harness_tcase(s, "notify", 30), notify_sequence);
