@@ -263,6 +263,48 @@ START_TEST(passed_specific_widened_needs_a_socket_beside_it)
 }
 END_TEST
 
+/*
+ * Issue 23: a passed udp socket narrowed to 127.0.0.1, then made a stamp
+ * listener: the same socket serves it (view.c builds its view so), where the
+ * plan once compared protocols strictly and rebound (EACCES below port 1024
+ * under the unit's empty capability set).
+ */
+START_TEST(passed_udp_socket_serves_a_stamp_listener)
+{
+	struct fixture f = { 0 };
+	struct listener_view *v;
+
+	fixture_add(&f, sock("udp", "0.0.0.0", 862), true);
+	plan_with(&f, "listeners = ( { protocol = \"stamp\"; port = 862; "
+	    "address = \"127.0.0.1\"; } );\n", true);
+	ck_assert_int_eq(f.plan.how[0], PLAN_SERVED);
+	ck_assert_int_eq(f.plan.fate[0], PLAN_KEEP);
+	v = view_build(&f.specs[0], f.cfg);
+	ck_assert_ptr_nonnull(v);
+	ck_assert(view_serves(v, PROTO_STAMP));
+	free(v);
+	plan_free(&f.plan);
+	config_free(f.cfg);
+	/* Split wildcards spanning a stamp listener without address: served too. */
+	f.ncur = 0;
+	fixture_add(&f, sock("udp", "0.0.0.0", 862), true);
+	fixture_add(&f, sock("udp", "::", 862), true);
+	plan_with(&f, "listeners = ( { protocol = \"stamp\"; port = 862; } );\n", true);
+	ck_assert_int_eq(f.plan.how[0], PLAN_SERVED);
+	ck_assert_int_eq(f.plan.fate[0], PLAN_KEEP);
+	ck_assert_int_eq(f.plan.fate[1], PLAN_KEEP);
+	/* A tcp socket on that port is another kind: it serves no stamp listener. */
+	plan_free(&f.plan);
+	config_free(f.cfg);
+	f.ncur = 0;
+	fixture_add(&f, sock("tcp", "0.0.0.0", 862), true);
+	plan_with(&f, "listeners = ( { protocol = \"stamp\"; port = 862; "
+	    "address = \"127.0.0.1\"; } );\n", true);
+	ck_assert_int_eq(f.plan.how[0], PLAN_OPEN);
+	fixture_free(&f);
+}
+END_TEST
+
 static void
 sockaddr_of(const char *text, struct sockaddr_storage *ss)
 {
@@ -318,6 +360,7 @@ plan_suite(void)
 	tcase_add_test(tc, passed_split_wildcards_serve_a_listener_without_address);
 	tcase_add_test(tc, passed_ipv4_wildcard_is_whole_on_a_host_without_ipv6);
 	tcase_add_test(tc, passed_specific_widened_needs_a_socket_beside_it);
+	tcase_add_test(tc, passed_udp_socket_serves_a_stamp_listener);
 	tcase_add_test(tc, view_allows_what_is_listed_and_maps_ipv4_on_ipv6);
 	suite_add_tcase(s, tc);
 	return s;

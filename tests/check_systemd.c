@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* check_systemd: socket activation, sd_notify sequence and log targets, over real sockets. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -339,6 +340,129 @@ START_TEST(wildcard_fd_matches_listener_without_address_and_survives_reload)
 }
 END_TEST
 
+/* Does pid hold the socket of inode ino open? */
+static bool
+holds_socket(pid_t pid, unsigned long ino)
+{
+	char dir[64], target[64], want[64];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	snprintf(want, sizeof(want), "socket:[%lu]", ino);
+	d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	while (!found && (e = readdir(d)) != NULL) {
+		ssize_t len = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
+
+		if (len > 0) {
+			target[len] = '\0';
+			found = strcmp(target, want) == 0;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * The inodes of the UDP sockets (IPv4 and IPv6) pid holds that are bound
+ * to port; returns how many (at most max). Others' sockets are left out.
+ */
+static size_t
+udp_port_sockets(pid_t pid, int port, unsigned long *out, size_t max)
+{
+	static const char *const tables[] = { "udp", "udp6" };
+	char path[64], line[512];
+	size_t n = 0;
+
+	for (size_t t = 0; t < 2; t++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, tables[t]);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL && n < max) {
+			char local[64];
+			unsigned int lport;
+			unsigned long ino;
+
+			/* sl local rem st queues tr retrnsmt uid timeout inode */
+			if (sscanf(line, " %*s %63s %*s %*s %*s %*s %*s %*s %*s %lu", local,
+			    &ino) != 2 || strchr(local, ':') == NULL ||
+			    sscanf(strchr(local, ':') + 1, "%x", &lport) != 1)
+				continue;
+			if ((int)lport == port && holds_socket(pid, ino))
+				out[n++] = ino;
+		}
+		fclose(f);
+	}
+	return n;
+}
+
+/* A STAMP test packet to 127.0.0.1:port: a reply comes back, and it is no echo. */
+static void
+stamp_reflected(int port)
+{
+	unsigned char out[44], in[128];
+	int fd = udp_socket_for(AF_INET, port);
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	memset(out, 0, sizeof(out));
+	out[3] = 1;	/* sequence number 1 */
+	ck_assert_int_eq(send(fd, out, sizeof(out), 0), (ssize_t)sizeof(out));
+	ck_assert_int_eq(poll(&pfd, 1, harness_scale_ms(3000)), 1);
+	n = recv(fd, in, sizeof(in), 0);
+	ck_assert_int_ge(n, (ssize_t)sizeof(out));
+	ck_assert_msg(memcmp(in, out, sizeof(out)) != 0, "echoed, not reflected");
+	close(fd);
+}
+
+/*
+ * Issue 23: udp and stamp listeners are one kind of socket. A passed
+ * 0.0.0.0:P narrowed to a udp listener on 127.0.0.1, then made a stamp
+ * listener, was rebound beside systemd's socket: EACCES under the unit's
+ * empty capability set when P < 1024. The plan keeps it now: no socket is
+ * opened, and systemd's socket reflects STAMP.
+ */
+START_TEST(passed_udp_socket_becomes_stamp_without_a_rebind)
+{
+	unsigned long held[4];
+	struct echod_proc p;
+	char log[8192] = "";
+	struct stat st;
+	int port, mine;
+
+	harness_init(&p);
+	port = harness_listen(&p, SOCK_DGRAM, "0.0.0.0", 0);
+	ck_assert_int_gt(port, 0);
+	/* The test's copy, to know the socket by its inode. */
+	mine = dup(p.listen_fds[p.nlisten - 1]);
+	ck_assert_int_ge(mine, 0);
+	ck_assert_int_eq(fstat(mine, &st), 0);
+	harness_write_config(&p, "listeners = ( { protocol = \"udp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\n", port);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, NULL, 0, "", true), 0);
+	udp_echo_ok(port);
+	harness_write_config(&p, "listeners = ( { protocol = \"stamp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\n", port);
+	harness_signal(&p, SIGHUP);
+	ck_assert_int_eq(harness_wait_notify(&p, "READY=1", 5000), 0);
+	stamp_reflected(port);
+	/* One socket on the port, systemd's: nothing was bound beside it. */
+	ck_assert_uint_eq(udp_port_sockets(p.pid, port, held, 4), 1);
+	ck_assert_uint_eq(held[0], (unsigned long)st.st_ino);
+	harness_read_stderr(&p, log, sizeof(log), 300);
+	ck_assert_msg(strstr(log, "listening on stamp") == NULL, "%s", log);
+	ck_assert_msg(strstr(log, "cannot open") == NULL, "%s", log);
+	close(mine);
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
 START_TEST(systemd_socket_activate_passes_tcp)
 {
 	struct echod_proc p;
@@ -527,6 +651,7 @@ systemd_suite(void)
 	tcase_add_test(tc, unusable_fds_are_closed_cleanly);
 	tcase_add_test(tc, test_config_with_a_passed_non_socket_reports_cleanly);
 	tcase_add_test(tc, wildcard_fd_matches_listener_without_address_and_survives_reload);
+	tcase_add_test(tc, passed_udp_socket_becomes_stamp_without_a_rebind);
 	tcase_add_test(tc, systemd_socket_activate_passes_tcp);
 	tcase_add_test(harness_tcase(s, "notify", 30), notify_sequence);
 	tc = harness_tcase(s, "log targets", 30);
