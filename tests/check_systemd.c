@@ -463,6 +463,47 @@ START_TEST(passed_udp_socket_becomes_stamp_without_a_rebind)
 }
 END_TEST
 
+/*
+ * Issue 23: a reload set SO_REUSEPORT to 0 on every socket, systemd's too:
+ * a unit with ReusePort=yes lost it. What systemd set stays as it set it.
+ */
+START_TEST(passed_socket_options_survive_a_reload)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct echod_proc p;
+	socklen_t len = sizeof(sin);
+	int fd, mine, on = 1, port;
+
+	harness_init(&p);
+	/* As systemd does for ReusePort=yes: set before bind(). */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)), 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	/* The test's copy: harness_start_passing() closes the one it passes. */
+	mine = dup(fd);
+	ck_assert_int_ge(mine, 0);
+	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\n", port);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, &fd, 1, "echo", false), 0);
+	tcp_echo_ok(AF_INET, port);
+	harness_signal(&p, SIGHUP);
+	ck_assert_int_eq(harness_wait_notify(&p, "READY=1", 5000), 0);
+	tcp_echo_ok(AF_INET, port);
+	on = 0;
+	len = sizeof(on);
+	ck_assert_int_eq(getsockopt(mine, SOL_SOCKET, SO_REUSEPORT, &on, &len), 0);
+	ck_assert_int_eq(on, 1);
+	close(mine);
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
 START_TEST(systemd_socket_activate_passes_tcp)
 {
 	struct echod_proc p;
@@ -652,6 +693,7 @@ systemd_suite(void)
 	tcase_add_test(tc, test_config_with_a_passed_non_socket_reports_cleanly);
 	tcase_add_test(tc, wildcard_fd_matches_listener_without_address_and_survives_reload);
 	tcase_add_test(tc, passed_udp_socket_becomes_stamp_without_a_rebind);
+	tcase_add_test(tc, passed_socket_options_survive_a_reload);
 	tcase_add_test(tc, systemd_socket_activate_passes_tcp);
 	tcase_add_test(harness_tcase(s, "notify", 30), notify_sequence);
 	tc = harness_tcase(s, "log targets", 30);
