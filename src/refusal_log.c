@@ -156,18 +156,8 @@ static void
 source_key(const struct sockaddr *sa, uint8_t addr[16], uint8_t *kind)
 {
 	memset(addr, 0, 16);
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)sa;
-
-		addr[10] = addr[11] = 0xff;
-		memcpy(addr + 12, &sin->sin_addr, 4);
-		*kind = SLOT_IP;
-	} else if (sa != NULL && sa->sa_family == AF_INET6) {
-		memcpy(addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-		*kind = SLOT_IP;
-	} else {
-		*kind = SLOT_LOCAL;
-	}
+	/* Not IP (a Unix peer, or none known): all zero, one "local" source. */
+	*kind = sa != NULL && addr_to_v6(sa, addr) == 0 ? SLOT_IP : SLOT_LOCAL;
 }
 
 static void
