@@ -149,27 +149,28 @@ stream_admit_release(struct stream_worker *sw, const struct sockaddr *counted)
 		stream_watch_resume(sw);
 }
 
+/* The address the peer dialled (view_local_fn; arg: the accepted socket). */
+static int
+conn_local(void *arg, struct sockaddr_storage *local)
+{
+	socklen_t len = sizeof(*local);
+
+	return getsockname(*(const int *)arg, (struct sockaddr *)local, &len);
+}
+
 /*
- * Is the address the peer dialled one the configuration lists? Only a
- * narrowed listener (a socket systemd passed that the file narrowed or no
- * longer names) needs to ask the kernel. Sets *acl to the ACL in force there.
+ * Is the address the peer dialled one the configuration lists? Sets *acl
+ * to the ACL in force there.
  */
 static bool
 conn_local_listed(int cfd, const struct listener_view *view, const struct acl **acl)
 {
 	const struct listener_spec *served = NULL;
-	struct sockaddr_storage local;
-	socklen_t len = sizeof(local);
-	bool listed;
 
-	if (!view_is_narrowed(view))
-		listed = view_allows(view, NULL, &served);
-	else if (view->n == 0 || getsockname(cfd, (struct sockaddr *)&local, &len) == -1)
+	if (!view_allows_local(view, conn_local, &cfd, &served))
 		return false;
-	else
-		listed = view_allows(view, (struct sockaddr *)&local, &served);
 	*acl = served != NULL ? &served->acl : NULL;
-	return listed;
+	return true;
 }
 
 /* A reset, not a FIN: the client learns at once that nothing is served there. */

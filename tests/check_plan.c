@@ -343,6 +343,53 @@ START_TEST(view_allows_what_is_listed_and_maps_ipv4_on_ipv6)
 }
 END_TEST
 
+/* A view_local_fn: the address in arg (NULL: unknown), counting the calls. */
+static int local_calls;
+
+static int
+local_from(void *arg, struct sockaddr_storage *local)
+{
+	local_calls++;
+	if (arg == NULL)
+		return -1;
+	*local = *(struct sockaddr_storage *)arg;
+	return 0;
+}
+
+/* Stream and udp ask the same question: the local address only of a narrowed view. */
+START_TEST(view_allows_local_asks_only_a_narrowed_view)
+{
+	struct echod_config *cfg = cfg_from("listeners = (\n"
+	    "{ protocol = \"udp\"; port = 7; address = \"127.0.0.1\"; } );\n");
+	struct listener_spec wide = sock("udp", "*", 7), whole = sock("udp", "127.0.0.1", 7);
+	struct listener_view *narrowed = view_build(&wide, cfg), *all = view_build(&whole, cfg);
+	const struct listener_spec *served = NULL;
+	struct sockaddr_storage ss;
+
+	ck_assert(view_is_narrowed(narrowed));
+	ck_assert(!view_is_narrowed(all));
+	local_calls = 0;
+	ck_assert(view_allows_local(all, local_from, NULL, &served));
+	ck_assert_ptr_eq(served, &cfg->listeners[0]);
+	ck_assert_int_eq(local_calls, 0);
+	sockaddr_of("127.0.0.1", &ss);
+	served = NULL;
+	ck_assert(view_allows_local(narrowed, local_from, &ss, &served));
+	ck_assert_ptr_eq(served, &cfg->listeners[0]);
+	sockaddr_of("::1", &ss);
+	ck_assert(!view_allows_local(narrowed, local_from, &ss, &served));
+	/* Unknown local address: not served. */
+	ck_assert(!view_allows_local(narrowed, local_from, NULL, &served));
+	ck_assert_int_eq(local_calls, 3);
+	/* A view that serves nothing needs no address to say so. */
+	ck_assert(!view_allows_local(&view_nothing, local_from, &ss, &served));
+	ck_assert_int_eq(local_calls, 3);
+	free(narrowed);
+	free(all);
+	config_free(cfg);
+}
+END_TEST
+
 static Suite *
 plan_suite(void)
 {
@@ -362,6 +409,7 @@ plan_suite(void)
 	tcase_add_test(tc, passed_specific_widened_needs_a_socket_beside_it);
 	tcase_add_test(tc, passed_udp_socket_serves_a_stamp_listener);
 	tcase_add_test(tc, view_allows_what_is_listed_and_maps_ipv4_on_ipv6);
+	tcase_add_test(tc, view_allows_local_asks_only_a_narrowed_view);
 	suite_add_tcase(s, tc);
 	return s;
 }
