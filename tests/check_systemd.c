@@ -63,13 +63,14 @@ udp_echo_ok(int port)
 	close(fd);
 }
 
-/* All that fd yields until EOF, NUL-terminated. */
+/* What fd holds now (it never blocks), NUL-terminated. */
 static void
-read_all_blocking(int fd, char *buf, size_t size)
+read_all(int fd, char *buf, size_t size)
 {
 	size_t used = 0;
 	ssize_t n;
 
+	fcntl(fd, F_SETFL, O_NONBLOCK);
 	while (used + 1 < size && (n = read(fd, buf + used, size - used - 1)) > 0)
 		used += (size_t)n;
 	buf[used] = '\0';
@@ -267,9 +268,10 @@ test_config_passing(const char *conf, const int *fds, int n, char *out, size_t s
 		_exit(127);
 	}
 	close(pipefd[1]);
-	read_all_blocking(pipefd[0], out, size);
-	close(pipefd[0]);
+	/* A few lines: the pipe holds them all until echod -t has exited. */
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	read_all(pipefd[0], out, size);
+	close(pipefd[0]);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -609,18 +611,6 @@ run_with_stderr(const char *conf, int errfd, const char *target, const char *jou
 
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_int_eq(WEXITSTATUS(status), 78);
-}
-
-static void
-read_all(int fd, char *buf, size_t size)
-{
-	size_t used = 0;
-	ssize_t n;
-
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	while (used + 1 < size && (n = read(fd, buf + used, size - used - 1)) > 0)
-		used += (size_t)n;
-	buf[used] = '\0';
 }
 
 /*
