@@ -83,7 +83,6 @@ parse_fail(void)
 int
 acl_parse(const char *text, struct cidr *out, char *err, size_t errlen)
 {
-	static const unsigned char v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 	const char *slash = strchr(text, '/');
 	size_t alen = slash != NULL ? (size_t)(slash - text) : strlen(text);
 	char addr[INET6_ADDRSTRLEN];
@@ -114,7 +113,8 @@ acl_parse(const char *text, struct cidr *out, char *err, size_t errlen)
 	 * Dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d and we match
 	 * those as IPv4, so a network written in that form must be IPv4 too.
 	 */
-	if (c.family == AF_INET6 && c.prefix >= 96 && memcmp(bytes, v4mapped, 12) == 0) {
+	if (c.family == AF_INET6 && c.prefix >= 96 &&
+	    IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(const void *)bytes)) {
 		c.family = AF_INET;
 		c.prefix -= 96;
 		memmove(bytes, bytes + 12, 4);

@@ -243,8 +243,11 @@ activation_provides(const struct listener_spec *configured)
 		/* The metrics socket serves HTTP: it provides no echo listener. */
 		if (is_metrics_name(names, i))
 			continue;
-		if (classify(SD_LISTEN_FDS_START + i, &proto) == -1 ||
-		    describe(SD_LISTEN_FDS_START + i, proto, &passed) == -1) {
+		/* Not a socket: nothing described, so nothing to free (passed is stale). */
+		if (classify(SD_LISTEN_FDS_START + i, &proto) == -1)
+			continue;
+		/* describe() cleared passed first: its path is NULL or its own. */
+		if (describe(SD_LISTEN_FDS_START + i, proto, &passed) == -1) {
 			free(passed.path);
 			continue;
 		}

@@ -3,7 +3,9 @@
 #ifndef ECHOD_ADDR_H
 #define ECHOD_ADDR_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/socket.h>
 
 /* Long enough for "[ffff:...:255.255.255.255%ifname]:65535" and "unix:" + a sun_path. */
@@ -24,6 +26,28 @@ bool	addr_is_wildcard(const struct sockaddr *sa);
 /* ::ffff:a.b.c.d */
 bool	addr_is_v4mapped(const struct sockaddr *sa);
 int	addr_port(const struct sockaddr *sa);
+
+/*
+ * A peer's address in 16 bytes, IPv4 as ::ffff:a.b.c.d: the form a dual-stack
+ * socket reports it in, so that one peer is one key whichever socket it came
+ * through. 0, or -1 for another family (out all zero). Inline: the STAMP
+ * library, which links none of the daemon, keys its sessions with it too.
+ */
+static inline int
+addr_to_v6(const struct sockaddr *sa, unsigned char out[16])
+{
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+		return 0;
+	}
+	return -1;
+}
 
 /* "192.0.2.1:7", "[2001:db8::1]:7", "unix:/run/echod/echo.sock"; returns buf. */
 const char *addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);

@@ -258,6 +258,14 @@ listener_adopt(int fd, const struct listener_spec *spec)
 	l->fd = fd;
 	l->family = spec->proto == PROTO_UNIX ? AF_UNIX : spec->addr.ss_family;
 	l->passed = true;
+	/* Read before echod ever changes it (listener_share_port() puts it back). */
+	if (spec->proto != PROTO_UNIX) {
+		int v = 0;
+		socklen_t len = sizeof(v);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, &len) == 0)
+			l->systemd_reuseport = v != 0;
+	}
 	listener_name(l);
 	return l;
 }
@@ -266,12 +274,14 @@ listener_adopt(int fd, const struct listener_spec *spec)
  * SO_REUSEPORT lets the replacement of a listener bind the same port while
  * the old socket still serves (the kernel hands each connection to the most
  * specific socket). Only while a reload swaps them: otherwise a second echod
- * started by mistake must get "Address already in use".
+ * started by mistake must get "Address already in use". A passed socket's
+ * SO_REUSEPORT is systemd's (ReusePort= in the unit): off means back to what
+ * systemd set, so a unit that shares its port keeps sharing it.
  */
 int
 listener_share_port(struct listener *l, bool on)
 {
-	int v = on;
+	int v = on || l->systemd_reuseport;
 
 	if (l->spec.proto == PROTO_UNIX)
 		return 0;

@@ -29,6 +29,7 @@ struct listener {
 	int fd;
 	int family;			/* of the socket actually open */
 	bool passed;			/* from systemd: never closed by a reload */
+	bool systemd_reuseport;		/* passed with SO_REUSEPORT set (ReusePort=yes) */
 	bool unlink_path;		/* a Unix socket file echod created */
 	bool watched;			/* handed to the workers (only once it has a view) */
 	atomic_int refs;		/* the set's, plus one per worker watching it */
@@ -52,7 +53,12 @@ struct listener {
 struct listener *listener_open(const struct listener_spec *spec, bool reuseport);
 /* Wrap a socket that is already open (socket activation). Takes ownership of fd. */
 struct listener *listener_adopt(int fd, const struct listener_spec *spec);
-/* Let a replacement bind beside it (on), or no other socket any more (off). */
+/*
+ * Let a replacement bind beside it (on), or no other socket any more (off).
+ * A passed socket's off is what systemd set at adoption: echod shares its
+ * port only while a reload swaps sockets, and never takes away a unit's
+ * ReusePort=yes.
+ */
 int	listener_share_port(struct listener *l, bool on);
 /*
  * For a datagram socket bound (or passed) at bound: when that is a wildcard

@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "loop.h"
 
 /* Events taken per epoll_wait(): enough to amortise the call over many ready sockets. */
@@ -21,16 +21,6 @@ struct loop {
 	void *hook_arg;
 };
 
-/* CLOCK_MONOTONIC in ms. Callers use loop_now(): one reading per batch of events. */
-static uint64_t
-loop_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 struct loop *
 loop_new(void)
 {
@@ -43,7 +33,7 @@ loop_new(void)
 		free(loop);
 		return NULL;
 	}
-	loop->now = loop_clock_ms();
+	loop->now = clock_monotonic_ms();
 	loop->wake_at = NO_DEADLINE;
 	return loop;
 }
@@ -115,7 +105,7 @@ next_timeout(const struct loop *loop)
 
 	if (loop->wake_at == NO_DEADLINE)
 		return -1;
-	now = loop_clock_ms();
+	now = clock_monotonic_ms();
 	if (loop->wake_at <= now)
 		return 0;
 	return loop->wake_at - now > 60000 ? 60000 : (int)(loop->wake_at - now);
@@ -129,7 +119,7 @@ loop_run_once(struct loop *loop, int timeout_ms)
 
 	if (n == -1 && errno != EINTR)
 		return -1;
-	loop->now = loop_clock_ms();
+	loop->now = clock_monotonic_ms();
 	for (int i = 0; i < n; i++) {
 		struct watcher *w = events[i].data.ptr;
 

@@ -5,7 +5,13 @@
 #include "plan.h"
 #include "view.h"
 
-/* Is part spanned by a passed socket on w's port (or missing on this host anyway)? */
+/*
+ * Is part spanned by a passed socket on w's port (or missing on this host
+ * anyway)? udp and stamp are one kind of socket (view.h): a passed udp
+ * socket serves a stamp listener as it is, only its handler changes. A
+ * rebind there would need CAP_NET_BIND_SERVICE for a port below 1024, which
+ * the unit does not grant.
+ */
 static bool
 part_passed(const struct local_part *part, const struct listener_spec *w,
     const struct plan_socket *cur, size_t ncur, bool have_ipv6)
@@ -17,7 +23,7 @@ part_passed(const struct local_part *part, const struct listener_spec *w,
 	for (size_t i = 0; i < ncur; i++) {
 		size_t ns;
 
-		if (!cur[i].passed || cur[i].spec->proto != w->proto ||
+		if (!cur[i].passed || !proto_same_socket(cur[i].spec->proto, w->proto) ||
 		    cur[i].spec->port != w->port)
 			continue;
 		ns = local_parts(cur[i].spec, sp);

@@ -134,9 +134,9 @@ refusal_log_set_emit(struct refusal_log *rl, refusal_log_emit_fn *emit, void *ar
 	rl->emit_arg = arg;
 }
 
-/* One line of this second's budget, or false when it is spent. */
+/* One line of this second's allowance, or false when it is spent. */
 static bool
-budget_take(struct refusal_log *rl, uint64_t now_ms)
+line_take(struct refusal_log *rl, uint64_t now_ms)
 {
 	uint64_t sec = now_ms / 1000, cur = atomic_load(&rl->budget), next;
 
@@ -156,18 +156,8 @@ static void
 source_key(const struct sockaddr *sa, uint8_t addr[16], uint8_t *kind)
 {
 	memset(addr, 0, 16);
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)sa;
-
-		addr[10] = addr[11] = 0xff;
-		memcpy(addr + 12, &sin->sin_addr, 4);
-		*kind = SLOT_IP;
-	} else if (sa != NULL && sa->sa_family == AF_INET6) {
-		memcpy(addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-		*kind = SLOT_IP;
-	} else {
-		*kind = SLOT_LOCAL;
-	}
+	/* Not IP (a Unix peer, or none known): all zero, one "local" source. */
+	*kind = sa != NULL && addr_to_v6(sa, addr) == 0 ? SLOT_IP : SLOT_LOCAL;
 }
 
 static void
@@ -279,7 +269,7 @@ refusal_log_note(struct refusal_log *rl, const struct sockaddr *peer, enum refus
 	if (s == NULL)
 		s = slot_take(group, now_ms);
 	/* No line, no slot: the next refusal of this pair tries for a first line again. */
-	if (s == NULL || !budget_take(rl, now_ms)) {
+	if (s == NULL || !line_take(rl, now_ms)) {
 		pthread_mutex_unlock(mu);
 		goto unlogged;
 	}
@@ -321,7 +311,7 @@ group_expire(struct refusal_log *rl, struct slot *group, uint64_t now_ms,
 			s->kind = SLOT_FREE;
 			continue;
 		}
-		if (budget_take(rl, now_ms)) {
+		if (line_take(rl, now_ms)) {
 			out[n] = (struct line){ .kind = s->kind, .reason = s->reason,
 			    .count = s->counted };
 			memcpy(out[n].addr, s->addr, 16);

@@ -15,6 +15,7 @@
 
 #include "activation.h"
 #include "apply.h"
+#include "clock.h"
 #include "control.h"
 #include "guard_conf.h"
 #include "log.h"
@@ -41,15 +42,6 @@
 /* How often worker 0 looks whether every worker has applied a reload. */
 #define RELOAD_POLL_MS 5
 
-static uint64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 size_t
 server_workers_wanted(const struct echod_config *cfg)
 {
@@ -73,7 +65,7 @@ server_new(struct echod_config *cfg)
 	s->cfg = cfg;
 	s->loaded_at = time(NULL);
 	s->sigfd = -1;
-	s->started_ms = monotonic_ms();
+	s->started_ms = clock_monotonic_ms();
 	pthread_mutex_init(&s->listeners_lock, NULL);
 	stream_shared_set_limits(&s->shared, &cfg->limits);
 	s->refusals = refusal_log_new(REFUSAL_LOG_PAIRS, REFUSAL_LOG_LINES);

@@ -3,20 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "metrics_render.h"
 #include "server_state.h"
 #include "snapshot.h"
-
-static uint64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Called with the set's lock held: every listener in the set is alive. */
 static int
@@ -51,7 +42,7 @@ snapshot_take(struct server *s, bool listeners, struct stats_snapshot *out)
 
 	memset(out, 0, sizeof(*out));
 	out->version = PACKAGE_VERSION;
-	out->proc.uptime_seconds = (monotonic_ms() - s->started_ms) / 1000;
+	out->proc.uptime_seconds = (clock_monotonic_ms() - s->started_ms) / 1000;
 	out->proc.workers = s->nworkers;
 	out->proc.reloads_ok = atomic_load(&s->reload.count_ok);
 	out->proc.reloads_failed = atomic_load(&s->reload.count_failed);

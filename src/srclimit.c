@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 
+#include "addr.h"
 #include "siphash.h"
 #include "srclimit.h"
 
@@ -81,23 +82,16 @@ static bool
 srclimit_locate_class(struct srclimit *sl, const struct sockaddr *sa, enum srclimit_class cls,
     struct slot *where)
 {
-	unsigned char b[16] = { [10] = 0xff, [11] = 0xff };
+	unsigned char b[16];
 	uint64_t h;
 	size_t gi;
 
-	if (sa->sa_family == AF_INET) {
-		memcpy(b + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)sa;
-		const struct in6_addr *a = &sin6->sin6_addr;
-
-		/* IPv4-mapped is already ::ffff:a.b.c.d: the same key as the IPv4 peer. */
-		memcpy(b, a->s6_addr, sizeof(b));
-		if (!IN6_IS_ADDR_V4MAPPED(a))
-			memset(b + 8, 0, 8);
-	} else {
+	/* An IPv4 peer and the same one on a dual-stack socket: one key, ::ffff:a.b.c.d. */
+	if (addr_to_v6(sa, b) == -1)
 		return false;
-	}
+	/* IPv6: the /64, the least a host gets. */
+	if (!IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(const void *)b))
+		memset(b + 8, 0, 8);
 	/*
 	 * An echo key has b[8..15] zero (IPv6 /64) or b[0..9] zero (IPv4): a 1 in
 	 * b[0] of an IPv4 key or b[15] of an IPv6 one makes a key no echo source has.

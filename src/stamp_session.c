@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "addr.h"
 #include "siphash.h"
 #include "stamp.h"
 #include "stamp_session.h"
@@ -109,23 +110,14 @@ key_make(const struct sockaddr *src, uint16_t ssid, struct session_key *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->ssid = ssid;
-	if (src->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)src;
-
-		k->addr[10] = k->addr[11] = 0xff;
-		memcpy(k->addr + 12, &sin->sin_addr, 4);
-		k->port = sin->sin_port;
-		return 0;
+	if (addr_to_v6(src, k->addr) == -1) {
+		errno = EAFNOSUPPORT;
+		return -1;
 	}
-	if (src->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)src;
-
-		memcpy(k->addr, &sin6->sin6_addr, 16);
-		k->port = sin6->sin6_port;
-		return 0;
-	}
-	errno = EAFNOSUPPORT;
-	return -1;
+	k->port = src->sa_family == AF_INET ?
+	    ((const struct sockaddr_in *)(const void *)src)->sin_port :
+	    ((const struct sockaddr_in6 *)(const void *)src)->sin6_port;
+	return 0;
 }
 
 /*

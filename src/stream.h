@@ -113,8 +113,18 @@ int	stream_conn_start(struct stream_watch *watch, int fd, const struct sockaddr 
 	    bool counted);
 /* A connection closed: give back what stream_admit() took (counted: as above). */
 void	stream_admit_release(struct stream_worker *sw, const struct sockaddr *counted);
-/* Watch again the listening sockets paused for want of a descriptor. */
+/*
+ * Watch again the listening sockets paused for want of a descriptor; one
+ * that cannot be watched again stays paused, tried again at sw->resume_at.
+ */
 void	stream_watch_resume(struct stream_worker *sw);
+/*
+ * Tests only: what stream_watch_resume() calls instead of loop_add(), to
+ * script its failures (NULL: loop_add() again). No other caller.
+ */
+typedef int stream_loop_add_fn(struct loop *loop, struct watcher *w, int fd, uint32_t events,
+	    loop_cb *cb, void *arg);
+void	stream_resume_add_set(stream_loop_add_fn *fn);
 /* Count a refusal (worker totals and slot) and tell the refusal log; peer may be NULL. */
 void	stream_refuse(struct stream_worker *sw, struct listener_stats *ls,
 	    struct echo_stats *slot, const struct sockaddr *peer, enum refusal_reason why);

@@ -17,19 +17,50 @@
 /* Out of descriptors: how long a paused listener waits before it tries again. */
 #define STREAM_ACCEPT_RETRY_MS	100
 
+/* loop_add(), unless a test scripts its failures (stream_resume_add_set()). */
+static stream_loop_add_fn *resume_add = loop_add;
+
+void
+stream_resume_add_set(stream_loop_add_fn *fn)
+{
+	resume_add = fn == NULL ? loop_add : fn;
+}
+
+/* Said at most every 10 s: under a flood this would otherwise fill the journal. */
+static bool
+pause_log_due(struct stream_worker *sw)
+{
+	if (sw->pause_logged_at != 0 && loop_now(sw->loop) - sw->pause_logged_at < 10000)
+		return false;
+	sw->pause_logged_at = loop_now(sw->loop);
+	return true;
+}
+
+/*
+ * A watch leaves the paused list only once it is in the loop again: one
+ * that loop_add() refuses (epoll out of memory) stays paused and is tried
+ * again after STREAM_ACCEPT_RETRY_MS, like one out of descriptors.
+ */
 void
 stream_watch_resume(struct stream_worker *sw)
 {
-	struct stream_watch *watch;
+	struct stream_watch **pp = &sw->paused, *watch;
 
-	while ((watch = sw->paused) != NULL) {
-		sw->paused = watch->next_paused;
+	while ((watch = *pp) != NULL) {
+		if (resume_add(sw->loop, &watch->w, watch->w.fd, EPOLLIN | EPOLLEXCLUSIVE,
+		    watch->w.cb, watch) == -1) {
+			if (pause_log_due(sw))
+				log_warn("cannot watch listening fd %d again (trying again in %d ms)",
+				    watch->w.fd, STREAM_ACCEPT_RETRY_MS);
+			pp = &watch->next_paused;
+			continue;
+		}
+		*pp = watch->next_paused;
 		watch->next_paused = NULL;
 		watch->paused = false;
-		if (loop_add(sw->loop, &watch->w, watch->w.fd, EPOLLIN | EPOLLEXCLUSIVE,
-		    watch->w.cb, watch) == -1)
-			log_warn("cannot watch listening socket again");
 	}
+	if (sw->paused != NULL)
+		sw->resume_at = loop_now(sw->loop) + STREAM_ACCEPT_RETRY_MS;
 }
 
 static void
@@ -118,27 +149,28 @@ stream_admit_release(struct stream_worker *sw, const struct sockaddr *counted)
 		stream_watch_resume(sw);
 }
 
+/* The address the peer dialled (view_local_fn; arg: the accepted socket). */
+static int
+conn_local(void *arg, struct sockaddr_storage *local)
+{
+	socklen_t len = sizeof(*local);
+
+	return getsockname(*(const int *)arg, (struct sockaddr *)local, &len);
+}
+
 /*
- * Is the address the peer dialled one the configuration lists? Only a
- * narrowed listener (a socket systemd passed that the file narrowed or no
- * longer names) needs to ask the kernel. Sets *acl to the ACL in force there.
+ * Is the address the peer dialled one the configuration lists? Sets *acl
+ * to the ACL in force there.
  */
 static bool
 conn_local_listed(int cfd, const struct listener_view *view, const struct acl **acl)
 {
 	const struct listener_spec *served = NULL;
-	struct sockaddr_storage local;
-	socklen_t len = sizeof(local);
-	bool listed;
 
-	if (!view_is_narrowed(view))
-		listed = view_allows(view, NULL, &served);
-	else if (view->n == 0 || getsockname(cfd, (struct sockaddr *)&local, &len) == -1)
+	if (!view_allows_local(view, conn_local, &cfd, &served))
 		return false;
-	else
-		listed = view_allows(view, (struct sockaddr *)&local, &served);
 	*acl = served != NULL ? &served->acl : NULL;
-	return listed;
+	return true;
 }
 
 /* A reset, not a FIN: the client learns at once that nothing is served there. */
@@ -185,12 +217,9 @@ watch_pause(struct stream_watch *watch)
 
 	if (watch->paused)
 		return;
-	/* Said at most every 10 s: under a flood this would otherwise fill the journal. */
-	if (sw->pause_logged_at == 0 || loop_now(sw->loop) - sw->pause_logged_at >= 10000) {
+	if (pause_log_due(sw))
 		log_warn("accept on fd %d (pausing it for %d ms)", watch->w.fd,
 		    STREAM_ACCEPT_RETRY_MS);
-		sw->pause_logged_at = loop_now(sw->loop);
-	}
 	if (loop_del(sw->loop, &watch->w) == -1)
 		return;
 	watch->paused = true;

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "log.h"
 #include "stream.h"
 
@@ -389,14 +390,7 @@ conn_keep_peer(struct stream_conn *c, const struct sockaddr *peer)
 {
 	memset(&c->peer, 0, sizeof(c->peer));
 	c->peer.sin6_family = AF_INET6;
-	if (peer->sa_family == AF_INET6) {
-		c->peer.sin6_addr = ((const struct sockaddr_in6 *)(const void *)peer)->sin6_addr;
-	} else {
-		c->peer.sin6_addr.s6_addr[10] = 0xff;
-		c->peer.sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&c->peer.sin6_addr.s6_addr[12],
-		    &((const struct sockaddr_in *)(const void *)peer)->sin_addr, 4);
-	}
+	(void)addr_to_v6(peer, c->peer.sin6_addr.s6_addr);
 }
 
 int

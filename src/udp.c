@@ -184,10 +184,15 @@ udp_refuse(struct udp_watch *watch, const struct sockaddr *peer, enum guard_verd
 		refusal_log_note(watch->uw->refusals, peer, why, watch->ls->name, now);
 }
 
-/* Where a datagram was sent, from its pktinfo (a narrowed socket is a wildcard one). */
+/*
+ * Where a datagram was sent, from its pktinfo (a narrowed socket is a
+ * wildcard one). view_local_fn; arg: its struct msghdr.
+ */
 static int
-datagram_local(struct msghdr *in, struct sockaddr_storage *ss)
+datagram_local(void *arg, struct sockaddr_storage *ss)
 {
+	struct msghdr *in = arg;
+
 	memset(ss, 0, sizeof(*ss));
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(in); cm != NULL; cm = CMSG_NXTHDR(in, cm)) {
 		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
@@ -210,23 +215,6 @@ datagram_local(struct msghdr *in, struct sockaddr_storage *ss)
 		}
 	}
 	return -1;
-}
-
-/*
- * The configured listener that serves one datagram (NULL: everyone), or
- * false when its local address is not listed.
- */
-static bool
-datagram_listed(const struct listener_view *view, struct msghdr *in,
-    const struct listener_spec **served)
-{
-	struct sockaddr_storage local;
-
-	if (!view_is_narrowed(view))
-		return view_allows(view, NULL, served);
-	if (view->n == 0 || datagram_local(in, &local) == -1)
-		return false;
-	return view_allows(view, (struct sockaddr *)&local, served);
 }
 
 /*
@@ -285,7 +273,8 @@ batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
 		size_t len = b->in[i].msg_len;	/* a STAMP reply may be longer */
 		int dscp = -1;
 
-		if (datagram_listed(view, in, &served)) {
+		/* served: the configured listener there (NULL: everyone). */
+		if (view_allows_local(view, datagram_local, in, &served)) {
 			/* Its listener's rules; none known: everyone, the top-level minimum. */
 			if (served != NULL) {
 				acl = &served->acl;

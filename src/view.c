@@ -229,6 +229,19 @@ local_part_format(const struct local_part *part, char *buf, size_t size)
 }
 
 bool
+view_allows_local(const struct listener_view *v, view_local_fn *local, void *arg,
+    const struct listener_spec **served)
+{
+	struct sockaddr_storage ss;
+
+	if (!view_is_narrowed(v))
+		return view_allows(v, NULL, served);
+	if (v->n == 0 || local(arg, &ss) == -1)
+		return false;
+	return view_allows(v, (struct sockaddr *)&ss, served);
+}
+
+bool
 view_allows(const struct listener_view *v, const struct sockaddr *sa,
     const struct listener_spec **served)
 {

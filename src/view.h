@@ -76,6 +76,17 @@ extern const struct listener_view view_nothing;
 bool	view_allows(const struct listener_view *v, const struct sockaddr *sa,
 	    const struct listener_spec **served);
 
+/* Where something arrived on the view's socket: 0 with *local set, or -1 when unknown. */
+typedef int view_local_fn(void *arg, struct sockaddr_storage *local);
+/*
+ * view_allows() for a connection or datagram received on the view's socket
+ * (stream and udp alike). Only a narrowed view (a passed socket the file
+ * narrowed or no longer names) needs its local address: local(arg) is asked
+ * then only, since it costs a system call or a walk of the control messages.
+ */
+bool	view_allows_local(const struct listener_view *v, view_local_fn *local, void *arg,
+	    const struct listener_spec **served);
+
 /* Does any configured listener of the view (some address of the socket) serve proto? */
 bool	view_serves(const struct listener_view *v, enum proto proto);
 

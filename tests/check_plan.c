@@ -263,6 +263,48 @@ START_TEST(passed_specific_widened_needs_a_socket_beside_it)
 }
 END_TEST
 
+/*
+ * Issue 23: a passed udp socket narrowed to 127.0.0.1, then made a stamp
+ * listener: the same socket serves it (view.c builds its view so), where the
+ * plan once compared protocols strictly and rebound (EACCES below port 1024
+ * under the unit's empty capability set).
+ */
+START_TEST(passed_udp_socket_serves_a_stamp_listener)
+{
+	struct fixture f = { 0 };
+	struct listener_view *v;
+
+	fixture_add(&f, sock("udp", "0.0.0.0", 862), true);
+	plan_with(&f, "listeners = ( { protocol = \"stamp\"; port = 862; "
+	    "address = \"127.0.0.1\"; } );\n", true);
+	ck_assert_int_eq(f.plan.how[0], PLAN_SERVED);
+	ck_assert_int_eq(f.plan.fate[0], PLAN_KEEP);
+	v = view_build(&f.specs[0], f.cfg);
+	ck_assert_ptr_nonnull(v);
+	ck_assert(view_serves(v, PROTO_STAMP));
+	free(v);
+	plan_free(&f.plan);
+	config_free(f.cfg);
+	/* Split wildcards spanning a stamp listener without address: served too. */
+	f.ncur = 0;
+	fixture_add(&f, sock("udp", "0.0.0.0", 862), true);
+	fixture_add(&f, sock("udp", "::", 862), true);
+	plan_with(&f, "listeners = ( { protocol = \"stamp\"; port = 862; } );\n", true);
+	ck_assert_int_eq(f.plan.how[0], PLAN_SERVED);
+	ck_assert_int_eq(f.plan.fate[0], PLAN_KEEP);
+	ck_assert_int_eq(f.plan.fate[1], PLAN_KEEP);
+	/* A tcp socket on that port is another kind: it serves no stamp listener. */
+	plan_free(&f.plan);
+	config_free(f.cfg);
+	f.ncur = 0;
+	fixture_add(&f, sock("tcp", "0.0.0.0", 862), true);
+	plan_with(&f, "listeners = ( { protocol = \"stamp\"; port = 862; "
+	    "address = \"127.0.0.1\"; } );\n", true);
+	ck_assert_int_eq(f.plan.how[0], PLAN_OPEN);
+	fixture_free(&f);
+}
+END_TEST
+
 static void
 sockaddr_of(const char *text, struct sockaddr_storage *ss)
 {
@@ -301,6 +343,53 @@ START_TEST(view_allows_what_is_listed_and_maps_ipv4_on_ipv6)
 }
 END_TEST
 
+/* A view_local_fn: the address in arg (NULL: unknown), counting the calls. */
+static int local_calls;
+
+static int
+local_from(void *arg, struct sockaddr_storage *local)
+{
+	local_calls++;
+	if (arg == NULL)
+		return -1;
+	*local = *(struct sockaddr_storage *)arg;
+	return 0;
+}
+
+/* Stream and udp ask the same question: the local address only of a narrowed view. */
+START_TEST(view_allows_local_asks_only_a_narrowed_view)
+{
+	struct echod_config *cfg = cfg_from("listeners = (\n"
+	    "{ protocol = \"udp\"; port = 7; address = \"127.0.0.1\"; } );\n");
+	struct listener_spec wide = sock("udp", "*", 7), whole = sock("udp", "127.0.0.1", 7);
+	struct listener_view *narrowed = view_build(&wide, cfg), *all = view_build(&whole, cfg);
+	const struct listener_spec *served = NULL;
+	struct sockaddr_storage ss;
+
+	ck_assert(view_is_narrowed(narrowed));
+	ck_assert(!view_is_narrowed(all));
+	local_calls = 0;
+	ck_assert(view_allows_local(all, local_from, NULL, &served));
+	ck_assert_ptr_eq(served, &cfg->listeners[0]);
+	ck_assert_int_eq(local_calls, 0);
+	sockaddr_of("127.0.0.1", &ss);
+	served = NULL;
+	ck_assert(view_allows_local(narrowed, local_from, &ss, &served));
+	ck_assert_ptr_eq(served, &cfg->listeners[0]);
+	sockaddr_of("::1", &ss);
+	ck_assert(!view_allows_local(narrowed, local_from, &ss, &served));
+	/* Unknown local address: not served. */
+	ck_assert(!view_allows_local(narrowed, local_from, NULL, &served));
+	ck_assert_int_eq(local_calls, 3);
+	/* A view that serves nothing needs no address to say so. */
+	ck_assert(!view_allows_local(&view_nothing, local_from, &ss, &served));
+	ck_assert_int_eq(local_calls, 3);
+	free(narrowed);
+	free(all);
+	config_free(cfg);
+}
+END_TEST
+
 static Suite *
 plan_suite(void)
 {
@@ -318,7 +407,9 @@ plan_suite(void)
 	tcase_add_test(tc, passed_split_wildcards_serve_a_listener_without_address);
 	tcase_add_test(tc, passed_ipv4_wildcard_is_whole_on_a_host_without_ipv6);
 	tcase_add_test(tc, passed_specific_widened_needs_a_socket_beside_it);
+	tcase_add_test(tc, passed_udp_socket_serves_a_stamp_listener);
 	tcase_add_test(tc, view_allows_what_is_listed_and_maps_ipv4_on_ipv6);
+	tcase_add_test(tc, view_allows_local_asks_only_a_narrowed_view);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* check_systemd: socket activation, sd_notify sequence and log targets, over real sockets. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -60,6 +61,19 @@ udp_echo_ok(int port)
 	ck_assert_int_eq(recv(fd, in, sizeof(in), 0), 8);
 	ck_assert_mem_eq(in, "datagram", 8);
 	close(fd);
+}
+
+/* What fd holds now (it never blocks), NUL-terminated. */
+static void
+read_all(int fd, char *buf, size_t size)
+{
+	size_t used = 0;
+	ssize_t n;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (used + 1 < size && (n = read(fd, buf + used, size - used - 1)) > 0)
+		used += (size_t)n;
+	buf[used] = '\0';
 }
 
 START_TEST(passed_fds_served_and_missing_ones_bound)
@@ -206,6 +220,88 @@ START_TEST(unusable_fds_are_closed_cleanly)
 }
 END_TEST
 
+/* A Unix socket listening at dir/name, as a socket unit's ListenStream=PATH. */
+static int
+unix_listening(const char *dir, const char *name)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir, name);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	return fd;
+}
+
+/*
+ * echod -t with fds[0..n) (n <= 8) passed as fd 3, 4, ... (LISTEN_PID its own):
+ * its exit status, and what it printed into out.
+ */
+static int
+test_config_passing(const char *conf, const int *fds, int n, char *out, size_t size)
+{
+	int pipefd[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(pipefd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char count[16], self[16];
+		int high[8];
+
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(pipefd[1], STDERR_FILENO);
+		/* Out of the way first: one of fds may already be 3 + i. */
+		for (int i = 0; i < n && i < 8; i++)
+			high[i] = fcntl(fds[i], F_DUPFD, 100);
+		for (int i = 0; i < n && i < 8; i++)
+			if (high[i] == -1 || dup2(high[i], 3 + i) == -1)
+				_exit(126);
+		snprintf(count, sizeof(count), "%d", n);
+		snprintf(self, sizeof(self), "%d", (int)getpid());
+		setenv("LISTEN_FDS", count, 1);
+		setenv("LISTEN_PID", self, 1);
+		execl(getenv("ECHOD"), "echod", "-t", "-c", conf, "--log-target=stderr",
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	/* A few lines: the pipe holds them all until echod -t has exited. */
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	read_all(pipefd[0], out, size);
+	close(pipefd[0]);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * Issue 23: a passed fd that is no socket at all, after one that describes
+ * fine (a Unix socket at another path), once freed the first one's path a
+ * second time while -t looked for a socket serving the Unix listener
+ * (glibc: "double free detected", SIGABRT). Now: the usual error, exit 78.
+ */
+START_TEST(test_config_with_a_passed_non_socket_reports_cleanly)
+{
+	struct echod_proc p;
+	char out[4096];
+	int fds[2];
+
+	harness_init(&p);
+	fds[0] = unix_listening(p.dir, "other.sock");
+	fds[1] = open("/dev/null", O_RDONLY);
+	ck_assert_int_ge(fds[1], 0);
+	harness_write_config(&p, "listeners = ( { protocol = \"unix\"; "
+	    "path = \"%s/missing/echo.sock\"; } );\n", p.dir);
+	ck_assert_int_eq(test_config_passing(p.conf, fds, 2, out, sizeof(out)), 78);
+	ck_assert_msg(strstr(out, "/missing does not exist") != NULL, "got: %s", out);
+	ck_assert_ptr_null(strstr(out, "free"));
+	close(fds[0]);
+	close(fds[1]);
+	harness_cleanup(&p);
+}
+END_TEST
+
 START_TEST(wildcard_fd_matches_listener_without_address_and_survives_reload)
 {
 	struct echod_proc p;
@@ -241,6 +337,170 @@ START_TEST(wildcard_fd_matches_listener_without_address_and_survives_reload)
 	harness_read_stderr(&p, log, sizeof(log), 300);
 	ck_assert_ptr_nonnull(strstr(log, "in no configured listener"));
 	ck_assert_ptr_null(strstr(log, "closing tcp [::]"));
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
+/* Does pid hold the socket of inode ino open? */
+static bool
+holds_socket(pid_t pid, unsigned long ino)
+{
+	char dir[64], target[64], want[64];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	snprintf(want, sizeof(want), "socket:[%lu]", ino);
+	d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	while (!found && (e = readdir(d)) != NULL) {
+		ssize_t len = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
+
+		if (len > 0) {
+			target[len] = '\0';
+			found = strcmp(target, want) == 0;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * The inodes of the UDP sockets (IPv4 and IPv6) pid holds that are bound
+ * to port; returns how many (at most max). Others' sockets are left out.
+ */
+static size_t
+udp_port_sockets(pid_t pid, int port, unsigned long *out, size_t max)
+{
+	static const char *const tables[] = { "udp", "udp6" };
+	char path[64], line[512];
+	size_t n = 0;
+
+	for (size_t t = 0; t < 2; t++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, tables[t]);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL && n < max) {
+			char local[64];
+			unsigned int lport;
+			unsigned long ino;
+
+			/* sl local rem st queues tr retrnsmt uid timeout inode */
+			if (sscanf(line, " %*s %63s %*s %*s %*s %*s %*s %*s %*s %lu", local,
+			    &ino) != 2 || strchr(local, ':') == NULL ||
+			    sscanf(strchr(local, ':') + 1, "%x", &lport) != 1)
+				continue;
+			if ((int)lport == port && holds_socket(pid, ino))
+				out[n++] = ino;
+		}
+		fclose(f);
+	}
+	return n;
+}
+
+/* A STAMP test packet to 127.0.0.1:port: a reply comes back, and it is no echo. */
+static void
+stamp_reflected(int port)
+{
+	unsigned char out[44], in[128];
+	int fd = udp_socket_for(AF_INET, port);
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	memset(out, 0, sizeof(out));
+	out[3] = 1;	/* sequence number 1 */
+	ck_assert_int_eq(send(fd, out, sizeof(out), 0), (ssize_t)sizeof(out));
+	ck_assert_int_eq(poll(&pfd, 1, harness_scale_ms(3000)), 1);
+	n = recv(fd, in, sizeof(in), 0);
+	ck_assert_int_ge(n, (ssize_t)sizeof(out));
+	ck_assert_msg(memcmp(in, out, sizeof(out)) != 0, "echoed, not reflected");
+	close(fd);
+}
+
+/*
+ * Issue 23: udp and stamp listeners are one kind of socket. A passed
+ * 0.0.0.0:P narrowed to a udp listener on 127.0.0.1, then made a stamp
+ * listener, was rebound beside systemd's socket: EACCES under the unit's
+ * empty capability set when P < 1024. The plan keeps it now: no socket is
+ * opened, and systemd's socket reflects STAMP.
+ */
+START_TEST(passed_udp_socket_becomes_stamp_without_a_rebind)
+{
+	unsigned long held[4];
+	struct echod_proc p;
+	char log[8192] = "";
+	struct stat st;
+	int port, mine;
+
+	harness_init(&p);
+	port = harness_listen(&p, SOCK_DGRAM, "0.0.0.0", 0);
+	ck_assert_int_gt(port, 0);
+	/* The test's copy, to know the socket by its inode. */
+	mine = dup(p.listen_fds[p.nlisten - 1]);
+	ck_assert_int_ge(mine, 0);
+	ck_assert_int_eq(fstat(mine, &st), 0);
+	harness_write_config(&p, "listeners = ( { protocol = \"udp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\n", port);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, NULL, 0, "", true), 0);
+	udp_echo_ok(port);
+	harness_write_config(&p, "listeners = ( { protocol = \"stamp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\n", port);
+	harness_signal(&p, SIGHUP);
+	ck_assert_int_eq(harness_wait_notify(&p, "READY=1", 5000), 0);
+	stamp_reflected(port);
+	/* One socket on the port, systemd's: nothing was bound beside it. */
+	ck_assert_uint_eq(udp_port_sockets(p.pid, port, held, 4), 1);
+	ck_assert_uint_eq(held[0], (unsigned long)st.st_ino);
+	harness_read_stderr(&p, log, sizeof(log), 300);
+	ck_assert_msg(strstr(log, "listening on stamp") == NULL, "%s", log);
+	ck_assert_msg(strstr(log, "cannot open") == NULL, "%s", log);
+	close(mine);
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
+/*
+ * Issue 23: a reload set SO_REUSEPORT to 0 on every socket, systemd's too:
+ * a unit with ReusePort=yes lost it. What systemd set stays as it set it.
+ */
+START_TEST(passed_socket_options_survive_a_reload)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct echod_proc p;
+	socklen_t len = sizeof(sin);
+	int fd, mine, on = 1, port;
+
+	harness_init(&p);
+	/* As systemd does for ReusePort=yes: set before bind(). */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)), 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	/* The test's copy: harness_start_passing() closes the one it passes. */
+	mine = dup(fd);
+	ck_assert_int_ge(mine, 0);
+	harness_write_config(&p, "listeners = ( { protocol = \"tcp\"; port = %d; "
+	    "address = \"127.0.0.1\"; } );\n", port);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, &fd, 1, "echo", false), 0);
+	tcp_echo_ok(AF_INET, port);
+	harness_signal(&p, SIGHUP);
+	ck_assert_int_eq(harness_wait_notify(&p, "READY=1", 5000), 0);
+	tcp_echo_ok(AF_INET, port);
+	on = 0;
+	len = sizeof(on);
+	ck_assert_int_eq(getsockopt(mine, SOL_SOCKET, SO_REUSEPORT, &on, &len), 0);
+	ck_assert_int_eq(on, 1);
+	close(mine);
 	ck_assert_int_eq(harness_stop(&p), 0);
 	harness_cleanup(&p);
 }
@@ -353,18 +613,6 @@ run_with_stderr(const char *conf, int errfd, const char *target, const char *jou
 	ck_assert_int_eq(WEXITSTATUS(status), 78);
 }
 
-static void
-read_all(int fd, char *buf, size_t size)
-{
-	size_t used = 0;
-	ssize_t n;
-
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	while (used + 1 < size && (n = read(fd, buf + used, size - used - 1)) > 0)
-		used += (size_t)n;
-	buf[used] = '\0';
-}
-
 /*
  * A failed start on a pipe prints plain lines, for whoever reads them (issue
  * 15); <N> prefixes only when the pipe is the journal's (JOURNAL_STREAM names
@@ -432,7 +680,10 @@ systemd_suite(void)
 	tcase_add_test(tc, passed_ipv6_only_wildcard_does_not_hide_ipv4);
 	tcase_add_test(tc, activated_start_serves_what_was_passed_when_a_listener_cannot_open);
 	tcase_add_test(tc, unusable_fds_are_closed_cleanly);
+	tcase_add_test(tc, test_config_with_a_passed_non_socket_reports_cleanly);
 	tcase_add_test(tc, wildcard_fd_matches_listener_without_address_and_survives_reload);
+	tcase_add_test(tc, passed_udp_socket_becomes_stamp_without_a_rebind);
+	tcase_add_test(tc, passed_socket_options_survive_a_reload);
 	tcase_add_test(tc, systemd_socket_activate_passes_tcp);
 	tcase_add_test(harness_tcase(s, "notify", 30), notify_sequence);
 	tc = harness_tcase(s, "log targets", 30);
