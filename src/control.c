@@ -226,19 +226,26 @@ client_held(const struct control_client *c)
 }
 
 /*
- * Full: close the oldest client not held by the server (the list is newest
- * first). Only its fd goes now: an event of it may still be pending in this
- * batch, so the memory waits for control_tick(), run after the batch.
- * False when every client waits for the server (a reload).
+ * Full: close the oldest client that has not sent a command yet, else the
+ * oldest one still reading its reply (the list is newest first), never one
+ * held by the server. Only its fd goes now: an event of it may still be
+ * pending in this batch, so the memory waits for control_tick(), run after
+ * the batch. False when every client waits for the server (a reload).
  */
 static bool
 make_room(struct control *ctl)
 {
-	struct control_client *c, *oldest = NULL;
+	struct control_client *c, *oldest = NULL, *oldest_idle = NULL;
 
-	for (c = ctl->clients; c != NULL; c = c->next)
-		if (!c->evicted && !client_held(c))
-			oldest = c;
+	for (c = ctl->clients; c != NULL; c = c->next) {
+		if (c->evicted || client_held(c))
+			continue;
+		oldest = c;
+		if (!c->answering)
+			oldest_idle = c;
+	}
+	if (oldest_idle != NULL)
+		oldest = oldest_idle;
 	if (oldest == NULL)
 		return false;
 	if (oldest->watching)
