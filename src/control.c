@@ -18,8 +18,17 @@
 #define CONTROL_DEFAULT_PATH	"/run/echod/control"
 /* A command is one short word; anything longer is not echodctl talking. */
 #define CONTROL_LINE_MAX	128
-/* Clients at once: root's tools, not a crowd; more are turned away at once. */
+/*
+ * Clients at once: root's tools, not a crowd. When full, a new client takes
+ * the place of the oldest one the server is not answering (see make_room()):
+ * idle connections must never lock out echodctl, and with it ExecReload.
+ */
 #define CONTROL_MAX_CLIENTS	32
+/* echodctl sends its command at once: a client silent this long is not echodctl working. */
+#define CONTROL_READ_TIMEOUT_MS	5000
+/* A reply that makes no progress this long has no reader left: the memory goes back. */
+#define CONTROL_WRITE_TIMEOUT_MS 10000
+#define CONTROL_NO_DEADLINE	UINT64_MAX
 
 struct control_client {
 	struct control *ctl;
@@ -28,6 +37,8 @@ struct control_client {
 	size_t len;
 	bool answering;			/* command taken: no more reading */
 	bool watching;			/* in the loop (not while the server works on it) */
+	bool evicted;			/* fd closed; freed at the next control_tick() */
+	uint64_t deadline_ms;		/* closed when the loop's clock passes it */
 	char *out;			/* the reply, and how much of it went out */
 	size_t out_len, out_sent;
 	struct control_client *prev, *next;
@@ -64,16 +75,18 @@ client_free(struct control_client *c)
 {
 	struct control *ctl = c->ctl;
 
-	if (c->watching)
-		loop_del(ctl->loop, &c->w);
-	close(c->w.fd);
+	if (!c->evicted) {
+		if (c->watching)
+			loop_del(ctl->loop, &c->w);
+		close(c->w.fd);
+		ctl->nclients--;
+	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
 		ctl->clients = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	ctl->nclients--;
 	free(c->out);
 	free(c);
 }
@@ -91,8 +104,9 @@ client_flush(struct control_client *c)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN) {
-			if (c->watching || loop_add(c->ctl->loop, &c->w, c->w.fd, EPOLLOUT, client_cb,
-			    c) == -1)
+			/* Already waiting for EPOLLOUT (a later part of a long reply): wait again. */
+			if (!c->watching && loop_add(c->ctl->loop, &c->w, c->w.fd, EPOLLOUT,
+			    client_cb, c) == -1)
 				break;
 			c->watching = true;
 			return;
@@ -100,6 +114,7 @@ client_flush(struct control_client *c)
 		if (n == -1)
 			break;
 		c->out_sent += (size_t)n;
+		c->deadline_ms = loop_now(c->ctl->loop) + CONTROL_WRITE_TIMEOUT_MS;
 	}
 	client_free(c);
 }
@@ -123,6 +138,7 @@ control_answer(struct control_client *c, const struct report *rep)
 	p += sprintf(p, "result: %s\n", rep->failed ? "failed" : "ok");
 	c->out_len = (size_t)(p - c->out);
 	c->answering = true;
+	c->deadline_ms = loop_now(c->ctl->loop) + CONTROL_WRITE_TIMEOUT_MS;
 	client_flush(c);
 }
 
@@ -165,6 +181,8 @@ client_read(struct control_client *c)
 	loop_del(c->ctl->loop, &c->w);
 	c->watching = false;
 	c->answering = true;
+	/* The server holds it now (a reload answers when the workers have applied it). */
+	c->deadline_ms = CONTROL_NO_DEADLINE;
 	c->ctl->cb(c, c->line, c->ctl->arg);
 }
 
@@ -173,6 +191,9 @@ client_cb(int fd, uint32_t events, void *arg)
 {
 	struct control_client *c = arg;
 
+	/* Evicted earlier in this batch of events: its fd is closed, control_tick() frees it. */
+	if (c->evicted)
+		return;
 	if (c->answering)
 		client_flush(c);
 	else
@@ -197,6 +218,47 @@ turn_away(struct control *ctl, int fd)
 	return cfd != -1;
 }
 
+/* The server is working on its answer: it holds the pointer, nothing may free it. */
+static bool
+client_held(const struct control_client *c)
+{
+	return c->answering && c->out == NULL;
+}
+
+/*
+ * Full: close the oldest client that has not sent a command yet, else the
+ * oldest one still reading its reply (the list is newest first), never one
+ * held by the server. Only its fd goes now: an event of it may still be
+ * pending in this batch, so the memory waits for control_tick(), run after
+ * the batch. False when every client waits for the server (a reload).
+ */
+static bool
+make_room(struct control *ctl)
+{
+	struct control_client *c, *oldest = NULL, *oldest_idle = NULL;
+
+	for (c = ctl->clients; c != NULL; c = c->next) {
+		if (c->evicted || client_held(c))
+			continue;
+		oldest = c;
+		if (!c->answering)
+			oldest_idle = c;
+	}
+	if (oldest_idle != NULL)
+		oldest = oldest_idle;
+	if (oldest == NULL)
+		return false;
+	if (oldest->watching)
+		loop_del(ctl->loop, &oldest->w);
+	oldest->watching = false;
+	close(oldest->w.fd);
+	oldest->evicted = true;
+	oldest->deadline_ms = 0;
+	ctl->nclients--;
+	log_debug("control socket full: closed its oldest client for a new one");
+	return true;
+}
+
 static void
 accept_cb(int fd, uint32_t events, void *arg)
 {
@@ -215,11 +277,13 @@ accept_cb(int fd, uint32_t events, void *arg)
 		}
 		if (cfd == -1)
 			return;
-		if (ctl->nclients >= CONTROL_MAX_CLIENTS || (c = calloc(1, sizeof(*c))) == NULL) {
+		if ((ctl->nclients >= CONTROL_MAX_CLIENTS && !make_room(ctl)) ||
+		    (c = calloc(1, sizeof(*c))) == NULL) {
 			close(cfd);
 			continue;
 		}
 		c->ctl = ctl;
+		c->deadline_ms = loop_now(ctl->loop) + CONTROL_READ_TIMEOUT_MS;
 		if (loop_add(ctl->loop, &c->w, cfd, EPOLLIN, client_cb, c) == -1) {
 			close(cfd);
 			free(c);
@@ -232,6 +296,24 @@ accept_cb(int fd, uint32_t events, void *arg)
 		ctl->clients = c;
 		ctl->nclients++;
 	}
+}
+
+uint64_t
+control_tick(struct control *ctl, uint64_t now)
+{
+	struct control_client *c, *next;
+	uint64_t wake = CONTROL_NO_DEADLINE;
+
+	if (ctl == NULL)
+		return wake;
+	for (c = ctl->clients; c != NULL; c = next) {
+		next = c->next;
+		if (c->deadline_ms <= now)
+			client_free(c);
+		else if (c->deadline_ms < wake)
+			wake = c->deadline_ms;
+	}
+	return wake;
 }
 
 /*

@@ -26,6 +26,13 @@ const char *control_default_path(void);
  */
 struct control *control_open(const char *path, struct loop *loop, control_request_cb *cb,
 	    void *arg);
+/*
+ * Run after each batch of the loop's events: close clients past their
+ * deadline (no full command within 5 s of connecting; a reply that made no
+ * progress for 10 s) and free those evicted for a newer client. Returns the
+ * next deadline (UINT64_MAX: none). ctl may be NULL.
+ */
+uint64_t control_tick(struct control *ctl, uint64_t now);
 /* Close the socket, remove its file, and drop every client still connected. */
 void	control_free(struct control *ctl);
 

@@ -88,6 +88,36 @@
 	X(buffered_bytes, GAUGE, "echod_buffered_bytes", "",			\
 	    "Bytes held for echoes that peers have not read yet")		\
 	X(buffered_bytes_peak, GAUGE, "echod_buffered_bytes_peak", "",		\
-	    "Most bytes held for unread echoes at once since start")
+	    "Most bytes held for unread echoes at once since start")		\
+	X(source_table_entries, GAUGE, "echod_source_table_entries", "",		\
+	    "Sources the per-source limit table tracks now")			\
+	X(source_table_capacity, GAUGE, "echod_source_table_capacity", "",		\
+	    "Sources the per-source limit table can track at once")		\
+	X(source_table_evictions, COUNTER, "echod_source_table_evictions_total", "",	\
+	    "Idle sources forgotten to make room for new ones")			\
+	X(source_table_full, COUNTER, "echod_source_table_full_total", "",		\
+	    "New sources refused: every table slot they may take has connections open") \
+	X(source_table_unbalanced, COUNTER, "echod_source_table_unbalanced_total", "",	\
+	    "Connection closes with no open connection on record (an echod bug)")
+
+/*
+ * A stateful STAMP listener's session table (stamp_sessions_stats()), per
+ * listener, read when asked for:
+ *
+ *   X(name, kind, metric, help)
+ *
+ * name: the field of struct stamp_sessions_stats, and (session_table_ in
+ * front) the `echodctl stats` and JSON key. The table's refusals are not
+ * here: each is a packet already counted as stamp_sessions_full.
+ */
+#define ECHOD_SESSION_TABLE_STATS(X)						\
+	X(entries, GAUGE, "echod_stamp_session_table_entries",			\
+	    "Stateful STAMP sessions in the table now")				\
+	X(capacity, GAUGE, "echod_stamp_session_table_capacity",			\
+	    "Stateful STAMP sessions the table holds at once")			\
+	X(created, COUNTER, "echod_stamp_session_table_created_total",		\
+	    "Stateful STAMP sessions begun since the table was made")		\
+	X(evicted, COUNTER, "echod_stamp_session_table_evictions_total",		\
+	    "Idle stateful STAMP sessions forgotten to make room for new ones")
 
 #endif

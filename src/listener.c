@@ -348,15 +348,6 @@ listener_set_remove_at(struct listener_set *set, size_t index)
 	set->count--;
 }
 
-long
-listener_set_find(const struct listener_set *set, const struct listener_spec *spec)
-{
-	for (size_t i = 0; i < set->count; i++)
-		if (listener_spec_same(&set->items[i]->spec, spec))
-			return (long)i;
-	return -1;
-}
-
 void
 listener_set_clear(struct listener_set *set)
 {

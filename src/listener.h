@@ -102,8 +102,6 @@ struct listener_set {
 /* Also gives l its counters (nslots slots) if it has none. 0, or -1 with errno. */
 int	listener_set_add(struct listener_set *set, struct listener *l);
 void	listener_set_remove_at(struct listener_set *set, size_t index);
-/* Index of the listener serving spec, or -1. */
-long	listener_set_find(const struct listener_set *set, const struct listener_spec *spec);
 /* Release every listener and empty the set. */
 void	listener_set_clear(struct listener_set *set);
 

@@ -19,7 +19,11 @@ struct metrics_endpoint {
 	struct metrics_http *http;
 };
 
-int
+/*
+ * Bind and listen on conf's address and port: a listening, non-blocking TCP
+ * socket, or -1 with errno; logs nothing.
+ */
+static int
 metrics_endpoint_listen(const struct echod_metrics_conf *conf)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&conf->addr;

@@ -27,11 +27,4 @@ struct metrics_endpoint *metrics_endpoint_open(const struct echod_metrics_conf *
 /* Stop serving (joins the thread, closes clients) and close the socket; NULL is fine. */
 void	metrics_endpoint_close(struct metrics_endpoint *m);
 
-/*
- * Bind and listen on conf's address and port as the endpoint does (no
- * thread): a listening, non-blocking TCP socket, or -1 with errno. Exposed
- * for tests and `echod -t`-like checks; logs nothing.
- */
-int	metrics_endpoint_listen(const struct echod_metrics_conf *conf);
-
 #endif

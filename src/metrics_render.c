@@ -21,6 +21,15 @@ static const struct process_metric process_metrics[] = {
 };
 #define NPROCESS (sizeof(process_metrics) / sizeof(process_metrics[0]))
 
+/* counters.h's session table rows, each a family with a series per stateful STAMP listener. */
+static const struct process_metric session_metrics[] = {
+#define STATS_X(name, kind, metric, help) \
+	{ metric, "", help, STATS_##kind, offsetof(struct stats_session_table, name) },
+	ECHOD_SESSION_TABLE_STATS(STATS_X)
+#undef STATS_X
+};
+#define NSESSION (sizeof(session_metrics) / sizeof(session_metrics[0]))
+
 /*
  * HELP and TYPE of a family. OpenMetrics names a counter family without its
  * _total (the sample keeps it); the 0.0.4 text format names it in full.
@@ -93,6 +102,32 @@ render_listener(FILE *out, const struct stats_row *r, const struct stats_listene
 	}
 }
 
+/* The session tables: no family at all when no listener has one (nothing to show). */
+static void
+render_sessions(const struct stats_snapshot *snap, bool om, FILE *out)
+{
+	bool any = false;
+
+	for (size_t j = 0; j < snap->nlisteners; j++)
+		any |= snap->listeners[j].stateful;
+	for (size_t i = 0; any && i < NSESSION; i++) {
+		const struct process_metric *m = &session_metrics[i];
+
+		family_header(out, m->metric, m->kind, m->help, om);
+		for (size_t j = 0; j < snap->nlisteners; j++) {
+			const struct stats_listener *l = &snap->listeners[j];
+			uint64_t v;
+
+			if (!l->stateful)
+				continue;
+			memcpy(&v, (const char *)&l->sessions + m->offset, sizeof(v));
+			fprintf(out, "%s{listener=\"", m->metric);
+			label_value(out, l->name);
+			fprintf(out, "\",protocol=\"%s\"} %" PRIu64 "\n", l->protocol, v);
+		}
+	}
+}
+
 void
 metrics_render(const struct stats_snapshot *snap, bool openmetrics, FILE *out)
 {
@@ -117,6 +152,7 @@ metrics_render(const struct stats_snapshot *snap, bool openmetrics, FILE *out)
 		for (size_t j = 0; j < snap->nlisteners; j++)
 			render_listener(out, r, &snap->listeners[j]);
 	}
+	render_sessions(snap, openmetrics, out);
 	if (openmetrics)
 		fputs("# EOF\n", out);
 }

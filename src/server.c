@@ -214,34 +214,56 @@ format_status(struct server *s, uint64_t now, char *buf, size_t size)
 	stats_snapshot_free(&snap);
 }
 
+/* STATUS= once a second: the totals, or while a reload waits for the workers, that. */
+static void
+status_tick(struct server *s, uint64_t now, bool reloading)
+{
+	char status[sizeof(s->status)];
+
+	refusal_log_tick(s->refusals, now);
+	if (reloading)
+		snprintf(status, sizeof(status), "reloading: %d of %zu workers yet to apply it",
+		    atomic_load(&s->reload.acks), s->nworkers);
+	else
+		format_status(s, now, status, sizeof(status));
+	if (strcmp(status, s->status) != 0) {
+		notify_status(status);
+		memcpy(s->status, status, sizeof(status));
+	}
+	s->next_status_ms = now + STATUS_INTERVAL_MS;
+}
+
+static uint64_t
+earliest(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
 /*
  * Worker 0's periodic work: STATUS= and the refusal log's summaries once a
- * second, and watchdog pings.
+ * second, watchdog pings, the control socket's deadlines, and a reload's
+ * end. A reload waiting for the workers stops none of it: a worker slow to
+ * apply must not read as a hung echod to the watchdog.
  */
 static uint64_t
 server_tick(void *arg, uint64_t now)
 {
 	struct server *s = arg;
-	char status[sizeof(s->status)];
+	bool reloading = reload_poll(s) == -1;
+	uint64_t next;
 
-	if (reload_poll(s) == -1)
-		return now + RELOAD_POLL_MS;
-	if (now >= s->next_status_ms) {
-		refusal_log_tick(s->refusals, now);
-		format_status(s, now, status, sizeof(status));
-		if (strcmp(status, s->status) != 0) {
-			notify_status(status);
-			memcpy(s->status, status, sizeof(status));
-		}
-		s->next_status_ms = now + STATUS_INTERVAL_MS;
-	}
+	if (now >= s->next_status_ms)
+		status_tick(s, now, reloading);
+	next = earliest(s->next_status_ms, control_tick(s->control, now));
+	if (reloading)
+		next = earliest(next, now + RELOAD_POLL_MS);
 	if (s->watchdog_ms == 0)
-		return s->next_status_ms;
+		return next;
 	if (now >= s->next_watchdog_ms) {
 		notify_watchdog();
 		s->next_watchdog_ms = now + s->watchdog_ms;
 	}
-	return s->next_status_ms < s->next_watchdog_ms ? s->next_status_ms : s->next_watchdog_ms;
+	return earliest(next, s->next_watchdog_ms);
 }
 
 /* SIGUSR1: every total and process value as a journal field; the message is a summary. */

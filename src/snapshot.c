@@ -8,6 +8,50 @@
 #include "metrics_render.h"
 #include "server_state.h"
 #include "snapshot.h"
+#include "stamp_conf.h"
+
+/* The session table of a configured listener, if it is a stateful STAMP one. */
+static struct stamp_sessions *
+spec_sessions(const struct listener_spec *spec)
+{
+	if (spec == NULL || spec->proto != PROTO_STAMP || spec->stamp.run == NULL)
+		return NULL;
+	return spec->stamp.run->reflector.sessions;
+}
+
+/*
+ * The session tables of the configured STAMP listeners a socket serves (one;
+ * several on a wildcard socket that listeners share by address), summed.
+ * The view cannot be retired meanwhile: swapping it takes the set's lock.
+ */
+static void
+take_sessions(const struct listener *l, struct stats_listener *out)
+{
+	const struct listener_view *v = atomic_load(&l->view);
+	struct stamp_sessions *seen[8];
+	size_t nseen = 0, n;
+
+	if (v == NULL)
+		return;
+	n = v->all ? 1 : v->n;
+	for (size_t i = 0; i < n && nseen < sizeof(seen) / sizeof(seen[0]); i++) {
+		struct stamp_sessions *ss = spec_sessions(v->all ? v->listener :
+		    v->entry[i].listener);
+		struct stamp_sessions_stats st;
+		bool dup = false;
+
+		for (size_t k = 0; k < nseen; k++)
+			dup |= seen[k] == ss;
+		if (ss == NULL || dup)
+			continue;
+		seen[nseen++] = ss;
+		stamp_sessions_stats(ss, &st);
+		out->stateful = true;
+#define STATS_X(name, kind, metric, help) out->sessions.name += st.name;
+		ECHOD_SESSION_TABLE_STATS(STATS_X)
+#undef STATS_X
+	}
+}
 
 /* Called with the set's lock held: every listener in the set is alive. */
 static int
@@ -30,9 +74,24 @@ take_listeners(struct server *s, struct stats_snapshot *out)
 		l->protocol = ls->protocol;
 		l->applies = ls->applies;
 		listener_stats_sum(ls, &l->t);
+		take_sessions(set->items[i], l);
 		out->nlisteners++;
 	}
 	return 0;
+}
+
+/* The guard's per-source table (limits): how full it is, and what its fullness cost. */
+static void
+take_source_table(struct server *s, struct stats_process *proc)
+{
+	struct srclimit_stats st;
+
+	guard_get_stats(&s->guard, &st);
+	proc->source_table_entries = st.entries;
+	proc->source_table_capacity = st.capacity;
+	proc->source_table_evictions = st.evicted;
+	proc->source_table_full = st.refused[SRCLIMIT_TABLE_FULL];
+	proc->source_table_unbalanced = st.unbalanced;
 }
 
 int
@@ -48,6 +107,7 @@ snapshot_take(struct server *s, bool listeners, struct stats_snapshot *out)
 	out->proc.reloads_failed = atomic_load(&s->reload.count_failed);
 	out->proc.buffered_bytes = (uint64_t)stream_shared_buffered(&s->shared);
 	out->proc.buffered_bytes_peak = (uint64_t)stream_shared_buffered_peak(&s->shared);
+	take_source_table(s, &out->proc);
 	for (size_t i = 0; i < s->nworkers; i++)
 		stats_accumulate(&out->total, worker_stats(s->workers[i]));
 	if (listeners) {

@@ -101,11 +101,20 @@ struct stats_process {
 #undef STATS_X
 };
 
+/* A stateful STAMP listener's session table (counters.h's third table). */
+struct stats_session_table {
+#define STATS_X(name, kind, metric, help) uint64_t name;
+	ECHOD_SESSION_TABLE_STATS(STATS_X)
+#undef STATS_X
+};
+
 struct stats_listener {
 	char name[LISTENER_STATS_NAME];
 	const char *protocol;
 	unsigned applies;
 	struct echo_totals t;
+	bool stateful;			/* a STAMP session table: sessions says it */
+	struct stats_session_table sessions;
 };
 
 /* Everything a reader shows, taken at one moment. */

@@ -21,6 +21,24 @@ static const struct process_row process_rows[] = {
 };
 #define NPROCESS (sizeof(process_rows) / sizeof(process_rows[0]))
 
+/* counters.h's session table rows: key (after "session_table_") and field. */
+static const struct process_row session_rows[] = {
+#define STATS_X(name, kind, metric, help) \
+	{ #name, offsetof(struct stats_session_table, name) },
+	ECHOD_SESSION_TABLE_STATS(STATS_X)
+#undef STATS_X
+};
+#define NSESSION (sizeof(session_rows) / sizeof(session_rows[0]))
+
+static uint64_t
+session_value(const struct stats_session_table *t, size_t i)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)t + session_rows[i].offset, sizeof(v));
+	return v;
+}
+
 static uint64_t
 process_value(const struct stats_process *p, size_t i)
 {
@@ -78,6 +96,9 @@ stats_format_text(const struct stats_snapshot *snap, FILE *out)
 		snprintf(prefix, sizeof(prefix), "listener.%s.%s", l->protocol,
 		    space != NULL ? space + 1 : l->name);
 		text_counters(out, prefix, &l->t, l->applies);
+		for (size_t i = 0; l->stateful && i < NSESSION; i++)
+			fprintf(out, "%s.session_table_%s=%" PRIu64 "\n", prefix,
+			    session_rows[i].name, session_value(&l->sessions, i));
 	}
 }
 
@@ -148,6 +169,9 @@ stats_format_json(const struct stats_snapshot *snap, FILE *out)
 		json_string(out, l->protocol);
 		putc(',', out);
 		json_counters(out, &l->t, l->applies);
+		for (size_t i = 0; l->stateful && i < NSESSION; i++)
+			fprintf(out, ",\"session_table_%s\":%" PRIu64, session_rows[i].name,
+			    session_value(&l->sessions, i));
 		putc('}', out);
 	}
 	fputs("}}\n", out);

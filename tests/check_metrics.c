@@ -235,6 +235,94 @@ START_TEST(own_bind_serves_prometheus_text)
 END_TEST
 
 /* The requests a scraper never sends, and what each must get. */
+/*
+ * Issue 23, item 8: the guard's per-source table (guard_get_stats(), once
+ * called by nobody) and a stateful STAMP listener's session table reach
+ * /metrics and `echodctl stats`, and promtool takes them.
+ */
+static int
+serve_stamp_stateful(struct echod_proc *p, int *mport)
+{
+	char control[128];
+
+	for (int attempt = 1; attempt <= 3; attempt++) {
+		int sport = harness_free_port();
+
+		*mport = harness_free_port();
+		harness_init(p);
+		harness_control_path(p, control, sizeof(control));
+		harness_write_config(p, "control_socket = \"%s\";\nlisteners = (\n  { protocol = "
+		    "\"stamp\"; port = %d; address = \"127.0.0.1\"; stamp_mode = \"stateful\"; "
+		    "stamp_sessions = 64; }\n);\nmetrics = { port = %d; };\n", control, sport,
+		    *mport);
+		if (sport != *mport && harness_start(p, NULL, 0) == 0 &&
+		    get_until_answered(*mport, 2000) == 200)
+			return sport;
+		harness_stop(p);
+		harness_cleanup(p);
+	}
+	ck_abort_msg("echod with a stamp listener and metrics never answered");
+	return -1;
+}
+
+static void
+assert_has(const char *text, size_t len, const char *what)
+{
+	ck_assert_msg(memmem(text, len, what, strlen(what)) != NULL, "no '%s' in:\n%.*s", what,
+	    (int)len, text);
+}
+
+START_TEST(source_and_session_tables_are_shown)
+{
+	unsigned char test[44] = { 0 }, reply[128];
+	struct echod_proc p;
+	struct http_response r;
+	struct pollfd pfd;
+	char want[256], stats[16384];
+	int mport, sport, fd;
+
+	sport = serve_stamp_stateful(&p, &mport);
+	/* One unauthenticated test packet (sequence 0): one session begins. */
+	fd = udp_socket_for(AF_INET, sport);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(send(fd, test, sizeof(test), 0), (ssize_t)sizeof(test));
+	pfd = (struct pollfd){ fd, POLLIN, 0 };
+	ck_assert_int_eq(poll(&pfd, 1, harness_scale_ms(5000)), 1);
+	ck_assert_int_ge(recv(fd, reply, sizeof(reply), 0), 44);
+	close(fd);
+	exchange(mport, GET_METRICS, strlen(GET_METRICS), &r);
+	ck_assert_int_eq(r.status, 200);
+	assert_has(r.body, r.body_len, "# TYPE echod_source_table_evictions_total counter\n"
+	    "echod_source_table_evictions_total 0\n");
+	assert_has(r.body, r.body_len, "\nechod_source_table_full_total 0\n");
+	assert_has(r.body, r.body_len, "\nechod_source_table_unbalanced_total 0\n");
+	assert_has(r.body, r.body_len, "\nechod_source_table_capacity ");
+	snprintf(want, sizeof(want), "\nechod_stamp_session_table_entries{listener=\"stamp "
+	    "127.0.0.1:%d\",protocol=\"stamp\"} 1\n", sport);
+	assert_has(r.body, r.body_len, want);
+	snprintf(want, sizeof(want), "\nechod_stamp_session_table_capacity{listener=\"stamp "
+	    "127.0.0.1:%d\",protocol=\"stamp\"} 64\n", sport);
+	assert_has(r.body, r.body_len, want);
+	snprintf(want, sizeof(want), "\nechod_stamp_session_table_created_total{listener=\"stamp "
+	    "127.0.0.1:%d\",protocol=\"stamp\"} 1\n", sport);
+	assert_has(r.body, r.body_len, want);
+	assert_promtool_accepts(&r);
+	exchange(mport, GET_OPENMETRICS, strlen(GET_OPENMETRICS), &r);
+	ck_assert_int_eq(r.status, 200);
+	assert_has(r.body, r.body_len, "# TYPE echod_stamp_session_table_evictions counter\n");
+	ck_assert_int_eq(harness_echodctl(&p, "stats", stats, sizeof(stats)), 0);
+	assert_has(stats, strlen(stats), "\nechod.source_table_capacity=");
+	assert_has(stats, strlen(stats), "\nechod.source_table_evictions=0\n");
+	snprintf(want, sizeof(want), "\nlistener.stamp.127.0.0.1:%d.session_table_entries=1\n",
+	    sport);
+	assert_has(stats, strlen(stats), want);
+	ck_assert_int_eq(harness_echodctl(&p, "stats --json", stats, sizeof(stats)), 0);
+	assert_has(stats, strlen(stats), "\"session_table_created\":1");
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
 static const struct {
 	const char *what, *request;
 	int status;			/* 0: a 4xx, or closed without an answer */
@@ -611,6 +699,7 @@ metrics_suite(void)
 	tcase_add_test(unit, endpoint_port_taken);
 	tcase_add_test(unit, endpoint_owns_the_passed_socket);
 	tcase_add_test(echod, own_bind_serves_prometheus_text);
+	tcase_add_test(echod, source_and_session_tables_are_shown);
 	tcase_add_test(echod, hostile_requests_get_their_status_while_echo_flows);
 	tcase_add_test(echod, slow_clients_stall_neither_echo_nor_the_endpoint);
 	tcase_add_test(echod, passed_socket_named_metrics_is_the_endpoint);

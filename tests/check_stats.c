@@ -557,12 +557,17 @@ START_TEST(sigusr1_fields_complete)
 	snap.proc.reloads_failed = 5;
 	snap.proc.buffered_bytes = 6;
 	snap.proc.buffered_bytes_peak = 7;
+	snap.proc.source_table_evictions = 8;
 	n = stats_format_fields(&snap, fields, 64);
-	ck_assert_uint_eq(n, 1 + 6 + STAT_COUNT);
+	/* The version, each process value (counters.h's second table), each counter. */
+#define ONE(name, kind, metric, label, help) + 1
+	ck_assert_uint_eq(n, 1 + (0 ECHOD_PROCESS_STATS(ONE)) + STAT_COUNT);
+#undef ONE
 	ck_assert_str_eq(fields[0], "ECHOD_VERSION=9.9");
 	ck_assert(has_field(fields, "uptime_seconds", NULL, 11));
 	ck_assert(has_field(fields, "reloads_failed", NULL, 5));
 	ck_assert(has_field(fields, "buffered_bytes_peak", NULL, 7));
+	ck_assert(has_field(fields, "source_table_evictions", NULL, 8));
 	for (size_t k = 0; k < stats_nrows; k++) {
 		const struct stats_row *r = &stats_rows[k];
 
