@@ -124,12 +124,20 @@ config_from(const uint8_t *h, struct echod_config *cfg)
 	listener.proto = (h[0] & F_SOCKETS) && (h[0] & F_STAMP) ? PROTO_STAMP : PROTO_UDP;
 	listener.stamp.stateful = h[3] & 1;
 	listener.stamp.short_drop = h[3] & 2;
+	/* A small table, so that a flood fills it within one input. */
+	listener.stamp.sessions = 64;
+	listener.stamp.session_timeout = CONFIG_DEFAULT_STAMP_SESSION_TIMEOUT;
+	listener.dscp_allow = STAMP_DSCP_ALLOW_DEFAULT;
+	listener.reflect_dscp = true;
 	listener.port = server_port;
 	listener.udp_min_source_port = (uint16_t)(h[7] << 8);
 	cfg->listeners = &listener;
 	cfg->nlisteners = 1;
 	cfg->limits.udp_rate = h[0] & F_UDP_RATE ? 1 + h[1] : 0;
 	cfg->limits.udp_max_reply_bytes_per_second = h[0] & F_BYTE_RATE ? 64L * (1 + h[2]) : 0;
+	/* A stamp listener's test packets have buckets of their own: the same limits. */
+	cfg->limits.stamp_rate = cfg->limits.udp_rate;
+	cfg->limits.stamp_max_reply_bytes_per_second = cfg->limits.udp_max_reply_bytes_per_second;
 	cfg->limits.max_datagram = h[0] & F_MAX_DATAGRAM ? 16L * h[3] : 0;
 	cfg->limits.max_connections = 1;
 	if (h[0] & F_EXEMPT)
