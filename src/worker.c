@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "loop.h"
 #include "udp.h"
 #include "worker.h"
 

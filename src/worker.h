@@ -6,7 +6,6 @@
 #include <stdatomic.h>
 
 #include "listener.h"
-#include "loop.h"
 #include "stats.h"
 #include "stream.h"
 
