@@ -44,7 +44,7 @@ struct reload {
 /*
  * Re-read the configuration and apply it; asker (or NULL: SIGHUP) is
  * answered once every worker has applied it. Asked for during a reload,
- * another follows it. Runs in worker 0's thread, like reload_poll().
+ * another follows it. Runs in the control thread, like reload_poll().
  */
 void	reload_start(struct server *s, struct control_client *asker);
 /*

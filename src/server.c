@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* server: echod while it runs: start-up, the workers, signals, status (reloads: reload.c). */
+/*
+ * server: echod while it runs: start-up, the workers, and the control thread
+ * (signals, control socket, status, watchdog; reloads: reload.c).
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -39,7 +42,7 @@
 #define REFUSAL_LOG_LINES	20
 /* Journal fields of the SIGUSR1 entry: every process value and total, and room. */
 #define STATS_FIELDS_MAX	64
-/* How often worker 0 looks whether every worker has applied a reload. */
+/* How often the control thread looks whether every worker has applied a reload. */
 #define RELOAD_POLL_MS 5
 
 size_t
@@ -67,6 +70,9 @@ server_new(struct echod_config *cfg)
 	s->sigfd = -1;
 	s->started_ms = clock_monotonic_ms();
 	pthread_mutex_init(&s->listeners_lock, NULL);
+	s->loop = loop_new();
+	if (s->loop == NULL)
+		goto fail;
 	stream_shared_set_limits(&s->shared, &cfg->limits);
 	s->refusals = refusal_log_new(REFUSAL_LOG_PAIRS, REFUSAL_LOG_LINES);
 	if (s->refusals == NULL)
@@ -108,6 +114,8 @@ server_free(struct server *s)
 	refusal_log_free(s->refusals);
 	if (s->sigfd != -1)
 		close(s->sigfd);
+	/* After the control socket and the signalfd, which it watched. */
+	loop_free(s->loop);
 	/* After the workers: closing their connections updates the per-source table. */
 	if (s->guard_ready)
 		guard_fini(&s->guard);
@@ -240,15 +248,14 @@ earliest(uint64_t a, uint64_t b)
 }
 
 /*
- * Worker 0's periodic work: STATUS= and the refusal log's summaries once a
- * second, watchdog pings, the control socket's deadlines, and a reload's
- * end. A reload waiting for the workers stops none of it: a worker slow to
- * apply must not read as a hung echod to the watchdog.
+ * The control thread's periodic work: STATUS= and the refusal log's
+ * summaries once a second, watchdog pings, the control socket's deadlines,
+ * and a reload's end. A reload waiting for the workers stops none of it: a
+ * worker slow to apply must not read as a hung echod to the watchdog.
  */
 static uint64_t
-server_tick(void *arg, uint64_t now)
+server_tick(struct server *s, uint64_t now)
 {
-	struct server *s = arg;
 	bool reloading = reload_poll(s) == -1;
 	uint64_t next;
 
@@ -264,6 +271,13 @@ server_tick(void *arg, uint64_t now)
 		s->next_watchdog_ms = now + s->watchdog_ms;
 	}
 	return earliest(next, s->next_watchdog_ms);
+}
+
+/* The control loop's hook: after every batch of events and at the deadline it asks for. */
+static void
+server_hook(struct loop *loop, void *arg)
+{
+	loop_wake_at(loop, server_tick(arg, loop_now(loop)));
 }
 
 /* SIGUSR1: every total and process value as a journal field; the message is a summary. */
@@ -351,7 +365,7 @@ server_open_control(struct server *s)
 		path = control_default_path();
 	if (path[0] == '\0')
 		return 0;
-	s->control = control_open(path, worker_loop(s->workers[0]), control_cb, s);
+	s->control = control_open(path, s->loop, control_cb, s);
 	if (s->control == NULL) {
 		log_warn("control socket %s: echodctl cannot reach this echod (SIGHUP still "
 		    "reloads; set control_socket)", path);
@@ -361,13 +375,15 @@ server_open_control(struct server *s)
 	return 0;
 }
 
+/* Every worker ends its loop; server_free() joins them. */
 static void
 server_stop(struct server *s)
 {
 	notify_stopping();
-	for (size_t i = 1; i < s->nworkers; i++)
-		worker_stop(s->workers[i]);
-	loop_stop(worker_loop(s->workers[0]));
+	for (size_t i = 0; i < s->nworkers; i++)
+		if (worker_stop(s->workers[i]) == -1)
+			log_warn("cannot stop worker %zu", i);
+	loop_stop(s->loop);
 }
 
 static void
@@ -404,7 +420,7 @@ server_signal_set(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
-/* The signals main() blocked are read here, in worker 0's loop, like any other fd. */
+/* The signals main() blocked are read here, in the control loop, like any other fd. */
 static int
 watch_signals(struct server *s)
 {
@@ -414,8 +430,7 @@ watch_signals(struct server *s)
 	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (s->sigfd == -1)
 		return -1;
-	return loop_add(worker_loop(s->workers[0]), &s->sig_watcher, s->sigfd, EPOLLIN,
-	    signal_cb, s);
+	return loop_add(s->loop, &s->sig_watcher, s->sigfd, EPOLLIN, signal_cb, s);
 }
 
 int
@@ -427,7 +442,8 @@ server_run(struct server *s)
 		log_warn("signalfd");
 		return -1;
 	}
-	for (size_t i = 1; i < s->nworkers; i++) {
+	/* Every worker is a thread of its own; this one, the main one, is the control thread. */
+	for (size_t i = 0; i < s->nworkers; i++) {
 		if (worker_start(s->workers[i]) == -1) {
 			log_warn("cannot start worker thread %zu", i);
 			server_stop(s);
@@ -435,7 +451,9 @@ server_run(struct server *s)
 		}
 	}
 	s->watchdog_ms = notify_watchdog_interval_ms();
-	worker_set_tick(s->workers[0], server_tick, s);
+	loop_set_hook(s->loop, server_hook, s);
+	/* The first tick at once: STATUS= and the first watchdog ping. */
+	loop_wake_at(s->loop, 0);
 	/*
 	 * The metrics endpoint: once the listeners are open, before READY=1, and
 	 * after the privilege drop (its thread must not exist before the switch).
@@ -447,8 +465,10 @@ server_run(struct server *s)
 	    "echod " PACKAGE_VERSION " started: %zu listeners, %zu workers",
 	    s->listeners.count, s->nworkers);
 	notify_ready();
-	r = worker_run(s->workers[0]);
-	if (r == -1)
+	r = loop_run(s->loop);
+	if (r == -1) {
+		log_warn("control thread: epoll_wait");
 		server_stop(s);
+	}
 	return r;
 }

@@ -23,6 +23,11 @@
 #include "worker.h"
 
 struct server {
+	/*
+	 * The control thread's loop (the main thread's): signals, the control
+	 * socket, reloads, sd_notify. No listener is ever watched here.
+	 */
+	struct loop *loop;
 	struct echod_config *cfg;
 	time_t loaded_at;
 	struct stream_shared shared;
@@ -32,9 +37,10 @@ struct server {
 	size_t nworkers;
 	struct listener_set listeners;
 	/*
-	 * Held while the set's membership changes (start-up, reloads, in worker
-	 * 0) and while another thread walks it (snapshot_take() for /metrics):
-	 * a listener in the set is alive meanwhile. Never taken by the echo path.
+	 * Held while the set's membership changes (start-up, reloads, in the
+	 * control thread) and while another thread walks it (snapshot_take()
+	 * for /metrics): a listener in the set is alive meanwhile. Never taken
+	 * by the echo path.
 	 */
 	pthread_mutex_t listeners_lock;
 	uint64_t started_ms;		/* CLOCK_MONOTONIC, for the uptime */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "loop.h"
 #include "udp.h"
 #include "worker.h"
 
@@ -47,9 +48,6 @@ struct worker {
 	int wake_fd;
 	struct watcher wake_watcher;
 	bool mail;
-
-	worker_tick_cb *tick_cb;
-	void *tick_arg;
 };
 
 static void
@@ -176,12 +174,6 @@ worker_hook(struct loop *loop, void *arg)
 	if (w->mail)
 		inbox_process(w);
 	next = stream_worker_tick(&w->stream, now);
-	if (w->tick_cb != NULL) {
-		uint64_t mine = w->tick_cb(w->tick_arg, now);
-
-		if (mine < next)
-			next = mine;
-	}
 	if (next != UINT64_MAX)
 		loop_wake_at(loop, next);
 }
@@ -248,23 +240,10 @@ worker_free(struct worker *w)
 	free(w);
 }
 
-struct loop *
-worker_loop(struct worker *w)
-{
-	return w->loop;
-}
-
 const struct echo_stats *
 worker_stats(const struct worker *w)
 {
 	return &w->stats;
-}
-
-void
-worker_set_tick(struct worker *w, worker_tick_cb *cb, void *arg)
-{
-	w->tick_cb = cb;
-	w->tick_arg = arg;
 }
 
 int
@@ -296,20 +275,13 @@ worker_sync(struct worker *w, atomic_int *pending)
 	return post(w, MSG_SYNC, NULL, pending);
 }
 
-int
-worker_run(struct worker *w)
-{
-	if (loop_run(w->loop) == -1) {
-		log_warn("worker %d: epoll_wait", w->id);
-		return -1;
-	}
-	return 0;
-}
-
 static void *
 worker_thread(void *arg)
 {
-	worker_run(arg);
+	struct worker *w = arg;
+
+	if (loop_run(w->loop) == -1)
+		log_warn("worker %d: epoll_wait", w->id);
 	return NULL;
 }
 

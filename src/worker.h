@@ -6,22 +6,16 @@
 #include <stdatomic.h>
 
 #include "listener.h"
-#include "loop.h"
 #include "stats.h"
 #include "stream.h"
 
 struct worker;
 
-/* Periodic work the owner wants done in this worker's thread (worker 0: status). */
-typedef uint64_t worker_tick_cb(void *arg, uint64_t now_ms);
-
 struct worker *worker_new(int id, struct stream_shared *shared, struct guard *guard);
 /* Joins the thread if it runs, closes its connections, releases its listeners. */
 void	worker_free(struct worker *w);
 
-struct loop *worker_loop(struct worker *w);
 const struct echo_stats *worker_stats(const struct worker *w);
-void	worker_set_tick(struct worker *w, worker_tick_cb *cb, void *arg);
 
 /*
  * Safe from any thread: the worker applies them in its own thread. Adding
@@ -33,8 +27,7 @@ int	worker_stop(struct worker *w);
 /* Decrement *pending once every message posted before this one has been applied. */
 int	worker_sync(struct worker *w, atomic_int *pending);
 
-/* Run in a new thread, or in the calling one (worker 0 is the main thread). */
+/* Run the worker's loop in a thread of its own, until worker_stop(). */
 int	worker_start(struct worker *w);
-int	worker_run(struct worker *w);
 
 #endif

@@ -256,7 +256,7 @@ START_TEST(unread_reply_is_dropped)
 }
 END_TEST
 
-/* A thread of echod's other than its main one (worker 0): a worker thread's tid. */
+/* A thread of echod's other than its main one (the control thread): a worker's tid. */
 static pid_t
 worker_thread(pid_t pid)
 {
@@ -279,7 +279,7 @@ worker_thread(pid_t pid)
 }
 
 /*
- * Defect 7: while a reload waited for the workers, worker 0 sent neither
+ * Defect 7: while a reload waited for the workers, echod sent neither
  * STATUS= nor WATCHDOG=1: a worker slow to apply it (stopped here with
  * ptrace, which stops one thread, as SIGSTOP cannot) looked like a hung echod
  * and the watchdog would kill it. WATCHDOG_USEC=1000000: a ping every 0.5 s.

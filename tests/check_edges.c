@@ -436,7 +436,7 @@ wakeups_of(pid_t pid)
 /*
  * Issue 15, defect 7: with no connection open, the idle-timeout tick still
  * woke each worker once a second (>= 12 wake-ups in 3 s with 4 workers).
- * Worker 0's STATUS= tick remains: about 3. Connections still time out.
+ * The control thread's STATUS= tick remains: about 3. Connections still time out.
  */
 START_TEST(idle_workers_sleep)
 {

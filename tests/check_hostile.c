@@ -1200,8 +1200,8 @@ START_TEST(root_drops_privileges)
 	ck_assert_str_eq(got, "\t0000000000000000");
 	status_line_value(h.p.pid, "NoNewPrivs:", got, sizeof(got));
 	ck_assert_str_eq(got, "\t1");
-	/* Every thread: the workers started after the switch. */
-	ck_assert_int_eq(proc_threads(h.p.pid), 2);
+	/* Every thread: the control thread, and the workers started after the switch. */
+	ck_assert_int_eq(proc_threads(h.p.pid), 3);
 	fd = tcp_from("127.0.0.2", h.port);
 	ck_assert_int_eq(tcp_admitted(fd), 1);
 	close(fd);
