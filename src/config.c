@@ -13,7 +13,6 @@
 #include "confdir.h"
 #include "confhint.h"
 #include "dscp.h"
-#include "stamp_conf.h"
 #include "config.h"
 
 /* Keys each group may hold; anything else is a typo and is rejected. */
@@ -1108,7 +1107,8 @@ listener_spec_free(struct listener_spec *spec)
 	acl_free(&spec->acl);
 	free(spec->stamp.key_path);
 	free(spec->stamp.key_where);
-	stamp_conf_release(&spec->stamp);
+	if (spec->stamp.release != NULL)
+		spec->stamp.release(&spec->stamp);
 }
 
 void

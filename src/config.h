@@ -29,6 +29,14 @@ proto_same_socket(enum proto a, enum proto b)
 }
 
 struct stamp_runtime;
+struct stamp_spec;
+
+/*
+ * Frees a stamp listener's run time (set with it by stamp_conf_prepare()):
+ * config.c frees what stamp_conf.c made without calling into stamp_conf.c,
+ * which depends on config, not the other way.
+ */
+typedef void stamp_release_cb(struct stamp_spec *spec);
 
 /* A stamp listener's settings as written (echod.conf(5)); stamp_conf.c makes them work. */
 struct stamp_spec {
@@ -41,6 +49,7 @@ struct stamp_spec {
 	bool short_drop;		/* stamp_short_packets = "drop" */
 	/* The key and session table, from stamp_conf_prepare(); NULL until then. */
 	struct stamp_runtime *run;
+	stamp_release_cb *release;	/* frees run; NULL while run is */
 };
 
 struct listener_spec {

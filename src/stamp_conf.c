@@ -125,6 +125,7 @@ prepare_one(struct listener_spec *spec, const struct echod_config *old,
 		return -1;
 	}
 	spec->stamp.run = run;
+	spec->stamp.release = stamp_conf_release;
 	run->reflector.fmt = spec->stamp.format;
 	run->reflector.tlvs = true;
 	run->reflector.short_drop = spec->stamp.short_drop;
@@ -169,6 +170,7 @@ stamp_conf_release(struct stamp_spec *spec)
 	explicit_bzero(&run->key, sizeof(run->key));
 	free(run);
 	spec->run = NULL;
+	spec->release = NULL;
 }
 
 static uint32_t

@@ -27,7 +27,10 @@ struct stamp_runtime {
  */
 int	stamp_conf_prepare(struct echod_config *cfg, const struct echod_config *old,
 	    struct config_errors *errs);
-/* Free what stamp_conf_prepare() made for one listener (config_free() calls it). */
+/*
+ * Free what stamp_conf_prepare() made for one listener: spec->release,
+ * which config_free() calls.
+ */
 void	stamp_conf_release(struct stamp_spec *spec);
 
 /*
