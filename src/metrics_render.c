@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "metrics_render.h"
-#include "snapshot.h"
 
 struct process_metric {
 	const char *metric, *label, *help;
@@ -155,31 +154,4 @@ metrics_render(const struct stats_snapshot *snap, bool openmetrics, FILE *out)
 	render_sessions(snap, openmetrics, out);
 	if (openmetrics)
 		fputs("# EOF\n", out);
-}
-
-int
-server_metrics_render(void *server, bool openmetrics, char **text, size_t *len)
-{
-	struct stats_snapshot snap;
-	FILE *out;
-	int r = 0;
-
-	*text = NULL;
-	*len = 0;
-	out = open_memstream(text, len);
-	if (out == NULL)
-		return -1;
-	if (snapshot_take(server, true, &snap) == -1)
-		r = -1;
-	else
-		metrics_render(&snap, openmetrics, out);
-	stats_snapshot_free(&snap);
-	if (fclose(out) != 0)
-		r = -1;
-	if (r == -1) {
-		free(*text);
-		*text = NULL;
-		*len = 0;
-	}
-	return r;
 }

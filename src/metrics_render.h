@@ -10,14 +10,6 @@
 #include "stats.h"
 
 /*
- * metrics_render_fn for metrics_http (metrics_http.h): arg is the struct
- * server *. Thread-safe: reads counters atomically and takes only the
- * listener set's lock, which the echo path never holds. *text malloc'd.
- * 0, or -1 (out of memory).
- */
-int	server_metrics_render(void *server, bool openmetrics, char **text, size_t *len);
-
-/*
  * The exposition of snap: HELP and TYPE per family, names and labels as
  * counters.h lists them (listener, protocol, reason). openmetrics: TYPE and
  * HELP name counters without _total, and "# EOF" ends the text.

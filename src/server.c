@@ -23,7 +23,6 @@
 #include "guard_conf.h"
 #include "log.h"
 #include "metrics_endpoint.h"
-#include "metrics_render.h"
 #include "notify.h"
 #include "refusal_log.h"
 #include "report.h"
@@ -460,7 +459,7 @@ server_run(struct server *s)
 	 * NULL when off or when it cannot open: it says why, echo goes on.
 	 */
 	s->metrics = metrics_endpoint_open(&s->cfg->metrics, activation_take_metrics_fd(),
-	    server_metrics_render, s);
+	    snapshot_metrics_render, s);
 	log_struct(LOG_NOTICE, ECHOD_MSGID_START, NULL,
 	    "echod " PACKAGE_VERSION " started: %zu listeners, %zu workers",
 	    s->listeners.count, s->nworkers);

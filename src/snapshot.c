@@ -164,3 +164,30 @@ snapshot_report(struct server *s, const char *command, struct report *rep)
 	free(text);
 	return true;
 }
+
+int
+snapshot_metrics_render(void *server, bool openmetrics, char **text, size_t *len)
+{
+	struct stats_snapshot snap;
+	FILE *out;
+	int r = 0;
+
+	*text = NULL;
+	*len = 0;
+	out = open_memstream(text, len);
+	if (out == NULL)
+		return -1;
+	if (snapshot_take(server, true, &snap) == -1)
+		r = -1;
+	else
+		metrics_render(&snap, openmetrics, out);
+	stats_snapshot_free(&snap);
+	if (fclose(out) != 0)
+		r = -1;
+	if (r == -1) {
+		free(*text);
+		*text = NULL;
+		*len = 0;
+	}
+	return r;
+}

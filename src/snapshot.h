@@ -4,6 +4,7 @@
 #define ECHOD_SNAPSHOT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "report.h"
 #include "stats.h"
@@ -23,5 +24,13 @@ int	snapshot_take(struct server *s, bool listeners, struct stats_snapshot *out);
  * false when command is none of them (rep untouched).
  */
 bool	snapshot_report(struct server *s, const char *command, struct report *rep);
+
+/*
+ * metrics_render_fn for metrics_http (metrics_http.h): arg is the struct
+ * server *. Thread-safe: reads counters atomically and takes only the
+ * listener set's lock, which the echo path never holds. *text malloc'd.
+ * 0, or -1 (out of memory).
+ */
+int	snapshot_metrics_render(void *server, bool openmetrics, char **text, size_t *len);
 
 #endif
