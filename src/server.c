@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pwd.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +24,7 @@
 #include "metrics_endpoint.h"
 #include "notify.h"
 #include "refusal_log.h"
+#include "reload.h"
 #include "report.h"
 #include "server.h"
 #include "server_state.h"
@@ -43,19 +43,6 @@
 #define STATS_FIELDS_MAX	64
 /* How often the control thread looks whether every worker has applied a reload. */
 #define RELOAD_POLL_MS 5
-
-size_t
-server_workers_wanted(const struct echod_config *cfg)
-{
-	cpu_set_t set;
-
-	if (cfg->workers > 0)
-		return (size_t)cfg->workers;
-	/* One per CPU this process may run on (taskset and CPUAffinity= are respected). */
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return (size_t)CPU_COUNT(&set);
-	return 1;
-}
 
 struct server *
 server_new(struct echod_config *cfg)
@@ -153,12 +140,6 @@ server_own_sockets(struct server *s, const char *user)
 		if (fchown(s->listeners.items[i]->fd, pw->pw_uid, (gid_t)-1) == -1)
 			log_debug("%s: cannot hand over to %s: %s", s->listeners.items[i]->name,
 			    user, strerror(errno));
-}
-
-struct apply_ctx
-server_apply_ctx(struct server *s)
-{
-	return (struct apply_ctx){ &s->listeners, s->workers, s->nworkers, s->activated };
 }
 
 /* Listeners that answer something (a passed socket no listener names answers nothing). */

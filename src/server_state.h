@@ -16,7 +16,7 @@
 #include "listener.h"
 #include "loop.h"
 #include "refusal_log.h"
-#include "reload.h"
+#include "reload_state.h"
 #include "report.h"
 #include "stats.h"
 #include "stream.h"
