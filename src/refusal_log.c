@@ -4,26 +4,25 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "log.h"
+#include "mpsc_ring.h"
 #include "refusal_log.h"
 #include "siphash.h"
 
 #define GROUP_SLOTS	8		/* a pair probes one group of this many slots */
-#define NSTRIPES	64		/* locks; group g is guarded by stripe g % NSTRIPES */
 #define LISTENER_LEN	64
 #define MAX_CAPACITY	(1UL << 24)
-#define MAX_LINES	1000000U	/* fits BUDGET_MASK */
-#define BUDGET_SHIFT	21
-#define BUDGET_MASK	((UINT64_C(1) << BUDGET_SHIFT) - 1)
+#define MAX_LINES	1000000U
 
 enum slot_kind { SLOT_FREE, SLOT_IP, SLOT_LOCAL };
 
@@ -36,21 +35,39 @@ struct slot {
 	char listener[LISTENER_LEN];	/* of the window's first refusal */
 };
 
+/*
+ * What a worker hands the control thread: fixed size, no pointer, so that it
+ * outlives everything it was made from (a reload may free the listener, and
+ * its name, before the record is read).
+ */
+struct record {
+	uint8_t addr[16];		/* as in struct slot */
+	uint64_t now_ms;		/* when refused */
+	uint16_t port;			/* the peer's, host order */
+	uint8_t family;			/* AF_INET, AF_INET6; AF_UNSPEC: not IP, "local" */
+	uint8_t reason;			/* enum refusal_reason */
+	char listener[LISTENER_LEN];	/* truncated, NUL-terminated */
+};
+
 struct refusal_log {
+	/* Workers' side: the queue, the count of refusals it had no room for, the wake-up. */
+	struct mpsc_ring *queue;
+	_Atomic uint64_t unlogged;	/* refusals no line told about yet: the next tick's */
+	_Atomic bool wake_sent;		/* the eventfd was written since the last re-arm */
+	int wakefd;
+	/* Everything below: the consumer (the control thread) only. */
+	uint64_t rearm_ms;		/* wake_sent is cleared no earlier than this */
 	struct slot *slots;
 	size_t ngroups;
 	unsigned max_lines;
-	/* (second << BUDGET_SHIFT) | lines used in it: one word, so taking is one CAS. */
-	_Atomic uint64_t budget;
-	/* Refusals no line told about yet: reported by the next tick. */
-	_Atomic uint64_t unlogged;
+	uint64_t budget_sec;		/* the second lines are counted in */
+	unsigned budget_used;		/* and how many were written in it */
 	refusal_log_emit_fn *emit;
 	void *emit_arg;
 	uint8_t hashkey[SIPHASH_KEYLEN];
-	pthread_mutex_t stripes[NSTRIPES];
 };
 
-/* What a line needs, copied out of the table so that it is written with no lock held. */
+/* What a line needs, copied out of the table. */
 struct line {
 	uint8_t addr[16];
 	uint8_t kind, reason;
@@ -99,32 +116,40 @@ refusal_log_new(size_t capacity, unsigned max_lines_per_second)
 	rl = calloc(1, sizeof(*rl));
 	if (rl == NULL)
 		return NULL;
+	rl->wakefd = -1;
 	rl->ngroups = (capacity + GROUP_SLOTS - 1) / GROUP_SLOTS;
 	rl->slots = calloc(rl->ngroups * GROUP_SLOTS, sizeof(*rl->slots));
 	if (rl->slots == NULL)
+		goto fail;
+	rl->queue = mpsc_ring_new(REFUSAL_QUEUE_LEN, sizeof(struct record));
+	if (rl->queue == NULL)
+		goto fail;
+	rl->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (rl->wakefd == -1)
 		goto fail;
 	if (getrandom(rl->hashkey, sizeof(rl->hashkey), 0) != (ssize_t)sizeof(rl->hashkey))
 		goto fail;
 	rl->max_lines = max_lines_per_second;
 	rl->emit = default_emit;
-	for (size_t i = 0; i < NSTRIPES; i++)
-		pthread_mutex_init(&rl->stripes[i], NULL);
 	return rl;
 fail:
-	free(rl->slots);
-	free(rl);
+	refusal_log_free(rl);
 	return NULL;
 }
 
 void
 refusal_log_free(struct refusal_log *rl)
 {
+	int saved = errno;
+
 	if (rl == NULL)
 		return;
-	for (size_t i = 0; i < NSTRIPES; i++)
-		pthread_mutex_destroy(&rl->stripes[i]);
+	if (rl->wakefd != -1)
+		close(rl->wakefd);
+	mpsc_ring_free(rl->queue);
 	free(rl->slots);
 	free(rl);
+	errno = saved;
 }
 
 void
@@ -134,30 +159,26 @@ refusal_log_set_emit(struct refusal_log *rl, refusal_log_emit_fn *emit, void *ar
 	rl->emit_arg = arg;
 }
 
-/* One line of this second's allowance, or false when it is spent. */
+int
+refusal_log_wake_fd(const struct refusal_log *rl)
+{
+	return rl->wakefd;
+}
+
+/* One line of this second's allowance (by the consumer's clock), or false when it is spent. */
 static bool
 line_take(struct refusal_log *rl, uint64_t now_ms)
 {
-	uint64_t sec = now_ms / 1000, cur = atomic_load(&rl->budget), next;
+	uint64_t sec = now_ms / 1000;
 
-	do {
-		/* Threads may pass slightly older times: those spend the current second. */
-		if (sec > cur >> BUDGET_SHIFT)
-			next = sec << BUDGET_SHIFT | 1;
-		else if ((cur & BUDGET_MASK) < rl->max_lines)
-			next = cur + 1;
-		else
-			return false;
-	} while (!atomic_compare_exchange_weak(&rl->budget, &cur, next));
+	if (sec > rl->budget_sec) {
+		rl->budget_sec = sec;
+		rl->budget_used = 0;
+	}
+	if (rl->budget_used >= rl->max_lines)
+		return false;
+	rl->budget_used++;
 	return true;
-}
-
-static void
-source_key(const struct sockaddr *sa, uint8_t addr[16], uint8_t *kind)
-{
-	memset(addr, 0, 16);
-	/* Not IP (a Unix peer, or none known): all zero, one "local" source. */
-	*kind = sa != NULL && addr_to_v6(sa, addr) == 0 ? SLOT_IP : SLOT_LOCAL;
 }
 
 static void
@@ -171,15 +192,21 @@ source_format(const uint8_t addr[16], uint8_t kind, char *buf, size_t size)
 		inet_ntop(AF_INET6, addr, buf, (socklen_t)size);
 }
 
+/* The peer as it came, with its port: "192.0.2.1:7", "[2001:db8::1]:7", "local". */
 static void
-peer_format(const struct sockaddr *sa, char *buf, size_t size)
+peer_format(const struct record *rec, char *buf, size_t size)
 {
-	if (sa != NULL && sa->sa_family == AF_INET)
-		addr_format(sa, sizeof(struct sockaddr_in), buf, size);
-	else if (sa != NULL && sa->sa_family == AF_INET6)
-		addr_format(sa, sizeof(struct sockaddr_in6), buf, size);
-	else
+	char host[INET6_ADDRSTRLEN];
+
+	if (rec->family == AF_INET) {
+		inet_ntop(AF_INET, rec->addr + 12, host, sizeof(host));
+		snprintf(buf, size, "%s:%u", host, rec->port);
+	} else if (rec->family == AF_INET6) {
+		inet_ntop(AF_INET6, rec->addr, host, sizeof(host));
+		snprintf(buf, size, "[%s]:%u", host, rec->port);
+	} else {
 		snprintf(buf, size, "local");
+	}
 }
 
 static struct slot *
@@ -231,77 +258,136 @@ emit_line(struct refusal_log *rl, const struct line *l, const char *peer, bool f
 	    ECHOD_MSGID_REFUSED_SUMMARY, fields, msg);
 }
 
+static void
+record_fill(struct record *rec, const struct sockaddr *peer, enum refusal_reason why,
+    const char *listener_name, uint64_t now_ms)
+{
+	size_t n;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->now_ms = now_ms;
+	rec->reason = (uint8_t)why;
+	/* Not IP (a Unix peer, or none known): all zero, one "local" source. */
+	if (peer != NULL && addr_to_v6(peer, rec->addr) == 0) {
+		rec->family = (uint8_t)peer->sa_family;
+		rec->port = peer->sa_family == AF_INET ?
+		    ntohs(((const struct sockaddr_in *)(const void *)peer)->sin_port) :
+		    ntohs(((const struct sockaddr_in6 *)(const void *)peer)->sin6_port);
+	} else {
+		memset(rec->addr, 0, sizeof(rec->addr));
+	}
+	if (listener_name == NULL)
+		listener_name = "(unknown)";
+	n = strnlen(listener_name, LISTENER_LEN - 1);
+	memcpy(rec->listener, listener_name, n);
+}
+
 /*
- * The hot path, called by workers in a flood: a hash, a trylock and a scan of
- * 8 slots. trylock rather than lock: a worker waiting on another worker's
- * logging would slow echo traffic exactly when under attack; the critical
- * sections are a few dozen instructions, so a busy lock is rare, and what it
- * costs is one refusal told about by the next warning instead of its own line.
+ * The hot path, called by workers in a flood: fill a record on the stack,
+ * push it (a compare-and-swap), and at most once per re-arm a write to the
+ * eventfd. No lock, no allocation, no line written here: a worker must never
+ * wait on logging. No room in the queue: counted for the next warning.
  */
 void
 refusal_log_note(struct refusal_log *rl, const struct sockaddr *peer, enum refusal_reason why,
     const char *listener_name, uint64_t now_ms)
 {
-	uint8_t key[18];
-	struct slot *group, *s;
-	pthread_mutex_t *mu;
-	struct line l;
-	size_t g;
+	struct record rec;
 
 	if ((unsigned)why >= REFUSAL_COUNT)
 		return;
-	/* Nothing would be written: skip the table, not worth a lock. */
+	/* Nothing would be written: not worth a record. */
 	if (rl->emit == default_emit && !log_enabled(LOG_NOTICE))
 		return;
-	source_key(peer, key, &key[16]);
-	key[17] = (uint8_t)why;
-	g = (size_t)(siphash24(rl->hashkey, key, sizeof(key)) % rl->ngroups);
-	group = &rl->slots[g * GROUP_SLOTS];
-	mu = &rl->stripes[g % NSTRIPES];
-	if (pthread_mutex_trylock(mu) != 0)
-		goto unlogged;
-	s = slot_find(group, key, key[16], key[17]);
-	if (s != NULL && (s->counted > 0 || now_ms < s->window_end)) {
+	record_fill(&rec, peer, why, listener_name, now_ms);
+	if (!mpsc_ring_push(rl->queue, &rec)) {
+		atomic_fetch_add_explicit(&rl->unlogged, 1, memory_order_relaxed);
+		return;
+	}
+	/*
+	 * Pairs with the fence in refusal_log_drain(): either this thread sees
+	 * wake_sent cleared and wakes the consumer, or the consumer, having
+	 * cleared it, sees this record. The plain load first keeps a flood off
+	 * the flag's cache line once it is set.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!atomic_load_explicit(&rl->wake_sent, memory_order_relaxed) &&
+	    !atomic_exchange(&rl->wake_sent, true))
+		(void)eventfd_write(rl->wakefd, 1);
+}
+
+/* The table work for one record: its first line, or one more counted for its summary. */
+static void
+record_take(struct refusal_log *rl, const struct record *rec, uint64_t now_ms)
+{
+	uint8_t key[18], kind = rec->family != AF_UNSPEC ? SLOT_IP : SLOT_LOCAL;
+	struct slot *group, *s;
+	char text[ADDR_STRLEN];
+	struct line l;
+
+	memcpy(key, rec->addr, 16);
+	key[16] = kind;
+	key[17] = rec->reason;
+	group = &rl->slots[(size_t)(siphash24(rl->hashkey, key, sizeof(key)) % rl->ngroups) *
+	    GROUP_SLOTS];
+	s = slot_find(group, rec->addr, kind, rec->reason);
+	if (s != NULL && (s->counted > 0 || rec->now_ms < s->window_end)) {
 		s->counted++;
-		pthread_mutex_unlock(mu);
 		return;
 	}
 	if (s == NULL)
-		s = slot_take(group, now_ms);
+		s = slot_take(group, rec->now_ms);
 	/* No line, no slot: the next refusal of this pair tries for a first line again. */
 	if (s == NULL || !line_take(rl, now_ms)) {
-		pthread_mutex_unlock(mu);
-		goto unlogged;
+		atomic_fetch_add_explicit(&rl->unlogged, 1, memory_order_relaxed);
+		return;
 	}
-	memcpy(s->addr, key, 16);
-	s->kind = key[16];
-	s->reason = key[17];
-	s->window_end = now_ms + REFUSAL_WINDOW_MS;
+	memcpy(s->addr, rec->addr, 16);
+	s->kind = kind;
+	s->reason = rec->reason;
+	s->window_end = rec->now_ms + REFUSAL_WINDOW_MS;
 	s->counted = 0;
-	snprintf(s->listener, sizeof(s->listener), "%s",
-	    listener_name != NULL ? listener_name : "(unknown)");
+	memcpy(s->listener, rec->listener, sizeof(s->listener));
 	l = (struct line){ .kind = s->kind, .reason = s->reason, .count = 1 };
 	memcpy(l.addr, s->addr, 16);
 	memcpy(l.listener, s->listener, sizeof(l.listener));
-	pthread_mutex_unlock(mu);
-	{
-		char text[ADDR_STRLEN];
-
-		peer_format(peer, text, sizeof(text));
-		emit_line(rl, &l, text, true);
-	}
-	return;
-unlogged:
-	atomic_fetch_add_explicit(&rl->unlogged, 1, memory_order_relaxed);
+	peer_format(rec, text, sizeof(text));
+	emit_line(rl, &l, text, true);
 }
 
-/* End the due windows of one group; the summaries to write go to out. Returns how many. */
-static int
-group_expire(struct refusal_log *rl, struct slot *group, uint64_t now_ms,
-    struct line out[GROUP_SLOTS])
+void
+refusal_log_drain(struct refusal_log *rl, uint64_t now_ms)
 {
-	int n = 0;
+	size_t max = mpsc_ring_capacity(rl->queue);
+	struct record rec;
+	eventfd_t v;
 
+	(void)eventfd_read(rl->wakefd, &v);
+	/*
+	 * Re-arm the wake-up at most once per REFUSAL_WAKE_MS: in a flood the
+	 * workers write the eventfd about once per period, not once per refusal.
+	 */
+	if (atomic_load_explicit(&rl->wake_sent, memory_order_relaxed) && now_ms >= rl->rearm_ms) {
+		atomic_store(&rl->wake_sent, false);
+		atomic_thread_fence(memory_order_seq_cst);
+		rl->rearm_ms = now_ms + REFUSAL_WAKE_MS;
+	}
+	/* At most one queue's worth: producers refilling it cannot keep this thread here. */
+	for (size_t i = 0; i < max && mpsc_ring_pop(rl->queue, &rec); i++)
+		record_take(rl, &rec, now_ms);
+}
+
+uint64_t
+refusal_log_next_ms(const struct refusal_log *rl)
+{
+	return atomic_load_explicit(&rl->wake_sent, memory_order_relaxed) ? rl->rearm_ms :
+	    UINT64_MAX;
+}
+
+/* End the due windows of one group, writing their summaries. */
+static void
+group_expire(struct refusal_log *rl, struct slot *group, uint64_t now_ms)
+{
 	for (int i = 0; i < GROUP_SLOTS; i++) {
 		struct slot *s = &group[i];
 
@@ -312,11 +398,12 @@ group_expire(struct refusal_log *rl, struct slot *group, uint64_t now_ms,
 			continue;
 		}
 		if (line_take(rl, now_ms)) {
-			out[n] = (struct line){ .kind = s->kind, .reason = s->reason,
+			struct line l = { .kind = s->kind, .reason = s->reason,
 			    .count = s->counted };
-			memcpy(out[n].addr, s->addr, 16);
-			memcpy(out[n].listener, s->listener, sizeof(out[n].listener));
-			n++;
+
+			memcpy(l.addr, s->addr, 16);
+			memcpy(l.listener, s->listener, sizeof(l.listener));
+			emit_line(rl, &l, NULL, false);
 		} else {
 			atomic_fetch_add_explicit(&rl->unlogged, s->counted, memory_order_relaxed);
 		}
@@ -324,29 +411,20 @@ group_expire(struct refusal_log *rl, struct slot *group, uint64_t now_ms,
 		s->counted = 0;
 		s->window_end = now_ms + REFUSAL_WINDOW_MS;
 	}
-	return n;
 }
 
 /*
- * Walks the whole table, a group at a time under its stripe's lock: for the
- * default capacities a few thousand slots a second, nothing next to echoing.
+ * Drains the queue, then walks the whole table: for the default capacities a
+ * few thousand slots a second, nothing next to echoing.
  */
 void
 refusal_log_tick(struct refusal_log *rl, uint64_t now_ms)
 {
-	struct line due[GROUP_SLOTS];
 	uint64_t n;
 
-	for (size_t g = 0; g < rl->ngroups; g++) {
-		pthread_mutex_t *mu = &rl->stripes[g % NSTRIPES];
-		int k;
-
-		pthread_mutex_lock(mu);
-		k = group_expire(rl, &rl->slots[g * GROUP_SLOTS], now_ms, due);
-		pthread_mutex_unlock(mu);
-		for (int i = 0; i < k; i++)
-			emit_line(rl, &due[i], NULL, false);
-	}
+	refusal_log_drain(rl, now_ms);
+	for (size_t g = 0; g < rl->ngroups; g++)
+		group_expire(rl, &rl->slots[g * GROUP_SLOTS], now_ms);
 	n = atomic_exchange(&rl->unlogged, 0);
 	if (n > 0) {
 		char f_count[48], msg[256];
@@ -354,7 +432,8 @@ refusal_log_tick(struct refusal_log *rl, uint64_t now_ms)
 
 		snprintf(f_count, sizeof(f_count), "ECHOD_REFUSALS=%" PRIu64, n);
 		snprintf(msg, sizeof(msg), "%" PRIu64 " refusal%s not logged: over %u lines a "
-		    "second, or too many sources at once", n, n == 1 ? "" : "s", rl->max_lines);
+		    "second, too many sources at once, or the queue full", n, n == 1 ? "" : "s",
+		    rl->max_lines);
 		rl->emit(rl->emit_arg, LOG_WARNING, ECHOD_MSGID_REFUSALS_UNLOGGED, fields, msg);
 	}
 }

@@ -33,7 +33,8 @@ const char *refusal_reason_name(enum refusal_reason why);
  * port is not part of it); every non-IP peer (AF_UNIX, NULL) is one source,
  * "local". Lines, all at LOG_NOTICE but the last:
  *
- *  - first refusal of (source, reason), logged at once: ECHOD_PEER (the peer
+ *  - first refusal of (source, reason), logged when the control thread takes
+ *    it from the queue (refusal_log_drain()): ECHOD_PEER (the peer
  *    with its port), ECHOD_SOURCE, ECHOD_LIMIT (reason name), ECHOD_LISTENER,
  *    ECHOD_REFUSALS=1; MESSAGE_ID=ECHOD_MSGID_REFUSED. Later refusals of the
  *    pair are counted, not logged.
@@ -47,40 +48,72 @@ const char *refusal_reason_name(enum refusal_reason why);
  *    above told about; ECHOD_MSGID_REFUSALS_UNLOGGED.
  *
  * Bounds against a spoofed flood: first and summary lines share a budget of
- * max_lines_per_second (by now_ms / 1000); a refusal that finds the budget
- * spent, or no free slot in the fixed table, or the table's lock busy, is
- * only counted, and the next tick's warning says how many. So at most
- * max_lines_per_second + 1 lines a second when ticked once a second, and
- * every refusal is told about exactly once: in a first line, a summary, or
- * a warning. Pending summaries are lost at refusal_log_free().
+ * max_lines_per_second (by the control thread's now_ms / 1000); a refusal
+ * that finds the budget spent, or no free slot in the fixed table, or no room
+ * in the queue, is only counted, and the next tick's warning says how many.
+ * So at most max_lines_per_second + 1 lines a second when ticked once a
+ * second, and every refusal is told about exactly once: in a first line, a
+ * summary, or a warning. Pending summaries, and records still queued, are
+ * lost at refusal_log_free().
+ *
+ * Threads: workers only queue. refusal_log_note() copies the refusal into a
+ * fixed-size record (the peer's address as 16 octets, its family and port,
+ * the reason, the listener's name copied, so that a reload freeing the
+ * listener cannot leave it dangling, and now_ms) and pushes it on a bounded
+ * lock-free multi-producer single-consumer ring of REFUSAL_QUEUE_LEN records
+ * (mpsc_ring.h); a full ring counts it as unlogged. The consumer, the
+ * control thread, does all the table work and writes every line, in
+ * refusal_log_drain() and refusal_log_tick(). It is woken through an
+ * eventfd written at most once per re-arm; it re-arms no more often than
+ * every REFUSAL_WAKE_MS, so a flood costs the workers about one write(2) per
+ * period, not one per refusal, and first lines come within REFUSAL_WAKE_MS
+ * (at worst with the next tick).
  */
+#define REFUSAL_QUEUE_LEN	1024
+#define REFUSAL_WAKE_MS		100
+
 struct refusal_log;
 
 /*
  * The table holds capacity (rounded up to a multiple of 8) (source, reason)
- * pairs, allocated here once: noting allocates nothing. The hash key comes
- * from getrandom(2). Returns NULL with errno EINVAL (capacity 0 or over
- * 16777216, max_lines_per_second 0), ENOMEM or getrandom()'s errno.
+ * pairs and a queue of REFUSAL_QUEUE_LEN records, allocated here once, and
+ * an eventfd: noting allocates nothing. The hash key comes from getrandom(2).
+ * Returns NULL with errno EINVAL (capacity 0 or over 16777216,
+ * max_lines_per_second 0), ENOMEM, or eventfd()'s or getrandom()'s errno.
  */
 struct refusal_log *refusal_log_new(size_t capacity, unsigned max_lines_per_second);
 void	refusal_log_free(struct refusal_log *rl);
 
 /*
- * Any thread, any time. listener_name is copied (truncated to 63 bytes); it
- * may be NULL. now_ms: CLOCK_MONOTONIC in milliseconds. Never blocks on a
- * lock: when another thread holds the part of the table needed, the refusal is
- * counted for the next warning instead (a worker must never wait on logging).
+ * Any thread, any time (the workers). listener_name is copied (truncated to
+ * 63 bytes); it may be NULL. now_ms: CLOCK_MONOTONIC in milliseconds. Never
+ * blocks, never allocates, writes no line: it queues a record for the
+ * consumer, or counts the refusal for the next warning when the queue is
+ * full (a worker must never wait on logging).
  */
 void	refusal_log_note(struct refusal_log *rl, const struct sockaddr *peer,
 	    enum refusal_reason why, const char *listener_name, uint64_t now_ms);
 
-/* One thread, about once a second: due summaries, then the warning if any. */
+/*
+ * The consumer's side: one thread at a time (the control thread), never two
+ * at once. refusal_log_wake_fd() is readable when records were queued since
+ * the wake-up was last re-armed: watch it and call refusal_log_drain(), which
+ * takes the queued records (first lines, counts for summaries) and re-arms
+ * when REFUSAL_WAKE_MS have passed since the last re-arm;
+ * refusal_log_next_ms() is when to call it again to re-arm (UINT64_MAX: no
+ * need).
+ */
+int	refusal_log_wake_fd(const struct refusal_log *rl);
+void	refusal_log_drain(struct refusal_log *rl, uint64_t now_ms);
+uint64_t refusal_log_next_ms(const struct refusal_log *rl);
+
+/* The consumer, about once a second: drains, due summaries, then the warning if any. */
 void	refusal_log_tick(struct refusal_log *rl, uint64_t now_ms);
 
 /*
  * Where lines go: by default log_struct(priority, message_id, fields, "%s",
- * message). A seam for tests (the stderr back end prints no fields); may be
- * called from several threads at once. Set it before any note.
+ * message). A seam for tests (the stderr back end prints no fields); called
+ * by the consumer only. Set it before any note.
  */
 typedef void refusal_log_emit_fn(void *arg, int priority, const char *message_id,
 	    const char *const *fields, const char *message);

@@ -31,7 +31,7 @@
 #include "snapshot.h"
 #include "worker.h"
 
-/* STATUS= and the refusal log's summaries: at most once a second. */
+/* STATUS= and the refusal log's summaries (and a drain of its queue): once a second. */
 #define STATUS_INTERVAL_MS 1000
 /*
  * The refusal log: (source, reason) pairs remembered at once (a flood of
@@ -96,7 +96,7 @@ server_free(struct server *s)
 	pthread_mutex_lock(&s->listeners_lock);
 	listener_set_clear(&s->listeners);
 	pthread_mutex_unlock(&s->listeners_lock);
-	/* After the workers, who note refusals in it. */
+	/* After the workers, who note refusals in it; its eventfd leaves the loop with it. */
 	refusal_log_free(s->refusals);
 	if (s->sigfd != -1)
 		close(s->sigfd);
@@ -241,7 +241,11 @@ server_tick(struct server *s, uint64_t now)
 
 	if (now >= s->next_status_ms)
 		status_tick(s, now, reloading);
+	/* The refusal queue's wake-up, due to be re-armed (refusal_log.h). */
+	if (now >= refusal_log_next_ms(s->refusals))
+		refusal_log_drain(s->refusals, now);
 	next = earliest(s->next_status_ms, control_tick(s->control, now));
+	next = earliest(next, refusal_log_next_ms(s->refusals));
 	if (reloading)
 		next = earliest(next, now + RELOAD_POLL_MS);
 	if (s->watchdog_ms == 0)
@@ -251,6 +255,15 @@ server_tick(struct server *s, uint64_t now)
 		s->next_watchdog_ms = now + s->watchdog_ms;
 	}
 	return earliest(next, s->next_watchdog_ms);
+}
+
+/* Workers queued refusals: their first lines are written here, in the control thread. */
+static void
+refusal_wake_cb(int fd, uint32_t events, void *arg)
+{
+	struct server *s = arg;
+
+	refusal_log_drain(s->refusals, loop_now(s->loop));
 }
 
 /* The control loop's hook: after every batch of events and at the deadline it asks for. */
@@ -422,6 +435,10 @@ server_run(struct server *s)
 		log_warn("signalfd");
 		return -1;
 	}
+	/* Without it, queued refusals still come out with the once-a-second tick. */
+	if (loop_add(s->loop, &s->refusal_watcher, refusal_log_wake_fd(s->refusals), EPOLLIN,
+	    refusal_wake_cb, s) == -1)
+		log_warn("refusal log: cannot watch its eventfd; first lines wait for the tick");
 	/* Every worker is a thread of its own; this one, the main one, is the control thread. */
 	for (size_t i = 0; i < s->nworkers; i++) {
 		if (worker_start(s->workers[i]) == -1) {

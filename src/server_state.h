@@ -45,6 +45,7 @@ struct server {
 	pthread_mutex_t listeners_lock;
 	uint64_t started_ms;		/* CLOCK_MONOTONIC, for the uptime */
 	struct refusal_log *refusals;	/* refused clients, logged rate-limited */
+	struct watcher refusal_watcher;	/* its queue's eventfd: records to drain */
 	uint64_t next_refusal_tick_ms;
 	bool activated;			/* systemd passed sockets at start */
 	struct report unserved;		/* configured listeners not open, for status */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -112,6 +113,15 @@ peer(const char *text, int port)
 
 #define SA(ss) ((const struct sockaddr *)&(ss))
 
+/* A worker's note, then the control thread's drain at the same time: the lines it writes. */
+static void
+note_drained(struct refusal_log *rl, const struct sockaddr *sa, enum refusal_reason why,
+    const char *listener, uint64_t now_ms)
+{
+	refusal_log_note(rl, sa, why, listener, now_ms);
+	refusal_log_drain(rl, now_ms);
+}
+
 /*
  * The n-th of a stream of distinct spoofed sources: odd ones IPv6, even ones
  * IPv4. Built by hand: Check's assertions allocate (they report each point).
@@ -189,6 +199,9 @@ START_TEST(first_refusal_logged_once_with_fields)
 	const struct kept *k = &cap.kept[0];
 
 	refusal_log_note(rl, SA(a), REFUSAL_ACL, "udp 127.0.0.1:7", T0);
+	/* Workers only queue: nothing is written until the control thread drains. */
+	ck_assert_int_eq(cap.lines, 0);
+	refusal_log_drain(rl, T0);
 	ck_assert_int_eq(cap.lines, 1);
 	ck_assert_int_eq(k->priority, LOG_NOTICE);
 	ck_assert_str_eq(k->msgid, ECHOD_MSGID_REFUSED);
@@ -200,21 +213,21 @@ START_TEST(first_refusal_logged_once_with_fields)
 	ck_assert_ptr_nonnull(strstr(k->message, "192.0.2.1:40000"));
 
 	/* The same source (another port, the same address mapped): counted, not logged. */
-	refusal_log_note(rl, SA(a2), REFUSAL_ACL, "udp 127.0.0.1:7", T0 + 1);
-	refusal_log_note(rl, SA(mapped), REFUSAL_ACL, "tcp [::]:7", T0 + 2);
+	note_drained(rl, SA(a2), REFUSAL_ACL, "udp 127.0.0.1:7", T0 + 1);
+	note_drained(rl, SA(mapped), REFUSAL_ACL, "tcp [::]:7", T0 + 2);
 	refusal_log_tick(rl, T0 + 1000);
 	ck_assert_int_eq(cap.lines, 1);
 
 	/* Another reason of that source, another source: each a first line. */
-	refusal_log_note(rl, SA(a), REFUSAL_CONNECTION_RATE, "tcp 127.0.0.1:7", T0 + 3);
+	note_drained(rl, SA(a), REFUSAL_CONNECTION_RATE, "tcp 127.0.0.1:7", T0 + 3);
 	ck_assert_int_eq(cap.lines, 2);
 	assert_field(&cap.kept[1], "ECHOD_LIMIT", "connection_rate");
-	refusal_log_note(rl, SA(b), REFUSAL_ACL, "tcp [::]:7", T0 + 4);
+	note_drained(rl, SA(b), REFUSAL_ACL, "tcp [::]:7", T0 + 4);
 	ck_assert_int_eq(cap.lines, 3);
 	assert_field(&cap.kept[2], "ECHOD_PEER", "[2001:db8::1]:5");
 	assert_field(&cap.kept[2], "ECHOD_SOURCE", "2001:db8::1");
 	/* A Unix peer (or none) is one source, "local". */
-	refusal_log_note(rl, NULL, REFUSAL_MAX_CONNECTIONS, "unix /run/echod/echo.sock", T0 + 5);
+	note_drained(rl, NULL, REFUSAL_MAX_CONNECTIONS, "unix /run/echod/echo.sock", T0 + 5);
 	ck_assert_int_eq(cap.lines, 4);
 	assert_field(&cap.kept[3], "ECHOD_PEER", "local");
 	assert_field(&cap.kept[3], "ECHOD_LIMIT", "max_connections");
@@ -238,6 +251,7 @@ START_TEST(default_emitter_writes_stderr)
 	dup2(fd, STDERR_FILENO);
 	for (int i = 0; i < 100; i++)
 		refusal_log_note(rl, SA(a), REFUSAL_DATAGRAM_RATE, "udp 127.0.0.1:7", T0 + i);
+	refusal_log_drain(rl, T0 + 100);
 	/* Below the level: nothing at all, not even counted for a warning. */
 	log_init(LOG_TARGET_STDERR, LOG_WARNING);
 	refusal_log_note(rl, SA(a), REFUSAL_OVERSIZE, "udp 127.0.0.1:7", T0 + 100);
@@ -264,7 +278,7 @@ START_TEST(later_refusals_summarised_once_a_minute)
 	struct sockaddr_storage a = peer("192.0.2.9", 1234);
 	const struct kept *k;
 
-	refusal_log_note(rl, SA(a), REFUSAL_CONNECTION_RATE, "tcp 127.0.0.1:7", T0);
+	note_drained(rl, SA(a), REFUSAL_CONNECTION_RATE, "tcp 127.0.0.1:7", T0);
 	for (int i = 0; i < 1000; i++)
 		refusal_log_note(rl, SA(a), REFUSAL_CONNECTION_RATE, "tcp 127.0.0.1:7",
 		    T0 + 1 + (uint64_t)i * 50);
@@ -294,7 +308,7 @@ START_TEST(later_refusals_summarised_once_a_minute)
 	/* A quiet window ends the pair: no line, and the next refusal is a first again. */
 	refusal_log_tick(rl, T0 + 3 * REFUSAL_WINDOW_MS);
 	ck_assert_int_eq(cap.lines, 3);
-	refusal_log_note(rl, SA(a), REFUSAL_CONNECTION_RATE, "tcp 127.0.0.1:7",
+	note_drained(rl, SA(a), REFUSAL_CONNECTION_RATE, "tcp 127.0.0.1:7",
 	    T0 + 3 * REFUSAL_WINDOW_MS + 1);
 	ck_assert_int_eq(cap.lines, 4);
 	ck_assert_str_eq(cap.kept[3].msgid, ECHOD_MSGID_REFUSED);
@@ -319,6 +333,9 @@ START_TEST(spoofed_flood_bounded)
 
 		t = T0 + (uint64_t)i * FLOOD_SECONDS * 1000 / FLOOD_NOTES;
 		refusal_log_note(rl, SA(ss), REFUSAL_DATAGRAM_RATE, "udp 127.0.0.1:7", t);
+		/* The control thread drains meanwhile, well before the queue is full. */
+		if (i % 100 == 99)
+			refusal_log_drain(rl, t);
 	}
 	ck_assert_int_eq(alloc_count_stop(), 0);
 	ck_assert_int_le(cap.lines, FLOOD_SECONDS * FLOOD_LINES);
@@ -339,7 +356,66 @@ START_TEST(spoofed_flood_bounded)
 }
 END_TEST
 
-/* Two workers note while a third thread ticks: fake time moves with the ticks. */
+/*
+ * No drain while more than a queue's worth is noted: the ones with no room
+ * are counted for the warning, the rest summarised: each told about once.
+ */
+START_TEST(full_queue_counted)
+{
+	struct refusal_log *rl = new_captured(256, 100);
+	struct sockaddr_storage a = peer("192.0.2.77", 7);
+
+	alloc_count_start();
+	for (int i = 0; i < REFUSAL_QUEUE_LEN + 5; i++)
+		refusal_log_note(rl, SA(a), REFUSAL_ACL, "udp 127.0.0.1:7", T0 + (uint64_t)i);
+	ck_assert_int_eq(alloc_count_stop(), 0);
+	ck_assert_int_eq(cap.lines, 0);
+	refusal_log_tick(rl, T0 + 2000);
+	ck_assert_int_eq(cap.lines, 2);
+	ck_assert_str_eq(cap.kept[0].msgid, ECHOD_MSGID_REFUSED);
+	ck_assert_str_eq(cap.kept[1].msgid, ECHOD_MSGID_REFUSALS_UNLOGGED);
+	assert_field(&cap.kept[1], "ECHOD_REFUSALS", "5");
+	refusal_log_tick(rl, T0 + REFUSAL_WINDOW_MS);
+	ck_assert_int_eq(cap.lines, 3);
+	ck_assert_uint_eq(cap.summarised, REFUSAL_QUEUE_LEN - 1);
+	ck_assert_uint_eq(cap.first + cap.summarised + cap.unlogged, REFUSAL_QUEUE_LEN + 5);
+	refusal_log_free(rl);
+}
+END_TEST
+
+/* The eventfd: readable once something is queued, quiet again after a drain. */
+START_TEST(wake_fd_readable_when_queued)
+{
+	struct refusal_log *rl = new_captured(256, 100);
+	struct sockaddr_storage a = peer("192.0.2.78", 7);
+	struct pollfd pfd = { .fd = refusal_log_wake_fd(rl), .events = POLLIN };
+
+	ck_assert_int_ge(pfd.fd, 0);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	refusal_log_note(rl, SA(a), REFUSAL_ACL, "udp 127.0.0.1:7", T0);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 1);
+	refusal_log_drain(rl, T0);
+	ck_assert_int_eq(cap.lines, 1);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	/* Re-armed at that drain: the next record wakes the consumer at once... */
+	refusal_log_note(rl, SA(a), REFUSAL_OVERSIZE, "udp 127.0.0.1:7", T0 + 1);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 1);
+	refusal_log_drain(rl, T0 + 1);
+	ck_assert_int_eq(cap.lines, 2);
+	/* ...but that drain does not re-arm (too soon): a burst writes the eventfd no more. */
+	ck_assert_uint_eq(refusal_log_next_ms(rl), T0 + REFUSAL_WAKE_MS);
+	for (int i = 0; i < 100; i++)
+		refusal_log_note(rl, SA(a), REFUSAL_SOURCE_PORT, "udp 127.0.0.1:7", T0 + 2);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	/* The re-arm deadline drains them; after it nothing is pending. */
+	refusal_log_drain(rl, T0 + REFUSAL_WAKE_MS);
+	ck_assert_int_eq(cap.lines, 3);
+	ck_assert_uint_eq(refusal_log_next_ms(rl), UINT64_MAX);
+	refusal_log_free(rl);
+}
+END_TEST
+
+/* Two workers note while a third thread ticks (the consumer): fake time moves with the ticks. */
 #define THREAD_NOTES	100000
 #define THREAD_SOURCES	500
 
@@ -416,6 +492,8 @@ refusal_log_suite(void)
 	tcase_add_test(tc, first_refusal_logged_once_with_fields);
 	tcase_add_test(tc, default_emitter_writes_stderr);
 	tcase_add_test(tc, later_refusals_summarised_once_a_minute);
+	tcase_add_test(tc, full_queue_counted);
+	tcase_add_test(tc, wake_fd_readable_when_queued);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(load, 60);
 	tcase_add_test(load, spoofed_flood_bounded);

@@ -381,8 +381,9 @@ assert_refusal_seen(struct echod_proc *p, const char *listener, const char *prot
 	ck_assert_uint_ge(strtoull(strstr(metrics, series) + strlen(series), NULL, 10), 1);
 	/*
 	 * And the refusal log said so: its first line for this source and
-	 * reason, or, had the log's lock been busy (its once-a-second tick), the
-	 * tick's warning that counts it (refusal_log.h: told about exactly once).
+	 * reason, written by the control thread once it takes the worker's record
+	 * from the queue, or, had the queue been full, the tick's warning that
+	 * counts it (refusal_log.h: told about exactly once).
 	 */
 	snprintf(line, sizeof(line), " on %s: %s (", listener, reason);
 	err[0] = '\0';
