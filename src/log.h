@@ -23,7 +23,8 @@ enum log_target {
 /*
  * The refusal log (refusal_log.h): the first refusal of a source for a
  * reason, the summary of the refusals counted since, and the count of
- * refusals no line told about (the line bound was hit).
+ * refusals no line told about (the line bound was hit, or the workers'
+ * queue to the control thread was full).
  */
 #define ECHOD_MSGID_REFUSED		"05f201104e1640d68fef835cf409241a"
 #define ECHOD_MSGID_REFUSED_SUMMARY	"70a725cb9af945df823b5b04ec3d2335"
