@@ -19,7 +19,6 @@
 
 #include "acl.h"
 #include "budget.h"
-#include "config.h"
 #include "guard.h"
 #include "loop.h"
 #include "refusal_log.h"
