@@ -18,8 +18,8 @@
 #define UDP_SLOT_SIZE	65536
 /*
  * In: the destination address (pktinfo), and what a handler asked the
- * socket for (apply.c: set_view()): a STAMP one the receive time, TTL and
- * TOS, an echo reflecting DSCP the TOS. A dual-stack
+ * socket for (apply.c: set_view()): a timestamping one the receive time,
+ * TTL and TOS, one reflecting DSCP the TOS. A dual-stack
  * socket may be given both families' (an IPv4-mapped packet gets
  * IPV6_PKTINFO and IP_TTL/IP_TOS): room for every one, and two more. A full
  * buffer sets MSG_CTRUNC and drops cmsgs; a handler must cope with one lost,
@@ -195,7 +195,7 @@ datagram_local(void *arg, struct sockaddr_storage *ss)
 /*
  * The guard's verdict on one datagram, under its handler's rules (h NULL:
  * everyone, the top-level minimum source port, echo buckets). A reply is
- * charged at least h->min_charge octets (a STAMP base packet).
+ * charged at least h->min_charge octets (a reply may be longer than its request).
  */
 static enum guard_verdict
 datagram_admit(struct udp_worker *uw, const struct guard_policy *policy,
@@ -287,7 +287,7 @@ batch_send(struct udp_watch *watch, struct udp_batch *b, size_t k)
 	int fd = watch->w.fd;
 	size_t done = 0;
 
-	/* Just before sending: a STAMP reply's T3 is read here, one reading each. */
+	/* Just before sending, in sending order: a handler's last word (a send timestamp). */
 	for (size_t i = 0; i < k; i++)
 		if (b->pending[i].before_send != NULL)
 			b->pending[i].before_send(&b->pending[i]);
