@@ -25,6 +25,8 @@
 #include "stats.h"
 #include "view.h"
 
+struct echod_limits;	/* config.h's: read once, by stream_shared_set_limits() */
+
 /* Limits shared by every worker; the reload path stores new values. */
 struct stream_shared {
 	_Atomic long max_connections;

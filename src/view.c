@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "config.h"
 #include "dgram_conf.h"
 #include "view.h"
 

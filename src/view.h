@@ -9,8 +9,12 @@
 #include <sys/socket.h>
 
 #include "acl.h"
-#include "config.h"
 #include "dgram.h"
+#include "proto.h"
+
+/* config.h's: a view points into a configuration, the data plane never looks inside. */
+struct echod_config;
+struct listener_spec;
 
 /* One part of the local addresses a socket receives: one address, or all of a family. */
 struct local_part {
