@@ -294,6 +294,18 @@ listener_is_stream(const struct listener *l)
 	return !proto_is_datagram(l->spec.proto);
 }
 
+bool
+listener_is_tcp(const struct listener *l)
+{
+	return l->spec.proto == PROTO_TCP;
+}
+
+uint16_t
+listener_local_port(const struct listener *l)
+{
+	return l->spec.proto == PROTO_UNIX ? 0 : (uint16_t)l->spec.port;
+}
+
 void
 listener_hold(struct listener *l)
 {

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "addr.h"
 #include "config.h"
@@ -89,6 +90,10 @@ void	listener_prepare_tos(int fd, bool on);
 int	listener_unlink_stale(const char *path);
 
 bool	listener_is_stream(const struct listener *l);
+/* A TCP one (not Unix): its connections get TCP_NODELAY. */
+bool	listener_is_tcp(const struct listener *l);
+/* The port a tcp/udp/stamp socket is bound to (0: Unix). */
+uint16_t listener_local_port(const struct listener *l);
 void	listener_hold(struct listener *l);
 /* Drop a reference; the last one closes the socket and frees the listener. */
 void	listener_release(struct listener *l);

@@ -19,12 +19,13 @@
 
 #include "acl.h"
 #include "budget.h"
-#include "config.h"
 #include "guard.h"
 #include "loop.h"
 #include "refusal_log.h"
 #include "stats.h"
 #include "view.h"
+
+struct echod_limits;	/* config.h's: read once, by stream_shared_set_limits() */
 
 /* Limits shared by every worker; the reload path stores new values. */
 struct stream_shared {

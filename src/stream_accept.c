@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "config.h"
 #include "log.h"
 #include "stream.h"
 

@@ -6,10 +6,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dscp.h"
+#include "dgram.h"
 #include "log.h"
 #include "udp.h"
-#include "udp_stamp.h"
 
 /* Datagrams per recvmmsg()/sendmmsg(): one system call each way for many echoes. */
 #define UDP_BATCH	16
@@ -18,11 +17,12 @@
 /* Any IPv4 or IPv6 datagram fits (65507 and 65527 payload bytes): never truncated. */
 #define UDP_SLOT_SIZE	65536
 /*
- * In: the destination address (pktinfo), on a socket serving STAMP the
- * receive time, TTL and TOS, on one reflecting DSCP the TOS. A dual-stack
+ * In: the destination address (pktinfo), and what a handler asked the
+ * socket for (apply.c: set_view()): a timestamping one the receive time,
+ * TTL and TOS, one reflecting DSCP the TOS. A dual-stack
  * socket may be given both families' (an IPv4-mapped packet gets
  * IPV6_PKTINFO and IP_TTL/IP_TOS): room for every one, and two more. A full
- * buffer sets MSG_CTRUNC and drops cmsgs; udp_stamp.c copes with one lost,
+ * buffer sets MSG_CTRUNC and drops cmsgs; a handler must cope with one lost,
  * this keeps it from happening. Out: the source address, and the reply's TOS
  * when it is not the socket's default (0).
  */
@@ -47,7 +47,7 @@ struct udp_batch {
 	struct sockaddr_storage peer[UDP_BATCH];
 	union udp_control_in ctrl_in[UDP_BATCH];
 	union udp_control_out ctrl_out[UDP_BATCH];
-	struct udp_stamp_reply stamp[UDP_BATCH];	/* by reply, as out */
+	struct dgram_pending pending[UDP_BATCH];	/* by reply, as out */
 	char data[UDP_BATCH][UDP_SLOT_SIZE];
 };
 
@@ -137,31 +137,6 @@ reply_control(struct msghdr *in, struct msghdr *out, union udp_control_out *ctrl
 	out->msg_controllen = len;
 }
 
-/*
- * reflect_dscp: the DSCP an echo goes back with, the request's if allow
- * admits it, else -1 (none: the socket's default, 0). The ECN bits are
- * never copied (RFC 3168: they belong to the path the request took).
- * DSCP 0 needs no control message, so the common case costs one walk of
- * the few the kernel gave.
- */
-static int
-echo_dscp(struct msghdr *in, uint64_t allow)
-{
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(in); cm != NULL; cm = CMSG_NXTHDR(in, cm)) {
-		int tos, d;
-
-		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS)
-			tos = *(const uint8_t *)CMSG_DATA(cm);	/* one octet, not an int */
-		else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS)
-			memcpy(&tos, CMSG_DATA(cm), sizeof(tos));
-		else
-			continue;
-		d = (tos & 0xff) >> 2;
-		return d != 0 && (allow & DSCP_BIT(d)) != 0 ? d : -1;
-	}
-	return -1;
-}
-
 static void
 udp_count(struct udp_watch *watch, enum stat_id id, uint64_t n)
 {
@@ -218,39 +193,22 @@ datagram_local(void *arg, struct sockaddr_storage *ss)
 }
 
 /*
- * Datagram i of the batch is a STAMP test packet: its reply (k) is built in
- * place (the socket's receive-side options are apply.c's: set_view()).
- */
-static bool
-batch_reflect(struct udp_watch *watch, const struct listener_spec *served,
-    struct udp_batch *b, int i, size_t k, size_t *len, int *dscp)
-{
-	struct echo_stats *stats[2] = { watch->uw->stats, watch->slot };
-
-	return udp_stamp_reflect(served, &b->in[i].msg_hdr, (uint8_t *)b->data[i],
-	    len, loop_now(watch->uw->loop), stats, &b->stamp[k], dscp);
-}
-
-/*
- * The guard's verdict on one datagram. A stamp listener's test packets are
- * limited by stamp_rate and stamp_max_reply_bytes_per_second, and charged
- * for their reply: at least the base packet (RFC 8762 4.6 answers a short
- * one with it).
+ * The guard's verdict on one datagram, under its handler's rules (h NULL:
+ * everyone, the top-level minimum source port, echo buckets). A reply is
+ * charged at least h->min_charge octets (a reply may be longer than its request).
  */
 static enum guard_verdict
 datagram_admit(struct udp_worker *uw, const struct guard_policy *policy,
-    const struct listener_spec *served, const struct acl *acl, uint16_t min, uint16_t local,
-    struct msghdr *in, size_t len, uint64_t now)
+    const struct dgram_handler *h, uint16_t local, struct msghdr *in, size_t len, uint64_t now)
 {
 	bool truncated = (in->msg_flags & MSG_TRUNC) != 0;
-	size_t base;
 
-	if (served == NULL || served->proto != PROTO_STAMP)
-		return guard_datagram(uw->guard, policy, acl, min, local, in->msg_name, len,
-		    truncated, now);
-	base = served->stamp.key_path != NULL ? STAMP_AUTH_LEN : STAMP_UNAUTH_LEN;
-	return guard_datagram_class(uw->guard, policy, acl, min, local, in->msg_name, len,
-	    truncated, SRCLIMIT_STAMP, len > base ? len : base, now);
+	if (h == NULL)
+		return guard_datagram(uw->guard, policy, NULL, policy->min_source_port, local,
+		    in->msg_name, len, truncated, now);
+	return guard_datagram_class(uw->guard, policy, h->acl, h->min_source_port, local,
+	    in->msg_name, len, truncated, h->limit, len > h->min_charge ? len : h->min_charge,
+	    now);
 }
 
 /* The policy and the listener's view are read once per batch, not per datagram. */
@@ -266,36 +224,29 @@ batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
 
 	for (int i = 0; i < n; i++) {
 		struct msghdr *in = &b->in[i].msg_hdr;
-		const struct listener_spec *served;
-		const struct acl *acl = NULL;
-		uint16_t min = policy->min_source_port;
+		const struct dgram_handler *h;
 		enum guard_verdict v = GUARD_UNLISTED;
-		size_t len = b->in[i].msg_len;	/* a STAMP reply may be longer */
+		size_t len = b->in[i].msg_len;	/* a handler's reply may be longer */
 		int dscp = -1;
 
-		/* served: the configured listener there (NULL: everyone). */
-		if (view_allows_local(view, datagram_local, in, &served)) {
-			/* Its listener's rules; none known: everyone, the top-level minimum. */
-			if (served != NULL) {
-				acl = &served->acl;
-				min = served->udp_min_source_port;
-			}
-			v = datagram_admit(uw, policy, served, acl, min, watch->local_port, in,
+		/* h: the handler of the configured listener there (NULL: everyone, echo). */
+		if (view_dgram_local(view, datagram_local, in, &h))
+			v = datagram_admit(uw, policy, h, watch->local_port, in,
 			    b->in[i].msg_len, now);
-		}
 
 		if (v != GUARD_PASS) {
 			udp_refuse(watch, in->msg_name, v, now);
 			continue;
 		}
-		b->stamp[k].reflector = NULL;
-		if (served != NULL && served->proto == PROTO_STAMP) {
-			if (!batch_reflect(watch, served, b, i, k, &len, &dscp)) {
+		b->pending[k].before_send = NULL;
+		if (h != NULL && h->reply != NULL) {
+			struct dgram_in din = { in, now, { uw->stats, watch->slot } };
+
+			if (!h->reply(h->ctx, &din, (uint8_t *)b->data[i], &len, &dscp,
+			    &b->pending[k])) {
 				udp_count(watch, STAT_datagrams_dropped, 1);
 				continue;
 			}
-		} else if (served != NULL && served->reflect_dscp) {
-			dscp = echo_dscp(in, served->dscp_allow);
 		}
 		b->iov_out[k] = (struct iovec){ b->data[i], len };
 		b->out[k].msg_hdr = (struct msghdr){
@@ -336,7 +287,10 @@ batch_send(struct udp_watch *watch, struct udp_batch *b, size_t k)
 	int fd = watch->w.fd;
 	size_t done = 0;
 
-	udp_stamp_send_times(b->stamp, k);
+	/* Just before sending, in sending order: a handler's last word (a send timestamp). */
+	for (size_t i = 0; i < k; i++)
+		if (b->pending[i].before_send != NULL)
+			b->pending[i].before_send(&b->pending[i]);
 
 	while (done < k) {
 		int r = udp_sendmmsg(fd, b->out + done, (unsigned)(k - done), MSG_DONTWAIT);

@@ -119,22 +119,58 @@ udp_stamp_reflect(const struct listener_spec *served, struct msghdr *in, uint8_t
 	return true;
 }
 
+/*
+ * One reading per reply, in sending order: one for the batch would give the
+ * last reply a T3 older than the HMACs signed before it (up to 16 of them)
+ * and hide that time from RTTs.
+ */
+static void
+send_time(const struct udp_stamp_reply *rep)
+{
+	const struct stamp_reflector *r = rep->reflector;
+	struct timespec t3;
+
+	if (r == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &t3);
+	stamp_reflect_send_time(rep->pkt, &rep->test, &t3, r->fmt, r->key);
+}
+
 void
 udp_stamp_send_times(struct udp_stamp_reply *replies, size_t n)
 {
-	struct timespec t3;
+	for (size_t i = 0; i < n; i++)
+		send_time(&replies[i]);
+}
 
-	for (size_t i = 0; i < n; i++) {
-		const struct stamp_reflector *r = replies[i].reflector;
+_Static_assert(sizeof(struct udp_stamp_reply) <= sizeof(((struct dgram_pending *)0)->scratch),
+    "a STAMP reply's pending state fits a dgram_pending");
 
-		if (r == NULL)
-			continue;
-		/*
-		 * One reading per reply, in sending order: one for the batch
-		 * would give the last reply a T3 older than the HMACs signed
-		 * before it (up to 16 of them) and hide that time from RTTs.
-		 */
-		clock_gettime(CLOCK_REALTIME, &t3);
-		stamp_reflect_send_time(replies[i].pkt, &replies[i].test, &t3, r->fmt, r->key);
-	}
+static void
+pending_send_time(struct dgram_pending *p)
+{
+	send_time((const struct udp_stamp_reply *)(void *)p->scratch.buf);
+}
+
+/* dgram_reply_fn; ctx: the listener_spec. */
+static bool
+stamp_reply(const void *ctx, const struct dgram_in *in, uint8_t *pkt, size_t *len, int *dscp,
+    struct dgram_pending *p)
+{
+	struct echo_stats *stats[2] = { in->stats[0], in->stats[1] };
+
+	if (!udp_stamp_reflect(ctx, in->msg, pkt, len, in->now_ms, stats,
+	    (struct udp_stamp_reply *)(void *)p->scratch.buf, dscp))
+		return false;
+	p->before_send = pending_send_time;
+	return true;
+}
+
+void
+udp_stamp_handler(struct dgram_handler *h, const struct listener_spec *spec)
+{
+	h->reply = stamp_reply;
+	h->ctx = spec;
+	h->limit = SRCLIMIT_STAMP;
+	h->min_charge = spec->stamp.key_path != NULL ? STAMP_AUTH_LEN : STAMP_UNAUTH_LEN;
 }

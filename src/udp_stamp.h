@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "dgram.h"
 #include "stamp.h"
 #include "stats.h"
 
@@ -37,5 +38,13 @@ bool	udp_stamp_reflect(const struct listener_spec *served, struct msghdr *in, ui
  * before sending. The clock is read for each reply, just before its own.
  */
 void	udp_stamp_send_times(struct udp_stamp_reply *replies, size_t n);
+
+/*
+ * Make h (its ACL and source-port rule already set) serve spec's STAMP test
+ * packets: stamp_rate buckets, charged at least the base packet (RFC 8762
+ * 4.6 answers a short one with it), reflected by udp_stamp_reflect(), T3
+ * stamped just before sending. spec must have had stamp_conf_prepare().
+ */
+void	udp_stamp_handler(struct dgram_handler *h, const struct listener_spec *spec);
 
 #endif

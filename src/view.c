@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "addr.h"
+#include "config.h"
+#include "dgram_conf.h"
 #include "view.h"
 
 const struct listener_view view_nothing = { .all = false, .listener = NULL, .n = 0 };
@@ -170,6 +172,7 @@ view_build(const struct listener_spec *sock, const struct echod_config *cfg)
 		if ((v = view_new(0)) != NULL) {
 			v->all = true;
 			v->listener = &cfg->listeners[i];
+			dgram_conf_handler(&v->dgram, v->listener);
 		}
 		return v;
 	}
@@ -182,9 +185,13 @@ view_build(const struct listener_spec *sock, const struct echod_config *cfg)
 
 		for (size_t j = 0; j < nw; j++)
 			for (size_t k = 0; k < ns; k++)
-				if (part_intersect(&wp[j], &sp[k], &common))
-					v->entry[v->n++] = (struct view_entry){ common,
-					    &cfg->listeners[i] };
+				if (part_intersect(&wp[j], &sp[k], &common)) {
+					struct view_entry *e = &v->entry[v->n++];
+
+					e->part = common;
+					e->listener = &cfg->listeners[i];
+					dgram_conf_handler(&e->dgram, e->listener);
+				}
 	}
 	qsort(v->entry, v->n, sizeof(v->entry[0]), by_specificity);
 	return v;
@@ -241,18 +248,21 @@ view_allows_local(const struct listener_view *v, view_local_fn *local, void *arg
 	return view_allows(v, (struct sockaddr *)&ss, served);
 }
 
-bool
-view_allows(const struct listener_view *v, const struct sockaddr *sa,
-    const struct listener_spec **served)
+/* The part serving sa, its listener and datagram handler (v NULL: everyone, plain echo). */
+static bool
+view_match(const struct listener_view *v, const struct sockaddr *sa,
+    const struct listener_spec **served, const struct dgram_handler **h)
 {
 	struct local_part here;
 
 	if (v == NULL) {
 		*served = NULL;
+		*h = NULL;
 		return true;
 	}
 	if (v->all) {
 		*served = v->listener;
+		*h = v->listener != NULL ? &v->dgram : NULL;
 		return true;
 	}
 	if (sa == NULL || local_part_of(sa, &here) == -1)
@@ -260,8 +270,40 @@ view_allows(const struct listener_view *v, const struct sockaddr *sa,
 	for (size_t i = 0; i < v->n; i++) {
 		if (local_part_within(&here, &v->entry[i].part)) {
 			*served = v->entry[i].listener;
+			*h = &v->entry[i].dgram;
 			return true;
 		}
 	}
 	return false;
+}
+
+bool
+view_allows(const struct listener_view *v, const struct sockaddr *sa,
+    const struct listener_spec **served)
+{
+	const struct dgram_handler *h;
+
+	return view_match(v, sa, served, &h);
+}
+
+static bool
+view_dgram(const struct listener_view *v, const struct sockaddr *sa,
+    const struct dgram_handler **h)
+{
+	const struct listener_spec *served;
+
+	return view_match(v, sa, &served, h);
+}
+
+bool
+view_dgram_local(const struct listener_view *v, view_local_fn *local, void *arg,
+    const struct dgram_handler **h)
+{
+	struct sockaddr_storage ss;
+
+	if (!view_is_narrowed(v))
+		return view_dgram(v, NULL, h);
+	if (v->n == 0 || local(arg, &ss) == -1)
+		return false;
+	return view_dgram(v, (struct sockaddr *)&ss, h);
 }

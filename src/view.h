@@ -9,7 +9,12 @@
 #include <sys/socket.h>
 
 #include "acl.h"
-#include "config.h"
+#include "dgram.h"
+#include "proto.h"
+
+/* config.h's: a view points into a configuration, the data plane never looks inside. */
+struct echod_config;
+struct listener_spec;
 
 /* One part of the local addresses a socket receives: one address, or all of a family. */
 struct local_part {
@@ -39,6 +44,7 @@ int	local_part_of(const struct sockaddr *sa, struct local_part *out);
 struct view_entry {
 	struct local_part part;
 	const struct listener_spec *listener;	/* the configured one serving it */
+	struct dgram_handler dgram;		/* its datagram rules and reply (udp, stamp) */
 };
 
 /*
@@ -49,6 +55,7 @@ struct view_entry {
 struct listener_view {
 	bool all;			/* every address it receives, as listener says */
 	const struct listener_spec *listener;	/* all: the configured one (NULL: Unix) */
+	struct dgram_handler dgram;	/* all: listener's datagram handler (dgram_conf.h) */
 	size_t n;			/* !all: the parts served, most specific first; */
 	struct view_entry entry[];	/* 0: nothing (refused, dropped, counted) */
 };
@@ -86,6 +93,13 @@ typedef int view_local_fn(void *arg, struct sockaddr_storage *local);
  */
 bool	view_allows_local(const struct listener_view *v, view_local_fn *local, void *arg,
 	    const struct listener_spec **served);
+
+/*
+ * view_allows_local() for a datagram: *h is the handler of the configured
+ * listener serving it there (NULL: none known, everyone, plain echo).
+ */
+bool	view_dgram_local(const struct listener_view *v, view_local_fn *local, void *arg,
+	    const struct dgram_handler **h);
 
 /* Does any configured listener of the view (some address of the socket) serve proto? */
 bool	view_serves(const struct listener_view *v, enum proto proto);

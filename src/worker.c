@@ -64,9 +64,9 @@ watch_add(struct worker *w, struct listener *l)
 	p->listener = l;
 	if (listener_is_stream(l))
 		r = stream_watch_start(&p->u.stream, &w->stream, l->fd,
-		    l->spec.proto == PROTO_TCP, &l->view, l->stats);
+		    listener_is_tcp(l), &l->view, l->stats);
 	else
-		r = udp_watch_start(&p->u.udp, &w->udp, l->fd, (uint16_t)l->spec.port, &l->view,
+		r = udp_watch_start(&p->u.udp, &w->udp, l->fd, listener_local_port(l), &l->view,
 		    l->stats);
 	if (r == -1) {
 		log_warn("worker %d cannot watch %s", w->id, l->name);

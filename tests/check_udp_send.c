@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dgram_conf.h"
 #include "guard_conf.h"
 #include "log.h"
 #include "loop.h"
@@ -75,6 +76,7 @@ rig_open(struct rig *r)
 	ck_assert_int_eq(getsockname(r->server, (struct sockaddr *)&sin, &len), 0);
 	ck_assert_int_eq(connect(r->client, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	r->all = (struct listener_view){ .all = true, .listener = &r->spec };
+	dgram_conf_handler(&r->all.dgram, &r->spec);
 	atomic_init(&r->view, &r->all);
 	r->ls = listener_stats_new("udp test", "udp", STATS_DGRAM, 1);
 	ck_assert_ptr_nonnull(r->ls);

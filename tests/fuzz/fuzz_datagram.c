@@ -13,6 +13,7 @@
 
 #include "acl.h"
 #include "config.h"
+#include "dgram_conf.h"
 #include "guard_conf.h"
 #include "listener.h"
 #include "log.h"
@@ -280,6 +281,7 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 	struct udp_watch port;
 
 	memset(sent, 0, sizeof(sent));
+	dgram_conf_handler(&all.dgram, &listener);
 	if (ls == NULL || udp_worker_init(&uw, loop, g, &stats, 0, NULL) == -1 ||
 	    udp_watch_start(&port, &uw, server, (uint16_t)server_port, &view, ls) == -1)
 		abort();
