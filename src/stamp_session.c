@@ -11,7 +11,6 @@
 #include "addr.h"
 #include "siphash.h"
 #include "stamp.h"
-#include "stamp_session.h"
 
 #define GROUP		8		/* slots a session may take: its group */
 #define CAPACITY_MAX	(1u << 24)
@@ -43,7 +42,7 @@ struct slot {
 struct group {
 	pthread_mutex_t lock;
 	struct slot slot[GROUP];
-	uint64_t created, evicted, refused, restarted;
+	uint64_t created, evicted, refused;
 	size_t	used;
 };
 
@@ -183,19 +182,6 @@ run_ended(const struct stamp_sessions *s, const struct slot *sl, uint32_t sender
 	    (now_s >= sl->started && now_s - sl->started >= RESTART_AGE));
 }
 
-uint64_t
-stamp_sessions_restarts(struct stamp_sessions *s)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < s->ngroups; i++) {
-		pthread_mutex_lock(&s->groups[i].lock);
-		n += s->groups[i].restarted;
-		pthread_mutex_unlock(&s->groups[i].lock);
-	}
-	return n;
-}
-
 int
 stamp_sessions_count(struct stamp_sessions *s, const struct sockaddr *src, uint16_t ssid,
     uint32_t sender_seq, uint64_t now_s, struct stamp_session_view *v)
@@ -222,7 +208,6 @@ stamp_sessions_count(struct stamp_sessions *s, const struct sockaddr *src, uint1
 		g->created++;
 	} else if (run_ended(s, sl, sender_seq, now_s)) {
 		slot_start(sl, &k, now_s);
-		g->restarted++;
 		v->restarted = true;
 	}
 	if (sender_seq > sl->max_seq)
