@@ -11,7 +11,7 @@
 #include "addr.h"
 #include "config.h"
 #include "plan.h"
-#include "view.h"
+#include "view_build.h"
 
 /* A configuration from text, through the real loader. */
 static struct echod_config *
@@ -222,7 +222,7 @@ START_TEST(passed_split_wildcards_serve_a_listener_without_address)
 	for (size_t i = 0; i < 2; i++) {
 		v = view_build(&f.specs[i], f.cfg);
 		ck_assert(!view_is_narrowed(v));
-		ck_assert_ptr_eq(v->listener, &f.cfg->listeners[0]);
+		ck_assert_ptr_eq(v->whole.listener, &f.cfg->listeners[0]);
 		free(v);
 	}
 	fixture_free(&f);

@@ -14,6 +14,7 @@
 #include "guard_conf.h"
 #include "log.h"
 #include "loop.h"
+#include "rig-generation.h"
 #include "stream.h"
 
 /* The script: the next `fails` calls of stream_watch_resume()'s loop_add() fail. */
@@ -43,8 +44,7 @@ struct rig {
 	struct stream_worker sw;
 	struct stream_watch watch;
 	struct listener_spec spec;
-	struct listener_view all;
-	_Atomic(const struct listener_view *) view;
+	struct generation_slot slot;	/* what the worker serves by */
 	int server, port;
 };
 
@@ -70,14 +70,12 @@ rig_open(struct rig *r)
 	ck_assert_int_eq(listen(r->server, 16), 0);
 	ck_assert_int_eq(getsockname(r->server, (struct sockaddr *)&sin, &len), 0);
 	r->port = ntohs(sin.sin_port);
-	r->all = (struct listener_view){ .all = true, .listener = &r->spec };
-	atomic_init(&r->view, &r->all);
+	rig_generation_publish(&r->slot, r, &r->spec, &cfg);
 	r->ls = listener_stats_new("tcp test", "tcp", STATS_STREAM, 1);
 	ck_assert_ptr_nonnull(r->ls);
-	ck_assert_int_eq(stream_worker_init(&r->sw, r->loop, &r->shared, &r->guard, &r->stats,
-	    0), 0);
-	ck_assert_int_eq(stream_watch_start(&r->watch, &r->sw, r->server, true, &r->view,
-	    r->ls), 0);
+	ck_assert_int_eq(stream_worker_init(&r->sw, r->loop, &r->shared, &r->guard, &r->slot,
+	    &r->stats, 0), 0);
+	ck_assert_int_eq(stream_watch_start(&r->watch, &r->sw, r->server, true, r, r->ls), 0);
 }
 
 static void
@@ -88,6 +86,7 @@ rig_close(struct rig *r)
 	stream_worker_fini(&r->sw);
 	listener_stats_release(r->ls);
 	guard_fini(&r->guard);
+	rig_generation_free(&r->slot);
 	close(r->server);
 	loop_free(r->loop);
 }

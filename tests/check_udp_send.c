@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "dgram_conf.h"
 #include "guard_conf.h"
 #include "log.h"
 #include "loop.h"
+#include "rig-generation.h"
 #include "udp.h"
 
 /* One batch in udp.c: one recvmmsg() takes them all, one sendmmsg() should answer them. */
@@ -50,8 +50,7 @@ struct rig {
 	struct udp_worker uw;
 	struct udp_watch port;
 	struct listener_spec spec;
-	struct listener_view all;
-	_Atomic(const struct listener_view *) view;
+	struct generation_slot slot;	/* what the worker serves by */
 	int server, client;
 };
 
@@ -75,14 +74,13 @@ rig_open(struct rig *r)
 	ck_assert_int_eq(bind(r->server, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	ck_assert_int_eq(getsockname(r->server, (struct sockaddr *)&sin, &len), 0);
 	ck_assert_int_eq(connect(r->client, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	r->all = (struct listener_view){ .all = true, .listener = &r->spec };
-	dgram_conf_handler(&r->all.dgram, &r->spec);
-	atomic_init(&r->view, &r->all);
+	rig_generation_publish(&r->slot, r, &r->spec, &cfg);
 	r->ls = listener_stats_new("udp test", "udp", STATS_DGRAM, 1);
 	ck_assert_ptr_nonnull(r->ls);
-	ck_assert_int_eq(udp_worker_init(&r->uw, r->loop, &r->guard, &r->stats, 0, NULL), 0);
+	ck_assert_int_eq(udp_worker_init(&r->uw, r->loop, &r->guard, &r->slot, &r->stats, 0,
+	    NULL), 0);
 	ck_assert_int_eq(udp_watch_start(&r->port, &r->uw, r->server, ntohs(sin.sin_port),
-	    &r->view, r->ls), 0);
+	    r, r->ls), 0);
 }
 
 /* NDGRAM datagrams in, one readiness event; returns how many echoes came back. */
@@ -109,6 +107,7 @@ rig_close(struct rig *r)
 	udp_worker_fini(&r->uw);
 	listener_stats_release(r->ls);
 	guard_fini(&r->guard);
+	rig_generation_free(&r->slot);
 	close(r->server);
 	close(r->client);
 	loop_free(r->loop);

@@ -14,7 +14,7 @@
 
 #include "addr.h"
 #include "config.h"
-#include "view.h"
+#include "view_build.h"
 
 /* A configuration from text, through the real loader. */
 static struct echod_config *
@@ -76,7 +76,7 @@ START_TEST(listener_spanning_the_socket_makes_a_whole_view)
 	ck_assert(v->all);
 	ck_assert(!view_is_narrowed(v));
 	ck_assert(view_spanned(&s, cfg));
-	ck_assert_ptr_eq(v->listener, &cfg->listeners[0]);
+	ck_assert_ptr_eq(v->whole.listener, &cfg->listeners[0]);
 	/* Whole: no address needed, every one served by the listener. */
 	ck_assert(view_allows(v, NULL, &served));
 	ck_assert_ptr_eq(served, &cfg->listeners[0]);

@@ -15,7 +15,7 @@
 #include "activation.h"
 #include "addr.h"
 #include "log.h"
-#include "view.h"
+#include "view_build.h"
 
 /* The FileDescriptorName= of the socket unit that carries the metrics endpoint. */
 #define ACTIVATION_METRICS_NAME	"metrics"

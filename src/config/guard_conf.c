@@ -57,20 +57,16 @@ int
 guard_conf_init(struct guard *g, const struct echod_config *cfg)
 {
 	struct srclimit_conf conf;
-	struct guard_policy *p;
 
 	guard_conf_limits(&cfg->limits, &conf);
-	p = guard_conf_policy(cfg);
-	if (p == NULL)
-		return -1;
-	return guard_init(g, guard_conf_capacity(cfg), &conf, p);
+	return guard_init(g, guard_conf_capacity(cfg), &conf);
 }
 
-const struct guard_policy *
-guard_conf_update(struct guard *g, struct guard_policy *p, const struct echod_limits *limits)
+void
+guard_conf_update(struct guard *g, const struct echod_limits *limits)
 {
 	struct srclimit_conf conf;
 
 	guard_conf_limits(limits, &conf);
-	return guard_update(g, p, &conf);
+	guard_update(g, &conf);
 }

@@ -20,10 +20,9 @@ void	guard_conf_limits(const struct echod_limits *limits, struct srclimit_conf *
 /* A policy from a configuration (copies what it needs). NULL with errno on failure. */
 struct guard_policy *guard_conf_policy(const struct echod_config *cfg);
 
-/* guard_init() for a configuration: its table size, limits and policy. 0, or -1 with errno. */
+/* guard_init() for a configuration: its table size and limits. 0, or -1 with errno. */
 int	guard_conf_init(struct guard *g, const struct echod_config *cfg);
-/* guard_update() with a configuration's limits (p: from guard_conf_policy(), or NULL). */
-const struct guard_policy *guard_conf_update(struct guard *g, struct guard_policy *p,
-	    const struct echod_limits *limits);
+/* guard_update() with a configuration's limits. */
+void	guard_conf_update(struct guard *g, const struct echod_limits *limits);
 
 #endif

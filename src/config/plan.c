@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "plan.h"
-#include "view.h"
+#include "view_build.h"
 
 /*
  * Is part spanned by a passed socket on w's port (or missing on this host

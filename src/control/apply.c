@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "generation.h"
 #include "log.h"
 #include "plan.h"
+#include "view_build.h"
 
 /* Below this a port needs root or CAP_NET_BIND_SERVICE (the kernel's default). */
 #define PRIVILEGED_PORTS 1024
@@ -61,59 +63,6 @@ report_open_failure(const struct apply_ctx *ctx, const struct listener_spec *spe
 	    strerror(error), hint);
 }
 
-static int
-retire(struct retired_views *r, const struct listener_view *v)
-{
-	struct listener_view **grown;
-
-	/* view_nothing is static: nothing to free, ever. */
-	if (v == NULL || v == &view_nothing)
-		return 0;
-	grown = realloc(r->items, (r->count + 1) * sizeof(*grown));
-	if (grown == NULL)
-		return -1;
-	r->items = grown;
-	r->items[r->count++] = (struct listener_view *)(uintptr_t)v;
-	return 0;
-}
-
-void
-retired_views_free(struct retired_views *r)
-{
-	for (size_t i = 0; i < r->count; i++)
-		free(r->items[i]);
-	free(r->items);
-	r->items = NULL;
-	r->count = 0;
-}
-
-/* Give l the view cfg implies; the one it replaces is freed after the workers sync. */
-static int
-set_view(struct listener *l, const struct echod_config *cfg, struct retired_views *retired)
-{
-	struct listener_view *v = view_build(&l->spec, cfg);
-	const struct listener_view *old;
-
-	if (v == NULL)
-		return -1;
-	/*
-	 * The one place a socket learns it serves STAMP (opened, passed, or made
-	 * so by a reload): TTL, TOS and T2 from its next datagram on.
-	 */
-	if (view_serves(v, PROTO_STAMP))
-		listener_prepare_stamp(l->fd);
-	else if (proto_is_datagram(l->spec.proto))
-		listener_prepare_tos(l->fd, view_reflects_dscp(v));
-	old = atomic_exchange_explicit(&l->view, v, memory_order_acq_rel);
-	if (retire(retired, old) == -1) {
-		/* Cannot defer the free safely: keep the old view rather than risk a reader. */
-		atomic_store_explicit(&l->view, old, memory_order_release);
-		free(v);
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * An omitted address and "::" written out both print as [::]; one takes IPv4
  * too and the other does not (issue 22 item 14: a udp listener without
@@ -130,7 +79,7 @@ wildcard_scope(const struct listener_spec *spec)
 	return spec->any_address ? " (IPv4 and IPv6)" : " (IPv6 only: address \"::\")";
 }
 
-/* In every worker's loop: only once its view is set (no connection may slip in unchecked). */
+/* In every worker's loop: only once a published generation serves it (no connection slips in unchecked). */
 static void
 watch(struct apply_ctx *ctx, struct listener *l)
 {
@@ -140,25 +89,16 @@ watch(struct apply_ctx *ctx, struct listener *l)
 	l->watched = true;
 }
 
-/* A socket some worker may still watch, though no configuration serves it any more. */
-static bool
-parked(const struct listener *l)
-{
-	return atomic_load_explicit(&l->view, memory_order_acquire) == &view_nothing;
-}
-
 /*
  * Take l out of every worker and close it. A worker that cannot be told
- * (out of memory) keeps watching it: l then stays in the set with a view
- * that serves nothing and points into no configuration (the one it pointed
- * into is freed after this reload), and the next reload tries again.
+ * (out of memory) keeps watching it: l then stays in the set, parked: the
+ * next generation has no view for it (it serves nothing), and the next
+ * reload tries again.
  */
 static void
-unwatch_and_release(struct apply_ctx *ctx, size_t index, struct report *rep,
-    struct retired_views *retired)
+unwatch_and_release(struct apply_ctx *ctx, size_t index, struct report *rep)
 {
 	struct listener *l = ctx->set->items[index];
-	const struct listener_view *old;
 	bool told = true;
 
 	if (l->watched)
@@ -166,35 +106,34 @@ unwatch_and_release(struct apply_ctx *ctx, size_t index, struct report *rep,
 			if (worker_remove_listener(ctx->workers[w], l) == -1)
 				told = false;
 	if (told) {
+		ctx->unwatched += l->watched;
 		report_add(rep, "closed %s", l->name);
 		listener_set_remove_at(ctx->set, index);
 		listener_release(l);
 		return;
 	}
-	old = atomic_exchange_explicit(&l->view, &view_nothing, memory_order_acq_rel);
-	/* Unretired, the old view leaks: better than freeing it under a reader. */
-	(void)retire(retired, old);
+	l->parked = true;
 	report_fail(rep, "out of memory: %s stays open and answers nothing until the next reload",
 	    l->name);
 }
 
 /* Listeners a past reload could not close: try again before planning around them. */
 static void
-retry_parked(struct apply_ctx *ctx, struct report *rep, struct retired_views *retired)
+retry_parked(struct apply_ctx *ctx, struct report *rep)
 {
 	for (size_t i = ctx->set->count; i-- > 0;)
-		if (parked(ctx->set->items[i]))
-			unwatch_and_release(ctx, i, rep, retired);
+		if (ctx->set->items[i]->parked)
+			unwatch_and_release(ctx, i, rep);
 }
 
 /*
  * Open configured listener j. The sockets it replaces share their port with
  * it meanwhile; *forced[i] marks those that must stay because it failed.
+ * The workers watch it once a generation serving it is published.
  */
 static int
 open_wanted(struct apply_ctx *ctx, const struct echod_config *cfg, const struct plan *plan,
-    size_t j, bool *forced, struct report *rep, struct report *unserved,
-    struct retired_views *retired)
+    size_t j, bool *forced, struct report *rep, struct report *unserved)
 {
 	const struct listener_spec *spec = &cfg->listeners[j];
 	bool rebind = plan->how[j] == PLAN_REBIND;
@@ -205,8 +144,7 @@ open_wanted(struct apply_ctx *ctx, const struct echod_config *cfg, const struct 
 		if (plan_overlaps(plan, j, i))
 			(void)listener_share_port(ctx->set->items[i], true);
 	l = listener_open(spec, rebind);
-	if (l != NULL && set_view(l, cfg, retired) == 0 && listener_set_add(ctx->set, l) == 0) {
-		watch(ctx, l);
+	if (l != NULL && listener_set_add(ctx->set, l) == 0) {
 		report_add(rep, "opened %s", l->name);
 		log_struct(LOG_INFO, ECHOD_MSGID_LISTENER_OPENED, NULL, "listening on %s%s",
 		    l->name, wildcard_scope(&l->spec));
@@ -223,10 +161,8 @@ open_wanted(struct apply_ctx *ctx, const struct echod_config *cfg, const struct 
 }
 
 static void
-report_view(const struct listener *l, struct report *rep)
+report_view(const struct listener *l, const struct listener_view *v, struct report *rep)
 {
-	const struct listener_view *v = atomic_load(&l->view);
-
 	if (!view_is_narrowed(v))
 		return;
 	if (v->n == 0)
@@ -251,10 +187,10 @@ report_kept_inside(const struct listener *l, const struct echod_config *cfg,
 	    "connection is reset) until echod restarts", l->name);
 }
 
-/* Close or keep each socket open before; then views for all, and watch the new ones. */
+/* Close or keep each socket open before; none shares its port any more. */
 static void
 settle_current(struct apply_ctx *ctx, const struct echod_config *cfg, const struct plan *plan,
-    const bool *forced, struct report *rep, struct retired_views *retired)
+    const bool *forced, struct report *rep)
 {
 	for (size_t i = plan->ncurrent; i-- > 0;) {
 		struct listener *l = ctx->set->items[i];
@@ -266,26 +202,15 @@ settle_current(struct apply_ctx *ctx, const struct echod_config *cfg, const stru
 			continue;
 		log_info("closing %s: %s", l->name, plan->fate[i] == PLAN_CLOSE ?
 		    "no longer configured" : "replaced");
-		unwatch_and_release(ctx, i, rep, retired);
+		unwatch_and_release(ctx, i, rep);
 	}
-	for (size_t i = 0; i < ctx->set->count; i++) {
-		struct listener *l = ctx->set->items[i];
-
-		(void)listener_share_port(l, false);
-		if (parked(l))
-			continue;
-		if (set_view(l, cfg, retired) == -1)
-			report_fail(rep, "%s: out of memory: keeps its previous configuration",
-			    l->name);
-		if (!l->watched)
-			watch(ctx, l);
-		report_view(l, rep);
-	}
+	for (size_t i = 0; i < ctx->set->count; i++)
+		(void)listener_share_port(ctx->set->items[i], false);
 }
 
 int
 apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct report *rep,
-    struct report *unserved, struct retired_views *retired)
+    struct report *unserved)
 {
 	size_t ncur;
 	struct plan_socket *cur;
@@ -293,7 +218,7 @@ apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct repor
 	struct plan plan;
 	int failures = 0;
 
-	retry_parked(ctx, rep, retired);
+	retry_parked(ctx, rep);
 	ncur = ctx->set->count;
 	cur = calloc(ncur + 1, sizeof(*cur));
 	forced = calloc(ncur + 1, sizeof(*forced));
@@ -311,14 +236,30 @@ apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct repor
 	/* New sockets first (appended after the current ones: indices below ncur stay). */
 	for (size_t j = 0; j < plan.nwanted; j++)
 		if (plan.how[j] != PLAN_SERVED &&
-		    open_wanted(ctx, cfg, &plan, j, forced, rep, unserved, retired) == -1)
+		    open_wanted(ctx, cfg, &plan, j, forced, rep, unserved) == -1)
 			failures++;
-	settle_current(ctx, cfg, &plan, forced, rep, retired);
+	settle_current(ctx, cfg, &plan, forced, rep);
 	plan_free(&plan);
 done:
 	free(cur);
 	free(forced);
 	return failures;
+}
+
+void
+apply_publish(struct apply_ctx *ctx, struct generation *gen, struct report *rep)
+{
+	generation_publish(ctx->generations, gen);
+	for (size_t i = 0; i < ctx->set->count; i++) {
+		struct listener *l = ctx->set->items[i];
+		const struct listener_view *v = generation_view(gen, l);
+
+		if (l->parked)
+			continue;
+		if (!l->watched)
+			watch(ctx, l);
+		report_view(l, v != NULL ? v : &view_nothing, rep);
+	}
 }
 
 /* Where the configured listeners a passed socket serves are ("file:line, file:line"). */
@@ -336,9 +277,10 @@ configured_where(const struct listener *l, const struct echod_config *cfg, char 
 }
 
 static void
-describe_one(const struct listener *l, const struct echod_config *cfg, struct report *out)
+describe_one(const struct listener *l, const struct generation *gen, struct report *out)
 {
-	const struct listener_view *v = atomic_load(&l->view);
+	const struct echod_config *cfg = generation_config(gen);
+	const struct listener_view *v = generation_view(gen, l);
 	char origin[96], state[512], where[512];
 	size_t used;
 
@@ -346,7 +288,10 @@ describe_one(const struct listener *l, const struct echod_config *cfg, struct re
 		snprintf(origin, sizeof(origin), "passed by systemd (%s)", l->spec.where);
 	else
 		snprintf(origin, sizeof(origin), "bound by echod");
-	if (!view_is_narrowed(v)) {
+	if (v == NULL) {
+		snprintf(state, sizeof(state), "not served: %s", l->parked ? "being closed" :
+		    "out of memory");
+	} else if (!view_is_narrowed(v)) {
 		snprintf(state, sizeof(state), "serving");
 	} else if (v->n == 0) {
 		snprintf(state, sizeof(state), "not served: not in the configuration");
@@ -370,9 +315,9 @@ describe_one(const struct listener *l, const struct echod_config *cfg, struct re
 }
 
 void
-apply_describe(const struct listener_set *set, const struct echod_config *cfg,
+apply_describe(const struct listener_set *set, const struct generation *gen,
     struct report *out)
 {
-	for (size_t i = 0; i < set->count; i++)
-		describe_one(set->items[i], cfg, out);
+	for (size_t i = 0; gen != NULL && i < set->count; i++)
+		describe_one(set->items[i], gen, out);
 }

@@ -4,24 +4,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "guard_conf.h"
+#include "compile.h"
 #include "log.h"
 #include "notify.h"
 #include "preflight.h"
 #include "reload.h"
 #include "stamp_conf.h"
 #include "server_state.h"
-
-/* What the workers could still read before the last sync: nothing does any more. */
-static void
-retire_free(struct reload *r)
-{
-	config_free(r->retired_cfg);
-	r->retired_cfg = NULL;
-	guard_policy_free((struct guard_policy *)(uintptr_t)r->retired_policy);
-	r->retired_policy = NULL;
-	retired_views_free(&r->retired_views);
-}
 
 static int
 waiters_add(struct waiters *w, struct control_client *c)
@@ -89,18 +78,65 @@ reload_done(struct server *s)
 	reload_start(s, NULL);
 }
 
-/* Once every worker has applied the reload: nothing reads the old configuration any more. */
+/* Every worker applies the messages posted so far, then counts down r->acks. */
+static void
+reload_sync(struct server *s)
+{
+	struct reload *r = &s->reload;
+
+	atomic_store(&r->acks, (int)s->nworkers);
+	for (size_t i = 0; i < s->nworkers; i++)
+		if (worker_sync(s->workers[i], &r->acks) == -1)
+			atomic_fetch_sub(&r->acks, 1);
+}
+
+/*
+ * cfg, applied to the sockets, becomes the generation in force; the workers
+ * watch the sockets it opened. cfg is the generation's from here on (freed
+ * with it, or here when it cannot be compiled: the running one stays).
+ */
+static void
+reload_publish(struct server *s, struct echod_config *cfg)
+{
+	struct apply_ctx ctx = server_apply_ctx(s);
+	struct generation *gen;
+
+	pthread_mutex_lock(&s->listeners_lock);
+	gen = compile_generation(&s->listeners, cfg, &s->reload.report);
+	if (gen != NULL) {
+		apply_publish(&ctx, gen, &s->reload.report);
+		s->cfg = cfg;
+		s->loaded_at = time(NULL);
+	}
+	pthread_mutex_unlock(&s->listeners_lock);
+	if (gen != NULL)
+		server_set_limits(s, cfg);
+	reload_log_lines(&s->reload.report);
+	reload_sync(s);
+}
+
+/*
+ * Done once every worker has applied the reload's messages (let the closed
+ * sockets go, first serving what their backlogs held under the generation
+ * they were opened for; then watch the new ones). The old generation is
+ * RCU's business.
+ */
 int
 reload_poll(struct server *s)
 {
 	struct reload *r = &s->reload;
 	struct report *rep = &r->report;
+	struct echod_config *next = r->next_cfg;
 
 	if (!r->running)
 		return 0;
 	if (atomic_load(&r->acks) > 0)
 		return -1;
-	retire_free(r);
+	if (next != NULL) {
+		r->next_cfg = NULL;
+		reload_publish(s, next);
+		return -1;
+	}
 	r->running = false;
 	if (rep->failed)
 		report_fail(rep, "configuration reloaded from %s (%zu file%s), but not all of it "
@@ -134,32 +170,28 @@ reload_read(struct server *s)
 	return cfg;
 }
 
-/* Everything but the listeners: ACL-independent policy, limits, what waits for a restart. */
+/* What a reload from old to cfg leaves for the next restart: say so. */
 static void
-reload_settings(struct server *s, const struct echod_config *cfg)
+reload_notes(struct server *s, const struct echod_config *old, const struct echod_config *cfg)
 {
-	struct guard_policy *policy = guard_conf_policy(cfg);
-	const char *was = s->reload.retired_cfg->control_socket, *now = cfg->control_socket;
+	const char *was = old->control_socket, *now = cfg->control_socket;
 
-	if (policy == NULL)
-		report_fail(&s->reload.report, "out of memory: keeping the previous exempt, "
-		    "udp_drop_source_ports and max_datagram");
-	s->reload.retired_policy = guard_conf_update(&s->guard, policy, &cfg->limits);
-	stream_shared_set_limits(&s->shared, &cfg->limits);
 	if (server_workers_wanted(cfg) != s->nworkers)
 		report_add(&s->reload.report, "note: workers = %zu takes effect at the next "
 		    "restart (running %zu)", server_workers_wanted(cfg), s->nworkers);
 	if ((was == NULL) != (now == NULL) || (was != NULL && strcmp(was, now) != 0))
 		report_add(&s->reload.report, "note: control_socket takes effect at the next "
 		    "restart");
-	if (!config_metrics_same(&s->reload.retired_cfg->metrics, &cfg->metrics))
+	if (!config_metrics_same(&old->metrics, &cfg->metrics))
 		report_add(&s->reload.report, "note: metrics takes effect at the next restart "
 		    "(systemctl restart echod; with a new address or port first: systemctl "
 		    "daemon-reload && systemctl restart echod.socket)");
 }
 
 /*
- * Two phases: read every file; only if all is valid, apply the difference.
+ * Two phases: read every file; only if all is valid, apply the difference:
+ * open and close sockets, compile the next generation and publish it (once
+ * the closed sockets are drained, when there are any: reload_poll()).
  * Done (answers, READY=1) once every worker has synced: see reload_poll().
  */
 void
@@ -190,26 +222,29 @@ reload_start(struct server *s, struct control_client *asker)
 		reload_done(s);
 		return;
 	}
+	reload_notes(s, s->cfg, cfg);
 	report_clear(&s->unserved);
 	pthread_mutex_lock(&s->listeners_lock);
-	apply_config(&ctx, cfg, &r->report, &s->unserved, &r->retired_views);
+	apply_config(&ctx, cfg, &r->report, &s->unserved);
 	pthread_mutex_unlock(&s->listeners_lock);
-	reload_log_lines(&r->report);
-	r->retired_cfg = s->cfg;
-	s->cfg = cfg;
-	s->loaded_at = time(NULL);
-	reload_settings(s, cfg);
 	r->running = true;
-	atomic_store(&r->acks, (int)s->nworkers);
-	for (size_t i = 0; i < s->nworkers; i++)
-		if (worker_sync(s->workers[i], &r->acks) == -1)
-			atomic_fetch_sub(&r->acks, 1);
+	if (ctx.unwatched == 0) {
+		reload_publish(s, cfg);
+		return;
+	}
+	/*
+	 * Sockets it closes drain their backlogs first, under the generation in
+	 * force (they are not in the next): publish once the workers let them go.
+	 */
+	r->next_cfg = cfg;
+	reload_sync(s);
 }
 
 void
 reload_fini(struct reload *r)
 {
-	retire_free(r);
+	config_free(r->next_cfg);
+	r->next_cfg = NULL;
 	waiters_clear(&r->answer_now);
 	waiters_clear(&r->answer_next);
 	report_clear(&r->report);

@@ -14,7 +14,6 @@
 
 #include "apply.h"
 #include "config.h"
-#include "guard.h"
 #include "report.h"
 
 struct control_client;
@@ -36,11 +35,12 @@ struct reload {
 	struct waiters answer_now, answer_next;
 	struct report report;		/* of the reload in progress */
 	struct report last;		/* of the last one done */
+	/*
+	 * Applied to the sockets, its generation not published yet: the workers
+	 * first drain the sockets it closed (NULL: none waits).
+	 */
+	struct echod_config *next_cfg;
 	time_t last_at;
-	/* What workers may still read until they have all synced: freed by reload_poll(). */
-	struct echod_config *retired_cfg;
-	const struct guard_policy *retired_policy;
-	struct retired_views retired_views;
 	/* Reloads done since start (read by other threads: statistics). */
 	_Atomic uint64_t count_ok, count_failed;
 };

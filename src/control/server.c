@@ -18,6 +18,7 @@
 #include "activation.h"
 #include "apply.h"
 #include "clock.h"
+#include "compile.h"
 #include "control.h"
 #include "guard_conf.h"
 #include "log.h"
@@ -56,10 +57,13 @@ server_new(struct echod_config *cfg)
 	s->sigfd = -1;
 	s->started_ms = clock_monotonic_ms();
 	pthread_mutex_init(&s->listeners_lock, NULL);
+	s->generations.walkers_lock = &s->listeners_lock;
+	/* This thread publishes generations: RCU must know it before the first. */
+	generation_writer_init();
 	s->loop = loop_new();
 	if (s->loop == NULL)
 		goto fail;
-	stream_shared_set_limits(&s->shared, &cfg->limits);
+	server_set_limits(s, cfg);
 	s->refusals = refusal_log_new(REFUSAL_LOG_PAIRS, REFUSAL_LOG_LINES);
 	if (s->refusals == NULL)
 		goto fail;
@@ -74,7 +78,8 @@ server_new(struct echod_config *cfg)
 	if (s->workers == NULL)
 		goto fail;
 	for (size_t i = 0; i < s->nworkers; i++)
-		if ((s->workers[i] = worker_new((int)i, &s->shared, &s->guard)) == NULL)
+		if ((s->workers[i] = worker_new((int)i, &s->shared, &s->guard,
+		    &s->generations)) == NULL)
 			goto fail;
 	return s;
 fail:
@@ -107,7 +112,12 @@ server_free(struct server *s)
 		guard_fini(&s->guard);
 	reload_fini(&s->reload);
 	report_clear(&s->unserved);
-	config_free(s->cfg);
+	/* No worker runs: wait for the retired generations, then free the one in force. */
+	generation_writer_fini();
+	if (s->generations.current != NULL)
+		generation_free(s->generations.current);
+	else
+		config_free(s->cfg);
 	pthread_mutex_destroy(&s->listeners_lock);
 	free(s);
 }
@@ -149,9 +159,10 @@ serving_count(const struct server *s)
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->listeners.count; i++) {
-		const struct listener_view *v = atomic_load(&s->listeners.items[i]->view);
+		const struct listener_view *v = generation_view(s->generations.current,
+		    s->listeners.items[i]);
 
-		n += !view_is_narrowed(v) || v->n > 0;
+		n += v != NULL && (!view_is_narrowed(v) || v->n > 0);
 	}
 	return n;
 }
@@ -161,14 +172,22 @@ server_open_listeners(struct server *s)
 {
 	struct apply_ctx ctx = server_apply_ctx(s);
 	struct report rep = { 0 };
+	struct generation *gen;
 	int failed;
 
 	pthread_mutex_lock(&s->listeners_lock);
-	failed = apply_config(&ctx, s->cfg, &rep, &s->unserved, &s->reload.retired_views);
+	failed = apply_config(&ctx, s->cfg, &rep, &s->unserved);
+	/* The configuration is the first generation's from here on. */
+	gen = compile_generation(&s->listeners, s->cfg, &rep);
+	if (gen != NULL)
+		apply_publish(&ctx, gen, &rep);
 	pthread_mutex_unlock(&s->listeners_lock);
-
-	/* Nothing runs yet: views replaced at start-up were never read. */
-	retired_views_free(&s->reload.retired_views);
+	if (gen == NULL) {
+		s->cfg = NULL;
+		log_warn("%s", rep.lines[rep.count - 1]);
+		report_clear(&rep);
+		return -1;
+	}
 	for (size_t i = 0; i < rep.count; i++)
 		if (strncmp(rep.lines[i], "note: ", 6) == 0)
 			log_notice("%s", rep.lines[i] + 6);
@@ -325,7 +344,7 @@ status_report(struct server *s, struct report *out)
 	report_append(out, &s->reload.last, "  ");
 	out->failed = false;
 	report_add(out, "listeners:");
-	apply_describe(&s->listeners, s->cfg, out);
+	apply_describe(&s->listeners, s->generations.current, out);
 	report_append(out, &s->unserved, "  ");
 	out->failed = false;
 }

@@ -5,6 +5,8 @@
  */
 #include <sched.h>
 
+#include "compile.h"
+#include "guard_conf.h"
 #include "server_state.h"
 
 size_t
@@ -23,5 +25,23 @@ server_workers_wanted(const struct echod_config *cfg)
 struct apply_ctx
 server_apply_ctx(struct server *s)
 {
-	return (struct apply_ctx){ &s->listeners, s->workers, s->nworkers, s->activated };
+	return (struct apply_ctx){
+		.set = &s->listeners,
+		.workers = s->workers,
+		.nworkers = s->nworkers,
+		.generations = &s->generations,
+		.activated = s->activated,
+	};
+}
+
+/* The limits connections and sources are held to, from now on. */
+void
+server_set_limits(struct server *s, const struct echod_config *cfg)
+{
+	struct stream_limits limits;
+
+	compile_stream_limits(cfg, &limits);
+	stream_shared_set_limits(&s->shared, &limits);
+	if (s->guard_ready)
+		guard_conf_update(&s->guard, &cfg->limits);
 }

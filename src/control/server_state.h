@@ -12,6 +12,7 @@
 #include "apply.h"
 #include "config.h"
 #include "control.h"
+#include "generation.h"
 #include "guard.h"
 #include "listener.h"
 #include "loop.h"
@@ -28,7 +29,13 @@ struct server {
 	 * socket, reloads, sd_notify. No listener is ever watched here.
 	 */
 	struct loop *loop;
+	/*
+	 * The configuration in force: the server's until the first generation
+	 * is published, then that generation's (freed with it, by RCU).
+	 */
 	struct echod_config *cfg;
+	/* What the workers serve by: published under listeners_lock. */
+	struct generation_slot generations;
 	time_t loaded_at;
 	struct stream_shared shared;
 	struct guard guard;
@@ -37,10 +44,12 @@ struct server {
 	size_t nworkers;
 	struct listener_set listeners;
 	/*
-	 * Held while the set's membership changes (start-up, reloads, in the
-	 * control thread) and while another thread walks it (snapshot_take()
-	 * for /metrics): a listener in the set is alive meanwhile. Never taken
-	 * by the echo path.
+	 * Held while the set's membership changes and a generation is published
+	 * (start-up, reloads, in the control thread), while another thread walks
+	 * the set and the generation (snapshot_take() for /metrics), and by the
+	 * retirement of a generation before it frees it: a listener in the set
+	 * and the generation in force stay alive meanwhile. Never taken by the
+	 * echo path.
 	 */
 	pthread_mutex_t listeners_lock;
 	uint64_t started_ms;		/* CLOCK_MONOTONIC, for the uptime */
@@ -63,6 +72,8 @@ struct server {
 
 /* How many workers cfg asks for (workers = 0: one per CPU this process may use). */
 size_t	server_workers_wanted(const struct echod_config *cfg);
+/* The limits connections and sources are held to from now on: cfg's (any thread may read). */
+void	server_set_limits(struct server *s, const struct echod_config *cfg);
 /* What apply_config() works on: the listener set and the workers. */
 struct apply_ctx server_apply_ctx(struct server *s);
 

@@ -22,12 +22,13 @@ spec_sessions(const struct listener_spec *spec)
 /*
  * The session tables of the configured STAMP listeners a socket serves (one;
  * several on a wildcard socket that listeners share by address), summed.
- * The view cannot be retired meanwhile: swapping it takes the set's lock.
+ * The generation cannot be retired meanwhile: retiring takes the set's lock.
  */
 static void
-take_sessions(const struct listener *l, struct stats_listener *out)
+take_sessions(const struct generation *gen, const struct listener *l,
+    struct stats_listener *out)
 {
-	const struct listener_view *v = atomic_load(&l->view);
+	const struct listener_view *v = gen != NULL ? generation_view(gen, l) : NULL;
 	struct stamp_sessions *seen[8];
 	size_t nseen = 0, n;
 
@@ -35,7 +36,7 @@ take_sessions(const struct listener *l, struct stats_listener *out)
 		return;
 	n = v->all ? 1 : v->n;
 	for (size_t i = 0; i < n && nseen < sizeof(seen) / sizeof(seen[0]); i++) {
-		struct stamp_sessions *ss = spec_sessions(v->all ? v->listener :
+		struct stamp_sessions *ss = spec_sessions(v->all ? v->whole.listener :
 		    v->entry[i].listener);
 		struct stamp_sessions_stats st;
 		bool dup = false;
@@ -58,6 +59,7 @@ static int
 take_listeners(struct server *s, struct stats_snapshot *out)
 {
 	const struct listener_set *set = &s->listeners;
+	const struct generation *gen = generation_current(&s->generations);
 
 	if (set->count == 0)
 		return 0;
@@ -74,7 +76,7 @@ take_listeners(struct server *s, struct stats_snapshot *out)
 		l->protocol = ls->protocol;
 		l->applies = ls->applies;
 		listener_stats_sum(ls, &l->t);
-		take_sessions(set->items[i], l);
+		take_sessions(gen, set->items[i], l);
 		out->nlisteners++;
 	}
 	return 0;

@@ -17,7 +17,7 @@ static int
 copy_spec(struct listener_spec *dst, const struct listener_spec *src)
 {
 	*dst = *src;
-	/* The ACL and STAMP settings belong to the config; read through listener.view. */
+	/* The ACL and STAMP settings belong to the config; workers read them in a generation. */
 	memset(&dst->acl, 0, sizeof(dst->acl));
 	memset(&dst->stamp, 0, sizeof(dst->stamp));
 	dst->path = src->path != NULL ? strdup(src->path) : NULL;
@@ -30,11 +30,6 @@ copy_spec(struct listener_spec *dst, const struct listener_spec *src)
 static void
 listener_free(struct listener *l)
 {
-	const struct listener_view *v = atomic_load(&l->view);
-
-	/* The last reference is gone: no worker reads the view any more. */
-	if (v != &view_nothing)
-		free((void *)(uintptr_t)v);
 	/* Connections still open on it keep the counters alive (their own references). */
 	listener_stats_release(l->stats);
 	free(l->spec.path);
@@ -56,7 +51,6 @@ listener_alloc(const struct listener_spec *spec)
 	}
 	l->fd = -1;
 	atomic_init(&l->refs, 1);
-	atomic_init(&l->view, NULL);
 	return l;
 }
 

@@ -11,7 +11,6 @@
 #include "addr.h"
 #include "config.h"
 #include "stats.h"
-#include "view.h"
 
 /*
  * Naming: a listener is a listening socket (stream or datagram), one for
@@ -32,15 +31,17 @@ struct listener {
 	bool passed;			/* from systemd: never closed by a reload */
 	bool systemd_reuseport;		/* passed with SO_REUSEPORT set (ReusePort=yes) */
 	bool unlink_path;		/* a Unix socket file echod created */
-	bool watched;			/* handed to the workers (only once it has a view) */
-	atomic_int refs;		/* the set's, plus one per worker watching it */
+	bool watched;			/* handed to the workers (only once published) */
 	/*
-	 * What it answers and the allow/deny lists in force there (NULL: all,
-	 * everyone). Points into the configuration in force; the server swaps it
-	 * on reload and frees the old one only after every worker has synced.
-	 * The listener owns the one in force (freed with it).
+	 * Out of memory, a reload could not tell every worker to stop watching
+	 * it: it stays open and serves nothing (no generation has a view for
+	 * it) until a later reload closes it.
 	 */
-	_Atomic(const struct listener_view *) view;
+	bool parked;
+	/* What compile.c last asked of the socket (enum in compile.c; 0: nothing yet). */
+	int prepared_for;
+	atomic_int refs;		/* the set's, plus one per worker watching it */
+	/* What it serves is not here: generations map each listener to its view. */
 	char name[ADDR_STRLEN + 8];	/* "tcp [::]:7", for messages */
 	/* Its counters, from listener_set_add() on (NULL before); see struct listener_stats. */
 	struct listener_stats *stats;

@@ -19,6 +19,8 @@ struct loop {
 	uint64_t wake_at;
 	loop_hook *hook;
 	void *hook_arg;
+	loop_hook *before_wait, *after_wait;
+	void *wait_arg;
 };
 
 struct loop *
@@ -86,6 +88,14 @@ loop_set_hook(struct loop *loop, loop_hook *hook, void *arg)
 }
 
 void
+loop_set_wait_hooks(struct loop *loop, loop_hook *before, loop_hook *after, void *arg)
+{
+	loop->before_wait = before;
+	loop->after_wait = after;
+	loop->wait_arg = arg;
+}
+
+void
 loop_wake_at(struct loop *loop, uint64_t deadline_ms)
 {
 	if (deadline_ms < loop->wake_at)
@@ -115,7 +125,13 @@ int
 loop_run_once(struct loop *loop, int timeout_ms)
 {
 	struct epoll_event events[LOOP_BATCH];
-	int n = epoll_wait(loop->epfd, events, LOOP_BATCH, timeout_ms);
+	int n;
+
+	if (loop->before_wait != NULL)
+		loop->before_wait(loop, loop->wait_arg);
+	n = epoll_wait(loop->epfd, events, LOOP_BATCH, timeout_ms);
+	if (loop->after_wait != NULL)
+		loop->after_wait(loop, loop->wait_arg);
 
 	if (n == -1 && errno != EINTR)
 		return -1;

@@ -34,6 +34,12 @@ int	loop_del(struct loop *loop, struct watcher *w);
  * sets the next one. Watchers may be freed there safely (no event is pending).
  */
 void	loop_set_hook(struct loop *loop, loop_hook *hook, void *arg);
+/*
+ * before runs just before every wait for events, after just after it, on
+ * the loop's thread: the thread holds nothing between them (a worker tells
+ * RCU it is quiescent there, see generation.h).
+ */
+void	loop_set_wait_hooks(struct loop *loop, loop_hook *before, loop_hook *after, void *arg);
 void	loop_wake_at(struct loop *loop, uint64_t deadline_ms);
 
 /* Monotonic milliseconds, read once per batch of events. */

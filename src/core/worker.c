@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "generation.h"
 #include "log.h"
 #include "loop.h"
 #include "udp.h"
@@ -64,9 +65,9 @@ watch_add(struct worker *w, struct listener *l)
 	p->listener = l;
 	if (listener_is_stream(l))
 		r = stream_watch_start(&p->u.stream, &w->stream, l->fd,
-		    listener_is_tcp(l), &l->view, l->stats);
+		    listener_is_tcp(l), l, l->stats);
 	else
-		r = udp_watch_start(&p->u.udp, &w->udp, l->fd, listener_local_port(l), &l->view,
+		r = udp_watch_start(&p->u.udp, &w->udp, l->fd, listener_local_port(l), l,
 		    l->stats);
 	if (r == -1) {
 		log_warn("worker %d cannot watch %s", w->id, l->name);
@@ -178,8 +179,26 @@ worker_hook(struct loop *loop, void *arg)
 		loop_wake_at(loop, next);
 }
 
+/* Waiting for events, the worker holds no generation: RCU may retire the old ones. */
+static void
+before_wait(struct loop *loop, void *arg)
+{
+	(void)loop;
+	(void)arg;
+	generation_reader_idle();
+}
+
+static void
+after_wait(struct loop *loop, void *arg)
+{
+	(void)loop;
+	(void)arg;
+	generation_reader_busy();
+}
+
 struct worker *
-worker_new(int id, struct stream_shared *shared, struct guard *guard)
+worker_new(int id, struct stream_shared *shared, struct guard *guard,
+    const struct generation_slot *generations)
 {
 	/* Aligned as struct echo_stats asks: its cache line is the worker's alone. */
 	size_t size = (sizeof(struct worker) + 63) / 64 * 64;
@@ -199,8 +218,9 @@ worker_new(int id, struct stream_shared *shared, struct guard *guard)
 	if (w->wake_fd == -1 ||
 	    loop_add(w->loop, &w->wake_watcher, w->wake_fd, EPOLLIN, wake_cb, w) == -1)
 		goto fail;
-	if (stream_worker_init(&w->stream, w->loop, shared, guard, &w->stats, id) == -1 ||
-	    udp_worker_init(&w->udp, w->loop, guard, &w->stats, id, shared->refusals) == -1)
+	if (stream_worker_init(&w->stream, w->loop, shared, guard, generations, &w->stats,
+	    id) == -1 || udp_worker_init(&w->udp, w->loop, guard, generations, &w->stats, id,
+	    shared->refusals) == -1)
 		goto fail;
 	loop_set_hook(w->loop, worker_hook, w);
 	return w;
@@ -280,8 +300,13 @@ worker_thread(void *arg)
 {
 	struct worker *w = arg;
 
+	/* Only a thread of its own reads generations: RCU must know of it (QSBR). */
+	generation_reader_register();
+	loop_set_wait_hooks(w->loop, before_wait, after_wait, w);
 	if (loop_run(w->loop) == -1)
 		log_warn("worker %d: epoll_wait", w->id);
+	loop_set_wait_hooks(w->loop, NULL, NULL, NULL);
+	generation_reader_unregister();
 	return NULL;
 }
 

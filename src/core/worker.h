@@ -11,7 +11,9 @@
 
 struct worker;
 
-struct worker *worker_new(int id, struct stream_shared *shared, struct guard *guard);
+/* generations: where the generation in force is published (generation.h). */
+struct worker *worker_new(int id, struct stream_shared *shared, struct guard *guard,
+	    const struct generation_slot *generations);
 /* Joins the thread if it runs, closes its connections, releases its listeners. */
 void	worker_free(struct worker *w);
 

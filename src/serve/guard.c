@@ -36,39 +36,24 @@ guard_policy_free(struct guard_policy *p)
 }
 
 int
-guard_init(struct guard *g, size_t capacity, const struct srclimit_conf *conf,
-    struct guard_policy *p)
+guard_init(struct guard *g, size_t capacity, const struct srclimit_conf *conf)
 {
 	memset(g, 0, sizeof(*g));
 	g->table = srclimit_new(capacity, conf);
-	if (g->table == NULL) {
-		int saved = errno;
-
-		guard_policy_free(p);
-		errno = saved;
-		return -1;
-	}
-	atomic_init(&g->policy, p);
-	return 0;
+	return g->table == NULL ? -1 : 0;
 }
 
 void
 guard_fini(struct guard *g)
 {
-	/* The policy was built by guard_policy_new(): const only for its readers. */
-	guard_policy_free((struct guard_policy *)(uintptr_t)guard_policy_get(g));
-	atomic_store(&g->policy, NULL);
 	srclimit_free(g->table);
 	g->table = NULL;
 }
 
-const struct guard_policy *
-guard_update(struct guard *g, struct guard_policy *p, const struct srclimit_conf *conf)
+void
+guard_update(struct guard *g, const struct srclimit_conf *conf)
 {
 	srclimit_set_conf(g->table, conf);
-	if (p == NULL)
-		return NULL;
-	return atomic_exchange_explicit(&g->policy, p, memory_order_acq_rel);
 }
 
 void
@@ -90,17 +75,15 @@ exempt(const struct guard_policy *p, const struct sockaddr *peer)
 }
 
 enum guard_verdict
-guard_connection(struct guard *g, const struct acl *acl, const struct sockaddr *peer,
-    uint64_t now_ms)
+guard_connection(struct guard *g, const struct guard_policy *p, const struct acl *acl,
+    const struct sockaddr *peer, uint64_t now_ms)
 {
-	const struct guard_policy *p;
 	enum srclimit_reason why = SRCLIMIT_TABLE_FULL;
 
 	if (!is_inet(peer))
 		return GUARD_PASS;
 	if (!acl_permits(acl, peer))
 		return GUARD_DENIED;
-	p = guard_policy_get(g);
 	if (!p->conn_limits || exempt(p, peer))
 		return GUARD_PASS;
 	if (srclimit_conn_open_why(g->table, peer, now_ms, &why))

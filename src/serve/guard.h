@@ -15,10 +15,8 @@
 #include "srclimit.h"
 
 /*
- * The rules every worker reads for each datagram and connection. Immutable
- * once published, and independent of the configuration it was built from:
- * the server replaces it on reload and frees the old one only after every
- * worker has synced, so readers need no lock and no reference count.
+ * The rules every worker reads for each datagram and connection. Part of a
+ * generation (generation.h): immutable once published, retired with it.
  */
 struct guard_policy {
 	struct cidr *exempt;		/* not subject to the per-source limits */
@@ -49,9 +47,8 @@ enum guard_verdict {
 	GUARD_UNLISTED,			/* sent to a local address the configuration omits */
 };
 
-/* Shared by every worker; only the policy pointer ever changes. */
+/* Shared by every worker and every generation: the per-source state outlives reloads. */
 struct guard {
-	_Atomic(const struct guard_policy *) policy;
 	struct srclimit *table;
 };
 
@@ -63,41 +60,27 @@ struct guard {
 struct guard_policy *guard_policy_new(const struct cidr *exempt, size_t nexempt);
 void	guard_policy_free(struct guard_policy *p);
 
-/*
- * A per-source table of capacity sources with limits conf, and p as the
- * policy in force (taken over, also on failure). 0, or -1 with errno.
- */
-int	guard_init(struct guard *g, size_t capacity, const struct srclimit_conf *conf,
-	    struct guard_policy *p);
-/* Frees the table and the policy in force; no worker may use g any more. */
+/* A per-source table of capacity sources with limits conf. 0, or -1 with errno. */
+int	guard_init(struct guard *g, size_t capacity, const struct srclimit_conf *conf);
+/* Frees the table; no worker may use g any more. */
 void	guard_fini(struct guard *g);
 
-/*
- * Publish a new policy and limits (reload). Returns the policy it replaced,
- * which the caller frees once every worker has synced. p NULL: only the
- * limits change (NULL is returned).
- */
-const struct guard_policy *guard_update(struct guard *g, struct guard_policy *p,
-	    const struct srclimit_conf *conf);
+/* New per-source limits (reload), from any thread: the table applies them as it goes. */
+void	guard_update(struct guard *g, const struct srclimit_conf *conf);
 
 /* The per-source table's counters (SIGUSR1, statistics), from any thread. */
 void	guard_get_stats(struct guard *g, struct srclimit_stats *out);
-
-static inline const struct guard_policy *
-guard_policy_get(struct guard *g)
-{
-	return atomic_load_explicit(&g->policy, memory_order_acquire);
-}
 
 /* The refusal reason of a verdict that refuses (REFUSAL_COUNT for the passing ones). */
 enum refusal_reason guard_verdict_reason(enum guard_verdict v);
 
 /*
  * A TCP connection from peer was accepted on a listener whose ACL is acl
- * (NULL: everyone). Non-IP peers (Unix) always pass. now_ms: CLOCK_MONOTONIC.
+ * (NULL: everyone), under policy p. Non-IP peers (Unix) always pass.
+ * now_ms: CLOCK_MONOTONIC.
  */
-enum guard_verdict guard_connection(struct guard *g, const struct acl *acl,
-	    const struct sockaddr *peer, uint64_t now_ms);
+enum guard_verdict guard_connection(struct guard *g, const struct guard_policy *p,
+	    const struct acl *acl, const struct sockaddr *peer, uint64_t now_ms);
 /* A connection that got GUARD_PASS_COUNTED closed. */
 void	guard_connection_closed(struct guard *g, const struct sockaddr *peer);
 

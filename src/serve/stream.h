@@ -19,13 +19,20 @@
 
 #include "acl.h"
 #include "budget.h"
+#include "generation.h"
 #include "guard.h"
 #include "loop.h"
 #include "refusal_log.h"
 #include "stats.h"
 #include "view.h"
 
-struct echod_limits;	/* config.h's: read once, by stream_shared_set_limits() */
+/* The limits a configuration sets on connections (config/stream_conf.c fills them). */
+struct stream_limits {
+	long max_connections;
+	long idle_timeout;		/* seconds; 0 = never */
+	long buffer_size;
+	long max_buffered_bytes;
+};
 
 /* Limits shared by every worker; the reload path stores new values. */
 struct stream_shared {
@@ -39,7 +46,7 @@ struct stream_shared {
 };
 
 /* Any thread (start-up, reload): the limits connections read from now on. */
-void	stream_shared_set_limits(struct stream_shared *sh, const struct echod_limits *limits);
+void	stream_shared_set_limits(struct stream_shared *sh, const struct stream_limits *limits);
 /* Bytes held for echoes peers have not read yet, all workers: now, and the most at once. */
 long	stream_shared_buffered(const struct stream_shared *sh);
 long	stream_shared_buffered_peak(const struct stream_shared *sh);
@@ -50,8 +57,8 @@ struct stream_conn;
 struct stream_watch {
 	struct watcher w;
 	struct stream_worker *sw;
-	/* The listener's: what it serves and the ACL there (NULL: all); reload swaps it. */
-	_Atomic(const struct listener_view *) *view;
+	/* What the listener serves, and the ACL there, in the generation in force. */
+	struct generation_cursor served;
 	struct listener_stats *ls;	/* the listener's counters (its reference) */
 	struct echo_stats *slot;	/* this worker's slot of them */
 	bool nodelay;			/* TCP, not Unix */
@@ -64,6 +71,7 @@ struct stream_worker {
 	struct loop *loop;
 	struct stream_shared *shared;
 	struct guard *guard;
+	const struct generation_slot *generations;	/* the one in force */
 	struct echo_stats *stats;	/* the worker's totals */
 	int id;				/* the worker's: its slot in listener counters */
 	char *scratch;			/* echo goes through here when the peer keeps up */
@@ -75,26 +83,28 @@ struct stream_worker {
 };
 
 int	stream_worker_init(struct stream_worker *sw, struct loop *loop,
-	    struct stream_shared *shared, struct guard *guard, struct echo_stats *stats, int id);
+	    struct stream_shared *shared, struct guard *guard,
+	    const struct generation_slot *generations, struct echo_stats *stats, int id);
 /* Closes every connection the worker holds. */
 void	stream_worker_fini(struct stream_worker *sw);
 
 /*
- * Start and stop watching a listening socket in this worker. drain: first
+ * Start and stop watching a listening socket in this worker; key: its
+ * struct listener, what generations know it by. drain: first
  * accept what waits in the backlog (a reload removing the listener must not
  * reset connections clients already made).
  */
 int	stream_watch_start(struct stream_watch *watch, struct stream_worker *sw, int fd,
-	    bool nodelay, _Atomic(const struct listener_view *) *view, struct listener_stats *ls);
+	    bool nodelay, const void *key, struct listener_stats *ls);
 void	stream_watch_stop(struct stream_watch *watch, bool drain);
 
 /*
  * Serve a socket accepted on watch from peer (any family; Unix peers are
  * not checked), or close it at once when max_connections, the ACL or a
- * per-source limit refuses it. Takes ownership of fd.
+ * per-source limit refuses it, under policy p. Takes ownership of fd.
  */
 void	stream_admit(struct stream_watch *watch, int fd, const struct sockaddr *peer,
-	    const struct acl *acl);
+	    const struct guard_policy *p, const struct acl *acl);
 
 /*
  * Periodic work: close idle connections, retry paused accepts. Returns the

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "config.h"
 #include "log.h"
 #include "stream.h"
 
@@ -101,10 +100,11 @@ over_connection_limit(struct stream_worker *sw)
  * its own sake is not counted against it. Every refusal is counted and noted.
  */
 static enum guard_verdict
-conn_admit(struct stream_watch *watch, const struct sockaddr *peer, const struct acl *acl)
+conn_admit(struct stream_watch *watch, const struct sockaddr *peer,
+    const struct guard_policy *p, const struct acl *acl)
 {
 	struct stream_worker *sw = watch->sw;
-	enum guard_verdict v = guard_connection(sw->guard, acl, peer, loop_now(sw->loop));
+	enum guard_verdict v = guard_connection(sw->guard, p, acl, peer, loop_now(sw->loop));
 
 	if (v != GUARD_PASS && v != GUARD_PASS_COUNTED) {
 		stream_refuse(sw, watch->ls, watch->slot, peer, guard_verdict_reason(v));
@@ -121,9 +121,9 @@ conn_admit(struct stream_watch *watch, const struct sockaddr *peer, const struct
 
 void
 stream_admit(struct stream_watch *watch, int fd, const struct sockaddr *peer,
-    const struct acl *acl)
+    const struct guard_policy *p, const struct acl *acl)
 {
-	enum guard_verdict v = conn_admit(watch, peer, acl);
+	enum guard_verdict v = conn_admit(watch, peer, p, acl);
 
 	if (v != GUARD_PASS && v != GUARD_PASS_COUNTED) {
 		close(fd);
@@ -161,16 +161,16 @@ conn_local(void *arg, struct sockaddr_storage *local)
 
 /*
  * Is the address the peer dialled one the configuration lists? Sets *acl
- * to the ACL in force there.
+ * to the ACL of the stream handler there.
  */
 static bool
 conn_local_listed(int cfd, const struct listener_view *view, const struct acl **acl)
 {
-	const struct listener_spec *served = NULL;
+	const struct stream_handler *h;
 
-	if (!view_allows_local(view, conn_local, &cfd, &served))
+	if (!view_stream_local(view, conn_local, &cfd, &h))
 		return false;
-	*acl = served != NULL ? &served->acl : NULL;
+	*acl = h != NULL ? h->acl : NULL;
 	return true;
 }
 
@@ -184,11 +184,12 @@ conn_reset(int fd)
 	close(fd);
 }
 
-/* accept4() with the peer's address; the view in force is read once per connection. */
+/* accept4() with the peer's address; the generation in force is read once per connection. */
 static int
 watch_accept(struct stream_watch *watch)
 {
-	const struct listener_view *view = atomic_load_explicit(watch->view, memory_order_acquire);
+	const struct listener_view *view;
+	const struct generation *g = generation_cursor_read(&watch->served, &view);
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	const struct acl *acl;
@@ -198,7 +199,7 @@ watch_accept(struct stream_watch *watch)
 		return -1;
 	if (len < sizeof(sa_family_t) || len > sizeof(ss))
 		ss.ss_family = AF_UNSPEC;
-	if (!conn_local_listed(cfd, view, &acl)) {
+	if (g == NULL || !conn_local_listed(cfd, view, &acl)) {
 		stream_refuse(watch->sw, watch->ls, watch->slot, (struct sockaddr *)&ss,
 		    REFUSAL_UNLISTED);
 		conn_reset(cfd);
@@ -206,7 +207,7 @@ watch_accept(struct stream_watch *watch)
 	}
 	if (log_enabled(LOG_DEBUG))
 		conn_log_accepted(cfd, (struct sockaddr *)&ss, len);
-	stream_admit(watch, cfd, (struct sockaddr *)&ss, acl);
+	stream_admit(watch, cfd, (struct sockaddr *)&ss, generation_policy(g), acl);
 	return 0;
 }
 
@@ -260,10 +261,10 @@ accept_cb(int fd, uint32_t events, void *arg)
 
 int
 stream_watch_start(struct stream_watch *watch, struct stream_worker *sw, int fd, bool nodelay,
-    _Atomic(const struct listener_view *) *view, struct listener_stats *ls)
+    const void *key, struct listener_stats *ls)
 {
 	watch->sw = sw;
-	watch->view = view;
+	watch->served = (struct generation_cursor){ .slot = sw->generations, .key = key };
 	watch->ls = ls;
 	watch->slot = listener_stats_slot(ls, sw->id);
 	watch->nodelay = nodelay;

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "config.h"
 #include "log.h"
 #include "stream.h"
 
@@ -430,7 +429,7 @@ stream_conn_start(struct stream_watch *watch, int fd, const struct sockaddr *pee
 }
 
 void
-stream_shared_set_limits(struct stream_shared *sh, const struct echod_limits *limits)
+stream_shared_set_limits(struct stream_shared *sh, const struct stream_limits *limits)
 {
 	atomic_store(&sh->max_connections, limits->max_connections);
 	atomic_store(&sh->idle_timeout, limits->idle_timeout);
@@ -452,13 +451,15 @@ stream_shared_buffered_peak(const struct stream_shared *sh)
 
 int
 stream_worker_init(struct stream_worker *sw, struct loop *loop, struct stream_shared *shared,
-    struct guard *guard, struct echo_stats *stats, int id)
+    struct guard *guard, const struct generation_slot *generations, struct echo_stats *stats,
+    int id)
 {
 	memset(sw, 0, sizeof(*sw));
 	sw->id = id;
 	sw->loop = loop;
 	sw->shared = shared;
 	sw->guard = guard;
+	sw->generations = generations;
 	sw->stats = stats;
 	sw->scratch_size = STREAM_SCRATCH_SIZE;
 	sw->scratch = malloc(sw->scratch_size);

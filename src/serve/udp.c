@@ -18,7 +18,7 @@
 #define UDP_SLOT_SIZE	65536
 /*
  * In: the destination address (pktinfo), and what a handler asked the
- * socket for (apply.c: set_view()): a timestamping one the receive time,
+ * socket for (control/compile.c): a timestamping one the receive time,
  * TTL and TOS, one reflecting DSCP the TOS. A dual-stack
  * socket may be given both families' (an IPv4-mapped packet gets
  * IPV6_PKTINFO and IP_TTL/IP_TOS): room for every one, and two more. A full
@@ -211,14 +211,14 @@ datagram_admit(struct udp_worker *uw, const struct guard_policy *policy,
 	    now);
 }
 
-/* The policy and the listener's view are read once per batch, not per datagram. */
+/* The generation in force (policy, view) is read once per batch, not per datagram. */
 static size_t
 batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
 {
 	struct udp_worker *uw = watch->uw;
-	const struct guard_policy *policy = guard_policy_get(uw->guard);
-	const struct listener_view *view = atomic_load_explicit(watch->view,
-	    memory_order_acquire);
+	const struct listener_view *view;
+	const struct generation *g = generation_cursor_read(&watch->served, &view);
+	const struct guard_policy *policy = g != NULL ? generation_policy(g) : NULL;
 	uint64_t now = loop_now(uw->loop);
 	size_t k = 0;
 
@@ -230,7 +230,7 @@ batch_build_replies(struct udp_watch *watch, struct udp_batch *b, int n)
 		int dscp = -1;
 
 		/* h: the handler of the configured listener there (NULL: everyone, echo). */
-		if (view_dgram_local(view, datagram_local, in, &h))
+		if (policy != NULL && view_dgram_local(view, datagram_local, in, &h))
 			v = datagram_admit(uw, policy, h, watch->local_port, in,
 			    b->in[i].msg_len, now);
 
@@ -340,10 +340,12 @@ udp_cb(int fd, uint32_t events, void *arg)
 
 int
 udp_worker_init(struct udp_worker *uw, struct loop *loop, struct guard *guard,
-    struct echo_stats *stats, int id, struct refusal_log *refusals)
+    const struct generation_slot *generations, struct echo_stats *stats, int id,
+    struct refusal_log *refusals)
 {
 	uw->loop = loop;
 	uw->guard = guard;
+	uw->generations = generations;
 	uw->stats = stats;
 	uw->id = id;
 	uw->refusals = refusals;
@@ -360,11 +362,11 @@ udp_worker_fini(struct udp_worker *uw)
 
 int
 udp_watch_start(struct udp_watch *watch, struct udp_worker *uw, int fd, uint16_t local,
-    _Atomic(const struct listener_view *) *view, struct listener_stats *ls)
+    const void *key, struct listener_stats *ls)
 {
 	watch->uw = uw;
 	watch->local_port = local;
-	watch->view = view;
+	watch->served = (struct generation_cursor){ .slot = uw->generations, .key = key };
 	watch->ls = ls;
 	watch->slot = listener_stats_slot(ls, uw->id);
 	return loop_add(uw->loop, &watch->w, fd, EPOLLIN | EPOLLEXCLUSIVE, udp_cb, watch);

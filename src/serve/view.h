@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* view: which of a listening socket's local addresses the configuration serves, and how. */
+/*
+ * view: which of a listening socket's local addresses are served, and by
+ * what handlers: what the data plane looks up for each connection and
+ * datagram. Built from a configuration by view_build.h; part of a generation.
+ */
 #ifndef ECHOD_VIEW_H
 #define ECHOD_VIEW_H
 
@@ -13,7 +17,6 @@
 #include "proto.h"
 
 /* config.h's: a view points into a configuration, the data plane never looks inside. */
-struct echod_config;
 struct listener_spec;
 
 /* One part of the local addresses a socket receives: one address, or all of a family. */
@@ -26,48 +29,36 @@ struct local_part {
 	} addr;				/* !any */
 };
 
-/*
- * The parts a tcp/udp listener (or socket) spans: a dual-stack wildcard is
- * both families, "0.0.0.0" or an IPv6-only "::" one family, else one address.
- * Unix: none. Returns how many were written to out.
- */
-size_t	local_parts(const struct listener_spec *spec, struct local_part out[2]);
-/* Same protocol and port (or path), and every address of inner is one of outer's? */
-bool	listener_spec_spans(const struct listener_spec *outer, const struct listener_spec *inner);
-/* Does a configured listener of cfg span every address of the socket? */
-bool	view_spanned(const struct listener_spec *sock, const struct echod_config *cfg);
 /* Is every address of inner also one of outer? */
 bool	local_part_within(const struct local_part *inner, const struct local_part *outer);
 /* The address a connection or datagram arrived at; IPv4-mapped IPv6 is IPv4. -1: not IP. */
 int	local_part_of(const struct sockaddr *sa, struct local_part *out);
 
+/* What a served stream listener asks of a connection before echoing it. */
+struct stream_handler {
+	const struct acl *acl;		/* who may connect (NULL: everyone) */
+};
+
 struct view_entry {
-	struct local_part part;
-	const struct listener_spec *listener;	/* the configured one serving it */
+	struct local_part part;			/* (unused in a view's whole) */
+	const struct listener_spec *listener;	/* the configured one serving it: the
+						   control plane's, never read here */
+	struct stream_handler stream;		/* its connection rules (tcp) */
 	struct dgram_handler dgram;		/* its datagram rules and reply (udp, stamp) */
 };
 
 /*
  * What a listening socket answers under a configuration. Immutable once
- * built; the ACL pointers point into the configuration, so a view lives
- * exactly as long as it (both are retired together after a reload).
+ * built; its pointers point into the configuration, so a view lives exactly
+ * as long as it: both belong to one generation (generation.h).
  */
 struct listener_view {
-	bool all;			/* every address it receives, as listener says */
-	const struct listener_spec *listener;	/* all: the configured one (NULL: Unix) */
-	struct dgram_handler dgram;	/* all: listener's datagram handler (dgram_conf.h) */
+	bool all;			/* every address it receives, as whole says */
+	struct view_entry whole;	/* all: the configured listener serving it
+					   (listener NULL: Unix, everyone) */
 	size_t n;			/* !all: the parts served, most specific first; */
 	struct view_entry entry[];	/* 0: nothing (refused, dropped, counted) */
 };
-
-/*
- * The view of a socket bound as sock (its protocol, address, port or path)
- * under cfg: all, when one configured listener spans the whole socket; else
- * the parts configured listeners on its port share with it. The listener
- * pointers point into cfg: a view lives exactly as long as it (both are
- * retired together after a reload). NULL: ENOMEM.
- */
-struct listener_view *view_build(const struct listener_spec *sock, const struct echod_config *cfg);
 
 /*
  * Serves nothing and points into no configuration: for a socket a worker
@@ -95,17 +86,18 @@ bool	view_allows_local(const struct listener_view *v, view_local_fn *local, void
 	    const struct listener_spec **served);
 
 /*
+ * view_allows_local() for a connection: *h is the stream rules of the
+ * configured listener serving it there (NULL: everyone).
+ */
+bool	view_stream_local(const struct listener_view *v, view_local_fn *local, void *arg,
+	    const struct stream_handler **h);
+
+/*
  * view_allows_local() for a datagram: *h is the handler of the configured
  * listener serving it there (NULL: none known, everyone, plain echo).
  */
 bool	view_dgram_local(const struct listener_view *v, view_local_fn *local, void *arg,
 	    const struct dgram_handler **h);
-
-/* Does any configured listener of the view (some address of the socket) serve proto? */
-bool	view_serves(const struct listener_view *v, enum proto proto);
-
-/* Does a udp listener of the view reflect the DSCP of what it echoes (reflect_dscp)? */
-bool	view_reflects_dscp(const struct listener_view *v);
 
 /* "127.0.0.1", "::1", "every IPv4 address", "every IPv6 address"; returns buf. */
 const char *local_part_format(const struct local_part *part, char *buf, size_t size);

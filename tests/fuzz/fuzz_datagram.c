@@ -14,6 +14,7 @@
 #include "acl.h"
 #include "config.h"
 #include "dgram_conf.h"
+#include "generation.h"
 #include "guard_conf.h"
 #include "listener.h"
 #include "log.h"
@@ -200,9 +201,9 @@ judge_peer(uint8_t src, uint16_t len, struct sockaddr_storage *ss)
 
 /* The decision function, no sockets: what it lets through must obey every rule. */
 static void
-judge(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_t n)
+judge(struct guard *g, const struct guard_policy *p, const struct echod_config *cfg,
+    const uint8_t *rec, size_t n)
 {
-	const struct guard_policy *p = guard_policy_get(g);
 	uint64_t now = 1000;
 
 	for (size_t i = 0; i < n; i++, rec += 4) {
@@ -273,17 +274,28 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 {
 	static struct sent sent[NADDR][NPORT];
 	static unsigned char buf[65536];
-	struct listener_view all = { .all = true, .listener = &listener };
-	_Atomic(const struct listener_view *) view = &all;
+	struct listener_view *all = calloc(1, sizeof(*all));
+	struct generation_slot slot = { 0 };
+	struct generation *gen;
 	struct echo_stats stats = { 0 };
 	struct listener_stats *ls = listener_stats_new("udp fuzz", "udp", STATS_DGRAM, 1);
 	struct udp_worker uw;
 	struct udp_watch port;
 
 	memset(sent, 0, sizeof(sent));
-	dgram_conf_handler(&all.dgram, &listener);
-	if (ls == NULL || udp_worker_init(&uw, loop, g, &stats, 0, NULL) == -1 ||
-	    udp_watch_start(&port, &uw, server, (uint16_t)server_port, &view, ls) == -1)
+	if (all == NULL)
+		abort();
+	/* What the socket serves: one generation, published as echod's control thread does. */
+	all->all = true;
+	all->whole.listener = &listener;
+	dgram_conf_handler(&all->whole.dgram, &listener);
+	gen = generation_new(NULL, guard_conf_policy(cfg), 1);
+	if (gen == NULL)
+		abort();
+	generation_set_view(gen, &port, all);
+	generation_publish(&slot, gen);
+	if (ls == NULL || udp_worker_init(&uw, loop, g, &slot, &stats, 0, NULL) == -1 ||
+	    udp_watch_start(&port, &uw, server, (uint16_t)server_port, &port, ls) == -1)
 		abort();
 	for (size_t i = 0; i < n; i++, rec += 4) {
 		int a = rec[0] & 7, p = (rec[0] >> 3) & 15, fd = client(a, p);
@@ -333,6 +345,7 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 	udp_watch_stop(&port, false);
 	udp_worker_fini(&uw);
 	listener_stats_release(ls);
+	generation_free(gen);
 }
 
 int
@@ -341,6 +354,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct srclimit_conf conf;
 	struct config_errors errs = { 0 };
 	struct echod_config cfg;
+	struct guard_policy *policy;
 	struct guard g;
 	size_t n;
 
@@ -355,16 +369,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A small table: eviction and "table full" happen within one input. */
 	guard_conf_limits(&cfg.limits, &conf);
 	g.table = srclimit_new(16, &conf);
-	atomic_init(&g.policy, guard_conf_policy(&cfg));
-	if (g.table == NULL || guard_policy_get(&g) == NULL)
+	policy = guard_conf_policy(&cfg);
+	if (g.table == NULL || policy == NULL)
 		abort();
 	if (listener.proto == PROTO_STAMP && stamp_conf_prepare(&cfg, NULL, &errs) == -1)
 		abort();
 	if (data[0] & F_SOCKETS)
 		batch(&g, &cfg, data + 8, n);
 	else
-		judge(&g, &cfg, data + 8, n);
+		judge(&g, policy, &cfg, data + 8, n);
 	guard_fini(&g);
+	guard_policy_free(policy);
 	stamp_conf_release(&listener.stamp);
 	acl_free(&listener.acl);
 	free(cfg.exempt);

@@ -40,6 +40,7 @@ struct client {
 static struct loop *loop;
 static struct stream_shared shared;
 static struct guard guard;
+static struct guard_policy *policy;	/* per-source limits on: admission counts sources */
 static struct echo_stats stats;
 static int listener = -1;
 
@@ -53,7 +54,8 @@ setup(void)
 	loop = loop_new();
 	cfg.limits.max_connections = 1;
 	cfg.limits.max_connections_per_source = 1;
-	if (loop == NULL || guard_conf_init(&guard, &cfg) == -1)
+	policy = guard_conf_policy(&cfg);
+	if (loop == NULL || policy == NULL || guard_conf_init(&guard, &cfg) == -1)
 		abort();
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -122,7 +124,7 @@ connect_one(struct stream_watch *watch, struct client *c, bool tcp)
 	}
 	if (fcntl_nonblock(c->fd) == -1)
 		abort();
-	stream_admit(watch, sfd, (struct sockaddr *)&peer, NULL);
+	stream_admit(watch, sfd, (struct sockaddr *)&peer, policy, NULL);
 	return true;
 }
 
@@ -232,9 +234,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		struct echod_limits lim = { .max_connections_per_source = data[0] & F_PER_SOURCE };
 
-		guard_conf_update(&guard, NULL, &lim);
+		guard_conf_update(&guard, &lim);
 	}
-	if (stream_worker_init(&tw, loop, &shared, &guard, &stats, 0) == -1 ||
+	/* No generation: the harness admits by hand, with the policy above. */
+	if (stream_worker_init(&tw, loop, &shared, &guard, NULL, &stats, 0) == -1 ||
 	    (ls = listener_stats_new("tcp fuzz", "tcp", STATS_STREAM, 1)) == NULL)
 		abort();
 	/* The harness accepts by hand: the watch is not in the loop, only what admission reads. */
