@@ -1010,47 +1010,76 @@ START_TEST(test_i13_t2_userspace_rfc8972_4_3)
 END_TEST
 
 /*
- * Issue 22 item 13, RFC 8762 4.3.1 (T3 "as close as possible to the actual
- * transmission"): udp_stamp_send_times() reads the clock for each reply of
- * a batch, in order, not once for all 16.
+ * One datagram through the reflector's datagram handler, as udp.c calls it
+ * (udp_stamp_handler()), with the control buffer ctl[0 .. ctllen); *p gets
+ * what must run just before the reply is sent (T3).
  */
-START_TEST(test_i13_t3_per_reply_rfc8762_4_3_1)
-{
-	static uint8_t pkts[16][STAMP_UNAUTH_LEN];
-	struct stamp_reflector r = reflector(NULL, NULL);
-	struct udp_stamp_reply rep[16];
-	uint64_t first, last;
-
-	for (int i = 0; i < 16; i++) {
-		memset(&rep[i], 0, sizeof(rep[i]));
-		rep[i].reflector = &r;
-		rep[i].pkt = pkts[i];
-		stamp_test_parse(pkts[i], STAMP_UNAUTH_LEN, false, &rep[i].test);
-	}
-	udp_stamp_send_times(rep, 16);
-	first = stamp_get64(pkts[0] + 4);
-	last = stamp_get64(pkts[15] + 4);
-	for (int i = 1; i < 16; i++)
-		ck_assert_uint_ge(stamp_get64(pkts[i] + 4), stamp_get64(pkts[i - 1] + 4));
-	ck_assert_msg(last > first, "16 replies, one T3: %016" PRIx64, first);
-}
-END_TEST
-
-/* One datagram through udp_stamp_reflect() with the control buffer ctl[0 .. ctllen). */
 static bool
-udp_reflect(struct listener_spec *served, uint8_t *pkt, size_t *len, void *ctl,
-    size_t ctllen, int flags, struct echo_stats *st)
+handler_reflect(struct stamp_runtime *run, uint8_t *pkt, size_t *len, void *ctl,
+    size_t ctllen, int flags, struct echo_stats *st, struct dgram_pending *p)
 {
 	struct sockaddr_in src = loopback(40000);
 	struct msghdr in = { .msg_name = &src, .msg_namelen = sizeof(src), .msg_control = ctl,
 		.msg_controllen = ctllen, .msg_flags = flags };
 	static struct echo_stats listener;	/* the listener's slot: not looked at */
-	struct echo_stats *stats[2] = { st, &listener };
-	struct udp_stamp_reply rep;
+	struct dgram_in din = { .msg = &in, .now_ms = 1000, .stats = { st, &listener } };
+	struct dgram_handler h;
 	int dscp;
 
-	return udp_stamp_reflect(served, &in, pkt, len, 1000, stats, &rep, &dscp);
+	memset(&h, 0, sizeof(h));
+	udp_stamp_handler(&h, run, false);
+	p->before_send = NULL;
+	return h.reply(h.ctx, &din, pkt, len, &dscp, p);
 }
+
+/* handler_reflect(), the reply sent at once. */
+static bool
+udp_reflect(struct stamp_runtime *run, uint8_t *pkt, size_t *len, void *ctl,
+    size_t ctllen, int flags, struct echo_stats *st)
+{
+	struct dgram_pending p;
+
+	if (!handler_reflect(run, pkt, len, ctl, ctllen, flags, st, &p))
+		return false;
+	ck_assert_ptr_nonnull(p.before_send);
+	p.before_send(&p);
+	return true;
+}
+
+/*
+ * Issue 22 item 13, RFC 8762 4.3.1 (T3 "as close as possible to the actual
+ * transmission"): the handler leaves T3 to its before_send, which udp.c
+ * runs for each reply of a batch, in order, just before sending: one clock
+ * reading per reply, not one for all 16.
+ */
+START_TEST(test_i13_t3_per_reply_rfc8762_4_3_1)
+{
+	static uint8_t pkts[16][MAXPKT];
+	static struct echo_stats st;
+	struct stamp_runtime *run = calloc(1, sizeof(*run));
+	struct dgram_pending pending[16];
+	uint64_t first, last;
+
+	ck_assert_ptr_nonnull(run);
+	run->reflector = reflector(NULL, NULL);
+	for (int i = 0; i < 16; i++) {
+		size_t len = golden_hex("twamp-light-sender.hex", pkts[i], sizeof(pkts[i]));
+
+		ck_assert(handler_reflect(run, pkts[i], &len, NULL, 0, 0, &st, &pending[i]));
+		ck_assert_ptr_nonnull(pending[i].before_send);
+		/* Not stamped yet: T3 is written at sending time. */
+		ck_assert_uint_eq(stamp_get64(pkts[i] + 4), 0);
+	}
+	for (int i = 0; i < 16; i++)
+		pending[i].before_send(&pending[i]);
+	first = stamp_get64(pkts[0] + 4);
+	last = stamp_get64(pkts[15] + 4);
+	for (int i = 1; i < 16; i++)
+		ck_assert_uint_ge(stamp_get64(pkts[i] + 4), stamp_get64(pkts[i - 1] + 4));
+	ck_assert_msg(last > first, "16 replies, one T3: %016" PRIx64, first);
+	free(run);
+}
+END_TEST
 
 /*
  * Issue 22 items 10 and 13 in the batch path (udp_stamp.c): a 14-octet
@@ -1063,7 +1092,6 @@ START_TEST(test_i13_ctrunc_t2_userspace_rfc8972_4_3)
 {
 	static struct echo_stats st;
 	struct stamp_runtime *run = calloc(1, sizeof(*run));
-	struct listener_spec served;
 	union {
 		char buf[CMSG_SPACE(sizeof(struct timespec))];
 		struct cmsghdr align;
@@ -1074,8 +1102,6 @@ START_TEST(test_i13_ctrunc_t2_userspace_rfc8972_4_3)
 	struct stamp_probe p = { 1, { GOLDEN_SEC, 0 }, 5, STAMP_TS_NTP, golden_clock };
 
 	ck_assert_ptr_nonnull(run);
-	memset(&served, 0, sizeof(served));
-	served.stamp.run = run;
 	run->reflector = reflector(NULL, NULL);
 	/* A whole timestamp: the kernel's T2, nothing counted. */
 	memset(&ctl, 0, sizeof(ctl));
@@ -1083,7 +1109,7 @@ START_TEST(test_i13_ctrunc_t2_userspace_rfc8972_4_3)
 	ctl.align.cmsg_type = SCM_TIMESTAMPNS;
 	ctl.align.cmsg_len = CMSG_LEN(sizeof(kernel_t2));
 	memcpy(CMSG_DATA(&ctl.align), &kernel_t2, sizeof(kernel_t2));
-	ck_assert(udp_reflect(&served, pkt, &len, ctl.buf, sizeof(ctl.buf), 0, &st));
+	ck_assert(udp_reflect(run, pkt, &len, ctl.buf, sizeof(ctl.buf), 0, &st));
 	ck_assert_uint_eq(len, STAMP_UNAUTH_LEN);
 	ck_assert_uint_eq(stamp_get64(pkt + 16), stamp_ts_encode(&kernel_t2, STAMP_TS_NTP));
 	ck_assert_uint_eq(stats_get(&st, STAT_stamp_short_answered), 1);
@@ -1094,14 +1120,14 @@ START_TEST(test_i13_ctrunc_t2_userspace_rfc8972_4_3)
 	stamp_tlv_put(pkt, sizeof(pkt), &off, STAMP_TLV_TIMESTAMP_INFO, NULL, 4);
 	len = off;
 	ctl.align.cmsg_len = CMSG_LEN(sizeof(kernel_t2) / 2);
-	ck_assert(udp_reflect(&served, pkt, &len, ctl.buf, CMSG_SPACE(sizeof(kernel_t2) / 2),
+	ck_assert(udp_reflect(run, pkt, &len, ctl.buf, CMSG_SPACE(sizeof(kernel_t2) / 2),
 	    MSG_CTRUNC, &st));
 	ck_assert_uint_ne(stamp_get64(pkt + 16), stamp_ts_encode(&kernel_t2, STAMP_TS_NTP));
 	ck_assert_uint_eq(pkt[STAMP_UNAUTH_LEN + 5], STAMP_TSM_CONTROL);
 	ck_assert_uint_eq(stats_get(&st, STAT_stamp_t2_userspace), 1);
 	/* No control messages at all. */
 	len = off;
-	ck_assert(udp_reflect(&served, pkt, &len, NULL, 0, 0, &st));
+	ck_assert(udp_reflect(run, pkt, &len, NULL, 0, 0, &st));
 	ck_assert_uint_eq(pkt[STAMP_UNAUTH_LEN + 5], STAMP_TSM_CONTROL);
 	ck_assert_uint_eq(stats_get(&st, STAT_stamp_t2_userspace), 2);
 	ck_assert_uint_eq(stats_get(&st, STAT_stamp_reflected), 3);

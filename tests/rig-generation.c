@@ -21,7 +21,7 @@ rig_generation_publish(struct generation_slot *slot, const void *key,
 	all->whole.stream.acl = &spec->acl;
 	dgram_conf_handler(&all->whole.dgram, spec);
 	/* No configuration of its own: cfg stays the test's. */
-	gen = generation_new(NULL, guard_conf_policy(cfg), 1);
+	gen = generation_new(NULL, NULL, guard_conf_policy(cfg), 1);
 	ck_assert_ptr_nonnull(gen);
 	generation_set_view(gen, key, all);
 	generation_publish(slot, gen);

@@ -13,7 +13,7 @@ dgram_conf_handler(struct dgram_handler *h, const struct listener_spec *spec)
 		.limit = SRCLIMIT_ECHO,
 	};
 	if (spec->proto == PROTO_STAMP) {
-		udp_stamp_handler(h, spec);
+		udp_stamp_handler(h, spec->stamp.run, spec->stamp.key_path != NULL);
 	} else if (spec->reflect_dscp) {
 		h->reply = dgram_echo_reflect_dscp;
 		h->ctx = &spec->dscp_allow;

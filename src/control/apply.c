@@ -277,9 +277,9 @@ configured_where(const struct listener *l, const struct echod_config *cfg, char 
 }
 
 static void
-describe_one(const struct listener *l, const struct generation *gen, struct report *out)
+describe_one(const struct listener *l, const struct generation *gen,
+    const struct echod_config *cfg, struct report *out)
 {
-	const struct echod_config *cfg = generation_config(gen);
 	const struct listener_view *v = generation_view(gen, l);
 	char origin[96], state[512], where[512];
 	size_t used;
@@ -316,8 +316,8 @@ describe_one(const struct listener *l, const struct generation *gen, struct repo
 
 void
 apply_describe(const struct listener_set *set, const struct generation *gen,
-    struct report *out)
+    const struct echod_config *cfg, struct report *out)
 {
 	for (size_t i = 0; gen != NULL && i < set->count; i++)
-		describe_one(set->items[i], gen, out);
+		describe_one(set->items[i], gen, cfg, out);
 }

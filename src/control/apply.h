@@ -40,9 +40,12 @@ int	apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct r
  */
 void	apply_publish(struct apply_ctx *ctx, struct generation *gen, struct report *rep);
 
-/* One status line per listener: protocol, address, origin, state, where configured. */
+/*
+ * One status line per listener: protocol, address, origin, state (its view
+ * in gen), where configured (in cfg, gen's configuration).
+ */
 void	apply_describe(const struct listener_set *set, const struct generation *gen,
-	    struct report *out);
+	    const struct echod_config *cfg, struct report *out);
 
 /* The commands that make systemd bind what echod.conf lists (echod.socket, generator). */
 #define APPLY_SYSTEMD_REBIND "systemctl daemon-reload && systemctl restart echod.socket"

@@ -344,7 +344,7 @@ status_report(struct server *s, struct report *out)
 	report_append(out, &s->reload.last, "  ");
 	out->failed = false;
 	report_add(out, "listeners:");
-	apply_describe(&s->listeners, s->generations.current, out);
+	apply_describe(&s->listeners, s->generations.current, s->cfg, out);
 	report_append(out, &s->unserved, "  ");
 	out->failed = false;
 }

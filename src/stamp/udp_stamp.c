@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* udp_stamp: STAMP test packets in a datagram batch: reflected in place, T3 stamped last. */
 #include <netinet/in.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
-#include "stamp_conf.h"
 #include "udp_stamp.h"
 
 /* -1 when the cmsg is shorter than its data (the kernel cuts the last one short: MSG_CTRUNC). */
@@ -92,11 +92,9 @@ count_outcome(struct echo_stats *stats[2], const struct stamp_arrival *a,
 }
 
 bool
-udp_stamp_reflect(const struct listener_spec *served, struct msghdr *in, uint8_t *pkt,
-    size_t *len, uint64_t now_ms, struct echo_stats *stats[2], struct udp_stamp_reply *out,
-    int *dscp)
+udp_stamp_reflect(struct stamp_runtime *run, struct msghdr *in, uint8_t *pkt, size_t *len,
+    uint64_t now_ms, struct echo_stats *stats[2], struct udp_stamp_reply *out, int *dscp)
 {
-	struct stamp_runtime *run = served->stamp.run;
 	struct stamp_arrival a;
 	struct stamp_outcome o;
 
@@ -105,7 +103,7 @@ udp_stamp_reflect(const struct listener_spec *served, struct msghdr *in, uint8_t
 	arrival_read(in, &a);
 	a.counters = &run->reflector.counters;
 	a.now_s = now_ms / 1000;
-	a.clock = stamp_conf_clock(run, a.now_s);
+	a.clock = stamp_runtime_clock(run, a.now_s);
 	if (stamp_reflect(pkt, *len, &run->reflector, &a, &o) == -1) {
 		count(stats, drop_stat[o.drop], 1);
 		return false;
@@ -136,13 +134,6 @@ send_time(const struct udp_stamp_reply *rep)
 	stamp_reflect_send_time(rep->pkt, &rep->test, &t3, r->fmt, r->key);
 }
 
-void
-udp_stamp_send_times(struct udp_stamp_reply *replies, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		send_time(&replies[i]);
-}
-
 _Static_assert(sizeof(struct udp_stamp_reply) <= sizeof(((struct dgram_pending *)0)->scratch),
     "a STAMP reply's pending state fits a dgram_pending");
 
@@ -152,14 +143,16 @@ pending_send_time(struct dgram_pending *p)
 	send_time((const struct udp_stamp_reply *)(void *)p->scratch.buf);
 }
 
-/* dgram_reply_fn; ctx: the listener_spec. */
+/* dgram_reply_fn; ctx: the listener's struct stamp_runtime. */
 static bool
 stamp_reply(const void *ctx, const struct dgram_in *in, uint8_t *pkt, size_t *len, int *dscp,
     struct dgram_pending *p)
 {
 	struct echo_stats *stats[2] = { in->stats[0], in->stats[1] };
+	/* Mutable through the handler: its clock cache and session table (atomics, locks). */
+	struct stamp_runtime *run = (struct stamp_runtime *)(uintptr_t)ctx;
 
-	if (!udp_stamp_reflect(ctx, in->msg, pkt, len, in->now_ms, stats,
+	if (!udp_stamp_reflect(run, in->msg, pkt, len, in->now_ms, stats,
 	    (struct udp_stamp_reply *)(void *)p->scratch.buf, dscp))
 		return false;
 	p->before_send = pending_send_time;
@@ -167,10 +160,10 @@ stamp_reply(const void *ctx, const struct dgram_in *in, uint8_t *pkt, size_t *le
 }
 
 void
-udp_stamp_handler(struct dgram_handler *h, const struct listener_spec *spec)
+udp_stamp_handler(struct dgram_handler *h, struct stamp_runtime *run, bool authenticated)
 {
 	h->reply = stamp_reply;
-	h->ctx = spec;
+	h->ctx = run;
 	h->limit = SRCLIMIT_STAMP;
-	h->min_charge = spec->stamp.key_path != NULL ? STAMP_AUTH_LEN : STAMP_UNAUTH_LEN;
+	h->min_charge = authenticated ? STAMP_AUTH_LEN : STAMP_UNAUTH_LEN;
 }

@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "config.h"
 #include "dgram.h"
 #include "stamp.h"
+#include "stamp_runtime.h"
 #include "stats.h"
 
 /* A reply of the batch; reflector NULL: an echo, nothing to stamp. */
@@ -29,22 +29,18 @@ struct udp_stamp_reply {
  * monotonic clock. False: dropped (counted by reason). *dscp: the DSCP to
  * send the reply with (Class of Service TLV), or -1.
  */
-bool	udp_stamp_reflect(const struct listener_spec *served, struct msghdr *in, uint8_t *pkt,
+bool	udp_stamp_reflect(struct stamp_runtime *run, struct msghdr *in, uint8_t *pkt,
 	    size_t *len, uint64_t now_ms, struct echo_stats *stats[2], struct udp_stamp_reply *out,
 	    int *dscp);
 
 /*
- * T3, and the HMAC after it, into the STAMP replies of a batch: call right
- * before sending. The clock is read for each reply, just before its own.
+ * Make h (its ACL and source-port rule already set) serve STAMP test packets
+ * with run (a listener's, stamp_conf_prepare()): stamp_rate buckets, charged
+ * at least the base packet (RFC 8762 4.6 answers a short one with it; the
+ * authenticated one when authenticated), reflected by udp_stamp_reflect(),
+ * T3 and the HMAC written by its before_send, just before sending: the clock
+ * is read for each reply, just before its own.
  */
-void	udp_stamp_send_times(struct udp_stamp_reply *replies, size_t n);
-
-/*
- * Make h (its ACL and source-port rule already set) serve spec's STAMP test
- * packets: stamp_rate buckets, charged at least the base packet (RFC 8762
- * 4.6 answers a short one with it), reflected by udp_stamp_reflect(), T3
- * stamped just before sending. spec must have had stamp_conf_prepare().
- */
-void	udp_stamp_handler(struct dgram_handler *h, const struct listener_spec *spec);
+void	udp_stamp_handler(struct dgram_handler *h, struct stamp_runtime *run, bool authenticated);
 
 #endif

@@ -24,7 +24,7 @@
 
 set -u -o pipefail
 
-# MESSAGE_IDs of the start and reload messages (src/core/log.h, echod(8)).
+# MESSAGE_IDs of the start and reload messages (src/base/log.h, echod(8)).
 MSGID_START=ebad947a41344322b5a68ca23627c15c
 MSGID_RELOAD=0985fbbf29eb4bd588b4a42c11d4c418
 # A TCP port added to the configuration by the reload check.

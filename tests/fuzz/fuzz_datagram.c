@@ -289,7 +289,7 @@ batch(struct guard *g, const struct echod_config *cfg, const uint8_t *rec, size_
 	all->all = true;
 	all->whole.listener = &listener;
 	dgram_conf_handler(&all->whole.dgram, &listener);
-	gen = generation_new(NULL, guard_conf_policy(cfg), 1);
+	gen = generation_new(NULL, NULL, guard_conf_policy(cfg), 1);
 	if (gen == NULL)
 		abort();
 	generation_set_view(gen, &port, all);

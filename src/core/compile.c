@@ -35,6 +35,13 @@ prepare_socket(struct listener *l, const struct listener_view *v)
 	l->prepared_for = want;
 }
 
+/* generation_release_fn: the configuration goes with the generation. */
+static void
+release_config(void *cfg)
+{
+	config_free(cfg);
+}
+
 struct generation *
 compile_generation(const struct listener_set *set, struct echod_config *cfg,
     struct report *rep)
@@ -47,7 +54,7 @@ compile_generation(const struct listener_set *set, struct echod_config *cfg,
 		report_fail(rep, "out of memory: the configuration was not applied");
 		return NULL;
 	}
-	gen = generation_new(cfg, policy, set->count);
+	gen = generation_new(cfg, release_config, policy, set->count);
 	if (gen == NULL) {
 		report_fail(rep, "out of memory: the configuration was not applied");
 		return NULL;

@@ -6,14 +6,14 @@
 
 #include <urcu-qsbr.h>
 
-#include "config.h"
 #include "generation.h"
 #include "guard.h"
 #include "view.h"
 
 struct generation {
 	uint64_t serial;		/* 0 until published; then unique in the process */
-	struct echod_config *cfg;
+	void *owned;			/* what the views point into: the configuration */
+	generation_release_fn *release;	/* frees owned */
 	struct guard_policy *policy;
 	size_t nsockets, capacity;
 	struct generation_socket *sockets;	/* sorted by key once published */
@@ -26,7 +26,8 @@ struct generation {
 static uint64_t last_serial;
 
 struct generation *
-generation_new(struct echod_config *cfg, struct guard_policy *policy, size_t nsockets)
+generation_new(void *owned, generation_release_fn *release, struct guard_policy *policy,
+    size_t nsockets)
 {
 	struct generation *g = calloc(1, sizeof(*g));
 
@@ -34,12 +35,14 @@ generation_new(struct echod_config *cfg, struct guard_policy *policy, size_t nso
 		g->sockets = calloc(nsockets + 1, sizeof(*g->sockets));
 	if (g == NULL || g->sockets == NULL) {
 		free(g);
-		config_free(cfg);
+		if (release != NULL)
+			release(owned);
 		guard_policy_free(policy);
 		errno = ENOMEM;
 		return NULL;
 	}
-	g->cfg = cfg;
+	g->owned = owned;
+	g->release = release;
 	g->policy = policy;
 	g->capacity = nsockets;
 	return g;
@@ -67,7 +70,8 @@ generation_free(struct generation *g)
 			free((struct listener_view *)(uintptr_t)g->sockets[i].view);
 	free(g->sockets);
 	guard_policy_free(g->policy);
-	config_free(g->cfg);
+	if (g->release != NULL)
+		g->release(g->owned);
 	free(g);
 }
 
@@ -75,12 +79,6 @@ uint64_t
 generation_serial(const struct generation *g)
 {
 	return g->serial;
-}
-
-const struct echod_config *
-generation_config(const struct generation *g)
-{
-	return g->cfg;
 }
 
 const struct guard_policy *

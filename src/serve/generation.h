@@ -17,7 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct echod_config;
 struct guard_policy;
 struct listener_view;
 
@@ -40,19 +39,22 @@ struct generation_slot {
 	pthread_mutex_t *walkers_lock;
 };
 
+/* Frees what a generation owns besides its views and policy (the configuration). */
+typedef void generation_release_fn(void *owned);
+
 /*
- * A generation owning cfg and policy (both freed with it, also when this
+ * A generation owning owned (what its views point into: the configuration,
+ * freed with release) and policy, both freed with it (also when this
  * fails), with room for nsockets views. NULL with errno on failure.
  */
-struct generation *generation_new(struct echod_config *cfg, struct guard_policy *policy,
-	    size_t nsockets);
+struct generation *generation_new(void *owned, generation_release_fn *release,
+	    struct guard_policy *policy, size_t nsockets);
 /* Give the socket key its view (taken over, freed with the generation). Before publication. */
 void	generation_set_view(struct generation *g, const void *key, struct listener_view *view);
 /* Free one never published, or the last one when no worker runs any more. */
 void	generation_free(struct generation *g);
 
 uint64_t generation_serial(const struct generation *g);
-const struct echod_config *generation_config(const struct generation *g);
 const struct guard_policy *generation_policy(const struct generation *g);
 /* The view of the socket key (NULL: the generation has none for it: it serves nothing). */
 const struct listener_view *generation_view(const struct generation *g, const void *key);

@@ -5,16 +5,9 @@
 
 #include "config.h"
 #include "stamp.h"
+#include "stamp_runtime.h"
 
-struct stamp_runtime {
-	struct stamp_reflector reflector;	/* what stamp_reflect() is given */
-	struct stamp_key key;
-	/* The session table's size and timeout as configured: what a reload compares. */
-	long	sessions, session_timeout;
-	/* The clock state that Error Estimates say, refreshed once a second (stamp_conf_clock()). */
-	_Atomic uint64_t clock_at;		/* monotonic seconds of the last refresh, +1 */
-	_Atomic uint32_t clock;			/* struct stamp_clock, packed */
-};
+
 
 /*
  * Read the key files and make the session tables of cfg's stamp listeners.
@@ -33,10 +26,6 @@ int	stamp_conf_prepare(struct echod_config *cfg, const struct echod_config *old,
  */
 void	stamp_conf_release(struct stamp_spec *spec);
 
-/*
- * The clock state for a packet at monotonic second now_s: adjtimex() at most
- * once a second per listener, not once per packet. Any thread may call it.
- */
-struct stamp_clock stamp_conf_clock(struct stamp_runtime *run, uint64_t now_s);
+
 
 #endif
