@@ -1,21 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* check_stream_accept: a listener paused out of descriptors comes back, even after a failure. */
-#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "guard_conf.h"
-#include "log.h"
-#include "loop.h"
-#include "rig-generation.h"
-#include "stream.h"
+#include "stream-rig.h"
 
 /* The script: the next `fails` calls of stream_watch_resume()'s loop_add() fail. */
 static struct script {
@@ -33,75 +25,6 @@ fake_loop_add(struct loop *loop, struct watcher *w, int fd, uint32_t events, loo
 		return -1;
 	}
 	return loop_add(loop, w, fd, events, cb, arg);
-}
-
-struct rig {
-	struct loop *loop;
-	struct guard guard;
-	struct stream_shared shared;
-	struct echo_stats stats;
-	struct listener_stats *ls;
-	struct stream_worker sw;
-	struct stream_watch watch;
-	struct listener_spec spec;
-	struct generation_slot slot;	/* what the worker serves by */
-	int server, port;
-};
-
-static void
-rig_open(struct rig *r)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	struct echod_config cfg;
-
-	memset(r, 0, sizeof(*r));
-	memset(&cfg, 0, sizeof(cfg));
-	log_init(LOG_TARGET_STDERR, LOG_ERR);
-	r->loop = loop_new();
-	ck_assert_ptr_nonnull(r->loop);
-	ck_assert_int_eq(guard_conf_init(&r->guard, &cfg), 0);
-	atomic_init(&r->shared.max_connections, 16);
-	atomic_init(&r->shared.buffer_size, 4096);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	r->server = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(r->server, 0);
-	ck_assert_int_eq(bind(r->server, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(r->server, 16), 0);
-	ck_assert_int_eq(getsockname(r->server, (struct sockaddr *)&sin, &len), 0);
-	r->port = ntohs(sin.sin_port);
-	rig_generation_publish(&r->slot, r, &r->spec, &cfg);
-	r->ls = listener_stats_new("tcp test", "tcp", STATS_STREAM, 1);
-	ck_assert_ptr_nonnull(r->ls);
-	ck_assert_int_eq(stream_worker_init(&r->sw, r->loop, &r->shared, &r->guard, &r->slot,
-	    &r->stats, 0), 0);
-	ck_assert_int_eq(stream_watch_start(&r->watch, &r->sw, r->server, true, r, r->ls), 0);
-}
-
-static void
-rig_close(struct rig *r)
-{
-	stream_resume_add_set(NULL);
-	stream_watch_stop(&r->watch, false);
-	stream_worker_fini(&r->sw);
-	listener_stats_release(r->ls);
-	guard_fini(&r->guard);
-	rig_generation_free(&r->slot);
-	close(r->server);
-	loop_free(r->loop);
-}
-
-/* A client connected to the rig (in the backlog until accepted). */
-static int
-client(const struct rig *r)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(r->port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(fd, 0);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	return fd;
 }
 
 /* accept() fails with EMFILE for as long as the limit is lowered: the worker pauses. */
@@ -137,7 +60,7 @@ START_TEST(failed_resume_stays_paused_and_retries)
 	int c;
 
 	rig_open(&r);
-	c = client(&r);
+	c = rig_client(&r);
 	pause_out_of_descriptors(&r);
 	stream_resume_add_set(fake_loop_add);
 	script = (struct script){ .fails = 1 };
@@ -167,7 +90,7 @@ START_TEST(resume_after_pause_accepts)
 	int c;
 
 	rig_open(&r);
-	c = client(&r);
+	c = rig_client(&r);
 	pause_out_of_descriptors(&r);
 	stream_worker_tick(&r.sw, r.sw.resume_at);
 	ck_assert(!r.watch.paused);

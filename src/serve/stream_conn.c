@@ -199,10 +199,17 @@ static int
 pending_keep(struct stream_conn *c, const char *data, size_t len, size_t limit)
 {
 	size_t cap = len > STREAM_PENDING_MIN ? len : STREAM_PENDING_MIN;
+	size_t left = budget_left(&c->sw->shared->budget);
 	struct pending *p;
 
 	if (cap > limit)
 		cap = limit > len ? limit : len;
+	/*
+	 * The room beyond len is a convenience: it must not take the budget
+	 * over max_buffered_bytes (len itself was read within what was left).
+	 */
+	if (cap > left)
+		cap = left > len ? left : len;
 	p = malloc(sizeof(*p) + cap);
 	if (p == NULL)
 		return -1;
