@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "stats.h"
+#include "textesc.h"
 
 struct process_row {
 	const char *name;
@@ -81,7 +82,7 @@ text_counters(FILE *out, const char *prefix, const struct echo_totals *t, unsign
 void
 stats_format_text(const struct stats_snapshot *snap, FILE *out)
 {
-	char prefix[LISTENER_STATS_NAME + 16];
+	char name[LISTENER_STATS_NAME * 4], prefix[sizeof(name) + 16];
 
 	fprintf(out, "echod.version=%s\n", snap->version);
 	for (size_t i = 0; i < NPROCESS; i++)
@@ -90,11 +91,15 @@ stats_format_text(const struct stats_snapshot *snap, FILE *out)
 	text_counters(out, "total", &snap->total, STATS_ALL);
 	for (size_t j = 0; j < snap->nlisteners; j++) {
 		const struct stats_listener *l = &snap->listeners[j];
-		const char *space = strchr(l->name, ' ');
 
-		/* "tcp 127.0.0.1:7" -> "listener.tcp.127.0.0.1:7". */
-		snprintf(prefix, sizeof(prefix), "listener.%s.%s", l->protocol,
-		    space != NULL ? space + 1 : l->name);
+		/*
+		 * "listener[tcp 127.0.0.1:7]": the name may hold dots (addresses,
+		 * paths), the counter after the last "]." never holds a "]", so a
+		 * shell splits there (echodctl(8)). A control character would
+		 * break the line: escaped, with bytes that are not UTF-8.
+		 */
+		snprintf(prefix, sizeof(prefix), "listener[%s]",
+		    textesc(l->name, true, name, sizeof(name)));
 		text_counters(out, prefix, &l->t, l->applies);
 		for (size_t i = 0; l->stateful && i < NSESSION; i++)
 			fprintf(out, "%s.session_table_%s=%" PRIu64 "\n", prefix,
