@@ -33,11 +33,15 @@ jsonout_string(const char *s)
 }
 
 json_t *
-jsonout_real6(double v)
+jsonout_real(double v, int decimals)
 {
+	double scale = 1;
+
 	if (!isfinite(v))
 		return json_null();
-	return json_real(round(v * 1e6) / 1e6);
+	for (int i = 0; i < decimals; i++)
+		scale *= 10;
+	return json_real(round(v * scale) / scale);
 }
 
 json_t *

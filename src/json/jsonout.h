@@ -19,8 +19,11 @@
  */
 json_t	*jsonout_string(const char *s);
 
-/* v rounded to 6 decimals (what "%.6f" wrote before); NaN and infinities give null. */
-json_t	*jsonout_real6(double v);
+/*
+ * v rounded to decimals places (0 to 9: what "%.<decimals>f" wrote before
+ * jansson), a JSON real; NaN and infinities, which JSON has not, give null.
+ */
+json_t	*jsonout_real(double v, int decimals);
 
 /* An unsigned counter (a JSON integer; jansson's are signed 64 bits). */
 json_t	*jsonout_uint(uint64_t v);
