@@ -71,13 +71,13 @@ static int
 reload(struct apply_ctx *ctx, struct echod_config *cfg, struct report *rep)
 {
 	struct retired_views retired = { 0 };
-	struct report unserved = { 0 };
+	struct status_rows unserved = { 0 };
 	int failures;
 
 	report_clear(rep);
 	failures = apply_config(ctx, cfg, rep, &unserved, &retired);
 	retired_views_free(&retired);
-	report_clear(&unserved);
+	status_rows_clear(&unserved);
 	return failures;
 }
 

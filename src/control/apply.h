@@ -9,6 +9,7 @@
 #include "config.h"
 #include "listener.h"
 #include "report.h"
+#include "status_rows.h"
 #include "worker.h"
 
 /* What the workers may still read until they have all synced: freed after. */
@@ -34,11 +35,11 @@ struct apply_ctx {
  * those. Views replaced go to retired. Returns the number of failures.
  */
 int	apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct report *rep,
-	    struct report *unserved, struct retired_views *retired);
+	    struct status_rows *unserved, struct retired_views *retired);
 
-/* One status line per listener: protocol, address, origin, state, where configured. */
+/* One status row per listener: its name, origin, where configured, state. */
 void	apply_describe(const struct listener_set *set, const struct echod_config *cfg,
-	    struct report *out);
+	    struct status_rows *out);
 
 void	retired_views_free(struct retired_views *r);
 

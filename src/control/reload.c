@@ -190,7 +190,7 @@ reload_start(struct server *s, struct control_client *asker)
 		reload_done(s);
 		return;
 	}
-	report_clear(&s->unserved);
+	status_rows_clear(&s->unserved);
 	pthread_mutex_lock(&s->listeners_lock);
 	apply_config(&ctx, cfg, &r->report, &s->unserved, &r->retired_views);
 	pthread_mutex_unlock(&s->listeners_lock);
