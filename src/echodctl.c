@@ -32,7 +32,7 @@
 struct ctl {
 	const char *socket;
 	const char *command;
-	bool json;			/* stats --json */
+	bool json;			/* status --json, stats --json */
 	long timeout_ms;
 	struct timespec deadline;	/* CLOCK_MONOTONIC: connect + request + whole reply */
 	int fd;
@@ -54,17 +54,18 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: echodctl [-s|--socket SOCKET] [-T|--timeout SECONDS] reload|status|metrics\n"
-	    "       echodctl [-s|--socket SOCKET] [-T|--timeout SECONDS] stats [--json]\n"
+	    "usage: echodctl [-s|--socket SOCKET] [-T|--timeout SECONDS] reload|metrics\n"
+	    "       echodctl [-s|--socket SOCKET] [-T|--timeout SECONDS] status|stats [--json]\n"
 	    "       echodctl -h|--help | -V|--version\n"
 	    "\n"
 	    "Ask the running echod to reload its configuration, or for its status or counters.\n"
 	    "\n"
 	    "  reload                re-read the configuration, wait until every worker has\n"
 	    "                        applied it, print what applied\n"
-	    "  status                print the configuration, the last reload and every listener\n"
+	    "  status                print the version, pid, uptime, workers, connections, the\n"
+	    "                        configuration, the reloads and every listener\n"
 	    "  stats                 print every counter, one name=value a line (never reset)\n"
-	    "  -j, --json            stats: one JSON object instead\n"
+	    "  -j, --json            status, stats: one JSON object instead\n"
 	    "  metrics               print the counters in the Prometheus text format\n"
 	    "  -s, --socket SOCKET   echod's control socket (default " ECHOD_CONTROL_SOCKET ")\n"
 	    "  -T, --timeout SECONDS give up after this long (default %d)\n"
@@ -151,8 +152,9 @@ parse_options(int argc, char **argv, struct ctl *ctl)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	if (ctl->json && strcmp(ctl->command, "stats") != 0) {
-		fprintf(stderr, "echodctl: --json is for stats only\n");
+	if (ctl->json && strcmp(ctl->command, "stats") != 0 &&
+	    strcmp(ctl->command, "status") != 0) {
+		fprintf(stderr, "echodctl: --json is for status and stats only\n");
 		usage(stderr);
 		return EX_USAGE;
 	}

@@ -72,7 +72,7 @@ report_has(const struct report *r, const char *text)
 static int
 reload(struct apply_ctx *ctx, struct echod_config *cfg, struct report *rep)
 {
-	struct report unserved = { 0 };
+	struct status_rows unserved = { 0 };
 	struct generation *gen;
 	int failures;
 
@@ -81,7 +81,7 @@ reload(struct apply_ctx *ctx, struct echod_config *cfg, struct report *rep)
 	gen = compile_generation(ctx->set, cfg, rep);
 	ck_assert_ptr_nonnull(gen);
 	apply_publish(ctx, gen, rep);
-	report_clear(&unserved);
+	status_rows_clear(&unserved);
 	return failures;
 }
 

@@ -344,6 +344,20 @@ START_TEST(reload_failed_exits_1)
 }
 END_TEST
 
+/* status --json asks for "status json" and prints the one line that comes back. */
+START_TEST(status_json_sends_status_json)
+{
+	struct fake f;
+	struct run r;
+
+	run_against(&r, &f, 0, ARGS("{\"version\":\"0.1.0\",\"pid\":1}\nresult: ok\n"),
+	    ARGS("status", "--json"));
+	ck_assert_str_eq(f.request, "status json\n");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, "{\"version\":\"0.1.0\",\"pid\":1}\n");
+}
+END_TEST
+
 START_TEST(status_sends_status)
 {
 	struct fake f;
@@ -605,6 +619,7 @@ static const struct {
 	{ { "-T", "0", "reload" }, "--timeout: '0'" },
 	{ { "-T", "1x", "reload" }, "--timeout: '1x'" },
 	{ { "--bogus", "status" }, "usage: echodctl" },
+	{ { "--json", "reload" }, "--json is for status and stats only" },
 };
 
 START_TEST(bad_usage_exits_64)
@@ -671,6 +686,7 @@ echodctl_suite(void)
 	tcase_add_test(tc, reload_ok_prints_every_line_but_the_result);
 	tcase_add_test(tc, reload_failed_exits_1);
 	tcase_add_test(tc, status_sends_status);
+	tcase_add_test(tc, status_json_sends_status_json);
 	tcase_add_test(tc, reply_one_byte_at_a_time);
 	tcase_add_test(tc, lines_are_printed_as_they_arrive);
 	tcase_add_test(tc, long_line_passes_whole);

@@ -240,7 +240,7 @@ listener_stat(const struct hostile *h, const char *stats, const char *proto,
 {
 	char key[128];
 
-	snprintf(key, sizeof(key), "listener.%s.127.0.0.1:%d.%s", proto, h->port, counter);
+	snprintf(key, sizeof(key), "listener[%s 127.0.0.1:%d].%s", proto, h->port, counter);
 	return stat_get(stats, key);
 }
 

@@ -313,7 +313,7 @@ START_TEST(source_and_session_tables_are_shown)
 	ck_assert_int_eq(harness_echodctl(&p, "stats", stats, sizeof(stats)), 0);
 	assert_has(stats, strlen(stats), "\nechod.source_table_capacity=");
 	assert_has(stats, strlen(stats), "\nechod.source_table_evictions=0\n");
-	snprintf(want, sizeof(want), "\nlistener.stamp.127.0.0.1:%d.session_table_entries=1\n",
+	snprintf(want, sizeof(want), "\nlistener[stamp 127.0.0.1:%d].session_table_entries=1\n",
 	    sport);
 	assert_has(stats, strlen(stats), want);
 	ck_assert_int_eq(harness_echodctl(&p, "stats --json", stats, sizeof(stats)), 0);

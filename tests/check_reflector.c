@@ -197,7 +197,7 @@ stat_wait(struct refl *r, int i, const char *counter, uint64_t want)
 	uint64_t v;
 
 	for (;;) {
-		v = stat_get(r, "listener.stamp.127.0.0.1:%d.%s", r->port[i], counter);
+		v = stat_get(r, "listener[stamp 127.0.0.1:%d].%s", r->port[i], counter);
 		if (v >= want || now_ms() > deadline)
 			return v;
 		usleep(20000);
@@ -440,7 +440,7 @@ START_TEST(test_stateless_stateful)
 	close(a);
 	close(b);
 	close(c);
-	ck_assert_uint_eq(stat_get(&r, "listener.stamp.127.0.0.1:%d.stamp_reflected", r.port[1]),
+	ck_assert_uint_eq(stat_get(&r, "listener[stamp 127.0.0.1:%d].stamp_reflected", r.port[1]),
 	    11);
 	refl_stop(&r);
 }
@@ -497,7 +497,7 @@ START_TEST(test_authenticated)
 		ck_assert_int_eq(stamp_reply_parse(buf, (size_t)n, &wrong, &rep), -1);
 		ck_assert_int_eq(errno, EBADMSG);
 		ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf), 100, NULL), -1);
-		ck_assert_uint_eq(stat_get(&r, "listener.stamp.127.0.0.1:%d.stamp_reflected",
+		ck_assert_uint_eq(stat_get(&r, "listener[stamp 127.0.0.1:%d].stamp_reflected",
 		    r.port[l]), AUTH_N + 1);
 		close(fd);
 	}
@@ -1197,7 +1197,7 @@ START_TEST(test_rate_limit)
 			break;
 	while (recv_reply(fd, buf, sizeof(buf), 200, NULL) == STAMP_UNAUTH_LEN)
 		answered++;
-	refused = stat_get(&r, "listener.stamp.127.0.0.1:%d.refused.datagram_rate", r.port[0]);
+	refused = stat_get(&r, "listener[stamp 127.0.0.1:%d].refused.datagram_rate", r.port[0]);
 	/* A full bucket of max(rate, SRCLIMIT_MIN_BURST = 4) tokens, refilled at rate per s. */
 	expected = RATE + RATE * (double)(last - first) / 1000.0;
 	if (expected > RATE_SENT)
@@ -1510,13 +1510,13 @@ START_TEST(test_passed_socket)
 	ck_assert_uint_eq(rep.seq, 1);
 	/* Named as a stamp listener in the statistics, with STAMP's counters. */
 	ck_assert_int_eq(harness_echodctl(&r.p, "stats", out, sizeof(out)), 0);
-	snprintf(key, sizeof(key), "\nlistener.stamp.127.0.0.1:%d.stamp_reflected=2\n",
+	snprintf(key, sizeof(key), "\nlistener[stamp 127.0.0.1:%d].stamp_reflected=2\n",
 	    r.port[0]);
 	ck_assert_msg(strstr(out, key) != NULL, "no %s in:\n%s", key + 1, out);
-	snprintf(key, sizeof(key), "\nlistener.stamp.127.0.0.1:%d.datagrams_echoed=2\n",
+	snprintf(key, sizeof(key), "\nlistener[stamp 127.0.0.1:%d].datagrams_echoed=2\n",
 	    r.port[0]);
 	ck_assert_msg(strstr(out, key) != NULL, "no %s in:\n%s", key + 1, out);
-	ck_assert_ptr_null(strstr(out, "listener.udp."));
+	ck_assert_ptr_null(strstr(out, "listener[udp "));
 	close(fd);
 	refl_stop(&r);
 }

@@ -676,9 +676,9 @@ START_TEST(status_lists_every_listener)
 	ck_assert_int_eq(harness_start(&t.p, NULL, 0), 0);
 	ctl_expect(&t, "status", 0);
 	assert_said(&t, "configuration: {C}");
-	assert_said(&t, "files: {C}");
+	assert_said(&t, "files:|{C}");
 	assert_said(&t, "loaded: ");
-	assert_said(&t, "last reload: none");
+	assert_said(&t, "last reload:|none");
 	assert_said(&t, "listeners:");
 	/* Line 3 opens the list: the listeners are on lines 4, 5, ... in the order above. */
 	assert_said(&t, "tcp 127.0.0.1:{K}|bound by echod|serving|{C}:4");
@@ -687,7 +687,7 @@ START_TEST(status_lists_every_listener)
 	assert_said(&t, "tcp [::]:{P}|passed by systemd (echo)|serving");
 	ctl_expect(&t, "reload", 0);
 	ctl_expect(&t, "status", 0);
-	assert_said(&t, "last reload: ok");
+	assert_said(&t, "last reload:|ok");
 	/* A passed socket is listed with the configured listener it serves, like the rest. */
 	assert_said(&t, "tcp [::]:{P}|passed by systemd (echo)|serving|{C}:6");
 	rtest_stop(&t);
@@ -853,7 +853,7 @@ START_TEST(bad_file_keeps_the_old_set)
 	held_check(h, n, "after a bad file");
 	check_served(&old, &old, &old, "after a bad file");
 	ctl_expect(&t, "status", 0);
-	assert_said(&t, "last reload: failed");
+	assert_said(&t, "last reload:|failed");
 	rtest_stop(&t);
 }
 END_TEST
@@ -916,7 +916,7 @@ START_TEST(unopenable_replacement_keeps_the_old_listener)
 	ctl_expect(&t, "status", 0);
 	/* The state, not the reply of the last reload ("cannot open") that status repeats. */
 	assert_said(&t, "tcp {X}:{P}|not open|!cannot open");
-	assert_said(&t, "last reload: failed");
+	assert_said(&t, "last reload:|failed");
 	rtest_stop(&t);
 }
 END_TEST

@@ -194,7 +194,7 @@ START_TEST(counters_follow_traffic)
 
 	/* The same counters as name=value lines, and in the Prometheus text. */
 	ck_assert_int_eq(harness_echodctl(&p, "stats", text, sizeof(text)), 0);
-	snprintf(key, sizeof(key), "\nlistener.tcp.127.0.0.1:%d.connections_accepted=%d\n", port,
+	snprintf(key, sizeof(key), "\nlistener[tcp 127.0.0.1:%d].connections_accepted=%d\n", port,
 	    N);
 	ck_assert_msg(strstr(text, key) != NULL, "no %s in:\n%s", key + 1, text);
 	ck_assert_ptr_nonnull(strstr(text, "\ntotal.datagrams_echoed=7\n"));
@@ -205,8 +205,8 @@ START_TEST(counters_follow_traffic)
 	ck_assert_ptr_nonnull(strstr(metrics, "\nechod_workers 2\n"));
 	ck_assert_ptr_nonnull(strstr(metrics, "\n# TYPE echod_refusals_total counter\n"));
 
-	/* --json is for stats only. */
-	ck_assert_int_eq(harness_echodctl(&p, "--json status 2>/dev/null", text, sizeof(text)), 64);
+	/* --json is for status and stats only. */
+	ck_assert_int_eq(harness_echodctl(&p, "--json metrics 2>/dev/null", text, sizeof(text)), 64);
 	/* Reading never resets, and a reload is counted. */
 	ck_assert_int_eq(harness_echodctl(&p, "reload", text, sizeof(text)), 0);
 	stats_json(&p, doc);
@@ -602,6 +602,53 @@ START_TEST(sigusr1_logs_summary)
 }
 END_TEST
 
+/*
+ * Issue 24: a shell splits every key of `echodctl stats` into the listener's
+ * name and the counter, with names holding dots, "]", "=" and a byte that is
+ * not UTF-8 (written \xff). The awk program is the rule echodctl(8) gives:
+ * the name runs to the last "].", the counter from there to the "=".
+ */
+#define SPLIT_AWK "awk '/^listener\\[/ { if (!match($0, /^listener\\[.*\\]\\./)) " \
+	"{ print \"BAD \" $0; next } rest = substr($0, RLENGTH + 1); eq = index(rest, \"=\"); " \
+	"print substr($0, 10, RLENGTH - 11) \"|\" substr(rest, 1, eq - 1) \"|\" " \
+	"substr(rest, eq + 1); n++ } END { print n \" keys\" }'"
+
+START_TEST(stats_keys_split)
+{
+	struct echod_proc p;
+	const struct harness_service svc = { .unix_name = "a.b]=\\xff.sock" };
+	static char text[65536];
+	char want[256], path[128];
+	int port, fd;
+
+	port = harness_serve(&p, &svc);
+	snprintf(path, sizeof(path), "%s/a.b]=\xff.sock", p.dir);
+	fd = unix_connect_path(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(echoed(fd, 10));
+	close(fd);
+	wait_stat(&p, 1, "total.connections_closed");
+	ck_assert_int_eq(harness_echodctl(&p, "stats | " SPLIT_AWK, text, sizeof(text)), 0);
+	ck_assert_msg(strstr(text, "BAD ") == NULL, "unsplit key in:\n%s", text);
+	snprintf(want, sizeof(want), "unix %s/a.b]=\\xff.sock|connections_accepted|1\n", p.dir);
+	ck_assert_msg(strstr(text, want) != NULL, "no %s in:\n%s", want, text);
+	snprintf(want, sizeof(want), "unix %s/a.b]=\\xff.sock|echoed_bytes|10\n", p.dir);
+	ck_assert_msg(strstr(text, want) != NULL, "no %s in:\n%s", want, text);
+	snprintf(want, sizeof(want), "\ntcp 127.0.0.1:%d|refused.acl|0\n", port);
+	ck_assert_msg(strstr(text, want) != NULL, "no %s in:\n%s", want, text);
+	snprintf(want, sizeof(want), "\nudp 127.0.0.1:%d|datagrams_echoed|0\n", port);
+	ck_assert_msg(strstr(text, want) != NULL, "no %s in:\n%s", want, text);
+	/* Every line of the output was split: as many as echodctl printed keys. */
+	ck_assert_int_eq(harness_echodctl(&p, "stats | grep -c '^listener\\['", want,
+	    sizeof(want)), 0);
+	ck_assert_int_gt(atoi(want), 20);
+	snprintf(path, sizeof(path), "\n%d keys\n", atoi(want));
+	ck_assert_msg(strstr(text, path) != NULL, "%s expected in:\n%s", path + 1, text);
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
 static Suite *
 stats_suite(void)
 {
@@ -613,6 +660,7 @@ stats_suite(void)
 	tc = harness_tcase(s, "traffic", 60);
 	tcase_add_test(tc, counters_follow_traffic);
 	tcase_add_test(tc, sigusr1_logs_summary);
+	tcase_add_test(tc, stats_keys_split);
 	tc = harness_tcase(s, "refusals", 60);
 	tcase_add_loop_test(tc, each_refusal_reason, 0, sizeof(reasons) / sizeof(reasons[0]));
 	tcase_add_test(tc, unlisted_refused);

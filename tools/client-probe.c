@@ -13,6 +13,7 @@
 #include "client-io.h"
 #include "client-probe.h"
 #include "client-sockopt.h"
+#include "jsonout.h"
 
 /* Probes remembered for matching: at least this many, or -W (+1 s) worth at the rate. */
 #define PROBE_MIN_SLOTS	1024U
@@ -303,12 +304,12 @@ probe_reason(struct engine *e)
 
 /* --stamp's part of the summary. */
 static void
-probe_more(const void *arg, bool json, FILE *f)
+probe_more(const void *arg, json_t *json, FILE *f)
 {
 	const struct engine *e = arg;
 
-	if (json)
-		stampstats_print_json(&e->stamp->st, stats_lost(&e->st), f);
+	if (json != NULL)
+		stampstats_json(&e->stamp->st, stats_lost(&e->st), json);
 	else
 		stampstats_print(&e->stamp->st, stats_lost(&e->st), f);
 }

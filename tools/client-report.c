@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "client-engine.h"
+#include "jsonout.h"
 
 static const char *const report_status[] = {
 	[ST_OK] = "ok", [ST_LOST] = "lost", [ST_LATE] = "late", [ST_MISMATCH] = "mismatch",
@@ -25,16 +26,18 @@ report_stamp(const struct engine *e, FILE *f)
 }
 
 /* RFC 3339, UTC, microseconds: "2026-11-29T22:55:04.123456Z". */
-static void
-report_rfc3339(uint64_t ns, FILE *f)
+static json_t *
+report_rfc3339(uint64_t ns)
 {
 	time_t sec = (time_t)(ns / 1000000000ULL);
 	struct tm tm;
-	char buf[32];
+	char buf[32], text[48];
 
 	gmtime_r(&sec, &tm);
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(f, "\"%s.%06luZ\"", buf, (unsigned long)(ns % 1000000000ULL / 1000));
+	snprintf(text, sizeof(text), "%s.%06luZ", buf,
+	    (unsigned long)(ns % 1000000000ULL / 1000));
+	return json_string(text);
 }
 
 /* The probe's number as shown: as on the wire, so that a capture matches the lines. */
@@ -44,43 +47,52 @@ report_seq(const struct engine *e, const struct pslot *s)
 	return e->stamp != NULL ? pstamp_wire_seq(s) : s->seq;
 }
 
+/* An ICMP error's source, type and code, and what it means. */
+static json_t *
+report_json_icmp(const struct recv_error *ic)
+{
+	json_t *obj = json_object();
+
+	if (obj == NULL)
+		return NULL;
+	jsonout_set(obj, "from", jsonout_string(ic->from[0] != '\0' ? ic->from : NULL));
+	jsonout_set(obj, "local", json_boolean(ic->local));
+	jsonout_set(obj, "type", json_integer(ic->type));
+	jsonout_set(obj, "code", json_integer(ic->code));
+	if (ic->mtu > 0)
+		jsonout_set(obj, "mtu", json_integer(ic->mtu));
+	jsonout_set(obj, "text", jsonout_string(ic->text));
+	return obj;
+}
+
 static void
 report_json(const struct engine *e, const struct pevent *ev)
 {
-	const struct recv_error *ic = ev->icmp;
+	json_t *obj = json_object();
 
-	printf("{\"type\":\"probe\",\"seq\":%u,\"size\":%zu,\"sent\":", report_seq(e, ev->slot),
-	    ev->size);
-	report_rfc3339(ev->slot->stamp, stdout);
-	if (ev->rtt >= 0)
-		printf(",\"rtt_ms\":%.6f", ev->rtt);
-	else
-		fputs(",\"rtt_ms\":null", stdout);
-	printf(",\"status\":\"%s\"", report_status[ev->status]);
+	if (obj == NULL)
+		return;
+	jsonout_set(obj, "type", json_string("probe"));
+	jsonout_set(obj, "seq", jsonout_uint(report_seq(e, ev->slot)));
+	jsonout_set(obj, "size", jsonout_uint(ev->size));
+	jsonout_set(obj, "sent", report_rfc3339(ev->slot->stamp));
+	jsonout_set(obj, "rtt_ms", ev->rtt >= 0 ? jsonout_real(ev->rtt, 6) : json_null());
+	jsonout_set(obj, "status", json_string(report_status[ev->status]));
 	if (ev->ttl >= 0)
-		printf(",\"ttl\":%d", ev->ttl);
+		jsonout_set(obj, "ttl", json_integer(ev->ttl));
 	/* The reply's own marking, set by whoever sent it; "tos" is the name schema 1 began
 	 * with, kept as an alias until a schema change may remove it. */
-	if (ev->tos >= 0)
-		printf(",\"reply_tos\":%d,\"tos\":%d", ev->tos, ev->tos);
+	if (ev->tos >= 0) {
+		jsonout_set(obj, "reply_tos", json_integer(ev->tos));
+		jsonout_set(obj, "tos", json_integer(ev->tos));
+	}
 	if (ev->stamp != NULL)
-		stampreport_json(ev->stamp, stdout);
-	if (ev->detail != NULL) {
-		fputs(",\"detail\":", stdout);
-		stats_json_string(ev->detail, stdout);
-	}
-	if (ic != NULL) {
-		fputs(",\"icmp\":{\"from\":", stdout);
-		stats_json_string(ic->from[0] != '\0' ? ic->from : NULL, stdout);
-		printf(",\"local\":%s,\"type\":%d,\"code\":%d", ic->local ? "true" : "false",
-		    ic->type, ic->code);
-		if (ic->mtu > 0)
-			printf(",\"mtu\":%d", ic->mtu);
-		fputs(",\"text\":", stdout);
-		stats_json_string(ic->text, stdout);
-		fputc('}', stdout);
-	}
-	fputs("}\n", stdout);
+		stampreport_json(ev->stamp, obj);
+	if (ev->detail != NULL)
+		jsonout_set(obj, "detail", jsonout_string(ev->detail));
+	if (ev->icmp != NULL)
+		jsonout_set(obj, "icmp", report_json_icmp(ev->icmp));
+	jsonout_line(obj, stdout);
 	if (!e->paced)
 		fflush(stdout);
 }

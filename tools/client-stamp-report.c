@@ -2,6 +2,7 @@
 /* echo-client --stamp: what one reply adds to its probe's line and to its JSON object. */
 #include "client-stamp.h"
 #include "client-stats.h"
+#include "jsonout.h"
 
 void
 stampreport_text(const struct stamp_result *r, FILE *f)
@@ -27,48 +28,56 @@ stampreport_text(const struct stamp_result *r, FILE *f)
 		    r->reply_len < r->sent_len ? "shorter" : "longer", r->reply_len, r->sent_len);
 }
 
-static void
-stampreport_ms(const char *name, bool known, double v, FILE *f)
+/* A number of milliseconds, or null when it cannot be known (one-way without synced clocks). */
+static json_t *
+stampreport_ms(bool known, double v)
 {
-	if (known)
-		fprintf(f, ",\"%s\":%.6f", name, v);
-	else
-		fprintf(f, ",\"%s\":null", name);
+	return known ? jsonout_real(v, 6) : json_null();
 }
 
-static void
-stampreport_int(const char *name, int v, FILE *f)
+/* A field the reply may lack (negative: not there). */
+static json_t *
+stampreport_int(int v)
 {
-	if (v >= 0)
-		fprintf(f, ",\"%s\":%d", name, v);
-	else
-		fprintf(f, ",\"%s\":null", name);
+	return v >= 0 ? json_integer(v) : json_null();
+}
+
+/* The Class of Service TLV (RFC 8972 4.4), when --stamp-cos asked for it. */
+static json_t *
+stampreport_cos(const struct stamp_result *r)
+{
+	json_t *cos = json_object();
+
+	if (cos == NULL)
+		return NULL;
+	jsonout_set(cos, "dscp_asked", json_integer(r->cos_asked));
+	jsonout_set(cos, "dscp_received", stampreport_int(r->cos_dscp));
+	jsonout_set(cos, "ecn_received", stampreport_int(r->cos_ecn));
+	jsonout_set(cos, "remarked", !r->cos ? json_null() :
+	    json_boolean(r->cos_dscp != r->cos_asked));
+	jsonout_set(cos, "reply_dscp", stampreport_int(r->reply_dscp));
+	jsonout_set(cos, "reply_dscp_as_asked", json_boolean(r->reply_dscp >= 0 &&
+	    r->reply_dscp == r->cos_asked));
+	return cos;
 }
 
 void
-stampreport_json(const struct stamp_result *r, FILE *f)
+stampreport_json(const struct stamp_result *r, json_t *obj)
 {
-	stampreport_ms("rtt_net_ms", true, r->rtt_net, f);
-	stampreport_ms("dwell_ms", true, r->dwell, f);
-	stampreport_ms("forward_ms", r->oneway, r->forward, f);
-	stampreport_ms("backward_ms", r->oneway, r->backward, f);
-	fprintf(f, ",\"clocks_synchronised\":%s,\"oneway_unavailable\":",
-	    r->oneway ? "true" : "false");
-	stats_json_string(stamppkt_oneway_why(r->local_synced, r->remote_synced), f);
-	fprintf(f, ",\"ssid\":%u,\"reflector_seq\":%u", r->ssid, r->reflector_seq);
-	fprintf(f, ",\"size_sent\":%zu,\"size_differs\":%s", r->sent_len,
-	    r->reply_len == r->sent_len ? "null" :
-	    r->reply_len < r->sent_len ? "\"shorter\"" : "\"longer\"");
-	stampreport_int("sender_ttl", r->sender_ttl, f);
-	stampreport_int("hops", r->hops, f);
-	if (r->cos_asked < 0)
-		return;
-	fprintf(f, ",\"cos\":{\"dscp_asked\":%d", r->cos_asked);
-	stampreport_int("dscp_received", r->cos_dscp, f);
-	stampreport_int("ecn_received", r->cos_ecn, f);
-	fprintf(f, ",\"remarked\":%s", !r->cos ? "null" :
-	    r->cos_dscp != r->cos_asked ? "true" : "false");
-	stampreport_int("reply_dscp", r->reply_dscp, f);
-	fprintf(f, ",\"reply_dscp_as_asked\":%s}",
-	    r->reply_dscp >= 0 && r->reply_dscp == r->cos_asked ? "true" : "false");
+	jsonout_set(obj, "rtt_net_ms", stampreport_ms(true, r->rtt_net));
+	jsonout_set(obj, "dwell_ms", stampreport_ms(true, r->dwell));
+	jsonout_set(obj, "forward_ms", stampreport_ms(r->oneway, r->forward));
+	jsonout_set(obj, "backward_ms", stampreport_ms(r->oneway, r->backward));
+	jsonout_set(obj, "clocks_synchronised", json_boolean(r->oneway));
+	jsonout_set(obj, "oneway_unavailable",
+	    jsonout_string(stamppkt_oneway_why(r->local_synced, r->remote_synced)));
+	jsonout_set(obj, "ssid", jsonout_uint(r->ssid));
+	jsonout_set(obj, "reflector_seq", jsonout_uint(r->reflector_seq));
+	jsonout_set(obj, "size_sent", jsonout_uint(r->sent_len));
+	jsonout_set(obj, "size_differs", r->reply_len == r->sent_len ? json_null() :
+	    json_string(r->reply_len < r->sent_len ? "shorter" : "longer"));
+	jsonout_set(obj, "sender_ttl", stampreport_int(r->sender_ttl));
+	jsonout_set(obj, "hops", stampreport_int(r->hops));
+	if (r->cos_asked >= 0)
+		jsonout_set(obj, "cos", stampreport_cos(r));
 }

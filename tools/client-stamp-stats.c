@@ -4,6 +4,7 @@
 
 #include "client-stamp.h"
 #include "client-stats.h"
+#include "jsonout.h"
 
 void
 stampstats_init(struct stamp_stats *ss, bool local_synced, bool auth, uint16_t ssid,
@@ -172,54 +173,67 @@ stampstats_print(const struct stamp_stats *ss, unsigned long lost, FILE *f)
 		    ss->shorter, ss->longer);
 }
 
-static void
-stampstats_json_mma(const char *name, const struct stamp_mma *m, FILE *f)
+/* min/avg/max of m, or null before the first value. */
+static json_t *
+stampstats_json_mma(const struct stamp_mma *m)
 {
 	if (m->n == 0)
-		fprintf(f, ",\"%s\":null", name);
-	else
-		fprintf(f, ",\"%s\":{\"min\":%.6f,\"avg\":%.6f,\"max\":%.6f}", name, m->min,
-		    m->sum / (double)m->n, m->max);
+		return json_null();
+	return json_pack("{s:o,s:o,s:o}", "min", jsonout_real(m->min, 6),
+	    "avg", jsonout_real(m->sum / (double)m->n, 6), "max", jsonout_real(m->max, 6));
 }
 
-static void
-stampstats_json_count(const char *name, bool known, unsigned long v, FILE *f)
+/* A count, or null where the rule cannot tell it. */
+static json_t *
+stampstats_json_count(bool known, unsigned long v)
 {
-	if (known)
-		fprintf(f, ",\"%s\":%lu", name, v);
-	else
-		fprintf(f, ",\"%s\":null", name);
+	return known ? jsonout_uint(v) : json_null();
+}
+
+/* Sender TTL and hops, Class of Service, and what failed or differed. */
+static void
+stampstats_json_tail(const struct stamp_stats *ss, json_t *st)
+{
+	if (ss->ttl_last > 0) {
+		jsonout_set(st, "sender_ttl", json_integer(ss->ttl_last));
+		jsonout_set(st, "hops", json_pack("{s:i,s:i}", "min", ss->hops_min,
+		    "max", ss->hops_max));
+	}
+	if (ss->cos_asked >= 0)
+		jsonout_set(st, "cos", json_pack("{s:i,s:o,s:o,s:o}", "dscp", ss->cos_asked,
+		    "replies", jsonout_uint(ss->cos_replies),
+		    "dscp_received", jsonout_uint(ss->cos_dscp_kept),
+		    "dscp_reply", jsonout_uint(ss->cos_reply_kept)));
+	jsonout_set(st, "bad_auth", jsonout_uint(ss->bad_auth));
+	jsonout_set(st, "replies_shorter", jsonout_uint(ss->shorter));
+	jsonout_set(st, "replies_longer", jsonout_uint(ss->longer));
 }
 
 void
-stampstats_print_json(const struct stamp_stats *ss, unsigned long lost, FILE *f)
+stampstats_json(const struct stamp_stats *ss, unsigned long lost, json_t *obj)
 {
 	struct stamp_loss l;
 	bool synced = ss->local_synced && ss->back > 0 && ss->remote_unsynced == 0;
+	json_t *st = json_object();
 
+	if (st == NULL)
+		return;
 	stampstats_loss(ss, lost, &l);
-	fprintf(f, ",\"stamp\":{\"ssid\":%u,\"authenticated\":%s,\"reflector\":\"%s\"",
-	    ss->ssid, ss->auth ? "true" : "false", l.reflector);
-	stampstats_json_count("loss_forward", l.known, l.forward, f);
-	stampstats_json_count("loss_backward", l.known, l.backward, f);
-	stampstats_json_count("loss_undetermined", l.known, l.undetermined, f);
-	fputs(",\"loss_direction_unknown\":", f);
-	stats_json_string(l.known ? NULL : l.why, f);
-	stampstats_json_mma("rtt_net_ms", &ss->rtt_net, f);
-	stampstats_json_mma("dwell_ms", &ss->dwell, f);
-	stampstats_json_mma("forward_ms", &ss->forward, f);
-	stampstats_json_mma("backward_ms", &ss->backward, f);
-	fprintf(f, ",\"clocks_synchronised\":%s,\"oneway_unavailable\":",
-	    synced ? "true" : "false");
-	stats_json_string(ss->forward.n > 0 ? NULL : ss->back == 0 ? "no reply" :
-	    stamppkt_oneway_why(ss->local_synced, ss->remote_unsynced == 0), f);
-	if (ss->ttl_last > 0)
-		fprintf(f, ",\"sender_ttl\":%d,\"hops\":{\"min\":%d,\"max\":%d}", ss->ttl_last,
-		    ss->hops_min, ss->hops_max);
-	if (ss->cos_asked >= 0)
-		fprintf(f, ",\"cos\":{\"dscp\":%d,\"replies\":%lu,\"dscp_received\":%lu,"
-		    "\"dscp_reply\":%lu}", ss->cos_asked, ss->cos_replies, ss->cos_dscp_kept,
-		    ss->cos_reply_kept);
-	fprintf(f, ",\"bad_auth\":%lu,\"replies_shorter\":%lu,\"replies_longer\":%lu}",
-	    ss->bad_auth, ss->shorter, ss->longer);
+	jsonout_set(st, "ssid", jsonout_uint(ss->ssid));
+	jsonout_set(st, "authenticated", json_boolean(ss->auth));
+	jsonout_set(st, "reflector", jsonout_string(l.reflector));
+	jsonout_set(st, "loss_forward", stampstats_json_count(l.known, l.forward));
+	jsonout_set(st, "loss_backward", stampstats_json_count(l.known, l.backward));
+	jsonout_set(st, "loss_undetermined", stampstats_json_count(l.known, l.undetermined));
+	jsonout_set(st, "loss_direction_unknown", jsonout_string(l.known ? NULL : l.why));
+	jsonout_set(st, "rtt_net_ms", stampstats_json_mma(&ss->rtt_net));
+	jsonout_set(st, "dwell_ms", stampstats_json_mma(&ss->dwell));
+	jsonout_set(st, "forward_ms", stampstats_json_mma(&ss->forward));
+	jsonout_set(st, "backward_ms", stampstats_json_mma(&ss->backward));
+	jsonout_set(st, "clocks_synchronised", json_boolean(synced));
+	jsonout_set(st, "oneway_unavailable", jsonout_string(ss->forward.n > 0 ? NULL :
+	    ss->back == 0 ? "no reply" :
+	    stamppkt_oneway_why(ss->local_synced, ss->remote_unsynced == 0)));
+	stampstats_json_tail(ss, st);
+	jsonout_set(obj, "stamp", st);
 }

@@ -10,6 +10,8 @@
 
 #include "stamp.h"
 
+struct json_t;
+
 /* What every test packet of a run carries (client-stamp-pkt.c). */
 struct stamp_send {
 	uint16_t ssid;
@@ -134,14 +136,14 @@ void	stampstats_add(struct stamp_stats *ss, uint32_t seq, const struct stamp_res
 /* The rule of echo-client(1) "LOSS PER DIRECTION"; lost: probes with no reply at all. */
 void	stampstats_loss(const struct stamp_stats *ss, unsigned long lost, struct stamp_loss *l);
 void	stampstats_print(const struct stamp_stats *ss, unsigned long lost, FILE *f);
-/* Members for the summary object: ",\"stamp\":{...}". */
-void	stampstats_print_json(const struct stamp_stats *ss, unsigned long lost, FILE *f);
+/* The summary object's member "stamp": {...}, set in obj. */
+void	stampstats_json(const struct stamp_stats *ss, unsigned long lost, struct json_t *obj);
 
 /* ---- client-stamp-report.c: one reply's fields ---- */
 
 /* After "... time=X ms": " rtt_net=... dwell=...", and a size that is not the one sent. */
 void	stampreport_text(const struct stamp_result *r, FILE *f);
-/* Members of a probe object: ",\"rtt_net_ms\":...". */
-void	stampreport_json(const struct stamp_result *r, FILE *f);
+/* Members of a probe object ("rtt_net_ms", ...), set in obj. */
+void	stampreport_json(const struct stamp_result *r, struct json_t *obj);
 
 #endif

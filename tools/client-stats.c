@@ -6,6 +6,7 @@
 
 #include "client-io.h"
 #include "client-stats.h"
+#include "jsonout.h"
 
 /* Histogram buckets: powers of two of microseconds, from 1 us to about 2200 s. */
 #define STATS_BUCKETS	32
@@ -251,76 +252,85 @@ stats_print_histogram(const struct stats *st, FILE *f)
 	}
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped (unix paths may hold
- * anything but NUL). */
-void
-stats_json_string(const char *s, FILE *f)
-{
-	if (s == NULL) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
+/* min/avg/max/mdev and the percentiles, jitter and IPDV; null when nothing came back. */
 static void
-stats_json_rtt(const struct stats *st, FILE *f)
+stats_json_rtt(const struct stats *st, json_t *obj)
 {
+	json_t *rtt;
 	double p[4];
 
 	if (st->n == 0) {
-		fputs(",\"rtt_ms\":null,\"jitter_ms\":null,\"ipdv_ms\":null", f);
+		jsonout_set(obj, "rtt_ms", json_null());
+		jsonout_set(obj, "jitter_ms", json_null());
+		jsonout_set(obj, "ipdv_ms", json_null());
 		return;
 	}
 	stats_pcts(st, p);
-	fprintf(f, ",\"rtt_ms\":{\"min\":%.6f,\"avg\":%.6f,\"max\":%.6f,\"mdev\":%.6f,"
-	    "\"p50\":%.6f,\"p90\":%.6f,\"p99\":%.6f,\"p99_9\":%.6f}", st->min, st->mean, st->max,
-	    stats_mdev(st), p[0], p[1], p[2], p[3]);
-	fprintf(f, ",\"jitter_ms\":%.6f", st->jitter);
+	rtt = json_object();
+	if (rtt != NULL) {
+		jsonout_set(rtt, "min", jsonout_real(st->min, 6));
+		jsonout_set(rtt, "avg", jsonout_real(st->mean, 6));
+		jsonout_set(rtt, "max", jsonout_real(st->max, 6));
+		jsonout_set(rtt, "mdev", jsonout_real(stats_mdev(st), 6));
+		jsonout_set(rtt, "p50", jsonout_real(p[0], 6));
+		jsonout_set(rtt, "p90", jsonout_real(p[1], 6));
+		jsonout_set(rtt, "p99", jsonout_real(p[2], 6));
+		jsonout_set(rtt, "p99_9", jsonout_real(p[3], 6));
+	}
+	jsonout_set(obj, "rtt_ms", rtt);
+	jsonout_set(obj, "jitter_ms", jsonout_real(st->jitter, 6));
 	if (st->ipdv_n > 0)
-		fprintf(f, ",\"ipdv_ms\":{\"mean\":%.6f,\"max\":%.6f}",
-		    st->ipdv_sum / (double)st->ipdv_n, st->ipdv_max);
+		jsonout_set(obj, "ipdv_ms", json_pack("{s:o,s:o}",
+		    "mean", jsonout_real(st->ipdv_sum / (double)st->ipdv_n, 6),
+		    "max", jsonout_real(st->ipdv_max, 6)));
 	else
-		fputs(",\"ipdv_ms\":null", f);
+		jsonout_set(obj, "ipdv_ms", json_null());
+}
+
+/* -b, --stream: bytes and bit rates (whole bits per second, integers as before). */
+static json_t *
+stats_json_throughput(const struct stats *st)
+{
+	double s = st->seconds > 0 ? st->seconds : 1e-9;
+
+	return json_pack("{s:o,s:I,s:I,s:I,s:I}", "seconds", jsonout_real(st->seconds, 6),
+	    "bytes_sent", (json_int_t)st->bytes_sent, "bytes_echoed", (json_int_t)st->bytes_echoed,
+	    "sent_bps", (json_int_t)llround((double)st->bytes_sent * 8 / s),
+	    "echoed_bps", (json_int_t)llround((double)st->bytes_echoed * 8 / s));
 }
 
 void
 stats_print_json(const struct stats *st, const struct stats_info *info, FILE *f)
 {
-	double s = st->seconds > 0 ? st->seconds : 1e-9;
+	json_t *obj = json_object();
 
-	fprintf(f, "{\"type\":\"summary\",\"schema\":%d,\"peer\":", STATS_SCHEMA);
-	stats_json_string(info->peer, f);
-	fprintf(f, ",\"protocol\":\"%s\",\"size\":%zu", info->proto, info->size);
-	fprintf(f, ",\"sent\":%lu,\"received\":%lu,\"mismatched\":%lu,\"lost\":%lu",
-	    st->sent, st->received, st->mismatched, stats_lost(st));
-	fprintf(f, ",\"late\":%lu,\"duplicates\":%lu,\"reordered\":%lu,\"unexpected\":%lu"
-	    ",\"errors\":%lu,\"in_flight_at_exit\":%lu", st->late, st->duplicates, st->reordered,
-	    st->unexpected, st->errors, st->in_flight);
-	fprintf(f, ",\"loss_percent\":%.3f,\"time_ms\":%.3f,\"clock\":\"%s\"", stats_loss(st),
-	    stats_time_ms(st), stats_clock(st));
-	stats_json_rtt(st, f);
-	fputs(",\"reason\":", f);
-	stats_json_string(st->reason[0] != '\0' ? st->reason : NULL, f);
+	if (obj == NULL)
+		return;
+	jsonout_set(obj, "type", json_string("summary"));
+	jsonout_set(obj, "schema", json_integer(STATS_SCHEMA));
+	jsonout_set(obj, "peer", jsonout_string(info->peer));
+	jsonout_set(obj, "protocol", jsonout_string(info->proto));
+	jsonout_set(obj, "size", jsonout_uint(info->size));
+	jsonout_set(obj, "sent", jsonout_uint(st->sent));
+	jsonout_set(obj, "received", jsonout_uint(st->received));
+	jsonout_set(obj, "mismatched", jsonout_uint(st->mismatched));
+	jsonout_set(obj, "lost", jsonout_uint(stats_lost(st)));
+	jsonout_set(obj, "late", jsonout_uint(st->late));
+	jsonout_set(obj, "duplicates", jsonout_uint(st->duplicates));
+	jsonout_set(obj, "reordered", jsonout_uint(st->reordered));
+	jsonout_set(obj, "unexpected", jsonout_uint(st->unexpected));
+	jsonout_set(obj, "errors", jsonout_uint(st->errors));
+	jsonout_set(obj, "in_flight_at_exit", jsonout_uint(st->in_flight));
+	jsonout_set(obj, "loss_percent", jsonout_real(stats_loss(st), 3));
+	jsonout_set(obj, "time_ms", jsonout_real(stats_time_ms(st), 3));
+	jsonout_set(obj, "clock", jsonout_string(stats_clock(st)));
+	stats_json_rtt(st, obj);
+	jsonout_set(obj, "reason", jsonout_string(st->reason[0] != '\0' ? st->reason : NULL));
 	if (st->path_mtu > 0)
-		fprintf(f, ",\"path_mtu\":%d", st->path_mtu);
+		jsonout_set(obj, "path_mtu", json_integer(st->path_mtu));
 	if (info->throughput)
-		fprintf(f, ",\"throughput\":{\"seconds\":%.6f,\"bytes_sent\":%llu,"
-		    "\"bytes_echoed\":%llu,\"sent_bps\":%.0f,\"echoed_bps\":%.0f}", st->seconds,
-		    st->bytes_sent, st->bytes_echoed, (double)st->bytes_sent * 8 / s,
-		    (double)st->bytes_echoed * 8 / s);
+		jsonout_set(obj, "throughput", stats_json_throughput(st));
 	if (info->more != NULL)
-		info->more(info->more_arg, true, f);
-	fputs("}\n", f);
+		info->more(info->more_arg, obj, f);
+	jsonout_line(obj, f);
 }

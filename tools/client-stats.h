@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* jansson's object type, named without jansson.h (tests have a JSON_OBJECT of their own). */
+struct json_t;
+
 /* The schema version of the --json summary (and probe) objects; see echo-client(1). */
 #define STATS_SCHEMA	1
 
@@ -48,8 +51,8 @@ struct stats_info {
 	size_t size;		/* payload bytes */
 	bool histogram;		/* print the histogram after the summary (text only) */
 	bool throughput;	/* print the bit rates (-b, --stream) */
-	/* More for the summary (--stamp): text lines, or JSON members (",\"x\":1"); or NULL. */
-	void (*more)(const void *arg, bool json, FILE *f);
+	/* More for the summary (--stamp): members of the JSON object json, else text on f. */
+	void (*more)(const void *arg, struct json_t *json, FILE *f);
 	const void *more_arg;
 };
 
@@ -89,8 +92,5 @@ void stats_print_histogram(const struct stats *st, FILE *f);
 
 /* The same summary as one JSON object on one line ("type":"summary", "schema":1). */
 void stats_print_json(const struct stats *st, const struct stats_info *info, FILE *f);
-
-/* s as a JSON string, quotes included; NULL as null. */
-void stats_json_string(const char *s, FILE *f);
 
 #endif

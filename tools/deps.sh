@@ -7,7 +7,7 @@
 set -eu
 
 what=${1:-test}
-build="build-essential autoconf automake pkg-config libconfig-dev libsystemd-dev libmicrohttpd-dev nettle-dev liburcu-dev check systemd"
+build="build-essential autoconf automake pkg-config libconfig-dev libsystemd-dev libmicrohttpd-dev nettle-dev liburcu-dev libjansson-dev check systemd"
 test="$build xinetd socat valgrind netcat-openbsd procps util-linux prometheus tshark"
 all="$test clang libclang-rt-dev debhelper dpkg-dev lintian devscripts fakeroot \
 	systemd-container debootstrap perl autopkgtest python3 man-db licensecheck"

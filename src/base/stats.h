@@ -130,8 +130,9 @@ void	stats_snapshot_free(struct stats_snapshot *snap);
 
 /*
  * `echodctl stats`: one "key=value" line each. Keys: echod.<process value>,
- * total.<counter>, listener.<protocol>.<address or path>.<counter>, where a
- * counter of n values is <name>.<reason>.
+ * total.<counter>, listener[<name>].<counter> (the name as echod prints it,
+ * "tcp 127.0.0.1:7", control characters and bytes not UTF-8 as \xNN), where
+ * a counter of n values is <name>.<reason>.
  */
 void	stats_format_text(const struct stats_snapshot *snap, FILE *out);
 /* `echodctl stats --json`: one JSON object, one line. */

@@ -28,28 +28,30 @@ host_has_ipv6(void)
 	return true;
 }
 
-/* "tcp 127.0.0.1:7 (/etc/echod/echod.conf:12)" */
+/* "tcp 127.0.0.1:7", "unix /run/echod/echo.sock": the name the listener would have. */
 static void
-spec_label(const struct listener_spec *spec, char *buf, size_t size)
+spec_name(const struct listener_spec *spec, char *buf, size_t size)
 {
 	char addr[ADDR_STRLEN];
 
 	if (spec->proto == PROTO_UNIX)
-		snprintf(buf, size, "unix %s (%s)", spec->path, spec->where);
+		snprintf(buf, size, "unix %s", spec->path);
 	else
-		snprintf(buf, size, "%s %s (%s)", proto_name(spec->proto),
+		snprintf(buf, size, "%s %s", proto_name(spec->proto),
 		    addr_format((const struct sockaddr *)&spec->addr, spec->addrlen, addr,
-		    sizeof(addr)), spec->where);
+		    sizeof(addr)));
 }
 
 /* Why a configured listener could not be opened, and what would open it. */
 static void
 report_open_failure(const struct apply_ctx *ctx, const struct listener_spec *spec, int error,
-    struct report *rep, struct report *unserved)
+    struct report *rep, struct status_rows *unserved)
 {
-	char label[ADDR_STRLEN + 300], hint[200] = "";
+	char name[ADDR_STRLEN + 200], label[sizeof(name) + 200], hint[200], state[300];
 
-	spec_label(spec, label, sizeof(label));
+	hint[0] = '\0';
+	spec_name(spec, name, sizeof(name));
+	snprintf(label, sizeof(label), "%s (%s)", name, spec->where);
 	if (error == EACCES && spec->proto != PROTO_UNIX && spec->port < PRIVILEGED_PORTS)
 		snprintf(hint, sizeof(hint), ": port %d is privileged; %s", spec->port,
 		    ctx->activated ? "under systemd it must come from echod.socket: "
@@ -58,7 +60,8 @@ report_open_failure(const struct apply_ctx *ctx, const struct listener_spec *spe
 		snprintf(hint, sizeof(hint), "; if systemd holds the port: %s",
 		    APPLY_SYSTEMD_REBIND);
 	report_fail(rep, "%s: cannot open: %s%s", label, strerror(error), hint);
-	report_fail(unserved, "%s  not open: %s%s", label, strerror(error), hint);
+	snprintf(state, sizeof(state), "not open: %s%s", strerror(error), hint);
+	status_rows_add(unserved, name, NULL, spec->where, state);
 	log_struct(LOG_ERR, ECHOD_MSGID_LISTENER_FAILED, NULL, "cannot open %s: %s%s", label,
 	    strerror(error), hint);
 }
@@ -133,7 +136,7 @@ retry_parked(struct apply_ctx *ctx, struct report *rep)
  */
 static int
 open_wanted(struct apply_ctx *ctx, const struct echod_config *cfg, const struct plan *plan,
-    size_t j, bool *forced, struct report *rep, struct report *unserved)
+    size_t j, bool *forced, struct report *rep, struct status_rows *unserved)
 {
 	const struct listener_spec *spec = &cfg->listeners[j];
 	bool rebind = plan->how[j] == PLAN_REBIND;
@@ -210,7 +213,7 @@ settle_current(struct apply_ctx *ctx, const struct echod_config *cfg, const stru
 
 int
 apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct report *rep,
-    struct report *unserved)
+    struct status_rows *unserved)
 {
 	size_t ncur;
 	struct plan_socket *cur;
@@ -278,7 +281,7 @@ configured_where(const struct listener *l, const struct echod_config *cfg, char 
 
 static void
 describe_one(const struct listener *l, const struct generation *gen,
-    const struct echod_config *cfg, struct report *out)
+    const struct echod_config *cfg, struct status_rows *out)
 {
 	const struct listener_view *v = generation_view(gen, l);
 	char origin[96], state[512], where[512];
@@ -311,12 +314,12 @@ describe_one(const struct listener *l, const struct generation *gen,
 		configured_where(l, cfg, where, sizeof(where));
 	else
 		snprintf(where, sizeof(where), "%s", l->spec.where);
-	report_add(out, "  %s  %s  %s%s%s", l->name, origin, state, where[0] ? "  " : "", where);
+	status_rows_add(out, l->name, origin, where, state);
 }
 
 void
 apply_describe(const struct listener_set *set, const struct generation *gen,
-    const struct echod_config *cfg, struct report *out)
+    const struct echod_config *cfg, struct status_rows *out)
 {
 	for (size_t i = 0; gen != NULL && i < set->count; i++)
 		describe_one(set->items[i], gen, cfg, out);

@@ -10,6 +10,7 @@
 #include "generation.h"
 #include "listener.h"
 #include "report.h"
+#include "status_rows.h"
 #include "worker.h"
 
 struct apply_ctx {
@@ -31,7 +32,7 @@ struct apply_ctx {
  * gets one status line for each of those. Returns the number of failures.
  */
 int	apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct report *rep,
-	    struct report *unserved);
+	    struct status_rows *unserved);
 
 /*
  * Make gen (compiled for the set: compile.h) the generation in force, then
@@ -41,11 +42,11 @@ int	apply_config(struct apply_ctx *ctx, const struct echod_config *cfg, struct r
 void	apply_publish(struct apply_ctx *ctx, struct generation *gen, struct report *rep);
 
 /*
- * One status line per listener: protocol, address, origin, state (its view
- * in gen), where configured (in cfg, gen's configuration).
+ * One status row per listener: its name, origin, where configured (in cfg,
+ * gen's configuration), state (its view in gen).
  */
 void	apply_describe(const struct listener_set *set, const struct generation *gen,
-	    const struct echod_config *cfg, struct report *out);
+	    const struct echod_config *cfg, struct status_rows *out);
 
 /* The commands that make systemd bind what echod.conf lists (echod.socket, generator). */
 #define APPLY_SYSTEMD_REBIND "systemctl daemon-reload && systemctl restart echod.socket"

@@ -223,7 +223,7 @@ reload_start(struct server *s, struct control_client *asker)
 		return;
 	}
 	reload_notes(s, s->cfg, cfg);
-	report_clear(&s->unserved);
+	status_rows_clear(&s->unserved);
 	pthread_mutex_lock(&s->listeners_lock);
 	apply_config(&ctx, cfg, &r->report, &s->unserved);
 	pthread_mutex_unlock(&s->listeners_lock);

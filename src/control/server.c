@@ -30,6 +30,7 @@
 #include "server.h"
 #include "server_state.h"
 #include "snapshot.h"
+#include "status_report.h"
 #include "worker.h"
 
 /* STATUS= and the refusal log's summaries (and a drain of its queue): once a second. */
@@ -111,7 +112,7 @@ server_free(struct server *s)
 	if (s->guard_ready)
 		guard_fini(&s->guard);
 	reload_fini(&s->reload);
-	report_clear(&s->unserved);
+	status_rows_clear(&s->unserved);
 	/* No worker runs: wait for the retired generations, then free the one in force. */
 	generation_writer_fini();
 	if (s->generations.current != NULL)
@@ -311,45 +312,6 @@ log_stats(struct server *s)
 }
 
 static void
-format_time(time_t t, char *buf, size_t size)
-{
-	struct tm tm;
-
-	if (t == 0 || gmtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ",
-	    &tm) == 0)
-		snprintf(buf, size, "-");
-}
-
-/* echodctl status: the files, the last reload, and every listener with its state. */
-static void
-status_report(struct server *s, struct report *out)
-{
-	char when[32];
-	char files[2048];
-	size_t used = 0;
-
-	report_add(out, "configuration: %s", s->cfg->path);
-	for (size_t i = 0; i < s->cfg->nfiles && used < sizeof(files); i++)
-		used += (size_t)snprintf(files + used, sizeof(files) - used, "%s%s",
-		    i == 0 ? "" : " ", s->cfg->files[i]);
-	report_add(out, "files: %s", s->cfg->nfiles > 0 ? files : "-");
-	format_time(s->loaded_at, when, sizeof(when));
-	report_add(out, "loaded: %s", when);
-	format_time(s->reload.last_at, when, sizeof(when));
-	if (s->reload.last.count == 0)
-		report_add(out, "last reload: none");
-	else
-		report_add(out, "last reload: %s (%s)", s->reload.last.failed ? "failed" : "ok",
-		    when);
-	report_append(out, &s->reload.last, "  ");
-	out->failed = false;
-	report_add(out, "listeners:");
-	apply_describe(&s->listeners, s->generations.current, s->cfg, out);
-	report_append(out, &s->unserved, "  ");
-	out->failed = false;
-}
-
-static void
 control_cb(struct control_client *c, const char *command, void *arg)
 {
 	struct server *s = arg;
@@ -359,11 +321,11 @@ control_cb(struct control_client *c, const char *command, void *arg)
 		reload_start(s, c);
 		return;
 	}
-	if (strcmp(command, "status") == 0)
-		status_report(s, &rep);
+	if (strcmp(command, "status") == 0 || strcmp(command, "status json") == 0)
+		status_report(s, strcmp(command, "status json") == 0, &rep);
 	else if (!snapshot_report(s, command, &rep))
-		report_fail(&rep, "error: unknown command '%.64s' (reload, status, stats, "
-		    "stats json, metrics)", command);
+		report_fail(&rep, "error: unknown command '%.64s' (reload, status, status json, "
+		    "stats, stats json, metrics)", command);
 	control_answer(c, &rep);
 	report_clear(&rep);
 }

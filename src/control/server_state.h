@@ -57,7 +57,7 @@ struct server {
 	struct watcher refusal_watcher;	/* its queue's eventfd: records to drain */
 	uint64_t next_refusal_tick_ms;
 	bool activated;			/* systemd passed sockets at start */
-	struct report unserved;		/* configured listeners not open, for status */
+	struct status_rows unserved;	/* configured listeners not open, for status */
 	struct control *control;
 	struct metrics_endpoint *metrics;	/* NULL: no metrics block, or it failed */
 	int sigfd;

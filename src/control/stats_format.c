@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonout.h"
 #include "stats.h"
+#include "textesc.h"
 
 struct process_row {
 	const char *name;
@@ -81,7 +83,7 @@ text_counters(FILE *out, const char *prefix, const struct echo_totals *t, unsign
 void
 stats_format_text(const struct stats_snapshot *snap, FILE *out)
 {
-	char prefix[LISTENER_STATS_NAME + 16];
+	char name[LISTENER_STATS_NAME * 4], prefix[sizeof(name) + 16];
 
 	fprintf(out, "echod.version=%s\n", snap->version);
 	for (size_t i = 0; i < NPROCESS; i++)
@@ -90,11 +92,15 @@ stats_format_text(const struct stats_snapshot *snap, FILE *out)
 	text_counters(out, "total", &snap->total, STATS_ALL);
 	for (size_t j = 0; j < snap->nlisteners; j++) {
 		const struct stats_listener *l = &snap->listeners[j];
-		const char *space = strchr(l->name, ' ');
 
-		/* "tcp 127.0.0.1:7" -> "listener.tcp.127.0.0.1:7". */
-		snprintf(prefix, sizeof(prefix), "listener.%s.%s", l->protocol,
-		    space != NULL ? space + 1 : l->name);
+		/*
+		 * "listener[tcp 127.0.0.1:7]": the name may hold dots (addresses,
+		 * paths), the counter after the last "]." never holds a "]", so a
+		 * shell splits there (echodctl(8)). A control character would
+		 * break the line: escaped, with bytes that are not UTF-8.
+		 */
+		snprintf(prefix, sizeof(prefix), "listener[%s]",
+		    textesc(l->name, true, name, sizeof(name)));
 		text_counters(out, prefix, &l->t, l->applies);
 		for (size_t i = 0; l->stateful && i < NSESSION; i++)
 			fprintf(out, "%s.session_table_%s=%" PRIu64 "\n", prefix,
@@ -102,79 +108,79 @@ stats_format_text(const struct stats_snapshot *snap, FILE *out)
 	}
 }
 
+/* The counters of t that a listener of kind applies shows, into obj; refusals an object. */
 static void
-json_string(FILE *out, const char *s)
+json_counters(json_t *obj, const struct echo_totals *t, unsigned applies)
 {
-	putc('"', out);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			putc(c, out);
-	}
-	putc('"', out);
-}
-
-static void
-json_counters(FILE *out, const struct echo_totals *t, unsigned applies)
-{
-	const char *sep = "";
-
 	for (size_t k = 0; k < stats_nrows; k++) {
 		const struct stats_row *r = &stats_rows[k];
-		const char *inner = "";
+		json_t *by;
 
 		if ((r->applies & applies) == 0)
 			continue;
 		if (r->n == 1) {
-			fprintf(out, "%s\"%s\":%" PRIu64, sep, r->name, t->v[r->first]);
-			sep = ",";
+			jsonout_set(obj, r->name, jsonout_uint(t->v[r->first]));
 			continue;
 		}
-		fprintf(out, "%s\"%s\":{", sep, r->name);
-		for (unsigned i = 0; i < r->n; i++) {
-			if (!row_shows(r, i, applies))
-				continue;
-			fprintf(out, "%s\"%s\":%" PRIu64, inner,
-			    refusal_reason_name((enum refusal_reason)i), t->v[r->first + i]);
-			inner = ",";
-		}
-		putc('}', out);
-		sep = ",";
+		by = json_object();
+		for (unsigned i = 0; by != NULL && i < r->n; i++)
+			if (row_shows(r, i, applies))
+				jsonout_set(by, refusal_reason_name((enum refusal_reason)i),
+				    jsonout_uint(t->v[r->first + i]));
+		jsonout_set(obj, r->name, by);
 	}
+}
+
+static json_t *
+json_listener(const struct stats_listener *l)
+{
+	json_t *obj = json_object();
+	char key[64];
+
+	if (obj == NULL)
+		return NULL;
+	jsonout_set(obj, "protocol", jsonout_string(l->protocol));
+	json_counters(obj, &l->t, l->applies);
+	for (size_t i = 0; l->stateful && i < NSESSION; i++) {
+		snprintf(key, sizeof(key), "session_table_%s", session_rows[i].name);
+		jsonout_set(obj, key, jsonout_uint(session_value(&l->sessions, i)));
+	}
+	return obj;
+}
+
+/* Keyed by name, as jsonout_string() writes it (a byte that is not UTF-8 as \xNN). */
+static json_t *
+json_listeners(const struct stats_snapshot *snap)
+{
+	json_t *all = json_object(), *name;
+
+	for (size_t j = 0; all != NULL && j < snap->nlisteners; j++) {
+		name = jsonout_string(snap->listeners[j].name);
+		if (name != NULL)
+			jsonout_set(all, json_string_value(name),
+			    json_listener(&snap->listeners[j]));
+		json_decref(name);
+	}
+	return all;
 }
 
 void
 stats_format_json(const struct stats_snapshot *snap, FILE *out)
 {
-	fputs("{\"version\":", out);
-	json_string(out, snap->version);
-	for (size_t i = 0; i < NPROCESS; i++)
-		fprintf(out, ",\"%s\":%" PRIu64, process_rows[i].name,
-		    process_value(&snap->proc, i));
-	fputs(",\"total\":{", out);
-	json_counters(out, &snap->total, STATS_ALL);
-	fputs("},\"listeners\":{", out);
-	for (size_t j = 0; j < snap->nlisteners; j++) {
-		const struct stats_listener *l = &snap->listeners[j];
+	json_t *obj = json_object(), *total = json_object();
 
-		if (j > 0)
-			putc(',', out);
-		json_string(out, l->name);
-		fputs(":{\"protocol\":", out);
-		json_string(out, l->protocol);
-		putc(',', out);
-		json_counters(out, &l->t, l->applies);
-		for (size_t i = 0; l->stateful && i < NSESSION; i++)
-			fprintf(out, ",\"session_table_%s\":%" PRIu64, session_rows[i].name,
-			    session_value(&l->sessions, i));
-		putc('}', out);
+	if (obj == NULL || total == NULL) {
+		json_decref(obj);
+		json_decref(total);
+		return;
 	}
-	fputs("}}\n", out);
+	jsonout_set(obj, "version", jsonout_string(snap->version));
+	for (size_t i = 0; i < NPROCESS; i++)
+		jsonout_set(obj, process_rows[i].name, jsonout_uint(process_value(&snap->proc, i)));
+	json_counters(total, &snap->total, STATS_ALL);
+	jsonout_set(obj, "total", total);
+	jsonout_set(obj, "listeners", json_listeners(snap));
+	jsonout_line(obj, out);
 }
 
 /* ECHOD_ + name in upper case (journal field names: [A-Z0-9_]). */
