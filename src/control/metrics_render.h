@@ -10,9 +10,11 @@
 #include "stats.h"
 
 /*
- * The exposition of snap: HELP and TYPE per family, names and labels as
- * counters.h lists them (listener, protocol, reason). openmetrics: TYPE and
- * HELP name counters without _total, and "# EOF" ends the text.
+ * The exposition of snap: HELP and TYPE per family, names as counters.h
+ * makes them, per-listener series labelled protocol and address (a Unix
+ * listener's path), and reason or result where a row has them.
+ * openmetrics: TYPE and HELP name counters without _total, and "# EOF" ends
+ * the text.
  */
 void	metrics_render(const struct stats_snapshot *snap, bool openmetrics, FILE *out);
 

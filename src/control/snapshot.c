@@ -47,7 +47,7 @@ take_sessions(const struct listener *l, struct stats_listener *out)
 		seen[nseen++] = ss;
 		stamp_sessions_stats(ss, &st);
 		out->stateful = true;
-#define STATS_X(name, kind, metric, help) out->sessions.name += st.name;
+#define STATS_X(name, kind, help) out->sessions.name += st.name;
 		ECHOD_SESSION_TABLE_STATS(STATS_X)
 #undef STATS_X
 	}
