@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <inttypes.h>
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -467,6 +468,70 @@ START_TEST(every_stats_key_is_a_series_and_back)
 }
 END_TEST
 
+/*
+ * Item 4 of issue 24, in the scrape of a running echod: the reload gauges
+ * (and what a failed reload does to them), the process_* metrics, the
+ * per-listener open-connections gauge.
+ */
+START_TEST(reload_gauges_and_process_metrics)
+{
+	static struct http_response r;
+	struct listener_ref ls[4];
+	struct echod_proc p;
+	char want[512], out[4096];
+	int mport, tport, uport, sport;
+	double started = (double)time(NULL);
+
+	serve_all_kinds(&p, &mport, &tport, &uport, &sport, ls);
+	scrape(mport, &r);
+	ck_assert_ptr_nonnull(strstr(r.body, "\nechod_config_last_reload_successful 1\n"));
+	{
+		const char *ts = strstr(r.body, "\nechod_config_last_reload_success_timestamp_"
+		    "seconds ");
+		const char *st = strstr(r.body, "\nprocess_start_time_seconds ");
+		double t;
+
+		ck_assert_ptr_nonnull(ts);
+		ck_assert_ptr_nonnull(st);
+		t = strtod(ts + strlen("\nechod_config_last_reload_success_timestamp_seconds "),
+		    NULL);
+		ck_assert_msg(fabs(t - started) < 5, "load time %f, started %f", t, started);
+		t = strtod(st + strlen("\nprocess_start_time_seconds "), NULL);
+		ck_assert_msg(fabs(t - started) < 5, "process start %f, started %f", t, started);
+	}
+	ck_assert_ptr_nonnull(strstr(r.body, "\n# TYPE process_cpu_seconds_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "\nprocess_resident_memory_bytes "));
+	ck_assert_ptr_nonnull(strstr(r.body, "\nprocess_virtual_memory_bytes "));
+	ck_assert_ptr_nonnull(strstr(r.body, "\nprocess_open_fds "));
+	ck_assert_ptr_nonnull(strstr(r.body, "\nprocess_max_fds "));
+	snprintf(want, sizeof(want), "\nechod_connections_open{protocol=\"unix\",address=\"%s\"}"
+	    " 0\n", ls[2].address);
+	ck_assert_msg(strstr(r.body, want) != NULL, "no %s in:\n%s", want + 1, r.body);
+	snprintf(want, sizeof(want), "\nechod_stamp_dropped_total{protocol=\"stamp\","
+	    "address=\"127.0.0.1:%d\",reason=\"auth_failed\"} 0\n", sport);
+	ck_assert_msg(strstr(r.body, want) != NULL, "no %s in:\n%s", want + 1, r.body);
+	ck_assert_ptr_null(strstr(r.body, "listener="));
+	/* A Unix peer has no address: its listener shows no ACL or per-source series. */
+	snprintf(want, sizeof(want), "{protocol=\"unix\",address=\"%s\",reason=\"acl\"}",
+	    ls[2].address);
+	ck_assert_ptr_null(strstr(r.body, want));
+	snprintf(want, sizeof(want), "{protocol=\"unix\",address=\"%s\",reason=\"connection_rate"
+	    "\"}", ls[2].address);
+	ck_assert_ptr_null(strstr(r.body, want));
+	snprintf(want, sizeof(want), "{protocol=\"tcp\",address=\"127.0.0.1:%d\",reason=\"acl\"}",
+	    tport);
+	ck_assert_ptr_nonnull(strstr(r.body, want));
+	/* A reload that cannot read its file: 0, and the last success keeps its time. */
+	harness_write_config(&p, "listeners = (;\n");
+	ck_assert_int_ne(harness_echodctl(&p, "reload", out, sizeof(out)), 0);
+	scrape(mport, &r);
+	ck_assert_ptr_nonnull(strstr(r.body, "\nechod_config_last_reload_successful 0\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "\nechod_reloads_total{result=\"failed\"} 1\n"));
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
 static Suite *
 parity_suite(void)
 {
@@ -474,6 +539,7 @@ parity_suite(void)
 	TCase *tc = harness_tcase(s, "echod", 60);
 
 	tcase_add_test(tc, every_stats_key_is_a_series_and_back);
+	tcase_add_test(tc, reload_gauges_and_process_metrics);
 	return s;
 }
 

@@ -135,11 +135,14 @@ render_sessions(const struct stats_snapshot *snap, bool om, FILE *out)
 }
 
 void
-metrics_render(const struct stats_snapshot *snap, bool openmetrics, FILE *out)
+metrics_render(const struct stats_snapshot *snap, const struct process_metrics *pm,
+    bool openmetrics, FILE *out)
 {
 	const char *last = NULL;
 
 	render_process(snap, openmetrics, out);
+	if (pm != NULL)
+		process_metrics_render(pm, openmetrics, out);
 	for (size_t k = 0; k < stats_nrows; k++) {
 		const struct stats_row *r = &stats_rows[k];
 

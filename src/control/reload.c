@@ -73,6 +73,9 @@ reload_done(struct server *s)
 	else
 		log_struct(LOG_NOTICE, ECHOD_MSGID_RELOAD, NULL, "%s", rep->lines[rep->count - 1]);
 	atomic_fetch_add(rep->failed ? &r->count_failed : &r->count_ok, 1);
+	atomic_store(&r->last_ok, !rep->failed);
+	if (!rep->failed)
+		atomic_store(&r->ok_at, (uint64_t)time(NULL));
 	waiters_answer(&r->answer_now, rep);
 	report_clear(&r->last);
 	r->last = *rep;

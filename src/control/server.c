@@ -53,6 +53,9 @@ server_new(struct echod_config *cfg)
 		return NULL;
 	s->cfg = cfg;
 	s->loaded_at = time(NULL);
+	/* The start is the first successful load (Prometheus counts its own so). */
+	atomic_init(&s->reload.last_ok, 1);
+	atomic_init(&s->reload.ok_at, (uint64_t)s->loaded_at);
 	s->sigfd = -1;
 	s->started_ms = clock_monotonic_ms();
 	pthread_mutex_init(&s->listeners_lock, NULL);

@@ -81,6 +81,11 @@
 	    "Configuration reloads, by result")					\
 	X(reloads_failed, COUNTER, reloads, "result=\"failed\"",		\
 	    "Configuration reloads, by result")					\
+	X(config_last_reload_successful, GAUGE, config_last_reload_successful, "", \
+	    "Whether the last configuration reload succeeded (1; the start counts)")	\
+	X(config_last_reload_success_timestamp_seconds, GAUGE,			\
+	    config_last_reload_success_timestamp_seconds, "",			\
+	    "Unix time of the last successful configuration load (the start counts)") \
 	X(buffered_bytes, GAUGE, buffered_bytes, "",				\
 	    "Bytes held for echoes that peers have not read yet")		\
 	X(buffered_bytes_peak, GAUGE, buffered_bytes_peak, "",			\
