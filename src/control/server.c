@@ -213,8 +213,8 @@ status_tick(struct server *s, uint64_t now, bool reloading)
 
 	refusal_log_tick(s->refusals, now);
 	if (reloading)
-		snprintf(status, sizeof(status), "reloading: %d of %zu workers yet to apply it",
-		    atomic_load(&s->reload.acks), s->nworkers);
+		snprintf(status, sizeof(status), "reloading: %d of %zu worker%s yet to apply it",
+		    atomic_load(&s->reload.acks), s->nworkers, s->nworkers == 1 ? "" : "s");
 	else
 		format_status(s, now, status, sizeof(status));
 	if (strcmp(status, s->status) != 0) {
@@ -462,8 +462,9 @@ server_run(struct server *s)
 	s->metrics = metrics_endpoint_open(&s->cfg->metrics, activation_take_metrics_fd(),
 	    snapshot_metrics_render, s);
 	log_struct(LOG_NOTICE, ECHOD_MSGID_START, NULL,
-	    "echod " PACKAGE_VERSION " started: %zu listeners, %zu workers",
-	    s->listeners.count, s->nworkers);
+	    "echod " PACKAGE_VERSION " started: %zu listener%s, %zu worker%s",
+	    s->listeners.count, s->listeners.count == 1 ? "" : "s", s->nworkers,
+	    s->nworkers == 1 ? "" : "s");
 	notify_ready();
 	r = loop_run(s->loop);
 	if (r == -1) {
