@@ -4,6 +4,7 @@
  * (issue 24): both outputs of a running echod parsed, and matched key by key.
  */
 #include <check.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <math.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 
 #define GET_METRICS	"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 #define MAX_KEYS	512
+#define NOFILE		3001
 
 /* One value under its stats key (scope.name[.label value]). */
 struct keyed {
@@ -323,7 +325,8 @@ serve_all_kinds(struct echod_proc *p, int *mport, int *tport, int *uport, int *s
 		    "stamp_mode = \"stateful\"; stamp_sessions = 64; }\n);\n"
 		    "metrics = { port = %d; };\n", control, *tport, *uport, ls[2].address,
 		    *sport, *mport);
-		if (harness_start(p, NULL, 0) == 0) {
+		/* A descriptor limit of the test's own: process_max_fds must say it. */
+		if (harness_start(p, NULL, NOFILE) == 0) {
 			long deadline = now_ms() + harness_scale_ms(5000);
 			int fd;
 
@@ -500,10 +503,36 @@ START_TEST(reload_gauges_and_process_metrics)
 		ck_assert_msg(fabs(t - started) < 5, "process start %f, started %f", t, started);
 	}
 	ck_assert_ptr_nonnull(strstr(r.body, "\n# TYPE process_cpu_seconds_total counter\n"));
-	ck_assert_ptr_nonnull(strstr(r.body, "\nprocess_resident_memory_bytes "));
+	ck_assert_ptr_nonnull(strstr(r.body, "\nprocess_cpu_seconds_total "));
 	ck_assert_ptr_nonnull(strstr(r.body, "\nprocess_virtual_memory_bytes "));
-	ck_assert_ptr_nonnull(strstr(r.body, "\nprocess_open_fds "));
-	ck_assert_ptr_nonnull(strstr(r.body, "\nprocess_max_fds "));
+	snprintf(want, sizeof(want), "\nprocess_max_fds %d\n", NOFILE);
+	ck_assert_msg(strstr(r.body, want) != NULL, "no %s in:\n%s", want + 1, r.body);
+	/* What the kernel says of echod's process, read here beside the scrape. */
+	{
+		const char *rss = strstr(r.body, "\nprocess_resident_memory_bytes ");
+		const char *fds = strstr(r.body, "\nprocess_open_fds ");
+		double kb = (double)proc_rss_kb(p.pid), v;
+		char dir[64];
+		long n = 0;
+		DIR *d;
+		struct dirent *e;
+
+		ck_assert_ptr_nonnull(rss);
+		ck_assert_ptr_nonnull(fds);
+		v = strtod(rss + strlen("\nprocess_resident_memory_bytes "), NULL) / 1024;
+		ck_assert_msg(kb > 0 && v > kb / 2 && v < kb * 2, "resident %g KiB, VmRSS %g KiB",
+		    v, kb);
+		snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)p.pid);
+		d = opendir(dir);
+		ck_assert_ptr_nonnull(d);
+		while ((e = readdir(d)) != NULL)
+			n += e->d_name[0] != '.';
+		closedir(d);
+		/* The scrape's own connection and directory stream come and go: +-3. */
+		v = strtod(fds + strlen("\nprocess_open_fds "), NULL);
+		ck_assert_msg(v >= (double)n - 3 && v <= (double)n + 3, "open fds %g, /proc says %ld",
+		    v, n);
+	}
 	snprintf(want, sizeof(want), "\nechod_connections_open{protocol=\"unix\",address=\"%s\"}"
 	    " 0\n", ls[2].address);
 	ck_assert_msg(strstr(r.body, want) != NULL, "no %s in:\n%s", want + 1, r.body);
