@@ -297,19 +297,19 @@ START_TEST(source_and_session_tables_are_shown)
 	assert_has(r.body, r.body_len, "\nechod_source_table_full_total 0\n");
 	assert_has(r.body, r.body_len, "\nechod_source_table_unbalanced_total 0\n");
 	assert_has(r.body, r.body_len, "\nechod_source_table_capacity ");
-	snprintf(want, sizeof(want), "\nechod_stamp_session_table_entries{listener=\"stamp "
-	    "127.0.0.1:%d\",protocol=\"stamp\"} 1\n", sport);
+	snprintf(want, sizeof(want), "\nechod_session_table_entries{protocol=\"stamp\","
+	    "address=\"127.0.0.1:%d\"} 1\n", sport);
 	assert_has(r.body, r.body_len, want);
-	snprintf(want, sizeof(want), "\nechod_stamp_session_table_capacity{listener=\"stamp "
-	    "127.0.0.1:%d\",protocol=\"stamp\"} 64\n", sport);
+	snprintf(want, sizeof(want), "\nechod_session_table_capacity{protocol=\"stamp\","
+	    "address=\"127.0.0.1:%d\"} 64\n", sport);
 	assert_has(r.body, r.body_len, want);
-	snprintf(want, sizeof(want), "\nechod_stamp_session_table_created_total{listener=\"stamp "
-	    "127.0.0.1:%d\",protocol=\"stamp\"} 1\n", sport);
+	snprintf(want, sizeof(want), "\nechod_session_table_created_total{protocol=\"stamp\","
+	    "address=\"127.0.0.1:%d\"} 1\n", sport);
 	assert_has(r.body, r.body_len, want);
 	assert_promtool_accepts(&r);
 	exchange(mport, GET_OPENMETRICS, strlen(GET_OPENMETRICS), &r);
 	ck_assert_int_eq(r.status, 200);
-	assert_has(r.body, r.body_len, "# TYPE echod_stamp_session_table_evictions counter\n");
+	assert_has(r.body, r.body_len, "# TYPE echod_session_table_evicted counter\n");
 	ck_assert_int_eq(harness_echodctl(&p, "stats", stats, sizeof(stats)), 0);
 	assert_has(stats, strlen(stats), "\nechod.source_table_capacity=");
 	assert_has(stats, strlen(stats), "\nechod.source_table_evictions=0\n");

@@ -27,14 +27,14 @@
 static const char text_body[] =
 	"# HELP echod_tcp_accepted_total TCP connections accepted.\n"
 	"# TYPE echod_tcp_accepted_total counter\n"
-	"echod_tcp_accepted_total{listener=\"tcp 127.0.0.1:7\"} 42\n"
+	"echod_tcp_accepted_total{protocol=\"tcp\",address=\"127.0.0.1:7\"} 42\n"
 	"# HELP echod_tcp_open TCP connections open now.\n"
 	"# TYPE echod_tcp_open gauge\n"
-	"echod_tcp_open{listener=\"tcp 127.0.0.1:7\"} 3\n"
-	"# HELP echod_refusals_total Clients refused, by reason.\n"
-	"# TYPE echod_refusals_total counter\n"
-	"echod_refusals_total{reason=\"acl\"} 1\n"
-	"echod_refusals_total{reason=\"connection_rate\"} 41\n"
+	"echod_tcp_open{protocol=\"tcp\",address=\"127.0.0.1:7\"} 3\n"
+	"# HELP echod_refused_total Clients refused, by reason.\n"
+	"# TYPE echod_refused_total counter\n"
+	"echod_refused_total{reason=\"acl\"} 1\n"
+	"echod_refused_total{reason=\"connection_rate\"} 41\n"
 	"# HELP echod_echoed_bytes_total Bytes echoed.\n"
 	"# TYPE echod_echoed_bytes_total counter\n"
 	"echod_echoed_bytes_total 123456\n";
@@ -42,7 +42,7 @@ static const char text_body[] =
 static const char om_body[] =
 	"# TYPE echod_tcp_accepted counter\n"
 	"# HELP echod_tcp_accepted TCP connections accepted.\n"
-	"echod_tcp_accepted_total{listener=\"tcp 127.0.0.1:7\"} 42\n"
+	"echod_tcp_accepted_total{protocol=\"tcp\",address=\"127.0.0.1:7\"} 42\n"
 	"# EOF\n";
 
 /* The test renderer; the endpoint calls it from its own thread. */

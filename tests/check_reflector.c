@@ -482,7 +482,7 @@ START_TEST(test_authenticated)
 			probe(pkt, STAMP_AUTH_LEN, 200 + i, 3, STAMP_TS_NTP, &wrong, NULL);
 			ck_assert_int_eq(send(fd, pkt, STAMP_AUTH_LEN, 0), STAMP_AUTH_LEN);
 		}
-		ck_assert_uint_eq(stat_wait(&r, l, "stamp_auth_failed", AUTH_N), AUTH_N);
+		ck_assert_uint_eq(stat_wait(&r, l, "stamp_dropped.auth_failed", AUTH_N), AUTH_N);
 		/*
 		 * One worker answers in order: if any forged packet had been
 		 * answered, its reply would come before this one's.
@@ -501,7 +501,7 @@ START_TEST(test_authenticated)
 		    r.port[l]), AUTH_N + 1);
 		close(fd);
 	}
-	ck_assert_uint_eq(stat_get(&r, "total.stamp_auth_failed"), 2 * AUTH_N);
+	ck_assert_uint_eq(stat_get(&r, "total.stamp_dropped.auth_failed"), 2 * AUTH_N);
 	ck_assert_uint_eq(stat_get(&r, "total.datagrams_dropped"), 2 * AUTH_N);
 	refl_stop(&r);
 }
@@ -543,7 +543,7 @@ tshark_twamp_light(const uint8_t *reply, size_t n, int port)
  * (RFC 5357 4.1.2, 14 octets) is answered with the 44-octet base packet of
  * RFC 8762 4.3.1, byte for byte but for the clock fields, and tshark decodes
  * it. Every prefix from 14 octets on is answered base-long; under 14, and
- * every prefix of an authenticated packet, dropped as stamp_short.
+ * every prefix of an authenticated packet, dropped as stamp_dropped.short.
  */
 START_TEST(test_i10_twamp_light_rfc8762_4_6)
 {
@@ -566,7 +566,7 @@ START_TEST(test_i10_twamp_light_rfc8762_4_6)
 	probe(pkt, STAMP_UNAUTH_LEN, 77, 5, STAMP_TS_NTP, NULL, NULL);
 	for (size_t len = 0; len < STAMP_TWAMP_LIGHT_LEN; len++)
 		ck_assert_int_eq(send(fd, pkt, len, 0), (ssize_t)len);
-	ck_assert_uint_eq(stat_wait(&r, 0, "stamp_short", STAMP_TWAMP_LIGHT_LEN),
+	ck_assert_uint_eq(stat_wait(&r, 0, "stamp_dropped.short", STAMP_TWAMP_LIGHT_LEN),
 	    STAMP_TWAMP_LIGHT_LEN);
 	for (size_t len = STAMP_TWAMP_LIGHT_LEN; len < STAMP_UNAUTH_LEN; len++) {
 		n = xchg(fd, pkt, len, buf, sizeof(buf), NULL);
@@ -584,7 +584,7 @@ START_TEST(test_i10_twamp_light_rfc8762_4_6)
 	probe(pkt, STAMP_AUTH_LEN, 77, 5, STAMP_TS_NTP, &r.key, NULL);
 	for (size_t len = 0; len < STAMP_AUTH_LEN; len++)
 		ck_assert_int_eq(send(fd, pkt, len, 0), (ssize_t)len);
-	ck_assert_uint_eq(stat_wait(&r, 1, "stamp_short", STAMP_AUTH_LEN), STAMP_AUTH_LEN);
+	ck_assert_uint_eq(stat_wait(&r, 1, "stamp_dropped.short", STAMP_AUTH_LEN), STAMP_AUTH_LEN);
 	/* Still alive and answering; nothing came back before this reply. */
 	ck_assert(echod_alive(&r));
 	n = xchg(fd, pkt, STAMP_AUTH_LEN, buf, sizeof(buf), NULL);
@@ -592,11 +592,11 @@ START_TEST(test_i10_twamp_light_rfc8762_4_6)
 	ck_assert_uint_eq(stamp_get32(buf + A_S_SEQ), 77);
 	ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf), 100, NULL), -1);
 	close(fd);
-	ck_assert_uint_eq(stat_get(&r, "total.stamp_short"),
+	ck_assert_uint_eq(stat_get(&r, "total.stamp_dropped.short"),
 	    STAMP_TWAMP_LIGHT_LEN + STAMP_AUTH_LEN);
 	ck_assert_uint_eq(stat_get(&r, "total.stamp_short_answered"),
 	    2 + STAMP_UNAUTH_LEN - STAMP_TWAMP_LIGHT_LEN);
-	ck_assert_uint_eq(stat_get(&r, "total.stamp_auth_failed"), 0);
+	ck_assert_uint_eq(stat_get(&r, "total.stamp_dropped.auth_failed"), 0);
 	refl_stop(&r);
 }
 END_TEST
@@ -1137,7 +1137,7 @@ START_TEST(test_flood_sessions)
 	ck_assert_msg(rss2 - rss1 < 2 * 1024, "VmRSS grew by %ld kB in the second flood",
 	    rss2 - rss1);
 	reflected = stat_get(&r, "total.stamp_reflected");
-	full = stat_get(&r, "total.stamp_sessions_full");
+	full = stat_get(&r, "total.stamp_dropped.sessions_full");
 	dropped = stat_get(&r, "total.datagrams_dropped");
 	/* Every packet was seen: answered, or refused for want of room (never lost). */
 	ck_assert_msg(reflected + full == sent && dropped == full,

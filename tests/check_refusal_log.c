@@ -235,6 +235,32 @@ START_TEST(first_refusal_logged_once_with_fields)
 }
 END_TEST
 
+/*
+ * An IPv4 client of a dual-stack socket comes as ::ffff:a.b.c.d: every line
+ * and field writes it as IPv4, the first line and the summary alike.
+ */
+START_TEST(mapped_peer_written_as_ipv4)
+{
+	struct refusal_log *rl = new_captured(256, 100);
+	struct sockaddr_storage mapped = peer("::ffff:192.0.2.7", 40003);
+	const struct kept *k = &cap.kept[0];
+
+	note_drained(rl, SA(mapped), REFUSAL_ACL, "tcp [::]:7", T0);
+	ck_assert_int_eq(cap.lines, 1);
+	assert_field(k, "ECHOD_PEER", "192.0.2.7:40003");
+	assert_field(k, "ECHOD_SOURCE", "192.0.2.7");
+	ck_assert_msg(strstr(k->message, "refused 192.0.2.7:40003 on tcp [::]:7: acl") != NULL,
+	    "%s", k->message);
+	ck_assert_ptr_null(strstr(k->message, "::ffff:"));
+	note_drained(rl, SA(mapped), REFUSAL_ACL, "tcp [::]:7", T0 + 1);
+	refusal_log_tick(rl, T0 + REFUSAL_WINDOW_MS);
+	ck_assert_int_eq(cap.lines, 2);
+	assert_field(&cap.kept[1], "ECHOD_PEER", "192.0.2.7");
+	ck_assert_ptr_null(strstr(cap.kept[1].message, "::ffff:"));
+	refusal_log_free(rl);
+}
+END_TEST
+
 /* The default emitter writes through log.c: the line reaches stderr, once. */
 START_TEST(default_emitter_writes_stderr)
 {
@@ -490,6 +516,7 @@ refusal_log_suite(void)
 	tcase_add_test(tc, reason_names);
 	tcase_add_test(tc, new_rejects_nonsense);
 	tcase_add_test(tc, first_refusal_logged_once_with_fields);
+	tcase_add_test(tc, mapped_peer_written_as_ipv4);
 	tcase_add_test(tc, default_emitter_writes_stderr);
 	tcase_add_test(tc, later_refusals_summarised_once_a_minute);
 	tcase_add_test(tc, full_queue_counted);

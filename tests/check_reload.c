@@ -921,6 +921,56 @@ START_TEST(unopenable_replacement_keeps_the_old_listener)
 }
 END_TEST
 
+/*
+ * Issue 24: a listener that cannot open during a reload is logged once (its
+ * LISTENER_FAILED entry; the reload's report, logged line by line, skips
+ * it), and a count of one is singular.
+ */
+START_TEST(failed_listener_logged_once)
+{
+	struct echod_proc p;
+	char control[128], err[16384] = "", out[4096], want[64];
+	int port, busy_port, busy, n = 0;
+
+	busy = harness_socket(SOCK_STREAM, "127.0.0.1", 0);
+	ck_assert_int_ge(busy, 0);
+	busy_port = harness_socket_port(busy);
+	port = harness_free_port();
+	harness_init(&p);
+	harness_control_path(&p, control, sizeof(control));
+	harness_write_config(&p, "control_socket = \"%s\";\nworkers = 1;\nlisteners = ( { protocol "
+	    "= \"tcp\"; address = \"127.0.0.1\"; port = %d; } );\n", control, port);
+	ck_assert_int_eq(harness_start_passing(&p, NULL, NULL, 0, NULL, true), 0);
+	harness_read_stderr(&p, err, sizeof(err), 200);
+	ck_assert_msg(strstr(err, "started: 1 listener, 1 worker\n") != NULL, "%s", err);
+	/* The port the test holds: EADDRINUSE. */
+	harness_write_config(&p, "control_socket = \"%s\";\nworkers = 1;\nlisteners = (\n"
+	    "  { protocol = \"tcp\"; address = \"127.0.0.1\"; port = %d; },\n"
+	    "  { protocol = \"tcp\"; address = \"127.0.0.1\"; port = %d; }\n);\n", control, port,
+	    busy_port);
+	ck_assert_int_eq(harness_echodctl(&p, "reload", out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, "cannot open") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "but not all of it applied: 1 listener open\n") != NULL, "%s",
+	    out);
+	err[0] = '\0';
+	harness_read_stderr(&p, err, sizeof(err), 500);
+	snprintf(want, sizeof(want), "127.0.0.1:%d", busy_port);
+	for (const char *line = err; line != NULL && *line != '\0';) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
+
+		if (memmem(line, len, want, strlen(want)) != NULL &&
+		    memmem(line, len, "cannot open", 11) != NULL)
+			n++;
+		line = nl != NULL ? nl + 1 : NULL;
+	}
+	ck_assert_msg(n == 1, "%d lines say %s cannot open:\n%s", n, want, err);
+	close(busy);
+	ck_assert_int_eq(harness_stop(&p), 0);
+	harness_cleanup(&p);
+}
+END_TEST
+
 START_TEST(echodctl_without_echod_exits_69)
 {
 	struct lset s;
@@ -961,6 +1011,7 @@ reload_suite(void)
 	tcase_add_test(tc, bad_file_keeps_the_old_set);
 	tcase_add_test(tc, bad_dropin_is_named_and_nothing_applies);
 	tcase_add_test(tc, unopenable_replacement_keeps_the_old_listener);
+	tcase_add_test(tc, failed_listener_logged_once);
 	tcase_add_test(tc, echodctl_without_echod_exits_69);
 	suite_add_tcase(s, tc);
 	return s;

@@ -199,11 +199,11 @@ START_TEST(counters_follow_traffic)
 	ck_assert_msg(strstr(text, key) != NULL, "no %s in:\n%s", key + 1, text);
 	ck_assert_ptr_nonnull(strstr(text, "\ntotal.datagrams_echoed=7\n"));
 	metrics_checked(&p, metrics, sizeof(metrics));
-	snprintf(key, sizeof(key), "echod_echoed_bytes_total{listener=\"udp 127.0.0.1:%d\","
-	    "protocol=\"udp\"} %d\n", port, M * L);
+	snprintf(key, sizeof(key), "echod_echoed_bytes_total{protocol=\"udp\","
+	    "address=\"127.0.0.1:%d\"} %d\n", port, M * L);
 	ck_assert_msg(strstr(metrics, key) != NULL, "no %s in:\n%s", key, metrics);
 	ck_assert_ptr_nonnull(strstr(metrics, "\nechod_workers 2\n"));
-	ck_assert_ptr_nonnull(strstr(metrics, "\n# TYPE echod_refusals_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(metrics, "\n# TYPE echod_refused_total counter\n"));
 
 	/* --json is for status and stats only. */
 	ck_assert_int_eq(harness_echodctl(&p, "--json metrics 2>/dev/null", text, sizeof(text)), 64);
@@ -375,8 +375,9 @@ assert_refusal_seen(struct echod_proc *p, const char *listener, const char *prot
 	ck_assert_uint_ge(jnum(doc, "%s", path), n);
 	free(doc);
 	metrics_checked(p, metrics, sizeof(metrics));
-	snprintf(series, sizeof(series), "echod_refusals_total{listener=\"%s\",protocol=\"%s\","
-	    "reason=\"%s\"} ", listener, proto, reason);
+	/* Labelled by protocol and address: "tcp 127.0.0.1:7" is tcp and 127.0.0.1:7. */
+	snprintf(series, sizeof(series), "echod_refused_total{protocol=\"%s\",address=\"%s\","
+	    "reason=\"%s\"} ", proto, strchr(listener, ' ') + 1, reason);
 	ck_assert_msg(strstr(metrics, series) != NULL, "no %s in:\n%s", series, metrics);
 	ck_assert_uint_ge(strtoull(strstr(metrics, series) + strlen(series), NULL, 10), 1);
 	/*
@@ -574,7 +575,7 @@ START_TEST(sigusr1_fields_complete)
 
 		for (unsigned i = 0; i < r->n; i++)
 			ck_assert_msg(has_field(fields, r->name, r->n == 1 ? NULL :
-			    refusal_reason_name((enum refusal_reason)i), 1000 + r->first + i),
+			    stats_row_value(r, i), 1000 + r->first + i),
 			    "no field for %s[%u]", r->name, i);
 	}
 	ck_assert(has_field(fields, "refused", "max_buffered", 1000 + STAT_refused +

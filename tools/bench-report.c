@@ -137,7 +137,8 @@ report_print(const struct bench_result *r)
 		printf(" w=%zu", o->window);
 	printf(" threads=%d warmup=%.1fs window=%.2fs\n", o->threads, o->warmup, s);
 	if (o->mode == BENCH_IDLE)
-		printf("  held        %" PRIu64 " of %d connections\n", st->ops, o->conns);
+		printf("  held        %" PRIu64 " of %d connection%s\n", st->ops, o->conns,
+		    o->conns == 1 ? "" : "s");
 	else if (o->mode != BENCH_TCP_STREAM)
 		printf("  ops         %" PRIu64 " (%.0f/s), %.2f MB/s\n", st->ops,
 		       (double)st->ops / s, (double)st->bytes / 1e6 / s);

@@ -157,11 +157,12 @@ idgram_match(struct idgram *ig, size_t n, double now)
 		}
 	}
 	if (ig->wlen > 0) {
-		warnx("%s: a reply of %zu bytes matches no line sent", ig->peer->name, n);
+		warnx("%s: a reply of %zu byte%s matches no line sent", ig->peer->name, n,
+		    n == 1 ? "" : "s");
 		ig->st.mismatched++;
 		idgram_drop(ig, 0);
 	} else {
-		warnx("%s: unexpected reply of %zu bytes", ig->peer->name, n);
+		warnx("%s: unexpected reply of %zu byte%s", ig->peer->name, n, n == 1 ? "" : "s");
 		ig->st.unexpected++;
 	}
 }

@@ -240,8 +240,8 @@ istream_step(struct istream *is)
 	 * or the window is full, has. */
 	r = io_wait(pfd, n, n == 1 ? is->last + is->o->timeout : -1);
 	if (r == 0 && is->head < is->qlen)
-		warnx("%s: no echo of the last %zu bytes within %g s", is->peer->name,
-		    is->qlen - is->head, is->o->timeout);
+		warnx("%s: no echo of the last %zu byte%s within %g s", is->peer->name,
+		    is->qlen - is->head, is->qlen - is->head == 1 ? "" : "s", is->o->timeout);
 	if (r <= 0)
 		return r;
 	if ((pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) && istream_recv(is) == -1)

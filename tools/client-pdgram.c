@@ -93,7 +93,8 @@ static void
 pdgram_mismatch_text(struct engine *e, size_t n, long at, char *buf, size_t len)
 {
 	if (n != e->pl.size && (size_t)at == (n < e->pl.size ? n : e->pl.size))
-		snprintf(buf, len, "mismatch, expected %zu bytes", e->pl.size);
+		snprintf(buf, len, "mismatch, expected %zu byte%s", e->pl.size,
+		    e->pl.size == 1 ? "" : "s");
 	else
 		snprintf(buf, len, "mismatch at byte %ld", at);
 }

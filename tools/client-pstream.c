@@ -81,8 +81,8 @@ pstream_feed(struct engine *e, const unsigned char *p, size_t n, const struct re
 		written = e->rd_seq < e->seq ? e->pl.size : e->rd_seq == e->seq ? e->wr_off : 0;
 		if (s == NULL || e->rd_off >= written) {
 			e->st.unexpected++;
-			engine_fail(e, "%s: %zu bytes came back that were never sent",
-			    e->peer->name, n);
+			engine_fail(e, "%s: %zu byte%s came back that %s never sent",
+			    e->peer->name, n, n == 1 ? "" : "s", n == 1 ? "was" : "were");
 			return;
 		}
 		if (e->rd_off == 0)
@@ -117,11 +117,12 @@ pstream_read(struct engine *e)
 	if (r == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (r == 0)
-		engine_fail(e, "%s seq=%u: connection closed by the server (%zu of %zu bytes came "
-		    "back)", e->peer->name, e->rd_seq, e->rd_off, e->pl.size);
+		engine_fail(e, "%s seq=%u: connection closed by the server (%zu of %zu byte%s came "
+		    "back)", e->peer->name, e->rd_seq, e->rd_off, e->pl.size,
+		    e->pl.size == 1 ? "" : "s");
 	else
-		engine_fail(e, "%s seq=%u: %s (%zu of %zu bytes came back)", e->peer->name,
-		    e->rd_seq, strerror(errno), e->rd_off, e->pl.size);
+		engine_fail(e, "%s seq=%u: %s (%zu of %zu byte%s came back)", e->peer->name,
+		    e->rd_seq, strerror(errno), e->rd_off, e->pl.size, e->pl.size == 1 ? "" : "s");
 }
 
 void
@@ -140,6 +141,7 @@ pstream_check_stall(struct engine *e, double now)
 		return;
 	if (now < e->progress + e->o->timeout)
 		return;
-	engine_fail(e, "%s seq=%u: no echo within %g s (%zu of %zu bytes came back)",
-	    e->peer->name, e->rd_seq, e->o->timeout, e->rd_off, e->pl.size);
+	engine_fail(e, "%s seq=%u: no echo within %g s (%zu of %zu byte%s came back)",
+	    e->peer->name, e->rd_seq, e->o->timeout, e->rd_off, e->pl.size,
+	    e->pl.size == 1 ? "" : "s");
 }

@@ -145,3 +145,16 @@ addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
 	}
 	return buf;
 }
+
+const char *
+addr_format_peer(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+	if (!addr_is_v4mapped(sa))
+		return addr_format(sa, len, buf, size);
+	sin.sin_port = sin6->sin6_port;
+	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	return addr_format((const struct sockaddr *)&sin, sizeof(sin), buf, size);
+}

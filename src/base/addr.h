@@ -51,5 +51,13 @@ addr_to_v6(const struct sockaddr *sa, unsigned char out[16])
 
 /* "192.0.2.1:7", "[2001:db8::1]:7", "unix:/run/echod/echo.sock"; returns buf. */
 const char *addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
+/*
+ * A peer for a log line: as addr_format(), but an IPv4-mapped address (an
+ * IPv4 client of a dual-stack socket) as IPv4, "192.0.2.1:7", the form the
+ * refusal log uses. Configured addresses keep addr_format(): the
+ * configuration refuses mapped ones, and an error must show what was written.
+ */
+const char *addr_format_peer(const struct sockaddr *sa, socklen_t len, char *buf,
+	    size_t size);
 
 #endif

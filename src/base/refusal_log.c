@@ -192,13 +192,18 @@ source_format(const uint8_t addr[16], uint8_t kind, char *buf, size_t size)
 		inet_ntop(AF_INET6, addr, buf, (socklen_t)size);
 }
 
-/* The peer as it came, with its port: "192.0.2.1:7", "[2001:db8::1]:7", "local". */
+/*
+ * The peer with its port: "192.0.2.1:7", "[2001:db8::1]:7", "local". An
+ * IPv4-mapped peer (an IPv4 client of a dual-stack socket) is written as
+ * IPv4, as its source is: one client, one form in every line.
+ */
 static void
 peer_format(const struct record *rec, char *buf, size_t size)
 {
 	char host[INET6_ADDRSTRLEN];
 
-	if (rec->family == AF_INET) {
+	if (rec->family == AF_INET ||
+	    IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(const void *)rec->addr)) {
 		inet_ntop(AF_INET, rec->addr + 12, host, sizeof(host));
 		snprintf(buf, size, "%s:%u", host, rec->port);
 	} else if (rec->family == AF_INET6) {
@@ -431,9 +436,9 @@ refusal_log_tick(struct refusal_log *rl, uint64_t now_ms)
 		const char *fields[] = { f_count, NULL };
 
 		snprintf(f_count, sizeof(f_count), "ECHOD_REFUSALS=%" PRIu64, n);
-		snprintf(msg, sizeof(msg), "%" PRIu64 " refusal%s not logged: over %u lines a "
+		snprintf(msg, sizeof(msg), "%" PRIu64 " refusal%s not logged: over %u line%s a "
 		    "second, too many sources at once, or the queue full", n, n == 1 ? "" : "s",
-		    rl->max_lines);
+		    rl->max_lines, rl->max_lines == 1 ? "" : "s");
 		rl->emit(rl->emit_arg, LOG_WARNING, ECHOD_MSGID_REFUSALS_UNLOGGED, fields, msg);
 	}
 }

@@ -35,7 +35,7 @@ const char *refusal_reason_name(enum refusal_reason why);
  *
  *  - first refusal of (source, reason), logged when the control thread takes
  *    it from the queue (refusal_log_drain()): ECHOD_PEER (the peer
- *    with its port), ECHOD_SOURCE, ECHOD_LIMIT (reason name), ECHOD_LISTENER,
+ *    with its port, an IPv4-mapped one as IPv4: "192.0.2.1:7"), ECHOD_SOURCE, ECHOD_LIMIT (reason name), ECHOD_LISTENER,
  *    ECHOD_REFUSALS=1; MESSAGE_ID=ECHOD_MSGID_REFUSED. Later refusals of the
  *    pair are counted, not logged.
  *  - summary, by refusal_log_tick() when REFUSAL_WINDOW_MS have passed and

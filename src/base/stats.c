@@ -7,9 +7,15 @@
 
 #include "stats.h"
 
+/* A labelled row's label: the reasons of refusals and of STAMP drops alike. */
+#define STATS_LABEL_ONE		NULL
+#define STATS_LABEL_REFUSAL	"reason"
+#define STATS_LABEL_STAMP_DROP	"reason"
+
 const struct stats_row stats_rows[] = {
-#define STATS_X(name, kind, applies, n, flags, metric, help) \
-	{ #name, STATS_##kind, STATS_##applies, (n), (flags), metric, help, STAT_##name },
+#define STATS_X(name, kind, applies, by, flags, help) \
+	{ #name, STATS_##kind, STATS_##applies, STATS_N_##by, (flags), \
+	  ECHOD_METRIC_NAME("", name, kind), help, STAT_##name, STATS_LABEL_##by },
 	ECHOD_COUNTERS(STATS_X)
 #undef STATS_X
 };
@@ -25,14 +31,46 @@ stats_accumulate(struct echo_totals *sum, const struct echo_stats *s)
 		sum->v[i] += stats_get(s, (enum stat_id)i);
 }
 
+static const char *const stamp_drop_names[] = {
+#define STATS_X(reason) #reason,
+	ECHOD_STAMP_DROPS(STATS_X)
+#undef STATS_X
+};
+
+const char *
+stats_row_value(const struct stats_row *r, unsigned i)
+{
+	if (r->n == 1)
+		return NULL;
+	if (r->first == STAT_stamp_dropped)
+		return i < STATS_STAMP_DROP_COUNT ? stamp_drop_names[i] : "unknown";
+	return refusal_reason_name((enum refusal_reason)i);
+}
+
+bool
+stats_row_applies(const struct stats_row *r, unsigned i, unsigned applies)
+{
+	if ((r->applies & applies) == 0)
+		return false;
+	return r->first != STAT_refused || stats_refusal_applies((enum refusal_reason)i, applies);
+}
+
 bool
 stats_refusal_applies(enum refusal_reason why, unsigned applies)
 {
 	unsigned only;
 
 	switch (why) {
+	case REFUSAL_ACL:
+	case REFUSAL_UNLISTED:
+		/* A Unix peer has no address to match or dial: never refused so. */
+		return (applies & STATS_LOCAL) == 0;
 	case REFUSAL_SOURCE_CONNECTIONS:
 	case REFUSAL_CONNECTION_RATE:
+		if (applies & STATS_LOCAL)
+			return false;	/* per source: a Unix peer is none (guard.c) */
+		only = STATS_STREAM;
+		break;
 	case REFUSAL_MAX_CONNECTIONS:
 	case REFUSAL_MAX_BUFFERED:
 		only = STATS_STREAM;
@@ -97,6 +135,14 @@ listener_stats_sum(const struct listener_stats *ls, struct echo_totals *sum)
 {
 	for (size_t i = 0; i < ls->nslots; i++)
 		stats_accumulate(sum, &ls->slot[i]);
+}
+
+const char *
+listener_stats_address(const char *name)
+{
+	const char *space = strchr(name, ' ');
+
+	return space != NULL ? space + 1 : name;
 }
 
 void

@@ -13,13 +13,31 @@
 #include "refusal_log.h"
 
 enum stats_kind { STATS_COUNTER, STATS_GAUGE };
-enum { STATS_STREAM = 1, STATS_DGRAM = 2, STATS_STAMP = 4, STATS_ALL = 7 };	/* applies */
-enum { STATS_STATUS = 1, STATS_PROCESS = 2 };			/* flags */
+/*
+ * applies: which listeners show a row. STATS_LOCAL marks a listener whose
+ * peers have no address (Unix): no ACL, per-source or unlisted refusal can
+ * happen there, so those series are not shown (stats_row_applies()).
+ */
+enum { STATS_STREAM = 1, STATS_DGRAM = 2, STATS_STAMP = 4, STATS_ALL = 7, STATS_LOCAL = 8 };
+enum { STATS_STATUS = 1 };					/* flags */
+
+/* The stamp_dropped counter's reasons (counters.h), in its order. */
+enum stats_stamp_drop {
+#define STATS_X(reason) STATS_STAMP_DROP_##reason,
+	ECHOD_STAMP_DROPS(STATS_X)
+#undef STATS_X
+	STATS_STAMP_DROP_COUNT
+};
+
+/* How many values a row of counters.h holds, by its "by" column. */
+#define STATS_N_ONE		1
+#define STATS_N_REFUSAL		REFUSAL_COUNT
+#define STATS_N_STAMP_DROP	STATS_STAMP_DROP_COUNT
 
 /* One index per value: a row of n values takes n (STAT_refused + reason). */
 enum stat_id {
-#define STATS_X(name, kind, applies, n, flags, metric, help) \
-	STAT_##name, STAT_##name##_last = STAT_##name + (n) - 1,
+#define STATS_X(name, kind, applies, by, flags, help) \
+	STAT_##name, STAT_##name##_last = STAT_##name + STATS_N_##by - 1,
 	ECHOD_COUNTERS(STATS_X)
 #undef STATS_X
 	STAT_COUNT
@@ -55,18 +73,29 @@ struct echo_totals {
 
 void	stats_accumulate(struct echo_totals *sum, const struct echo_stats *one);
 
-/* A row of counters.h, for the code that shows them. */
+/*
+ * A row of counters.h, for the code that shows them. A row of n > 1 values
+ * is labelled: value i is keyed and labelled label="<stats_row_value(r, i)>".
+ */
 struct stats_row {
 	const char *name;
 	enum stats_kind kind;
 	unsigned applies, n, flags;
 	const char *metric, *help;
 	enum stat_id first;
+	const char *label;		/* "reason", or NULL when n == 1 */
 };
 extern const struct stats_row stats_rows[];
 extern const size_t stats_nrows;
 
-/* Does a reason apply to listeners of kind applies (STATS_STREAM, STATS_DGRAM, STATS_ALL)? */
+/* Value i's name (a refusal reason, a STAMP drop reason; [a-z_]), NULL when n == 1. */
+const char *stats_row_value(const struct stats_row *r, unsigned i);
+/*
+ * Does value i of row r show for a listener of kind applies (STATS_STREAM,
+ * STATS_DGRAM, STATS_STAMP, STATS_LOCAL bits; STATS_ALL: the totals)?
+ */
+bool	stats_row_applies(const struct stats_row *r, unsigned i, unsigned applies);
+/* Does a reason apply to listeners of kind applies (as above)? */
 bool	stats_refusal_applies(enum refusal_reason why, unsigned applies);
 
 /*
@@ -78,7 +107,7 @@ bool	stats_refusal_applies(enum refusal_reason why, unsigned applies);
 #define LISTENER_STATS_NAME	128
 struct listener_stats {
 	atomic_int refs;
-	unsigned applies;		/* STATS_STREAM or STATS_DGRAM */
+	unsigned applies;		/* STATS_STREAM or STATS_DGRAM, and STATS_STAMP, STATS_LOCAL */
 	const char *protocol;		/* "tcp", "udp", "unix": static */
 	char name[LISTENER_STATS_NAME];	/* "tcp 127.0.0.1:7", as echod prints it */
 	size_t nslots;
@@ -93,17 +122,19 @@ void	listener_stats_release(struct listener_stats *ls);
 /* Worker id's slot (ids beyond nslots share the last one: single writer lost, not memory). */
 struct echo_stats *listener_stats_slot(struct listener_stats *ls, int id);
 void	listener_stats_sum(const struct listener_stats *ls, struct echo_totals *sum);
+/* The address or path in a listener's name ("tcp 127.0.0.1:7" -> "127.0.0.1:7"). */
+const char *listener_stats_address(const char *name);
 
 /* Process-wide values (counters.h's second table). */
 struct stats_process {
-#define STATS_X(name, kind, metric, label, help) uint64_t name;
+#define STATS_X(name, kind, family, label, help) uint64_t name;
 	ECHOD_PROCESS_STATS(STATS_X)
 #undef STATS_X
 };
 
 /* A stateful STAMP listener's session table (counters.h's third table). */
 struct stats_session_table {
-#define STATS_X(name, kind, metric, help) uint64_t name;
+#define STATS_X(name, kind, help) uint64_t name;
 	ECHOD_SESSION_TABLE_STATS(STATS_X)
 #undef STATS_X
 };

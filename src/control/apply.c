@@ -42,7 +42,20 @@ spec_name(const struct listener_spec *spec, char *buf, size_t size)
 		    sizeof(addr)));
 }
 
-/* Why a configured listener could not be opened, and what would open it. */
+/* The report line of a listener that failed to open; apply_line_logged() knows it. */
+#define OPEN_FAILED	": cannot open: "
+
+bool
+apply_line_logged(const char *line)
+{
+	return strstr(line, OPEN_FAILED) != NULL;
+}
+
+/*
+ * Why a configured listener could not be opened, and what would open it: a
+ * line of rep and of unserved, and one journal entry (LISTENER_FAILED), so
+ * that whoever logs rep skips that line (apply_line_logged()).
+ */
 static void
 report_open_failure(const struct apply_ctx *ctx, const struct listener_spec *spec, int error,
     struct report *rep, struct status_rows *unserved)
@@ -59,7 +72,7 @@ report_open_failure(const struct apply_ctx *ctx, const struct listener_spec *spe
 	else if (error == EADDRINUSE && ctx->activated)
 		snprintf(hint, sizeof(hint), "; if systemd holds the port: %s",
 		    APPLY_SYSTEMD_REBIND);
-	report_fail(rep, "%s: cannot open: %s%s", label, strerror(error), hint);
+	report_fail(rep, "%s" OPEN_FAILED "%s%s", label, strerror(error), hint);
 	snprintf(state, sizeof(state), "not open: %s%s", strerror(error), hint);
 	status_rows_add(unserved, name, NULL, spec->where, state);
 	log_struct(LOG_ERR, ECHOD_MSGID_LISTENER_FAILED, NULL, "cannot open %s: %s%s", label,

@@ -13,6 +13,9 @@
 #include "status_rows.h"
 #include "worker.h"
 
+/* Was this line of an apply_config() report logged by apply already (a listener's failure)? */
+bool	apply_line_logged(const char *line);
+
 struct apply_ctx {
 	struct listener_set *set;	/* the listeners open now; changed in place */
 	struct worker **workers;

@@ -12,9 +12,11 @@ struct process_metric {
 	size_t offset;
 };
 
+/* counters.h's process table: each family named after its family column. */
 static const struct process_metric process_metrics[] = {
-#define STATS_X(name, kind, metric, label, help) \
-	{ metric, label, help, STATS_##kind, offsetof(struct stats_process, name) },
+#define STATS_X(name, kind, family, label, help) \
+	{ ECHOD_METRIC_NAME("", family, kind), label, help, STATS_##kind, \
+	  offsetof(struct stats_process, name) },
 	ECHOD_PROCESS_STATS(STATS_X)
 #undef STATS_X
 };
@@ -22,8 +24,9 @@ static const struct process_metric process_metrics[] = {
 
 /* counters.h's session table rows, each a family with a series per stateful STAMP listener. */
 static const struct process_metric session_metrics[] = {
-#define STATS_X(name, kind, metric, help) \
-	{ metric, "", help, STATS_##kind, offsetof(struct stats_session_table, name) },
+#define STATS_X(name, kind, help) \
+	{ ECHOD_METRIC_NAME(ECHOD_SESSION_TABLE, name, kind), "", help, STATS_##kind, \
+	  offsetof(struct stats_session_table, name) },
 	ECHOD_SESSION_TABLE_STATS(STATS_X)
 #undef STATS_X
 };
@@ -58,6 +61,15 @@ label_value(FILE *out, const char *s)
 	}
 }
 
+/* metric{protocol="udp",address="127.0.0.1:7" (the brace left open for more labels). */
+static void
+series_start(FILE *out, const char *metric, const struct stats_listener *l)
+{
+	fprintf(out, "%s{protocol=\"%s\",address=\"", metric, l->protocol);
+	label_value(out, listener_stats_address(l->name));
+	putc('"', out);
+}
+
 static void
 render_process(const struct stats_snapshot *snap, bool om, FILE *out)
 {
@@ -83,20 +95,16 @@ render_process(const struct stats_snapshot *snap, bool om, FILE *out)
 	}
 }
 
-/* Row r's samples of one listener. */
+/* Row r's samples of one listener: those that can rise there (stats_row_applies()). */
 static void
 render_listener(FILE *out, const struct stats_row *r, const struct stats_listener *l)
 {
-	if ((r->applies & l->applies) == 0)
-		return;
 	for (unsigned i = 0; i < r->n; i++) {
-		if (r->n > 1 && !stats_refusal_applies((enum refusal_reason)i, l->applies))
+		if (!stats_row_applies(r, i, l->applies))
 			continue;
-		fprintf(out, "%s{listener=\"", r->metric);
-		label_value(out, l->name);
-		fprintf(out, "\",protocol=\"%s\"", l->protocol);
+		series_start(out, r->metric, l);
 		if (r->n > 1)
-			fprintf(out, ",reason=\"%s\"", refusal_reason_name((enum refusal_reason)i));
+			fprintf(out, ",%s=\"%s\"", r->label, stats_row_value(r, i));
 		fprintf(out, "} %" PRIu64 "\n", l->t.v[r->first + i]);
 	}
 }
@@ -120,34 +128,27 @@ render_sessions(const struct stats_snapshot *snap, bool om, FILE *out)
 			if (!l->stateful)
 				continue;
 			memcpy(&v, (const char *)&l->sessions + m->offset, sizeof(v));
-			fprintf(out, "%s{listener=\"", m->metric);
-			label_value(out, l->name);
-			fprintf(out, "\",protocol=\"%s\"} %" PRIu64 "\n", l->protocol, v);
+			series_start(out, m->metric, l);
+			fprintf(out, "} %" PRIu64 "\n", v);
 		}
 	}
 }
 
 void
-metrics_render(const struct stats_snapshot *snap, bool openmetrics, FILE *out)
+metrics_render(const struct stats_snapshot *snap, const struct process_metrics *pm,
+    bool openmetrics, FILE *out)
 {
 	const char *last = NULL;
 
 	render_process(snap, openmetrics, out);
+	if (pm != NULL)
+		process_metrics_render(pm, openmetrics, out);
 	for (size_t k = 0; k < stats_nrows; k++) {
 		const struct stats_row *r = &stats_rows[k];
 
 		if (last == NULL || strcmp(last, r->metric) != 0)
 			family_header(out, r->metric, r->kind, r->help, openmetrics);
 		last = r->metric;
-		if (r->flags & STATS_PROCESS) {
-			/* One series for the process: sum() over listeners would need care. */
-			uint64_t sum = 0;
-
-			for (unsigned i = 0; i < r->n; i++)
-				sum += snap->total.v[r->first + i];
-			fprintf(out, "%s %" PRIu64 "\n", r->metric, sum);
-			continue;
-		}
 		for (size_t j = 0; j < snap->nlisteners; j++)
 			render_listener(out, r, &snap->listeners[j]);
 	}

@@ -7,13 +7,17 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "process_metrics.h"
 #include "stats.h"
 
 /*
- * The exposition of snap: HELP and TYPE per family, names and labels as
- * counters.h lists them (listener, protocol, reason). openmetrics: TYPE and
- * HELP name counters without _total, and "# EOF" ends the text.
+ * The exposition of snap: HELP and TYPE per family, names as counters.h
+ * makes them, per-listener series labelled protocol and address (a Unix
+ * listener's path), and reason or result where a row has them; then pm's
+ * process_* families (pm NULL: none). openmetrics: TYPE and HELP name
+ * counters without _total, and "# EOF" ends the text.
  */
-void	metrics_render(const struct stats_snapshot *snap, bool openmetrics, FILE *out);
+void	metrics_render(const struct stats_snapshot *snap, const struct process_metrics *pm,
+	    bool openmetrics, FILE *out);
 
 #endif

@@ -46,7 +46,8 @@ static void
 reload_log_lines(const struct report *rep)
 {
 	for (size_t i = 0; i < rep->count; i++)
-		log_info("reload: %s", rep->lines[i]);
+		if (!apply_line_logged(rep->lines[i]))
+			log_info("reload: %s", rep->lines[i]);
 }
 
 /* The reload is over (applied by every worker, or refused): tell everyone who asked. */
@@ -62,6 +63,9 @@ reload_done(struct server *s)
 	else
 		log_struct(LOG_NOTICE, ECHOD_MSGID_RELOAD, NULL, "%s", rep->lines[rep->count - 1]);
 	atomic_fetch_add(rep->failed ? &r->count_failed : &r->count_ok, 1);
+	atomic_store(&r->last_ok, !rep->failed);
+	if (!rep->failed)
+		atomic_store(&r->ok_at, (uint64_t)time(NULL));
 	waiters_answer(&r->answer_now, rep);
 	report_clear(&r->last);
 	r->last = *rep;
@@ -140,12 +144,13 @@ reload_poll(struct server *s)
 	r->running = false;
 	if (rep->failed)
 		report_fail(rep, "configuration reloaded from %s (%zu file%s), but not all of it "
-		    "applied: %zu listeners open", s->cfg->path, s->cfg->nfiles,
-		    s->cfg->nfiles == 1 ? "" : "s", s->listeners.count);
+		    "applied: %zu listener%s open", s->cfg->path, s->cfg->nfiles,
+		    s->cfg->nfiles == 1 ? "" : "s", s->listeners.count,
+		    s->listeners.count == 1 ? "" : "s");
 	else
-		report_add(rep, "configuration reloaded from %s (%zu file%s): %zu listeners",
+		report_add(rep, "configuration reloaded from %s (%zu file%s): %zu listener%s",
 		    s->cfg->path, s->cfg->nfiles, s->cfg->nfiles == 1 ? "" : "s",
-		    s->listeners.count);
+		    s->listeners.count, s->listeners.count == 1 ? "" : "s");
 	reload_done(s);
 	return 0;
 }

@@ -43,6 +43,8 @@ struct reload {
 	time_t last_at;
 	/* Reloads done since start (read by other threads: statistics). */
 	_Atomic uint64_t count_ok, count_failed;
+	/* Did the last reload succeed (1; the start counts), and when did one last (unix time). */
+	_Atomic uint64_t last_ok, ok_at;
 };
 
 #endif

@@ -55,6 +55,9 @@ server_new(struct echod_config *cfg)
 		return NULL;
 	s->cfg = cfg;
 	s->loaded_at = time(NULL);
+	/* The start is the first successful load (Prometheus counts its own so). */
+	atomic_init(&s->reload.last_ok, 1);
+	atomic_init(&s->reload.ok_at, (uint64_t)s->loaded_at);
 	s->sigfd = -1;
 	s->started_ms = clock_monotonic_ms();
 	pthread_mutex_init(&s->listeners_lock, NULL);
@@ -230,8 +233,8 @@ status_tick(struct server *s, uint64_t now, bool reloading)
 
 	refusal_log_tick(s->refusals, now);
 	if (reloading)
-		snprintf(status, sizeof(status), "reloading: %d of %zu workers yet to apply it",
-		    atomic_load(&s->reload.acks), s->nworkers);
+		snprintf(status, sizeof(status), "reloading: %d of %zu worker%s yet to apply it",
+		    atomic_load(&s->reload.acks), s->nworkers, s->nworkers == 1 ? "" : "s");
 	else
 		format_status(s, now, status, sizeof(status));
 	if (strcmp(status, s->status) != 0) {
@@ -440,8 +443,9 @@ server_run(struct server *s)
 	s->metrics = metrics_endpoint_open(&s->cfg->metrics, activation_take_metrics_fd(),
 	    snapshot_metrics_render, s);
 	log_struct(LOG_NOTICE, ECHOD_MSGID_START, NULL,
-	    "echod " PACKAGE_VERSION " started: %zu listeners, %zu workers",
-	    s->listeners.count, s->nworkers);
+	    "echod " PACKAGE_VERSION " started: %zu listener%s, %zu worker%s",
+	    s->listeners.count, s->listeners.count == 1 ? "" : "s", s->nworkers,
+	    s->nworkers == 1 ? "" : "s");
 	notify_ready();
 	r = loop_run(s->loop);
 	if (r == -1) {

@@ -48,7 +48,7 @@ take_sessions(const struct generation *gen, const struct listener *l,
 		seen[nseen++] = ss;
 		stamp_sessions_stats(ss, &st);
 		out->stateful = true;
-#define STATS_X(name, kind, metric, help) out->sessions.name += st.name;
+#define STATS_X(name, kind, help) out->sessions.name += st.name;
 		ECHOD_SESSION_TABLE_STATS(STATS_X)
 #undef STATS_X
 	}
@@ -107,6 +107,8 @@ snapshot_take(struct server *s, bool listeners, struct stats_snapshot *out)
 	out->proc.workers = s->nworkers;
 	out->proc.reloads_ok = atomic_load(&s->reload.count_ok);
 	out->proc.reloads_failed = atomic_load(&s->reload.count_failed);
+	out->proc.config_last_reload_successful = atomic_load(&s->reload.last_ok);
+	out->proc.config_last_reload_success_timestamp_seconds = atomic_load(&s->reload.ok_at);
 	out->proc.buffered_bytes = (uint64_t)stream_shared_buffered(&s->shared);
 	out->proc.buffered_bytes_peak = (uint64_t)stream_shared_buffered_peak(&s->shared);
 	take_source_table(s, &out->proc);
@@ -118,6 +120,16 @@ snapshot_take(struct server *s, bool listeners, struct stats_snapshot *out)
 		pthread_mutex_unlock(&s->listeners_lock);
 	}
 	return r;
+}
+
+/* The exposition of snap, with this process's process_* values as they are now. */
+static void
+metrics_render_now(const struct stats_snapshot *snap, bool openmetrics, FILE *out)
+{
+	struct process_metrics pm;
+
+	process_metrics_read(&pm);
+	metrics_render(snap, &pm, openmetrics, out);
 }
 
 /* Each line of text (newline-terminated) as a line of rep. */
@@ -157,7 +169,7 @@ snapshot_report(struct server *s, const char *command, struct report *rep)
 	else if (strcmp(command, "stats json") == 0)
 		stats_format_json(&snap, out);
 	else
-		metrics_render(&snap, false, out);
+		metrics_render_now(&snap, false, out);
 	stats_snapshot_free(&snap);
 	if (fclose(out) != 0)
 		report_fail(rep, "error: out of memory");
@@ -182,7 +194,7 @@ snapshot_metrics_render(void *server, bool openmetrics, char **text, size_t *len
 	if (snapshot_take(server, true, &snap) == -1)
 		r = -1;
 	else
-		metrics_render(&snap, openmetrics, out);
+		metrics_render_now(&snap, openmetrics, out);
 	stats_snapshot_free(&snap);
 	if (fclose(out) != 0)
 		r = -1;

@@ -16,7 +16,7 @@ struct process_row {
 };
 
 static const struct process_row process_rows[] = {
-#define STATS_X(name, kind, metric, label, help) \
+#define STATS_X(name, kind, family, label, help) \
 	{ #name, offsetof(struct stats_process, name) },
 	ECHOD_PROCESS_STATS(STATS_X)
 #undef STATS_X
@@ -25,7 +25,7 @@ static const struct process_row process_rows[] = {
 
 /* counters.h's session table rows: key (after "session_table_") and field. */
 static const struct process_row session_rows[] = {
-#define STATS_X(name, kind, metric, help) \
+#define STATS_X(name, kind, help) \
 	{ #name, offsetof(struct stats_session_table, name) },
 	ECHOD_SESSION_TABLE_STATS(STATS_X)
 #undef STATS_X
@@ -54,9 +54,7 @@ process_value(const struct stats_process *p, size_t i)
 static bool
 row_shows(const struct stats_row *r, unsigned i, unsigned applies)
 {
-	if ((r->applies & applies) == 0)
-		return false;
-	return r->n == 1 || stats_refusal_applies((enum refusal_reason)i, applies);
+	return stats_row_applies(r, i, applies);
 }
 
 /* The counters of t that a listener of kind applies shows, as "prefix.name=value" lines. */
@@ -74,7 +72,7 @@ text_counters(FILE *out, const char *prefix, const struct echo_totals *t, unsign
 				    t->v[r->first]);
 			else
 				fprintf(out, "%s.%s.%s=%" PRIu64 "\n", prefix, r->name,
-				    refusal_reason_name((enum refusal_reason)i),
+				    stats_row_value(r, i),
 				    t->v[r->first + i]);
 		}
 	}
@@ -125,7 +123,7 @@ json_counters(json_t *obj, const struct echo_totals *t, unsigned applies)
 		by = json_object();
 		for (unsigned i = 0; by != NULL && i < r->n; i++)
 			if (row_shows(r, i, applies))
-				jsonout_set(by, refusal_reason_name((enum refusal_reason)i),
+				jsonout_set(by, stats_row_value(r, i),
 				    jsonout_uint(t->v[r->first + i]));
 		jsonout_set(obj, r->name, by);
 	}
@@ -216,7 +214,7 @@ stats_format_fields(const struct stats_snapshot *snap, char **fields, size_t max
 		for (unsigned i = 0; i < r->n && n + 1 < max; i++) {
 			snprintf(value, sizeof(value), "%" PRIu64, snap->total.v[r->first + i]);
 			fields[n++] = field_new(r->name, r->n == 1 ? NULL :
-			    refusal_reason_name((enum refusal_reason)i), value);
+			    stats_row_value(r, i), value);
 		}
 	}
 	/* A field lost to memory shortage: close the gap, never pass NULL mid-list. */

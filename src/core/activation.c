@@ -315,8 +315,8 @@ activation_validate(void)
 	if (have == claimed)
 		return claimed;
 	/* Only now: logging may open a descriptor of its own (the journal's socket). */
-	log_warnx("LISTEN_FDS claims %d sockets (fd %d to %d), but fd %d is not open: "
-	    "taking %d", claimed, SD_LISTEN_FDS_START, SD_LISTEN_FDS_START + claimed - 1,
+	log_warnx("LISTEN_FDS claims %d socket%s (fd %d to %d), but fd %d is not open: "
+	    "taking %d", claimed, claimed == 1 ? "" : "s", SD_LISTEN_FDS_START, SD_LISTEN_FDS_START + claimed - 1,
 	    SD_LISTEN_FDS_START + have, have);
 	snprintf(count, sizeof(count), "%d", have);
 	if (setenv("LISTEN_FDS", count, 1) == -1 || trim_names(have) == -1)

@@ -318,10 +318,15 @@ listener_release(struct listener *l)
 	listener_free(l);
 }
 
-/* Which counters it shows: a stamp listener has STAMP's beside the datagram ones. */
+/*
+ * Which counters it shows: a stamp listener has STAMP's beside the datagram
+ * ones; a Unix one lacks those by peer address.
+ */
 static unsigned
 listener_applies(const struct listener *l)
 {
+	if (l->spec.proto == PROTO_UNIX)
+		return STATS_STREAM | STATS_LOCAL;
 	if (listener_is_stream(l))
 		return STATS_STREAM;
 	return l->spec.proto == PROTO_STAMP ? STATS_DGRAM | STATS_STAMP : STATS_DGRAM;

@@ -69,7 +69,7 @@ conn_log_accepted(int fd, const struct sockaddr *peer, socklen_t len)
 	char text[ADDR_STRLEN], field[ADDR_STRLEN + 12];
 	const char *fields[] = { field, NULL };
 
-	snprintf(field, sizeof(field), "ECHOD_PEER=%s", addr_format(peer, len, text,
+	snprintf(field, sizeof(field), "ECHOD_PEER=%s", addr_format_peer(peer, len, text,
 	    sizeof(text)));
 	log_struct(LOG_DEBUG, NULL, fields, "connection fd %d from %s", fd, text);
 }

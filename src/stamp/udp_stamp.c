@@ -66,9 +66,9 @@ count(struct echo_stats *stats[2], enum stat_id id, uint64_t n)
 }
 
 static const enum stat_id drop_stat[] = {
-	[STAMP_DROP_SHORT] = STAT_stamp_short,
-	[STAMP_DROP_AUTH] = STAT_stamp_auth_failed,
-	[STAMP_DROP_SESSIONS] = STAT_stamp_sessions_full,
+	[STAMP_DROP_SHORT] = STAT_stamp_dropped + STATS_STAMP_DROP_short,
+	[STAMP_DROP_AUTH] = STAT_stamp_dropped + STATS_STAMP_DROP_auth_failed,
+	[STAMP_DROP_SESSIONS] = STAT_stamp_dropped + STATS_STAMP_DROP_sessions_full,
 };
 
 /* The outcome's counters beyond "reflected". */
