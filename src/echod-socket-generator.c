@@ -40,8 +40,11 @@ static void
 gen_usage(FILE *out)
 {
 	fprintf(out, "usage: " GEN_NAME " NORMAL-DIR [EARLY-DIR LATE-DIR]\n"
+	    "       " GEN_NAME " -h|--help | -V|--version\n"
 	    "Writes NORMAL-DIR/" GEN_DROPIN_DIR "/" GEN_DROPIN " from the echod configuration;\n"
-	    "systemd runs it at boot and at every daemon-reload. See " GEN_NAME "(8).\n");
+	    "systemd runs it at boot and at every daemon-reload. Directories are absolute\n"
+	    "paths. Exit status: 0 written or left as shipped, 64 bad usage, 71/73 cannot\n"
+	    "write. See " GEN_NAME "(8).\n");
 }
 
 static bool
@@ -370,20 +373,55 @@ gen_generate(const char *dir, const char *path)
 	return ret;
 }
 
+/* The first argument that is an option or a relative path, else NULL. */
+static const char *
+gen_bad_arg(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] != '/')
+			return argv[i];
+	return NULL;
+}
+
+/*
+ * systemd.generator(7): one directory or three, absolute paths. Anything else is
+ * refused before anything is read or written: "--version" is no directory.
+ * Returns -1 to exit 0 at once (--help, --version), EX_USAGE (message printed), else 0.
+ */
+static int
+gen_args(int argc, char **argv)
+{
+	const char *bad;
+
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		gen_usage(stdout);
+		return -1;
+	}
+	if (argc == 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
+		printf(GEN_NAME " (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		return -1;
+	}
+	if (argc == 1)
+		fprintf(stderr, GEN_NAME ": missing NORMAL-DIR\n");
+	else if ((bad = gen_bad_arg(argc, argv)) != NULL)
+		fprintf(stderr, GEN_NAME ": %s '%s'\n",
+		    bad[0] == '-' ? "unrecognized option" : "not an absolute path:", bad);
+	else if (argc != 2 && argc != 4)
+		fprintf(stderr, GEN_NAME ": %d directories: give one or three\n", argc - 1);
+	else
+		return 0;
+	fprintf(stderr, "Try '" GEN_NAME " --help' for more information.\n");
+	return EX_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *path = getenv(GEN_CONFIG_ENV);
+	int r = gen_args(argc, argv);
 
-	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		gen_usage(stdout);
-		return 0;
-	}
-	/* systemd.generator(7): three directories, or one alone (tests) standing for all. */
-	if ((argc != 2 && argc != 4) || argv[1][0] == '\0') {
-		gen_usage(stderr);
-		return EX_USAGE;
-	}
+	if (r != 0)
+		return r == -1 ? 0 : r;
 	if (path == NULL || path[0] == '\0')
 		path = SYSCONFDIR "/echod/echod.conf";
 	return gen_generate(argv[1], path);
