@@ -373,14 +373,28 @@ gen_generate(const char *dir, const char *path)
 	return ret;
 }
 
-/* The first argument that is an option or a relative path, else NULL. */
-static const char *
-gen_bad_arg(int argc, char **argv)
+/* Says what is wrong with the arguments, in getopt's words for options; false if nothing. */
+static bool
+gen_bad_args(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
+	const char *a = NULL;
+
+	for (int i = 1; i < argc && a == NULL; i++)
 		if (argv[i][0] != '/')
-			return argv[i];
-	return NULL;
+			a = argv[i];
+	if (argc == 1)
+		fprintf(stderr, GEN_NAME ": missing NORMAL-DIR\n");
+	else if (a != NULL && a[0] == '-' && a[1] == '-')
+		fprintf(stderr, GEN_NAME ": unrecognized option '%s'\n", a);
+	else if (a != NULL && a[0] == '-' && a[1] != '\0')
+		fprintf(stderr, GEN_NAME ": invalid option -- '%c'\n", a[1]);
+	else if (a != NULL)
+		fprintf(stderr, GEN_NAME ": not an absolute path: '%s'\n", a);
+	else if (argc != 2 && argc != 4)
+		fprintf(stderr, GEN_NAME ": %d directories: give one or three\n", argc - 1);
+	else
+		return false;
+	return true;
 }
 
 /*
@@ -391,8 +405,6 @@ gen_bad_arg(int argc, char **argv)
 static int
 gen_args(int argc, char **argv)
 {
-	const char *bad;
-
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		gen_usage(stdout);
 		return -1;
@@ -401,15 +413,9 @@ gen_args(int argc, char **argv)
 		printf(GEN_NAME " (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 		return -1;
 	}
-	if (argc == 1)
-		fprintf(stderr, GEN_NAME ": missing NORMAL-DIR\n");
-	else if ((bad = gen_bad_arg(argc, argv)) != NULL)
-		fprintf(stderr, GEN_NAME ": %s '%s'\n",
-		    bad[0] == '-' ? "unrecognized option" : "not an absolute path:", bad);
-	else if (argc != 2 && argc != 4)
-		fprintf(stderr, GEN_NAME ": %d directories: give one or three\n", argc - 1);
-	else
+	if (!gen_bad_args(argc, argv))
 		return 0;
+	/* After the one line that says what is wrong: where to look, as coreutils do. */
 	fprintf(stderr, "Try '" GEN_NAME " --help' for more information.\n");
 	return EX_USAGE;
 }

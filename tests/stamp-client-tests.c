@@ -934,7 +934,7 @@ START_TEST(test_stamp_usage)
 	args[n++] = "127.0.0.1";
 	args[n] = NULL;
 	run_clientv(&r, NULL, 0, args);
-	ASSERT_EXIT(&r, 2);
+	ASSERT_EXIT(&r, 64);	/* EX_USAGE, as every usage error */
 	ck_assert_msg(strstr(r.err, usage_cases[_i].err) != NULL, "no \"%s\" in stderr: %s",
 	    usage_cases[_i].err, r.err);
 	run_free(&r);

@@ -56,9 +56,9 @@ static const struct option opts_long[] = {
 };
 
 static void
-opts_usage(FILE *f)
+opts_usage(void)
 {
-	fprintf(f,
+	printf(
 	    "usage: echo-client [-u|--udp] [--tcp] [-4|-6] [-p|--port N] [-c|--count N]\n"
 	    "                   [-i|--interval SEC] [-s|--size BYTES] [-m|--message TEXT]\n"
 	    "                   [-W|--timeout SEC] [-w DEADLINE] [-l PRELOAD] [-f] [-D]\n"
@@ -107,7 +107,7 @@ opts_usage(FILE *f)
 	    "  -h, --help           print this help\n"
 	    "\n"
 	    "Exit status: 0 all echoes matched, 1 an echo was lost or differed or the server\n"
-	    "could not be reached, 2 usage or name resolution error.\n");
+	    "could not be reached, 2 name resolution error, 64 bad usage.\n");
 }
 
 /* Whole-string unsigned parse; strtoul() alone would accept "-1", "" and "12abc". */
@@ -471,10 +471,9 @@ opts_one(struct client_opts *o, int c, const char *arg, struct opts_seen *seen)
 		printf("echo-client (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 		return 1;
 	case 'h':
-		opts_usage(stdout);
+		opts_usage();
 		return 1;
-	default:
-		opts_usage(stderr);
+	default:	/* getopt said what is wrong */
 		return -1;
 	}
 bad:
@@ -499,6 +498,8 @@ opts_parse(int argc, char **argv, struct client_opts *o)
 	int c, r;
 
 	opts_defaults(o);
+	/* getopt's messages start with argv[0]: the name, not the path it was run by. */
+	argv[0] = program_invocation_short_name;
 	while ((c = getopt_long(argc, argv, "u46p:c:i:s:m:W:w:l:fDt:Q:I:B:M:b:qVh", opts_long,
 	    NULL)) != -1) {
 		r = opts_one(o, c, optarg, &seen);
@@ -507,7 +508,6 @@ opts_parse(int argc, char **argv, struct client_opts *o)
 	}
 	if (optind != argc - 1) {
 		warnx(optind == argc ? "missing HOST" : "one HOST only");
-		opts_usage(stderr);
 		return -1;
 	}
 	if (opts_host(o, argv[optind], seen.family) == -1)

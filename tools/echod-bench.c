@@ -211,12 +211,25 @@ opts_set(int ch, const char *arg, struct bench_opts *o)
 	return 0;
 }
 
+/* The long name of option ch, for messages: every option has one. */
+static const char *
+opts_name(int ch)
+{
+	const struct option *l = long_opts;
+
+	while (l->name != NULL && l->val != ch)
+		l++;
+	return l->name != NULL ? l->name : "?";
+}
+
 /* Returns 0, 1 for --help, 2 for --version, or -1 on a usage error (message printed). */
 static int
 opts_parse(int argc, char **argv, struct bench_opts *o)
 {
 	int ch;
 
+	/* getopt's messages start with argv[0]: the name, not the path it was run by. */
+	argv[0] = program_invocation_short_name;
 	while ((ch = getopt_long(argc, argv, "H:p:m:c:s:w:d:T:hV", long_opts, NULL)) != -1) {
 		if (ch == 'h')
 			return 1;
@@ -225,7 +238,8 @@ opts_parse(int argc, char **argv, struct bench_opts *o)
 		if (ch == '?')
 			return -1;
 		if (opts_set(ch, optarg, o) == -1) {
-			fprintf(stderr, "echod-bench: bad value '%s'\n", optarg);
+			fprintf(stderr, "echod-bench: invalid value for --%s: '%s'\n",
+			    opts_name(ch), optarg);
 			return -1;
 		}
 	}
@@ -419,6 +433,14 @@ done:
 	return ret;
 }
 
+/* After the one line that says what is wrong: where to look, as coreutils do. */
+static int
+try_help(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", program_invocation_short_name);
+	return EX_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -438,12 +460,11 @@ main(int argc, char **argv)
 		printf("echod-bench (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 		return 0;
 	case -1:
-		fprintf(stderr, "usage: echod-bench --port N [options]; --help lists them\n");
-		return EX_USAGE;
+		return try_help();
 	}
 	if (net_resolve(&o) == -1) {
 		fprintf(stderr, "echod-bench: %s: not a numeric address\n", o.host);
-		return EX_USAGE;
+		return try_help();
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (net_raise_nofile() == -1)
