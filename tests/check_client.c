@@ -286,6 +286,27 @@ START_TEST(test_peer_udp_probe)
 }
 END_TEST
 
+/* -s 0: empty datagrams, as ping -s 0; RFC 862 servers echo them (issue 24). */
+START_TEST(test_peer_udp_empty)
+{
+	struct test_server s;
+	struct run_result r;
+	struct summary sum;
+
+	peer_start(_i, &s);
+	run_client(&r, NULL, 0, "-u", "-p", s.port, "-c", "3", "-i", "0.05", "-s", "0",
+	    "-W", "1", s.host, (char *)NULL);
+	sum = summary_of(&r, r.out);
+	ck_assert_msg(sum.sent == 3 && sum.mismatched == 0 && sum.unexpected == 0 &&
+	    sum.received + sum.lost == 3 && sum.received > 0, "stdout:\n%s", r.out);
+	ck_assert_uint_eq(run_count_lines(r.out, bytes_from(0, &s)), sum.received);
+	ck_assert_msg(peer_kind(_i)->udp_lossy || sum.received == 3, "stdout:\n%s", r.out);
+	ASSERT_STATUS(&r, sum.received == 3 ? 0 : 1);
+	run_free(&r);
+	server_stop(&s);
+}
+END_TEST
+
 /* One "type":"probe" object of --json's output. */
 struct probe_obj {
 	unsigned seq;
@@ -1416,7 +1437,9 @@ static const struct usage_case {
 	{ { "-c", "0", "h" }, "invalid value for -c: '0'", 64 },
 	{ { "-c", "1x", "h" }, "invalid value for -c", 64 },
 	{ { "-s", "-5", "h" }, "invalid value for -s", 64 },
-	{ { "-s", "0", "h" }, "invalid value for -s", 64 },
+	{ { "-s", "0", "h" }, "--size 0: empty probes are UDP datagrams (-u)", 64 },
+	{ { "-s", "0", "unix:/x" }, "--size 0: empty probes are UDP datagrams (-u)", 64 },
+	{ { "-u", "-s", "0", "-b", "1M", "h" }, "--size 0 with --bandwidth", 64 },
 	{ { "-p", "70000", "h" }, "invalid value for -p", 64 },
 	{ { "-i", "nan", "h" }, "invalid value for -i", 64 },
 	{ { "-W", "0", "h" }, "invalid value for -W", 64 },
@@ -1775,6 +1798,7 @@ add_peers(Suite *s)
 	tcase_add_loop_test(tc, test_peer_tcp_probe, 0, n);
 	tcase_add_loop_test(tc, test_peer_tcp_large, 0, n);
 	tcase_add_loop_test(tc, test_peer_udp_probe, 0, n);
+	tcase_add_loop_test(tc, test_peer_udp_empty, 0, n);
 	tcase_add_loop_test(tc, test_peer_json, 0, n);
 	tcase_add_loop_test(tc, test_peer_interactive_joined, 0, n);
 	tcase_add_loop_test(tc, test_peer_interactive_split, 0, n);

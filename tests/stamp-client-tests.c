@@ -910,6 +910,7 @@ static const struct {
 	{ { "--stamp", "--interactive" }, "--interactive does not apply" },
 	{ { "--stamp", "-m", "hi" }, "--message and --pattern do not apply" },
 	{ { "--stamp", "-s", "43" }, "at least 44 octets" },
+	{ { "--stamp", "-s", "0" }, "at least 44 octets" },
 	{ { "--stamp", "--cos", "-s", "44" }, "at least 52 octets" },
 	{ { "--stamp", "--ssid", "65536" }, "invalid value for --ssid" },
 	{ { "--stamp", "--stamp-timestamp", "gps" }, "invalid value for --stamp-timestamp" },

@@ -79,7 +79,8 @@ opts_usage(void)
 	    "  -m, --message TEXT   send TEXT (default \"hello\") and print the echo\n"
 	    "  -c, --count N        send N probes, like ping (default: until interrupted)\n"
 	    "  -i, --interval SEC   seconds between probes, kept whatever is outstanding (default 1)\n"
-	    "  -s, --size BYTES     probe payloads of BYTES bytes (default 64)\n"
+	    "  -s, --size BYTES     probe payloads of BYTES bytes (default 64; 0: empty\n"
+	    "                       datagrams, UDP only)\n"
 	    "  -W, --timeout SEC    wait this long for a connection or an echo (default 5)\n"
 	    "  -w DEADLINE          end the run after DEADLINE seconds, whatever the count\n"
 	    "  -l PRELOAD           send PRELOAD probes at once before the schedule starts\n"
@@ -268,6 +269,16 @@ opts_check(struct client_opts *o, bool probing, bool sized)
 		warnx("--message is longer than one datagram (%d bytes)", OPTS_MAX_DGRAM);
 		return -1;
 	}
+	/* An empty datagram is a datagram (RFC 862 echoes it); an empty write is no data. */
+	if (sized && o->size == 0 && o->socktype != SOCK_DGRAM) {
+		warnx("--size 0: empty probes are UDP datagrams (-u); a stream has nothing to "
+		    "echo");
+		return -1;
+	}
+	if (sized && o->size == 0 && o->bandwidth > 0) {
+		warnx("--size 0 with --bandwidth: empty datagrams carry no bits to pace");
+		return -1;
+	}
 	if (o->socktype == SOCK_DGRAM && o->size > OPTS_MAX_DGRAM) {
 		warnx("--size: a datagram carries at most %d bytes", OPTS_MAX_DGRAM);
 		return -1;
@@ -381,7 +392,8 @@ opts_schedule(struct client_opts *o, int c, const char *arg, struct opts_seen *s
 		seen->interval = true;
 		return opts_seconds(arg, 0.0, &o->interval);
 	case 's':
-		if (opts_ulong(arg, 1, OPTS_MAX_STREAM, &v) == -1)
+		/* 0: empty datagrams, as ping -s 0; opts_check() refuses it where it means nothing. */
+		if (opts_ulong(arg, 0, OPTS_MAX_STREAM, &v) == -1)
 			return -1;
 		o->size = v;
 		seen->sized = true;
