@@ -2,6 +2,7 @@
 /* echod-socket-generator: echod.socket's listeners from echod.conf (a systemd generator). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -98,6 +99,28 @@ gen_put_path(FILE *out, const char *path)
 	}
 }
 
+/*
+ * An address as systemd.socket(5) writes it. A link-local scope goes after the port,
+ * "[fe80::1]:7%eth0" (systemd reads no scope inside the brackets), its '%' doubled.
+ */
+static void
+gen_put_inet(FILE *out, const struct sockaddr *sa, socklen_t len)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)sa;
+	char buf[ADDR_STRLEN], host[INET6_ADDRSTRLEN], name[IF_NAMESIZE];
+
+	if (sa->sa_family != AF_INET6 || sin6->sin6_scope_id == 0) {
+		fputs(addr_format(sa, len, buf, sizeof(buf)), out);
+		return;
+	}
+	inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+	fprintf(out, "[%s]:%d%%%%", host, ntohs(sin6->sin6_port));
+	if (if_indextoname(sin6->sin6_scope_id, name) != NULL)
+		gen_put_path(out, name);
+	else
+		fprintf(out, "%u", (unsigned)sin6->sin6_scope_id);
+}
+
 /* A file name in a comment line: control characters would end the comment. */
 static void
 gen_put_comment_text(FILE *out, const char *text)
@@ -111,7 +134,6 @@ static int
 gen_put_listener(FILE *out, const struct listener_spec *l, const struct gen_needs *n)
 {
 	const char *key = proto_is_datagram(l->proto) ? "ListenDatagram" : "ListenStream";
-	char buf[ADDR_STRLEN];
 
 	fputs("# ", out);
 	gen_put_comment_text(out, l->where);
@@ -121,8 +143,9 @@ gen_put_listener(FILE *out, const struct listener_spec *l, const struct gen_need
 		gen_put_path(out, l->path);
 		fputc('\n', out);
 	} else if (!l->any_address) {
-		fprintf(out, "%s=%s\n", key,
-		    addr_format((const void *)&l->addr, l->addrlen, buf, sizeof(buf)));
+		fprintf(out, "%s=", key);
+		gen_put_inet(out, (const void *)&l->addr, l->addrlen);
+		fputc('\n', out);
 	} else if (n->v6only) {
 		/* BindIPv6Only= is unit-wide: the dual-stack wildcard becomes two sockets. */
 		fprintf(out, "%s=0.0.0.0:%d\n%s=[::]:%d\n", key, l->port, key, l->port);
@@ -185,7 +208,6 @@ gen_write_metrics(FILE *out, const struct echod_config *cfg)
 {
 	const struct echod_metrics_conf *m = &cfg->metrics;
 	const struct sockaddr *sa = (const void *)&m->addr;
-	char buf[ADDR_STRLEN];
 
 	gen_put_origin(out, cfg);
 	fputs("# Do not edit: it is rewritten at boot and at every systemctl daemon-reload.\n"
@@ -198,7 +220,9 @@ gen_write_metrics(FILE *out, const struct echod_config *cfg)
 	fputs("# ", out);
 	gen_put_comment_text(out, m->where);
 	fputc('\n', out);
-	fprintf(out, "ListenStream=%s\n", addr_format(sa, m->addrlen, buf, sizeof(buf)));
+	fputs("ListenStream=", out);
+	gen_put_inet(out, sa, m->addrlen);
+	fputc('\n', out);
 	/* "::" is IPv6 only in echod.conf; bound before the network is up, as the listeners. */
 	if (addr_is_wildcard(sa) && sa->sa_family == AF_INET6)
 		fputs("BindIPv6Only=ipv6-only\n", out);

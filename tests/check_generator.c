@@ -254,6 +254,14 @@ static const struct {
 	  "BindIPv6Only=both\n"
 	  "# @D@/echod.conf:1\nListenStream=7\n"
 	  "# @D@/echod.conf:2\nListenDatagram=7\n" },
+	{ "link-local with a scope: after the port, '%' doubled (systemd.socket(5))",
+	  "listeners = (\n"
+	  "\t{ protocol = \"tcp\"; port = 7; address = \"fe80::1%lo\"; },\n"
+	  "\t{ protocol = \"udp\"; port = 7; address = \"fe80::2%1\"; }\n);\n",
+	  HEADER("#   @D@/echod.conf\n")
+	  "BindIPv6Only=both\nFreeBind=yes\n"
+	  "# @D@/echod.conf:2\nListenStream=[fe80::1]:7%%lo\n"
+	  "# @D@/echod.conf:3\nListenDatagram=[fe80::2]:7%%lo\n" },
 	{ "loopback addresses: written as they are, no FreeBind",
 	  "listeners = (\n"
 	  "\t{ protocol = \"tcp\"; port = 7; address = \"127.0.0.1\"; },\n"
