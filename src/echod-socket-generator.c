@@ -2,6 +2,7 @@
 /* echod-socket-generator: echod.socket's listeners from echod.conf (a systemd generator). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,8 +41,11 @@ static void
 gen_usage(FILE *out)
 {
 	fprintf(out, "usage: " GEN_NAME " NORMAL-DIR [EARLY-DIR LATE-DIR]\n"
+	    "       " GEN_NAME " -h|--help | -V|--version\n"
 	    "Writes NORMAL-DIR/" GEN_DROPIN_DIR "/" GEN_DROPIN " from the echod configuration;\n"
-	    "systemd runs it at boot and at every daemon-reload. See " GEN_NAME "(8).\n");
+	    "systemd runs it at boot and at every daemon-reload. Directories are absolute\n"
+	    "paths. Exit status: 0 written or left as shipped, 64 bad usage, 71/73 cannot\n"
+	    "write. See " GEN_NAME "(8).\n");
 }
 
 static bool
@@ -95,6 +99,28 @@ gen_put_path(FILE *out, const char *path)
 	}
 }
 
+/*
+ * An address as systemd.socket(5) writes it. A link-local scope goes after the port,
+ * "[fe80::1]:7%eth0" (systemd reads no scope inside the brackets), its '%' doubled.
+ */
+static void
+gen_put_inet(FILE *out, const struct sockaddr *sa, socklen_t len)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)sa;
+	char buf[ADDR_STRLEN], host[INET6_ADDRSTRLEN], name[IF_NAMESIZE];
+
+	if (sa->sa_family != AF_INET6 || sin6->sin6_scope_id == 0) {
+		fputs(addr_format(sa, len, buf, sizeof(buf)), out);
+		return;
+	}
+	inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+	fprintf(out, "[%s]:%d%%%%", host, ntohs(sin6->sin6_port));
+	if (if_indextoname(sin6->sin6_scope_id, name) != NULL)
+		gen_put_path(out, name);
+	else
+		fprintf(out, "%u", (unsigned)sin6->sin6_scope_id);
+}
+
 /* A file name in a comment line: control characters would end the comment. */
 static void
 gen_put_comment_text(FILE *out, const char *text)
@@ -108,7 +134,6 @@ static int
 gen_put_listener(FILE *out, const struct listener_spec *l, const struct gen_needs *n)
 {
 	const char *key = proto_is_datagram(l->proto) ? "ListenDatagram" : "ListenStream";
-	char buf[ADDR_STRLEN];
 
 	fputs("# ", out);
 	gen_put_comment_text(out, l->where);
@@ -118,8 +143,9 @@ gen_put_listener(FILE *out, const struct listener_spec *l, const struct gen_need
 		gen_put_path(out, l->path);
 		fputc('\n', out);
 	} else if (!l->any_address) {
-		fprintf(out, "%s=%s\n", key,
-		    addr_format((const void *)&l->addr, l->addrlen, buf, sizeof(buf)));
+		fprintf(out, "%s=", key);
+		gen_put_inet(out, (const void *)&l->addr, l->addrlen);
+		fputc('\n', out);
 	} else if (n->v6only) {
 		/* BindIPv6Only= is unit-wide: the dual-stack wildcard becomes two sockets. */
 		fprintf(out, "%s=0.0.0.0:%d\n%s=[::]:%d\n", key, l->port, key, l->port);
@@ -182,7 +208,6 @@ gen_write_metrics(FILE *out, const struct echod_config *cfg)
 {
 	const struct echod_metrics_conf *m = &cfg->metrics;
 	const struct sockaddr *sa = (const void *)&m->addr;
-	char buf[ADDR_STRLEN];
 
 	gen_put_origin(out, cfg);
 	fputs("# Do not edit: it is rewritten at boot and at every systemctl daemon-reload.\n"
@@ -195,7 +220,9 @@ gen_write_metrics(FILE *out, const struct echod_config *cfg)
 	fputs("# ", out);
 	gen_put_comment_text(out, m->where);
 	fputc('\n', out);
-	fprintf(out, "ListenStream=%s\n", addr_format(sa, m->addrlen, buf, sizeof(buf)));
+	fputs("ListenStream=", out);
+	gen_put_inet(out, sa, m->addrlen);
+	fputc('\n', out);
 	/* "::" is IPv6 only in echod.conf; bound before the network is up, as the listeners. */
 	if (addr_is_wildcard(sa) && sa->sa_family == AF_INET6)
 		fputs("BindIPv6Only=ipv6-only\n", out);
@@ -370,20 +397,61 @@ gen_generate(const char *dir, const char *path)
 	return ret;
 }
 
+/* Says what is wrong with the arguments, in getopt's words for options; false if nothing. */
+static bool
+gen_bad_args(int argc, char **argv)
+{
+	const char *a = NULL;
+
+	for (int i = 1; i < argc && a == NULL; i++)
+		if (argv[i][0] != '/')
+			a = argv[i];
+	if (argc == 1)
+		fprintf(stderr, GEN_NAME ": missing NORMAL-DIR\n");
+	else if (a != NULL && a[0] == '-' && a[1] == '-')
+		fprintf(stderr, GEN_NAME ": unrecognized option '%s'\n", a);
+	else if (a != NULL && a[0] == '-' && a[1] != '\0')
+		fprintf(stderr, GEN_NAME ": invalid option -- '%c'\n", a[1]);
+	else if (a != NULL)
+		fprintf(stderr, GEN_NAME ": not an absolute path: '%s'\n", a);
+	else if (argc != 2 && argc != 4)
+		fprintf(stderr, GEN_NAME ": %d directories: give one or three\n", argc - 1);
+	else
+		return false;
+	return true;
+}
+
+/*
+ * systemd.generator(7): one directory or three, absolute paths. Anything else is
+ * refused before anything is read or written: "--version" is no directory.
+ * Returns -1 to exit 0 at once (--help, --version), EX_USAGE (message printed), else 0.
+ */
+static int
+gen_args(int argc, char **argv)
+{
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		gen_usage(stdout);
+		return -1;
+	}
+	if (argc == 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
+		printf(GEN_NAME " (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		return -1;
+	}
+	if (!gen_bad_args(argc, argv))
+		return 0;
+	/* After the one line that says what is wrong: where to look, as coreutils do. */
+	fprintf(stderr, "Try '" GEN_NAME " --help' for more information.\n");
+	return EX_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *path = getenv(GEN_CONFIG_ENV);
+	int r = gen_args(argc, argv);
 
-	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		gen_usage(stdout);
-		return 0;
-	}
-	/* systemd.generator(7): three directories, or one alone (tests) standing for all. */
-	if ((argc != 2 && argc != 4) || argv[1][0] == '\0') {
-		gen_usage(stderr);
-		return EX_USAGE;
-	}
+	if (r != 0)
+		return r == -1 ? 0 : r;
 	if (path == NULL || path[0] == '\0')
 		path = SYSCONFDIR "/echod/echod.conf";
 	return gen_generate(argv[1], path);

@@ -101,6 +101,17 @@ command_known(const char *command)
 	return false;
 }
 
+/*
+ * After the one line that says what is wrong (getopt's, or ours): where to look, as
+ * coreutils do. The whole help only on --help.
+ */
+static int
+try_help(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", program_invocation_short_name);
+	return EX_USAGE;
+}
+
 /* Returns -1 to exit 0 at once (--help, --version), EX_USAGE on error, else 0. */
 static int
 parse_options(int argc, char **argv, struct ctl *ctl)
@@ -115,6 +126,8 @@ parse_options(int argc, char **argv, struct ctl *ctl)
 	};
 	int c;
 
+	/* getopt's messages start with argv[0]: the name, not the path it was run by. */
+	argv[0] = program_invocation_short_name;
 	while ((c = getopt_long(argc, argv, "s:T:jVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -128,7 +141,7 @@ parse_options(int argc, char **argv, struct ctl *ctl)
 				break;
 			fprintf(stderr, "echodctl: --timeout: '%s' is not a number of seconds "
 			    "from 1 to %d\n", optarg, INT_MAX / 1000);
-			return EX_USAGE;
+			return try_help();
 		case 'V':
 			printf("echodctl %s\n", PACKAGE_VERSION);
 			return -1;
@@ -136,38 +149,33 @@ parse_options(int argc, char **argv, struct ctl *ctl)
 			usage(stdout);
 			return -1;
 		default:
-			usage(stderr);
-			return EX_USAGE;
+			return try_help();
 		}
 	}
 	if (optind == argc) {
 		fprintf(stderr, "echodctl: missing command: reload, status, stats or metrics\n");
-		usage(stderr);
-		return EX_USAGE;
+		return try_help();
 	}
 	ctl->command = argv[optind++];
 	if (!command_known(ctl->command)) {
 		fprintf(stderr, "echodctl: unknown command '%s': reload, status, stats or "
 		    "metrics\n", ctl->command);
-		usage(stderr);
-		return EX_USAGE;
+		return try_help();
 	}
 	if (ctl->json && strcmp(ctl->command, "stats") != 0 &&
 	    strcmp(ctl->command, "status") != 0) {
 		fprintf(stderr, "echodctl: --json is for status and stats only\n");
-		usage(stderr);
-		return EX_USAGE;
+		return try_help();
 	}
 	if (optind < argc) {
 		fprintf(stderr, "echodctl: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return EX_USAGE;
+		return try_help();
 	}
 	if (ctl->socket[0] == '\0' ||
 	    strlen(ctl->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		fprintf(stderr, "echodctl: --socket: '%s' is not a socket path (1 to %zu bytes)\n",
 		    ctl->socket, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-		return EX_USAGE;
+		return try_help();
 	}
 	return 0;
 }

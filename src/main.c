@@ -31,9 +31,9 @@ struct options {
 };
 
 static void
-usage(FILE *out)
+usage(void)
 {
-	fprintf(out,
+	printf(
 	    "usage: echod [-c|--config FILE] [-t|--test-config] [-V|--version] [-h|--help]\n"
 	    "             [--log-target=auto|journal|stderr]\n"
 	    "             [--log-level=err|warning|notice|info|debug]\n"
@@ -49,6 +49,17 @@ usage(FILE *out)
 	    "\n"
 	    "Exit status: 0 stopped cleanly, 64 bad usage, 69 a listener could not be opened,\n"
 	    "71 system error, 78 bad configuration. See echod(8) and echod.conf(5).\n");
+}
+
+/*
+ * After the one line that says what is wrong (getopt's, or ours): where to look, as
+ * coreutils do. The whole help only on --help.
+ */
+static int
+try_help(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", program_invocation_short_name);
+	return EX_USAGE;
 }
 
 /* Returns -1 to exit 0 at once (--help, --version), EX_USAGE on error, else 0. */
@@ -67,6 +78,8 @@ parse_options(int argc, char **argv, struct options *opt)
 	};
 	int c;
 
+	/* getopt's messages start with argv[0]: the name, not the path it was run by. */
+	argv[0] = program_invocation_short_name;
 	while ((c = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -79,29 +92,27 @@ parse_options(int argc, char **argv, struct options *opt)
 			printf("echod %s\n", PACKAGE_VERSION);
 			return -1;
 		case 'h':
-			usage(stdout);
+			usage();
 			return -1;
 		case OPT_LOG_TARGET:
 			if (log_target_parse(optarg, &opt->log_target) == 0)
 				break;
 			fprintf(stderr, "echod: --log-target: '%s' is not auto, journal or "
 			    "stderr\n", optarg);
-			return EX_USAGE;
+			return try_help();
 		case OPT_LOG_LEVEL:
 			if (log_level_parse(optarg, &opt->log_level) == 0)
 				break;
 			fprintf(stderr, "echod: --log-level: '%s' is not err, warning, notice, "
 			    "info or debug\n", optarg);
-			return EX_USAGE;
+			return try_help();
 		default:
-			usage(stderr);
-			return EX_USAGE;
+			return try_help();
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "echod: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return EX_USAGE;
+		return try_help();
 	}
 	return 0;
 }

@@ -291,6 +291,14 @@ START_TEST(test_usage)
 		ck_assert_msg(r.outlen == 0, "stdout: %s", r.out);
 		run_free(&r);
 	}
+	/* --help states the codes usage errors really return; --version is one line. */
+	run_client(&r, NULL, 0, "--help", (char *)NULL);
+	ck_assert_msg(r.status == 0 && strstr(r.out, "64 bad usage") != NULL, "%s", r.out);
+	run_free(&r);
+	run_client(&r, NULL, 0, "--version", (char *)NULL);
+	ck_assert_msg(r.status == 0 && strncmp(r.out, "echod-bench (echod) ", 20) == 0 &&
+	    strchr(r.out, '\n') == r.out + r.outlen - 1, "exit %d: %s", r.status, r.out);
+	run_free(&r);
 }
 END_TEST
 

@@ -286,6 +286,27 @@ START_TEST(test_peer_udp_probe)
 }
 END_TEST
 
+/* -s 0: empty datagrams, as ping -s 0; RFC 862 servers echo them (issue 24). */
+START_TEST(test_peer_udp_empty)
+{
+	struct test_server s;
+	struct run_result r;
+	struct summary sum;
+
+	peer_start(_i, &s);
+	run_client(&r, NULL, 0, "-u", "-p", s.port, "-c", "3", "-i", "0.05", "-s", "0",
+	    "-W", "1", s.host, (char *)NULL);
+	sum = summary_of(&r, r.out);
+	ck_assert_msg(sum.sent == 3 && sum.mismatched == 0 && sum.unexpected == 0 &&
+	    sum.received + sum.lost == 3 && sum.received > 0, "stdout:\n%s", r.out);
+	ck_assert_uint_eq(run_count_lines(r.out, bytes_from(0, &s)), sum.received);
+	ck_assert_msg(peer_kind(_i)->udp_lossy || sum.received == 3, "stdout:\n%s", r.out);
+	ASSERT_STATUS(&r, sum.received == 3 ? 0 : 1);
+	run_free(&r);
+	server_stop(&s);
+}
+END_TEST
+
 /* One "type":"probe" object of --json's output. */
 struct probe_obj {
 	unsigned seq;
@@ -1404,51 +1425,55 @@ END_TEST
 
 /* --- Command line ----------------------------------------------------------------------- */
 
+/* Bad usage exits 64 (EX_USAGE); a name or port that does not resolve 2, as ping's. */
 static const struct usage_case {
 	const char *args[6];
 	const char *message;
+	int status;
 } usage_cases[] = {
-	{ { "-x", "127.0.0.1" }, "invalid option" },
-	{ { NULL }, "missing HOST" },
-	{ { "a", "b" }, "one HOST only" },
-	{ { "-c", "0", "h" }, "invalid value for -c: '0'" },
-	{ { "-c", "1x", "h" }, "invalid value for -c" },
-	{ { "-s", "-5", "h" }, "invalid value for -s" },
-	{ { "-s", "0", "h" }, "invalid value for -s" },
-	{ { "-p", "70000", "h" }, "invalid value for -p" },
-	{ { "-i", "nan", "h" }, "invalid value for -i" },
-	{ { "-W", "0", "h" }, "invalid value for -W" },
-	{ { "-m", "x", "-s", "10", "h" }, "--message and --size" },
-	{ { "-m", "", "h" }, "empty message" },
-	{ { "--interactive", "-c", "3", "h" }, "--interactive reads" },
-	{ { "--interactive", "--json", "h" }, "--json is not available" },
-	{ { "--interactive", "-f", "h" }, "--interactive reads" },
-	{ { "-t", "5", "h", "x" }, "one HOST only" },
-	{ { "-t", "0", "h" }, "invalid value for -t: '0'" },
-	{ { "-t", "256", "h" }, "invalid value for -t" },
-	{ { "-Q", "xyz", "h" }, "invalid value for -Q: 'xyz'" },
-	{ { "-Q", "256", "h" }, "invalid value for -Q" },
-	{ { "-M", "maybe", "h" }, "invalid value for -M" },
-	{ { "-B", "not-an-ip", "h" }, "invalid value for -B" },
-	{ { "-B", "127.0.0.1:99999", "h" }, "invalid value for -B" },
-	{ { "--pattern", "abc", "h" }, "invalid value for --pattern" },
-	{ { "--pattern", "0011223344556677889900112233445566", "h" }, "--pattern" },
-	{ { "--pattern", "ab", "-m", "x", "h" }, "--pattern and --message" },
-	{ { "-w", "0", "h" }, "invalid value for -w" },
-	{ { "-l", "0", "h" }, "invalid value for -l" },
-	{ { "-b", "10X", "-u", "h" }, "invalid value for -b" },
-	{ { "-b", "10M", "h" }, "--bandwidth paces UDP" },
-	{ { "-b", "10M", "-u", "-i", "1", "h" }, "no -i or -f with it" },
-	{ { "--stream", "-u", "h" }, "--stream is a TCP mode" },
-	{ { "--stream", "-i", "1", "h" }, "--stream sends back to back" },
-	{ { "-t", "5", "unix:/x" }, "apply to IP" },
-	{ { "-u", "-s", "70000", "h" }, "a datagram carries at most 65507" },
-	{ { "-u", "unix:/x" }, "--udp does not apply" },
-	{ { "-4", "unix:/x" }, "-4 and -6 do not apply" },
-	{ { "unix:" }, "needs a socket path" },
-	{ { "-6", "127.0.0.1" }, "127.0.0.1 port 7: " },
-	{ { "-4", "::1" }, "::1 port 7: " },
-	{ { "-p", "no-such-service", "127.0.0.1" }, "127.0.0.1 port no-such-service: " },
+	{ { "-x", "127.0.0.1" }, "invalid option", 64 },
+	{ { NULL }, "missing HOST", 64 },
+	{ { "a", "b" }, "one HOST only", 64 },
+	{ { "-c", "0", "h" }, "invalid value for -c: '0'", 64 },
+	{ { "-c", "1x", "h" }, "invalid value for -c", 64 },
+	{ { "-s", "-5", "h" }, "invalid value for -s", 64 },
+	{ { "-s", "0", "h" }, "--size 0: empty probes are UDP datagrams (-u)", 64 },
+	{ { "-s", "0", "unix:/x" }, "--size 0: empty probes are UDP datagrams (-u)", 64 },
+	{ { "-u", "-s", "0", "-b", "1M", "h" }, "--size 0 with --bandwidth", 64 },
+	{ { "-p", "70000", "h" }, "invalid value for -p", 64 },
+	{ { "-i", "nan", "h" }, "invalid value for -i", 64 },
+	{ { "-W", "0", "h" }, "invalid value for -W", 64 },
+	{ { "-m", "x", "-s", "10", "h" }, "--message and --size", 64 },
+	{ { "-m", "", "h" }, "empty message", 64 },
+	{ { "--interactive", "-c", "3", "h" }, "--interactive reads", 64 },
+	{ { "--interactive", "--json", "h" }, "--json is not available", 64 },
+	{ { "--interactive", "-f", "h" }, "--interactive reads", 64 },
+	{ { "-t", "5", "h", "x" }, "one HOST only", 64 },
+	{ { "-t", "0", "h" }, "invalid value for -t: '0'", 64 },
+	{ { "-t", "256", "h" }, "invalid value for -t", 64 },
+	{ { "-Q", "xyz", "h" }, "invalid value for -Q: 'xyz'", 64 },
+	{ { "-Q", "256", "h" }, "invalid value for -Q", 64 },
+	{ { "-M", "maybe", "h" }, "invalid value for -M", 64 },
+	{ { "-B", "not-an-ip", "h" }, "invalid value for -B", 64 },
+	{ { "-B", "127.0.0.1:99999", "h" }, "invalid value for -B", 64 },
+	{ { "--pattern", "abc", "h" }, "invalid value for --pattern", 64 },
+	{ { "--pattern", "0011223344556677889900112233445566", "h" }, "--pattern", 64 },
+	{ { "--pattern", "ab", "-m", "x", "h" }, "--pattern and --message", 64 },
+	{ { "-w", "0", "h" }, "invalid value for -w", 64 },
+	{ { "-l", "0", "h" }, "invalid value for -l", 64 },
+	{ { "-b", "10X", "-u", "h" }, "invalid value for -b", 64 },
+	{ { "-b", "10M", "h" }, "--bandwidth paces UDP", 64 },
+	{ { "-b", "10M", "-u", "-i", "1", "h" }, "no -i or -f with it", 64 },
+	{ { "--stream", "-u", "h" }, "--stream is a TCP mode", 64 },
+	{ { "--stream", "-i", "1", "h" }, "--stream sends back to back", 64 },
+	{ { "-t", "5", "unix:/x" }, "apply to IP", 64 },
+	{ { "-u", "-s", "70000", "h" }, "a datagram carries at most 65507", 64 },
+	{ { "-u", "unix:/x" }, "--udp does not apply", 64 },
+	{ { "-4", "unix:/x" }, "-4 and -6 do not apply", 64 },
+	{ { "unix:" }, "needs a socket path", 64 },
+	{ { "-6", "127.0.0.1" }, "127.0.0.1 port 7: ", 2 },
+	{ { "-4", "::1" }, "::1 port 7: ", 2 },
+	{ { "-p", "no-such-service", "127.0.0.1" }, "127.0.0.1 port no-such-service: ", 2 },
 };
 
 START_TEST(test_usage)
@@ -1459,9 +1484,13 @@ START_TEST(test_usage)
 
 	memcpy(a, c->args, sizeof(a));
 	run_client(&r, NULL, 0, a[0], a[1], a[2], a[3], a[4], a[5], (char *)NULL);
-	ASSERT_STATUS(&r, 2);
+	ASSERT_STATUS(&r, c->status);
 	ASSERT_HAS(&r, c->message, err);
 	ck_assert_uint_eq(r.outlen, 0);
+	/* Usage: one line on what is wrong, then where to look (coreutils), not the help. */
+	if (c->status == 64)
+		ck_assert_msg(strstr(r.err, "\nTry 'echo-client --help' for more information.\n") ==
+		    strchr(r.err, '\n'), "stderr: %s", r.err);
 	run_free(&r);
 }
 END_TEST
@@ -1769,6 +1798,7 @@ add_peers(Suite *s)
 	tcase_add_loop_test(tc, test_peer_tcp_probe, 0, n);
 	tcase_add_loop_test(tc, test_peer_tcp_large, 0, n);
 	tcase_add_loop_test(tc, test_peer_udp_probe, 0, n);
+	tcase_add_loop_test(tc, test_peer_udp_empty, 0, n);
 	tcase_add_loop_test(tc, test_peer_json, 0, n);
 	tcase_add_loop_test(tc, test_peer_interactive_joined, 0, n);
 	tcase_add_loop_test(tc, test_peer_interactive_split, 0, n);

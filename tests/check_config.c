@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* check_config: config_load() on valid and invalid files; addr_* helpers. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +106,13 @@ static const struct {
 	{ "dscp-keys.conf", 7, "reflect_dscp must be true or false" },
 	{ "dscp-keys.conf", 8, "dscp_allow: every element must be a DSCP name or number" },
 	{ "dscp-keys.conf", 10, "reflect_dscp must be true or false" },
+	{ "scope-bad.conf", 2, "address '::1%lo': a scope (%lo) is only for link-local IPv6 "
+	    "addresses (fe80::/10)" },
+	{ "scope-bad.conf", 3, "address 'fe80::1%no-such-if0': no interface 'no-such-if0'" },
+	{ "scope-bad.conf", 4, "address 'fe80::1%999999': no interface '999999'" },
+	{ "scope-bad.conf", 5, "address '127.0.0.1%lo': a scope (%lo) is only for link-local" },
+	{ "scope-bad.conf", 6, "address 'fe80::1%': no interface ''" },
+	{ "scope-bad.conf", 8, "metrics address '2001:db8::1%lo': a scope (%lo) is only for " },
 	{ "stamp-duplicate.conf", 3, "duplicate listener: stamp and udp listeners are both UDP "
 	    "sockets: same port as the one at " },
 };
@@ -168,6 +177,29 @@ START_TEST(valid_file_has_every_value)
 	ck_assert_int_eq(cfg->limits.idle_timeout, 0);
 	ck_assert_int_eq(cfg->limits.buffer_size, 1048576);
 	ck_assert_int_eq(cfg->workers, 3);
+	config_free(cfg);
+}
+END_TEST
+
+/* fe80::1%lo and fe80::1%1 are the same socket address: loopback is interface 1. */
+START_TEST(link_local_scope)
+{
+	struct config_errors errs = { 0 };
+	struct echod_config *cfg = config_load(data_path("scope-valid.conf"), &errs);
+	const struct sockaddr_in6 *a, *b;
+	char buf[ADDR_STRLEN];
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(if_nametoindex("lo"), 1);
+	a = (const void *)&cfg->listeners[0].addr;
+	b = (const void *)&cfg->listeners[1].addr;
+	ck_assert_uint_eq(a->sin6_scope_id, 1);
+	ck_assert_uint_eq(b->sin6_scope_id, 1);
+	ck_assert_str_eq(addr_format((const struct sockaddr *)a, cfg->listeners[0].addrlen, buf,
+	    sizeof(buf)), "[fe80::1%lo]:7");
+	ck_assert_str_eq(addr_format((const struct sockaddr *)b, cfg->listeners[1].addrlen, buf,
+	    sizeof(buf)), "[fe80::1%lo]:7");
+	ck_assert(addr_equal((const struct sockaddr *)a, (const struct sockaddr *)b));
 	config_free(cfg);
 }
 END_TEST
@@ -549,6 +581,20 @@ START_TEST(addr_parse_and_format)
 	ck_assert_int_eq(addr_parse("example.org", 7, &ss, &len), -1);
 	ck_assert_int_eq(addr_parse("256.1.1.1", 7, &ss, &len), -1);
 	ck_assert_int_eq(addr_parse("", 7, &ss, &len), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	/* A scope: link-local only, and an interface this host has. */
+	ck_assert_int_eq(addr_parse("fe80::1%lo", 7, &ss, &len), 0);
+	ck_assert_int_eq(addr_parse("ff02::1%1", 7, &ss, &len), 0);
+	ck_assert_str_eq(addr_format((struct sockaddr *)&ss, len, buf, sizeof(buf)),
+	    "[ff02::1%lo]:7");
+	ck_assert_int_eq(addr_parse("2001:db8::1%lo", 7, &ss, &len), -1);
+	ck_assert_int_eq(errno, EADDRNOTAVAIL);
+	ck_assert_int_eq(addr_parse("fe80::1%no-such-if0", 7, &ss, &len), -1);
+	ck_assert_int_eq(errno, ENODEV);
+	ck_assert_int_eq(addr_parse("fe80::1%0", 7, &ss, &len), -1);
+	ck_assert_int_eq(errno, ENODEV);
+	ck_assert_int_eq(addr_parse("fe80::zz%lo", 7, &ss, &len), -1);
+	ck_assert_int_eq(errno, EINVAL);
 	addr_wildcard(AF_INET, 9, &ss, &len);
 	ck_assert(addr_is_wildcard((struct sockaddr *)&ss));
 	ck_assert_str_eq(addr_format((struct sockaddr *)&ss, len, buf, sizeof(buf)),
@@ -579,6 +625,7 @@ config_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("addr");
 	tcase_add_test(tc, addr_parse_and_format);
+	tcase_add_test(tc, link_local_scope);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -679,6 +679,16 @@ START_TEST(command_line_exit_codes)
 	snprintf(conf, sizeof(conf), "%s/port-range.conf", getenv("TEST_DATA"));
 	ck_assert_int_eq(harness_run(bad, out, sizeof(out)), 78);
 	ck_assert_ptr_nonnull(strstr(out, "port-range.conf:4: port 70000 out of range 1..65535"));
+	/* A scope only on a link-local address, and only an interface this host has. */
+	snprintf(conf, sizeof(conf), "%s/scope-bad.conf", getenv("TEST_DATA"));
+	ck_assert_int_eq(harness_run(bad, out, sizeof(out)), 78);
+	ck_assert_ptr_nonnull(strstr(out, "scope-bad.conf:2: address '::1%lo': a scope (%lo) is "
+	    "only for link-local IPv6 addresses"));
+	ck_assert_ptr_nonnull(strstr(out, "scope-bad.conf:3: address 'fe80::1%no-such-if0': no "
+	    "interface 'no-such-if0' on this host"));
+	snprintf(conf, sizeof(conf), "%s/scope-valid.conf", getenv("TEST_DATA"));
+	ck_assert_int_eq(harness_run(good, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "configuration OK\n");
 }
 END_TEST
 

@@ -618,7 +618,7 @@ static const struct {
 	{ { NULL }, "missing command" },
 	{ { "-T", "0", "reload" }, "--timeout: '0'" },
 	{ { "-T", "1x", "reload" }, "--timeout: '1x'" },
-	{ { "--bogus", "status" }, "usage: echodctl" },
+	{ { "--bogus", "status" }, "echodctl: unrecognized option '--bogus'\n" },
 	{ { "--json", "reload" }, "--json is for status and stats only" },
 };
 
@@ -641,6 +641,10 @@ START_TEST(bad_usage_exits_64)
 	ck_assert_str_eq(r.out, "");
 	ck_assert_msg(strstr(r.err, usage_errors[_i].why) != NULL, "stderr '%s' lacks '%s'",
 	    r.err, usage_errors[_i].why);
+	/* One line on what is wrong, then where to look (coreutils); not the whole help. */
+	ck_assert_msg(strstr(r.err, "\nTry 'echodctl --help' for more information.\n") ==
+	    strchr(r.err, '\n'), "stderr: %s", r.err);
+	ck_assert_ptr_null(strstr(r.err, "usage:"));
 }
 END_TEST
 

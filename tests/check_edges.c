@@ -399,7 +399,7 @@ START_TEST(bench_size_overflow_refused)
 	out[fread(out, 1, sizeof(out) - 1, f)] = '\0';
 	fclose(f);
 	ck_assert_msg(WEXITSTATUS(status) == 64, "exit %d: %s", WEXITSTATUS(status), out);
-	ck_assert_msg(strstr(out, "bad value '17592186044417M'") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "invalid value for --size: '17592186044417M'") != NULL, "%s", out);
 	harness_cleanup(&p);
 }
 END_TEST

@@ -254,6 +254,14 @@ static const struct {
 	  "BindIPv6Only=both\n"
 	  "# @D@/echod.conf:1\nListenStream=7\n"
 	  "# @D@/echod.conf:2\nListenDatagram=7\n" },
+	{ "link-local with a scope: after the port, '%' doubled (systemd.socket(5))",
+	  "listeners = (\n"
+	  "\t{ protocol = \"tcp\"; port = 7; address = \"fe80::1%lo\"; },\n"
+	  "\t{ protocol = \"udp\"; port = 7; address = \"fe80::2%1\"; }\n);\n",
+	  HEADER("#   @D@/echod.conf\n")
+	  "BindIPv6Only=both\nFreeBind=yes\n"
+	  "# @D@/echod.conf:2\nListenStream=[fe80::1]:7%%lo\n"
+	  "# @D@/echod.conf:3\nListenDatagram=[fe80::2]:7%%lo\n" },
 	{ "loopback addresses: written as they are, no FreeBind",
 	  "listeners = (\n"
 	  "\t{ protocol = \"tcp\"; port = 7; address = \"127.0.0.1\"; },\n"
@@ -527,15 +535,73 @@ START_TEST(unix_path_a_unit_cannot_hold)
 }
 END_TEST
 
+/*
+ * systemd.generator(7): one directory or three, absolute. Anything else is a usage error
+ * that writes nothing, with a readable configuration that would otherwise be used (the
+ * generator once took "--version" as its directory and wrote ./--version/...).
+ */
+static const struct usage_case {
+	const char *args[5];	/* "@D@" is the scratch directory */
+	int status;
+	const char *says;	/* stdout or the first line of stderr */
+} usage_cases[] = {
+	{ { NULL }, 64, "echod-socket-generator: missing NORMAL-DIR\n" },
+	{ { "--version" }, 0, "echod-socket-generator (echod) " },
+	{ { "-V" }, 0, "echod-socket-generator (echod) " },
+	{ { "--help" }, 0, "usage: echod-socket-generator NORMAL-DIR [EARLY-DIR LATE-DIR]\n" },
+	{ { "-h" }, 0, "usage: echod-socket-generator NORMAL-DIR [EARLY-DIR LATE-DIR]\n" },
+	{ { "--bogus" }, 64, "echod-socket-generator: unrecognized option '--bogus'\n" },
+	{ { "--version", "@D@/out", "@D@/out" }, 64,
+	    "echod-socket-generator: unrecognized option '--version'\n" },
+	{ { "out" }, 64, "echod-socket-generator: not an absolute path: 'out'\n" },
+	{ { "@D@/out", "out", "@D@/out" }, 64,
+	    "echod-socket-generator: not an absolute path: 'out'\n" },
+	{ { "@D@/out", "@D@/out" }, 64, "echod-socket-generator: 2 directories: give one or "
+	    "three\n" },
+	{ { "@D@/out", "@D@/out", "@D@/out", "@D@/out" }, 64,
+	    "echod-socket-generator: 4 directories: give one or three\n" },
+};
+
+/* Nothing but what setup() and the test made: the generator wrote no file anywhere here. */
+static void
+assert_wrote_nothing(void)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/out/echod.socket.d", dir);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/--version", dir);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/out/echod.socket.d", dir);
+	ck_assert_int_eq(access(path, F_OK), -1);
+}
+
 START_TEST(usage)
 {
+	const struct usage_case *c = &usage_cases[_i];
+	char *argv[6] = { 0 }, conf[256], gen[4096];
 	struct gen_result r;
+	size_t n = 0;
 
-	run((char *const[]){ (char *)generator(), NULL }, NULL, &r);
-	ck_assert_int_eq(r.status, 64);
-	ck_assert_ptr_nonnull(strstr(r.err, "usage: echod-socket-generator NORMAL-DIR"));
-	run((char *const[]){ (char *)generator(), "--help", NULL }, NULL, &r);
-	ck_assert_int_eq(r.status, 0);
+	/* Relative arguments are relative to the scratch directory, which must stay empty. */
+	ck_assert_ptr_nonnull(realpath(generator(), gen));
+	ck_assert_int_eq(chdir(dir), 0);
+	argv[n++] = gen;
+	for (size_t i = 0; i < 5 && c->args[i] != NULL; i++)
+		argv[n++] = expand(c->args[i]);
+	write_conf("echod.conf", "listeners = ( { protocol = \"tcp\"; port = 7; } );\n");
+	snprintf(conf, sizeof(conf), "%s/echod.conf", dir);
+	run(argv, conf, &r);
+	ck_assert_msg(r.status == c->status, "exit %d: %s", r.status, r.err);
+	ck_assert_msg(strncmp(r.err, c->says, strlen(c->says)) == 0, "said: %s", r.err);
+	if (c->status == 64)	/* one line on what is wrong, one on where to look (coreutils) */
+		ck_assert_str_eq(r.err + strlen(c->says),
+		    "Try 'echod-socket-generator --help' for more information.\n");
+	else if (c->says[0] == 'e')	/* --version: one line */
+		ck_assert_ptr_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1);
+	assert_wrote_nothing();
+	for (size_t i = 1; i < n; i++)
+		free(argv[i]);
 }
 END_TEST
 
@@ -633,6 +699,7 @@ generator_suite(void)
 	TCase *tc = tcase_create("dropin");
 	int ncases = (int)(sizeof(cases) / sizeof(cases[0]));
 	int nmetrics = (int)(sizeof(metrics_cases) / sizeof(metrics_cases[0]));
+	int nusage = (int)(sizeof(usage_cases) / sizeof(usage_cases[0]));
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
@@ -657,7 +724,7 @@ generator_suite(void)
 	tcase_add_test(tc, bad_dropin_is_named);
 	tcase_add_test(tc, missing_config_writes_nothing);
 	tcase_add_test(tc, unix_path_a_unit_cannot_hold);
-	tcase_add_test(tc, usage);
+	tcase_add_loop_test(tc, usage, 0, nusage);
 	suite_add_tcase(s, tc);
 
 	if (have_systemd_analyze()) {

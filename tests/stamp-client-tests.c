@@ -910,6 +910,7 @@ static const struct {
 	{ { "--stamp", "--interactive" }, "--interactive does not apply" },
 	{ { "--stamp", "-m", "hi" }, "--message and --pattern do not apply" },
 	{ { "--stamp", "-s", "43" }, "at least 44 octets" },
+	{ { "--stamp", "-s", "0" }, "at least 44 octets" },
 	{ { "--stamp", "--cos", "-s", "44" }, "at least 52 octets" },
 	{ { "--stamp", "--ssid", "65536" }, "invalid value for --ssid" },
 	{ { "--stamp", "--stamp-timestamp", "gps" }, "invalid value for --stamp-timestamp" },
@@ -934,7 +935,7 @@ START_TEST(test_stamp_usage)
 	args[n++] = "127.0.0.1";
 	args[n] = NULL;
 	run_clientv(&r, NULL, 0, args);
-	ASSERT_EXIT(&r, 2);
+	ASSERT_EXIT(&r, 64);	/* EX_USAGE, as every usage error */
 	ck_assert_msg(strstr(r.err, usage_cases[_i].err) != NULL, "no \"%s\" in stderr: %s",
 	    usage_cases[_i].err, r.err);
 	run_free(&r);

@@ -56,9 +56,9 @@ static const struct option opts_long[] = {
 };
 
 static void
-opts_usage(FILE *f)
+opts_usage(void)
 {
-	fprintf(f,
+	printf(
 	    "usage: echo-client [-u|--udp] [--tcp] [-4|-6] [-p|--port N] [-c|--count N]\n"
 	    "                   [-i|--interval SEC] [-s|--size BYTES] [-m|--message TEXT]\n"
 	    "                   [-W|--timeout SEC] [-w DEADLINE] [-l PRELOAD] [-f] [-D]\n"
@@ -79,7 +79,8 @@ opts_usage(FILE *f)
 	    "  -m, --message TEXT   send TEXT (default \"hello\") and print the echo\n"
 	    "  -c, --count N        send N probes, like ping (default: until interrupted)\n"
 	    "  -i, --interval SEC   seconds between probes, kept whatever is outstanding (default 1)\n"
-	    "  -s, --size BYTES     probe payloads of BYTES bytes (default 64)\n"
+	    "  -s, --size BYTES     probe payloads of BYTES bytes (default 64; 0: empty\n"
+	    "                       datagrams, UDP only)\n"
 	    "  -W, --timeout SEC    wait this long for a connection or an echo (default 5)\n"
 	    "  -w DEADLINE          end the run after DEADLINE seconds, whatever the count\n"
 	    "  -l PRELOAD           send PRELOAD probes at once before the schedule starts\n"
@@ -107,7 +108,7 @@ opts_usage(FILE *f)
 	    "  -h, --help           print this help\n"
 	    "\n"
 	    "Exit status: 0 all echoes matched, 1 an echo was lost or differed or the server\n"
-	    "could not be reached, 2 usage or name resolution error.\n");
+	    "could not be reached, 2 name resolution error, 64 bad usage.\n");
 }
 
 /* Whole-string unsigned parse; strtoul() alone would accept "-1", "" and "12abc". */
@@ -268,6 +269,16 @@ opts_check(struct client_opts *o, bool probing, bool sized)
 		warnx("--message is longer than one datagram (%d bytes)", OPTS_MAX_DGRAM);
 		return -1;
 	}
+	/* An empty datagram is a datagram (RFC 862 echoes it); an empty write is no data. */
+	if (sized && o->size == 0 && o->socktype != SOCK_DGRAM) {
+		warnx("--size 0: empty probes are UDP datagrams (-u); a stream has nothing to "
+		    "echo");
+		return -1;
+	}
+	if (sized && o->size == 0 && o->bandwidth > 0) {
+		warnx("--size 0 with --bandwidth: empty datagrams carry no bits to pace");
+		return -1;
+	}
 	if (o->socktype == SOCK_DGRAM && o->size > OPTS_MAX_DGRAM) {
 		warnx("--size: a datagram carries at most %d bytes", OPTS_MAX_DGRAM);
 		return -1;
@@ -381,7 +392,8 @@ opts_schedule(struct client_opts *o, int c, const char *arg, struct opts_seen *s
 		seen->interval = true;
 		return opts_seconds(arg, 0.0, &o->interval);
 	case 's':
-		if (opts_ulong(arg, 1, OPTS_MAX_STREAM, &v) == -1)
+		/* 0: empty datagrams, as ping -s 0; opts_check() refuses it where it means nothing. */
+		if (opts_ulong(arg, 0, OPTS_MAX_STREAM, &v) == -1)
 			return -1;
 		o->size = v;
 		seen->sized = true;
@@ -471,10 +483,9 @@ opts_one(struct client_opts *o, int c, const char *arg, struct opts_seen *seen)
 		printf("echo-client (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 		return 1;
 	case 'h':
-		opts_usage(stdout);
+		opts_usage();
 		return 1;
-	default:
-		opts_usage(stderr);
+	default:	/* getopt said what is wrong */
 		return -1;
 	}
 bad:
@@ -499,6 +510,8 @@ opts_parse(int argc, char **argv, struct client_opts *o)
 	int c, r;
 
 	opts_defaults(o);
+	/* getopt's messages start with argv[0]: the name, not the path it was run by. */
+	argv[0] = program_invocation_short_name;
 	while ((c = getopt_long(argc, argv, "u46p:c:i:s:m:W:w:l:fDt:Q:I:B:M:b:qVh", opts_long,
 	    NULL)) != -1) {
 		r = opts_one(o, c, optarg, &seen);
@@ -507,7 +520,6 @@ opts_parse(int argc, char **argv, struct client_opts *o)
 	}
 	if (optind != argc - 1) {
 		warnx(optind == argc ? "missing HOST" : "one HOST only");
-		opts_usage(stderr);
 		return -1;
 	}
 	if (opts_host(o, argv[optind], seen.family) == -1)

@@ -2,15 +2,17 @@
 # SPDX-License-Identifier: MIT
 # Install what echod needs on Debian 12, as root: deps.sh [build|test|all] (default: test).
 #   build  compiler, autotools, pkg-config and the libraries
-#   test   build + what the test suites run against (xinetd, socat, valgrind, promtool, tshark)
+#   test   build + what the test suites run against (xinetd, socat, valgrind, promtool, tshark,
+#          the man page linters: mandoc, groff-base, man-db; bash-completion)
 #   all    test + the benchmark, packaging and end-to-end test tools
 set -eu
 
 what=${1:-test}
 build="build-essential autoconf automake pkg-config libconfig-dev libsystemd-dev libmicrohttpd-dev nettle-dev liburcu-dev libjansson-dev check systemd"
-test="$build xinetd socat valgrind netcat-openbsd procps util-linux prometheus tshark"
+test="$build xinetd socat valgrind netcat-openbsd procps util-linux prometheus tshark \
+	mandoc groff-base man-db bash-completion"
 all="$test clang libclang-rt-dev debhelper dpkg-dev lintian devscripts fakeroot \
-	systemd-container debootstrap perl autopkgtest python3 man-db licensecheck"
+	systemd-container debootstrap perl autopkgtest python3 licensecheck"
 
 case $what in
 build) pkgs=$build ;;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* echo-client: options, name resolution, connection, the chosen mode, and the exit status. */
 #include <err.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "client-interactive.h"
@@ -12,12 +14,11 @@
 #include "client-peer.h"
 #include "client-probe.h"
 
-/* The issue fixes these codes, so <sysexits.h> (64 for usage) is not used here: scripts
- * written against ping's convention expect 1 for "no good answer" and 2 for bad input.
- * An unreachable or silent server is "no good answer": 1. */
+/* As ping: 1 for "no good answer" (an unreachable or silent server too), 2 for a name that
+ * does not resolve. Bad usage is EX_USAGE (64), as for every echod program (issue 24). */
 #define CLIENT_EXIT_OK		0
 #define CLIENT_EXIT_FAILED	1
-#define CLIENT_EXIT_USAGE	2
+#define CLIENT_EXIT_RESOLVE	2
 
 int
 main(int argc, char **argv)
@@ -29,12 +30,18 @@ main(int argc, char **argv)
 	int fd, r, ret = CLIENT_EXIT_FAILED;
 
 	r = opts_parse(argc, argv, &o);
-	if (r != 0)
-		return r > 0 ? CLIENT_EXIT_OK : CLIENT_EXIT_USAGE;
+	if (r > 0)
+		return CLIENT_EXIT_OK;
+	if (r < 0) {
+		/* After the one line that says what is wrong: where to look, as coreutils do. */
+		fprintf(stderr, "Try '%s --help' for more information.\n",
+		    program_invocation_short_name);
+		return EX_USAGE;
+	}
 	if (io_signals_init() == -1)
 		err(CLIENT_EXIT_FAILED, "signals");
 	if (peer_resolve(&o, &peers, &npeers) == -1)
-		return CLIENT_EXIT_USAGE;
+		return CLIENT_EXIT_RESOLVE;
 	fd = peer_connect(peers, npeers, &o, &peer);
 	if (fd == -1)
 		goto done;

@@ -14,7 +14,7 @@
 #include "bench.h"
 #include "stamp.h"
 
-/* Exit codes: 0 clean run, 1 errors were counted, 2 the run could not be made. */
+/* Exit codes: 0 clean run, 1 errors were counted, 2 the run could not be made, 64 usage. */
 #define EXIT_ERRORS	1
 #define EXIT_SETUP	2
 
@@ -43,8 +43,11 @@ usage(void)
 		"      --loss-ms MS      UDP reply missing this long is a loss (200)\n"
 		"      --connect-ms MS   bound on connecting the whole set (10000)\n"
 		"      --sources N       rotate TCP sources over 127.0.0.1..N (1; IPv4 loopback)\n"
+		"  -V, --version         print the version and exit\n"
+		"  -h, --help            print this help and exit\n"
 		"Every echoed byte is compared with what was sent. Exit status: 0 clean,\n"
-		"1 errors (mismatch, reset, stall, loss, connect failure, fd leak), 2 no run.\n");
+		"1 errors (mismatch, reset, stall, loss, connect failure, fd leak), 2 the run\n"
+		"could not be made (no connection set, threads), 64 bad usage.\n");
 }
 
 static bool
@@ -165,6 +168,7 @@ static const struct option long_opts[] = {
 	{ "connect-ms", required_argument, NULL, OPT_CONNECT },
 	{ "sources", required_argument, NULL, OPT_SOURCES },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -207,19 +211,35 @@ opts_set(int ch, const char *arg, struct bench_opts *o)
 	return 0;
 }
 
-/* Returns 0, 1 for --help, or -1 on a usage error (message printed). */
+/* The long name of option ch, for messages: every option has one. */
+static const char *
+opts_name(int ch)
+{
+	const struct option *l = long_opts;
+
+	while (l->name != NULL && l->val != ch)
+		l++;
+	return l->name != NULL ? l->name : "?";
+}
+
+/* Returns 0, 1 for --help, 2 for --version, or -1 on a usage error (message printed). */
 static int
 opts_parse(int argc, char **argv, struct bench_opts *o)
 {
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "H:p:m:c:s:w:d:T:h", long_opts, NULL)) != -1) {
+	/* getopt's messages start with argv[0]: the name, not the path it was run by. */
+	argv[0] = program_invocation_short_name;
+	while ((ch = getopt_long(argc, argv, "H:p:m:c:s:w:d:T:hV", long_opts, NULL)) != -1) {
 		if (ch == 'h')
 			return 1;
+		if (ch == 'V')
+			return 2;
 		if (ch == '?')
 			return -1;
 		if (opts_set(ch, optarg, o) == -1) {
-			fprintf(stderr, "echod-bench: bad value '%s'\n", optarg);
+			fprintf(stderr, "echod-bench: invalid value for --%s: '%s'\n",
+			    opts_name(ch), optarg);
 			return -1;
 		}
 	}
@@ -413,6 +433,14 @@ done:
 	return ret;
 }
 
+/* After the one line that says what is wrong: where to look, as coreutils do. */
+static int
+try_help(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", program_invocation_short_name);
+	return EX_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -428,13 +456,15 @@ main(int argc, char **argv)
 	case 1:
 		usage();
 		return 0;
+	case 2:
+		printf("echod-bench (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		return 0;
 	case -1:
-		fprintf(stderr, "usage: echod-bench --port N [options]; --help lists them\n");
-		return EX_USAGE;
+		return try_help();
 	}
 	if (net_resolve(&o) == -1) {
 		fprintf(stderr, "echod-bench: %s: not a numeric address\n", o.host);
-		return EX_USAGE;
+		return try_help();
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (net_raise_nofile() == -1)

@@ -1,21 +1,90 @@
 /* SPDX-License-Identifier: MIT */
 /* addr: text <-> sockaddr for listener addresses, and peer formatting for logs. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 
 #include "addr.h"
+
+/*
+ * The interface a scope names: a name ("lo", "eth0") or an index ("1"). 0 if none exists.
+ * if_nametoindex() asks the kernel through a socket of its own; nothing is bound.
+ */
+static unsigned
+addr_scope(const char *scope)
+{
+	char name[IF_NAMESIZE], *end;
+	unsigned long n;
+
+	if (*scope >= '0' && *scope <= '9') {
+		errno = 0;
+		n = strtoul(scope, &end, 10);
+		if (errno != 0 || *end != '\0' || n == 0 || n > UINT_MAX ||
+		    if_indextoname((unsigned)n, name) == NULL)
+			return 0;
+		return (unsigned)n;
+	}
+	return if_nametoindex(scope);
+}
+
+/* "fe80::1%lo": the address and its scope, which only link-local addresses take. */
+static int
+addr_parse_scoped(const char *text, const char *pct, int port, struct sockaddr_in6 *sin6)
+{
+	char host[INET6_ADDRSTRLEN];
+	struct in_addr v4;
+	size_t n = (size_t)(pct - text);
+
+	if (n >= sizeof(host)) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(host, text, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, &v4) == 1) {
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Elsewhere the routing table, not a scope, picks the interface (RFC 4007 6). */
+	if (!IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) &&
+	    !IN6_IS_ADDR_MC_LINKLOCAL(&sin6->sin6_addr)) {
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	if ((sin6->sin6_scope_id = addr_scope(pct + 1)) == 0) {
+		errno = ENODEV;
+		return -1;
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons((uint16_t)port);
+	return 0;
+}
 
 int
 addr_parse(const char *text, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	const char *pct = strchr(text, '%');
 
 	memset(ss, 0, sizeof(*ss));
+	if (pct != NULL) {
+		if (addr_parse_scoped(text, pct, port, sin6) == -1)
+			return -1;
+		*len = sizeof(*sin6);
+		return 0;
+	}
 	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons((uint16_t)port);
@@ -28,6 +97,7 @@ addr_parse(const char *text, int port, struct sockaddr_storage *ss, socklen_t *l
 		*len = sizeof(*sin6);
 		return 0;
 	}
+	errno = EINVAL;
 	return -1;
 }
 
@@ -66,7 +136,8 @@ addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 	case AF_INET6: {
 		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
 
-		return x->sin6_port == y->sin6_port &&
+		/* fe80::1%eth0 and fe80::1%eth1 are two addresses. */
+		return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
 		    memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
 	}
 	case AF_UNIX: {
@@ -108,10 +179,23 @@ addr_port(const struct sockaddr *sa)
 	return 0;
 }
 
+/* Appends "%name" (or "%index" for an interface gone since) to host. */
+static void
+addr_format_scope(uint32_t scope, char *host, size_t size)
+{
+	char name[IF_NAMESIZE];
+	size_t n = strlen(host);
+
+	if (if_indextoname(scope, name) != NULL)
+		snprintf(host + n, size - n, "%%%s", name);
+	else
+		snprintf(host + n, size - n, "%%%u", (unsigned)scope);
+}
+
 const char *
 addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
 {
-	char host[INET6_ADDRSTRLEN];
+	char host[INET6_ADDRSTRLEN + 1 + IF_NAMESIZE];	/* with "%scope" */
 
 	switch (sa->sa_family) {
 	case AF_INET: {
@@ -125,6 +209,8 @@ addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
 		const struct sockaddr_in6 *sin6 = (const void *)sa;
 
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		if (sin6->sin6_scope_id != 0)
+			addr_format_scope(sin6->sin6_scope_id, host, sizeof(host));
 		snprintf(buf, size, "[%s]:%d", host, ntohs(sin6->sin6_port));
 		break;
 	}

@@ -13,14 +13,17 @@
 
 /*
  * Parse an IPv4 or IPv6 literal (no names: a listener must not depend on DNS
- * at start-up) and store it with the port. Returns 0, or -1 if not a literal.
+ * at start-up) and store it with the port. A link-local IPv6 address may carry
+ * its scope, an interface name or index: "fe80::1%eth0", "fe80::1%2". Returns 0,
+ * or -1 with errno EINVAL (not a literal), EADDRNOTAVAIL (a scope on an address
+ * that is not link-local) or ENODEV (no such interface).
  */
 int	addr_parse(const char *text, int port, struct sockaddr_storage *ss, socklen_t *len);
 
 /* The wildcard address of a family ("::" or "0.0.0.0") with the port. */
 void	addr_wildcard(int family, int port, struct sockaddr_storage *ss, socklen_t *len);
 
-/* Same family, address and port (Unix: same path). */
+/* Same family, address, scope and port (Unix: same path). */
 bool	addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 bool	addr_is_wildcard(const struct sockaddr *sa);
 /* ::ffff:a.b.c.d */
@@ -49,7 +52,8 @@ addr_to_v6(const struct sockaddr *sa, unsigned char out[16])
 	return -1;
 }
 
-/* "192.0.2.1:7", "[2001:db8::1]:7", "unix:/run/echod/echo.sock"; returns buf. */
+/* "192.0.2.1:7", "[2001:db8::1]:7", "[fe80::1%eth0]:7", "unix:/run/echod/echo.sock";
+ * returns buf. */
 const char *addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
 /*
  * A peer for a log line: as addr_format(), but an IPv4-mapped address (an

@@ -423,6 +423,23 @@ parse_listener_dscp(struct parse *p, const config_setting_t *ls, struct listener
 	own->reflect_dscp = get_bool(p, ls, "reflect_dscp", &spec->reflect_dscp);
 }
 
+/* Why addr_parse() refused text (its errno), as file:line: what. */
+static void
+parse_address_error(struct parse *p, const config_setting_t *s, const char *what,
+    const char *text)
+{
+	const char *scope = strchr(text, '%');
+
+	if (errno == EADDRNOTAVAIL)
+		parse_error(p, s, "%s '%s': a scope (%s) is only for link-local IPv6 addresses "
+		    "(fe80::/10)", what, text, scope);
+	else if (errno == ENODEV)
+		parse_error(p, s, "%s '%s': no interface '%s' on this host", what, text,
+		    scope + 1);
+	else
+		parse_error(p, s, "%s '%s' is not an IPv4 or IPv6 literal", what, text);
+}
+
 static int
 parse_inet_listener(struct parse *p, const config_setting_t *ls, struct listener_spec *spec,
     struct own_keys *own)
@@ -451,8 +468,8 @@ parse_inet_listener(struct parse *p, const config_setting_t *ls, struct listener
 		spec->any_address = true;
 		addr_wildcard(AF_INET6, spec->port, &spec->addr, &spec->addrlen);
 	} else if (addr_parse(address, spec->port, &spec->addr, &spec->addrlen) == -1) {
-		parse_error(p, config_setting_get_member(ls, "address"),
-		    "address '%s' is not an IPv4 or IPv6 literal", address);
+		parse_address_error(p, config_setting_get_member(ls, "address"), "address",
+		    address);
 		return -1;
 	} else if (addr_is_v4mapped((const struct sockaddr *)&spec->addr)) {
 		/* Such a socket cannot bind where IPv6 is IPv6-only (a socket unit may say so). */
@@ -862,7 +879,7 @@ parse_metrics(struct parse *p, const config_setting_t *root, struct echod_metric
 	if (p->nerrors != before)
 		return;
 	if (addr_parse(address, (int)port, &m->addr, &m->addrlen) == -1) {
-		parse_error(p, as, "metrics address '%s' is not an IPv4 or IPv6 literal", address);
+		parse_address_error(p, as, "metrics address", address);
 		return;
 	}
 	if (addr_is_v4mapped((const struct sockaddr *)&m->addr)) {

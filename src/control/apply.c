@@ -2,6 +2,7 @@
 /* apply: changes the open listeners to what a configuration lists, through the workers. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,28 @@ apply_line_logged(const char *line)
 }
 
 /*
+ * An entry about one listener, with the journal fields echod(8) lists so that
+ * "journalctl ECHOD_PORT=7" or "ECHOD_PROTOCOL=stamp" finds it. Unix listeners
+ * have no port.
+ */
+static void __attribute__((format(printf, 4, 5)))
+log_listener(int priority, const char *msgid, const struct listener_spec *spec,
+    const char *fmt, ...)
+{
+	char proto[32], port[32];
+	const char *fields[] = { proto, port, NULL };
+	va_list ap;
+
+	snprintf(proto, sizeof(proto), "ECHOD_PROTOCOL=%s", proto_name(spec->proto));
+	snprintf(port, sizeof(port), "ECHOD_PORT=%d", spec->port);
+	if (spec->proto == PROTO_UNIX)
+		fields[1] = NULL;
+	va_start(ap, fmt);
+	log_vstruct(priority, msgid, fields, fmt, ap);
+	va_end(ap);
+}
+
+/*
  * Why a configured listener could not be opened, and what would open it: a
  * line of rep and of unserved, and one journal entry (LISTENER_FAILED), so
  * that whoever logs rep skips that line (apply_line_logged()).
@@ -75,7 +98,7 @@ report_open_failure(const struct apply_ctx *ctx, const struct listener_spec *spe
 	report_fail(rep, "%s" OPEN_FAILED "%s%s", label, strerror(error), hint);
 	snprintf(state, sizeof(state), "not open: %s%s", strerror(error), hint);
 	status_rows_add(unserved, name, NULL, spec->where, state);
-	log_struct(LOG_ERR, ECHOD_MSGID_LISTENER_FAILED, NULL, "cannot open %s: %s%s", label,
+	log_listener(LOG_ERR, ECHOD_MSGID_LISTENER_FAILED, spec, "cannot open %s: %s%s", label,
 	    strerror(error), hint);
 }
 
@@ -162,7 +185,7 @@ open_wanted(struct apply_ctx *ctx, const struct echod_config *cfg, const struct 
 	l = listener_open(spec, rebind);
 	if (l != NULL && listener_set_add(ctx->set, l) == 0) {
 		report_add(rep, "opened %s", l->name);
-		log_struct(LOG_INFO, ECHOD_MSGID_LISTENER_OPENED, NULL, "listening on %s%s",
+		log_listener(LOG_INFO, ECHOD_MSGID_LISTENER_OPENED, &l->spec, "listening on %s%s",
 		    l->name, wildcard_scope(&l->spec));
 		return 0;
 	}
