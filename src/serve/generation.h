@@ -9,6 +9,12 @@
  * QSBR flavour: a worker is quiescent whenever it waits in epoll_wait()).
  *
  * liburcu is used here only: the rest of echod sees these functions.
+ *
+ * Not in it: limits that are single numbers beside the state they bound
+ * (max_connections and the open count, max_buffered_bytes and the byte
+ * budget, buffer_size, idle_timeout, the per-source rates and their table):
+ * atomics, stored by the control thread, need nothing retired. Everything
+ * a worker reaches through a pointer is in the generation.
  */
 #ifndef ECHOD_GENERATION_H
 #define ECHOD_GENERATION_H
