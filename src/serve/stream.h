@@ -4,10 +4,12 @@
 #define ECHOD_STREAM_H
 
 /*
- * The module is three files: stream_accept.c (a worker's watch on a listening
- * socket: accept, admission, pause when out of descriptors), stream_conn.c
- * (one connection: read, echo, back-pressure, half-close, idle timeout) and
- * budget.c (max_buffered_bytes, shared by every worker).
+ * The module is four files: stream_accept.c (a worker's watch on a listening
+ * socket: accept, the address dialled, admit), stream_conn.c (one
+ * connection: read, echo, back-pressure, half-close, idle timeout),
+ * stream_admission.c (what a connection holds while open, refusals, and
+ * listeners paused out of descriptors; both others call it, it calls
+ * neither) and budget.c (max_buffered_bytes, shared by every worker).
  */
 
 #include <stdatomic.h>
@@ -122,8 +124,17 @@ uint64_t stream_worker_tick(struct stream_worker *sw, uint64_t now_ms);
  */
 int	stream_conn_start(struct stream_watch *watch, int fd, const struct sockaddr *peer,
 	    bool counted);
+/*
+ * stream_admission.c: the checks stream_admit() makes, cheapest first, under
+ * policy p and the ACL acl; a refusal is counted and noted. GUARD_PASS or
+ * GUARD_PASS_COUNTED: the connection holds an admission (stream_admit_release()).
+ */
+enum guard_verdict stream_admission_take(struct stream_watch *watch, const struct sockaddr *peer,
+	    const struct guard_policy *p, const struct acl *acl);
 /* A connection closed: give back what stream_admit() took (counted: as above). */
 void	stream_admit_release(struct stream_worker *sw, const struct sockaddr *counted);
+/* Out of descriptors: stop watching the listener for a while instead of spinning on it. */
+void	stream_watch_pause(struct stream_watch *watch);
 /*
  * Watch again the listening sockets paused for want of a descriptor; one
  * that cannot be watched again stays paused, tried again at sw->resume_at.
