@@ -5,7 +5,8 @@
 # stays silent on a healthy one); the scrape example with its file_sd targets passes
 # `promtool check config`; the Grafana dashboard is JSON whose every panel has a datasource
 # and queries, names every probe metric, and whose every PromQL expression parses (each
-# becomes a recording rule of a generated file for `promtool check rules`).
+# becomes a recording rule of a generated file for `promtool check rules`) and, on
+# synthetic series of a two-host mesh, evaluates and returns series (`promtool test rules`).
 set -u
 
 srcdir=${srcdir:-.}
@@ -112,17 +113,56 @@ for metric in ("rtt_seconds", "sent_total", "received_total", "lost_total",
     if not re.search(r"\bechod_probe_" + metric + r"(_bucket)?\b", text):
         errors.append("no panel reads echod_probe_" + metric)
 
+# The pair the synthetic series below hold; a variable chosen as a value, not ".*", so that
+# a misspelt label in a selector selects nothing and fails.
+PICKED = {"instance": "h1", "target": "h2", "probe": "mesh"}
 def substitute(e):
-    # Grafana's range variables become a duration; template variables a regex matching all.
+    # Grafana's range variables become a duration; template variables a value or "all".
     e = re.sub(r"\$(__rate_interval|__interval|__range)\b", "5m", e)
-    e = re.sub(r"\$\{\w+(:\w+)?\}|\$\w+", ".*", e)
-    return e
+    return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)",
+                  lambda m: PICKED.get(m.group(1) or m.group(2), ".*"), e)
 
 with open(out, "w", encoding="utf-8") as f:
     f.write("groups:\n  - name: dashboard\n    rules:\n")
     for i, (name, e) in enumerate(exprs):
         f.write("      # %s\n      - record: dashboard_expr_%d\n        expr: %s\n"
                 % (name, i, json.dumps(substitute(e))))
+# Each expression also runs, on synthetic series of a two-host mesh (every probe metric, as
+# the issue names them), and must return something: count() of it, capped at 1, is 1.
+# An expression that parses but cannot evaluate (a many-to-many match) or selects nothing
+# (a misspelt name or label) fails here.
+def series(name, labels, values):
+    return "      - series: '%s{%s}'\n        values: '%s'\n" % (
+        name, ",".join('%s="%s"' % kv for kv in labels.items()), values)
+
+inputs = ""
+for src, dst in (("h1", "h2"), ("h2", "h1")):
+    pair = {"job": "echod", "instance": src, "probe": "mesh", "target": dst, "protocol": "stamp"}
+    for metric, extra in (("echod_probe_rtt_seconds", {}),
+                          ("echod_probe_one_way_delay_seconds", {"direction": "forward"}),
+                          ("echod_probe_one_way_delay_seconds", {"direction": "backward"})):
+        for le, per_min in (("0.0001", 10), ("0.001", 55), ("0.01", 59), ("+Inf", 59)):
+            inputs += series(metric + "_bucket", dict(pair, **extra, le=le), "0+%dx15" % per_min)
+        inputs += series(metric + "_sum", dict(pair, **extra), "0+0.02x15")
+        inputs += series(metric + "_count", dict(pair, **extra), "0+59x15")
+    inputs += series("echod_probe_sent_total", pair, "0+60x15")
+    inputs += series("echod_probe_received_total", pair, "0+59x15")
+    for direction, per_min in (("forward", 1), ("backward", 0), ("unknown", 0)):
+        inputs += series("echod_probe_lost_total", dict(pair, direction=direction),
+                         "0+%dx15" % per_min)
+    for name, value in (("echod_probe_reflector_dwell_seconds", "0.00002"),
+                        ("echod_probe_hops", "3"), ("echod_probe_reply_dscp", "34"),
+                        ("echod_probe_up", "1")):
+        inputs += series(name, pair, "%sx15" % value)
+
+with open(out.replace("rules.yml", "test.yml"), "w", encoding="utf-8") as f:
+    f.write("rule_files: []\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n"
+            "    input_series:\n" + inputs + "    promql_expr_test:\n")
+    for name, e in exprs:  # a variable's selector too: the series its values come from
+        f.write("      # %s\n      - expr: %s\n        eval_time: 10m\n"
+                "        exp_samples:\n          - labels: '{}'\n            value: 1\n"
+                % (name, json.dumps("clamp_max(count(%s), 1)" % substitute(e))))
+
 for e in errors:
     print("FAIL: " + e)
 print("%d expressions from %d panels and variables" % (len(exprs), len(ids)))
@@ -132,6 +172,8 @@ then
 	echo "ok: the dashboard's structure"
 	run "every dashboard expression parses (promtool check rules)" \
 		promtool check rules "$tmp/dashboard-rules.yml"
+	run "every dashboard expression returns series (promtool test rules)" \
+		promtool test rules "$tmp/dashboard-test.yml"
 else
 	echo "FAIL: the dashboard's structure"
 	failed=1
