@@ -14,7 +14,7 @@ fail() {
 	failed=1
 }
 
-want="Quick start|Command line|Configuration reference|STAMP reflector|Debian package and systemd|Statistics|Prometheus|echo-client|Performance|Tests|Layout"
+want="Quick start|Command line|Configuration reference|STAMP reflector|Debian package and systemd|Statistics|Prometheus|echo-client|Fleet|Performance|Tests|Layout"
 got=$(sed -n 's/^## \([^(]*[^ (]\).*/\1/p' "$readme" | sed 's/ *$//' | tr '\n' '|' | sed 's/|$//')
 [ "$got" = "$want" ] || fail "sections in this order: $want; the README has: $got"
 
