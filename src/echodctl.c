@@ -397,8 +397,11 @@ ctl_unreachable(const struct ctl *ctl, bool connecting, int err)
 		    " (the reload may still complete: see echodctl status)" : "");
 		return EXIT_NO_ECHOD;
 	}
-	if (err == ENOENT || err == ECONNREFUSED)
+	if (err == ENOENT)
 		hint = " (is echod running?)";
+	else if (err == ECONNREFUSED)
+		hint = " (no echod listens there: the file is left from one that stopped and "
+		    "could not remove it; the next start replaces it)";
 	else if (err == EACCES || err == EPERM)
 		hint = " (only root and echod's user may use it)";
 	fprintf(stderr, "echodctl: %s echod at %s: %s%s\n", connecting ? "cannot reach" :

@@ -238,7 +238,7 @@ main(int argc, char **argv)
 	}
 	/* Before the switch away from root: /run/echod may be root's. Not fatal. */
 	(void)server_open_control(srv);
-	server_own_sockets(srv, cfg->user);
+	server_own_sockets(srv, cfg->user, cfg->group);
 	r = drop_privileges(cfg);
 	if (r != 0) {
 		server_free(srv);

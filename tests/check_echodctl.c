@@ -573,8 +573,8 @@ START_TEST(stale_socket_refused)
 	run_ctl(&r, ARGS("-s", f.path, "reload"), NULL, NULL, false);
 	unlink(f.path);
 	rmdir(f.dir);
-	snprintf(why, sizeof(why), "cannot reach echod at %s: Connection refused (is echod "
-	    "running?)", f.path);
+	snprintf(why, sizeof(why), "cannot reach echod at %s: Connection refused (no echod "
+	    "listens there: the file is left from one that stopped", f.path);
 	assert_no_result(&r, "", why);
 }
 END_TEST

@@ -48,6 +48,7 @@ struct control {
 	struct loop *loop;
 	struct watcher w;
 	char *path;
+	char *made_dir;			/* the directory control_open() made for it (NULL: none) */
 	control_request_cb *cb;
 	void *arg;
 	struct control_client *clients;
@@ -321,7 +322,7 @@ control_tick(struct control *ctl, uint64_t now)
  * make the last directory of the path (readable by all, like systemd's).
  */
 static int
-make_parent(const char *path)
+make_parent(const char *path, char **made)
 {
 	char dir[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 	char *slash;
@@ -331,11 +332,15 @@ make_parent(const char *path)
 	if (slash == NULL || slash == dir)
 		return -1;
 	*slash = '\0';
-	return mkdir(dir, 0755) == -1 && errno != EEXIST ? -1 : 0;
+	if (mkdir(dir, 0755) == -1)
+		return errno == EEXIST ? 0 : -1;
+	/* Made here: handed to echod's user with the socket (handover.c). */
+	*made = strdup(dir);
+	return 0;
 }
 
 static int
-control_bind(const char *path)
+control_bind(const char *path, char **made_dir)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd, saved;
@@ -354,7 +359,7 @@ control_bind(const char *path)
 	if (fchmod(fd, 0600) == -1)
 		goto fail;
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 &&
-	    (errno != ENOENT || make_parent(path) == -1 ||
+	    (errno != ENOENT || make_parent(path, made_dir) == -1 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1))
 		goto fail;
 	if (chmod(path, 0600) == -1 || listen(fd, CONTROL_MAX_CLIENTS) == -1)
@@ -382,7 +387,7 @@ control_open(const char *path, struct loop *loop, control_request_cb *cb, void *
 	ctl->cb = cb;
 	ctl->arg = arg;
 	ctl->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	fd = control_bind(path);
+	fd = control_bind(path, &ctl->made_dir);
 	if (fd == -1 || loop_add(loop, &ctl->w, fd, EPOLLIN, accept_cb, ctl) == -1) {
 		int saved = errno;
 
@@ -392,12 +397,25 @@ control_open(const char *path, struct loop *loop, control_request_cb *cb, void *
 		}
 		if (ctl->spare_fd != -1)
 			close(ctl->spare_fd);
+		free(ctl->made_dir);
 		free(ctl->path);
 		free(ctl);
 		errno = saved;
 		return NULL;
 	}
 	return ctl;
+}
+
+const char *
+control_path(const struct control *ctl)
+{
+	return ctl->path;
+}
+
+const char *
+control_made_dir(const struct control *ctl)
+{
+	return ctl->made_dir;
 }
 
 void
@@ -409,10 +427,13 @@ control_free(struct control *ctl)
 		client_free(ctl->clients);
 	loop_del(ctl->loop, &ctl->w);
 	close(ctl->w.fd);
-	/* May fail after a switch away from root: the next start replaces the stale file. */
-	(void)unlink(ctl->path);
+	/* After a switch away from root, only where handover.c could make it so. */
+	if (unlink(ctl->path) == -1 && errno != ENOENT)
+		log_warn("cannot remove the control socket %s: %s (the next start replaces it)",
+		    ctl->path, strerror(errno));
 	if (ctl->spare_fd != -1)
 		close(ctl->spare_fd);
+	free(ctl->made_dir);
 	free(ctl->path);
 	free(ctl);
 }

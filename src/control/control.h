@@ -35,6 +35,9 @@ struct control *control_open(const char *path, struct loop *loop, control_reques
 uint64_t control_tick(struct control *ctl, uint64_t now);
 /* Close the socket, remove its file, and drop every client still connected. */
 void	control_free(struct control *ctl);
+/* Where its socket is; the directory control_open() made for it (NULL: it was there). */
+const char *control_path(const struct control *ctl);
+const char *control_made_dir(const struct control *ctl);
 
 /*
  * Send rep's lines and a last "result: ok" (or "result: failed" when

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include "compile.h"
 #include "control.h"
 #include "guard_conf.h"
+#include "handover.h"
 #include "log.h"
 #include "metrics_endpoint.h"
 #include "notify.h"
@@ -144,16 +146,28 @@ server_adopt_passed(struct server *s)
 }
 
 void
-server_own_sockets(struct server *s, const char *user)
+server_own_sockets(struct server *s, const char *user, const char *group)
 {
 	struct passwd *pw;
+	struct group *gr;
+	gid_t gid;
 
 	if (geteuid() != 0 || (pw = getpwnam(user)) == NULL || pw->pw_uid == 0)
 		return;
-	for (size_t i = 0; i < s->listeners.count; i++)
-		if (fchown(s->listeners.items[i]->fd, pw->pw_uid, (gid_t)-1) == -1)
-			log_debug("%s: cannot hand over to %s: %s", s->listeners.items[i]->name,
-			    user, strerror(errno));
+	gid = group != NULL && (gr = getgrnam(group)) != NULL ? gr->gr_gid : pw->pw_gid;
+	for (size_t i = 0; i < s->listeners.count; i++) {
+		struct listener *l = s->listeners.items[i];
+
+		if (fchown(l->fd, pw->pw_uid, (gid_t)-1) == -1)
+			log_debug("%s: cannot hand over to %s: %s", l->name, user, strerror(errno));
+		if (l->unlink_path)
+			handover_socket(l->spec.path, pw->pw_uid, gid, user);
+	}
+	if (s->control == NULL)
+		return;
+	if (control_made_dir(s->control) != NULL)
+		handover_dir(control_made_dir(s->control), pw->pw_uid, gid, user);
+	handover_socket(control_path(s->control), pw->pw_uid, gid, user);
 }
 
 /* Listeners that answer something (a passed socket no listener names answers nothing). */

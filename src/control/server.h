@@ -26,9 +26,11 @@ int	server_open_listeners(struct server *s);
  * Started as root and about to become user: make the listening sockets that
  * user's. The kernel lets a socket share its port (SO_REUSEPORT, how a
  * reload replaces a listener without a gap) only with sockets of the same
- * owner. Not fatal: a reload then narrows instead of replacing.
+ * owner. Not fatal: a reload then narrows instead of replacing. Also the
+ * socket files echod made, and the control socket's directory if it made it,
+ * so that echod can remove them when it stops (handover.h).
  */
-void	server_own_sockets(struct server *s, const char *user);
+void	server_own_sockets(struct server *s, const char *user, const char *group);
 /* The control socket for echodctl; a failure is logged and not fatal (-1). */
 int	server_open_control(struct server *s);
 

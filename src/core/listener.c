@@ -313,8 +313,10 @@ listener_release(struct listener *l)
 		return;
 	if (l->fd != -1)
 		close(l->fd);
-	if (l->unlink_path)
-		(void)unlink(l->spec.path);
+	/* After a switch away from root, only where control/handover.c could make it so. */
+	if (l->unlink_path && unlink(l->spec.path) == -1 && errno != ENOENT)
+		log_warn("cannot remove %s: %s (the next start replaces it)", l->spec.path,
+		    strerror(errno));
 	listener_free(l);
 }
 
