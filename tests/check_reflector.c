@@ -1645,7 +1645,11 @@ END_TEST
  */
 START_TEST(test_sessions_restart)
 {
-	struct refl_opts o = { { "stamp_mode = \"stateful\"; stamp_session_timeout = 1;" }, 1,
+	/*
+	 * 3 s, not 1: under valgrind on a loaded machine one round trip of the 70
+	 * below has taken more than a second (a whole-second clock makes that 2).
+	 */
+	struct refl_opts o = { { "stamp_mode = \"stateful\"; stamp_session_timeout = 3;" }, 1,
 		false, false, NULL, false };
 	struct stamp_reply rep;
 	struct refl r;
@@ -1663,8 +1667,8 @@ START_TEST(test_sessions_restart)
 	ck_assert_uint_eq(rep.seq, 0);
 	probe_reply(fd, 1, 1, NULL, &rep);
 	ck_assert_uint_eq(rep.seq, 1);
-	/* Idle for the timeout (1 s; now_s counts whole seconds: wait 2.1). */
-	usleep(2100000);
+	/* Idle for the timeout (3 s; now_s counts whole seconds: wait 4.1). */
+	usleep(4100000);
 	probe_reply(fd, 2, 1, NULL, &rep);
 	ck_assert_uint_eq(rep.seq, 0);
 	/* Both restarts are counted, the first packet of the first run is not one. */
