@@ -781,19 +781,32 @@ START_TEST(probe_dropins)
 }
 END_TEST
 
-/* The example mesh drop-in the tests and the package ship parses as it is. */
-START_TEST(probe_mesh_example)
+/*
+ * The example mesh drop-ins parse: the tests' as it is, the shipped one
+ * (etc/conf.d/mesh.conf.example, all comments) once its block is uncommented.
+ */
+static void
+load_mesh(const char *file, bool uncomment)
 {
-	char dir[] = "/tmp/check-config-XXXXXX", path[512], text[8192], cmd[1200];
+	char dir[] = "/tmp/check-config-XXXXXX", path[512], text[8192], line[512], cmd[1200];
 	struct config_errors errs = { 0 };
 	struct echod_config *cfg;
-	FILE *f = fopen(data_path("mesh.conf"), "r");
-	size_t n;
+	bool in_block = false;
+	FILE *f = fopen(file, "r");
+	size_t n = 0;
 
 	ck_assert_ptr_nonnull(f);
-	n = fread(text, 1, sizeof(text) - 1, f);
-	text[n] = '\0';
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *keep = line;
+
+		in_block = in_block || strncmp(line, "# probes", 8) == 0;
+		if (uncomment && in_block && strncmp(line, "# ", 2) == 0)
+			keep = line + 2;
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s", keep);
+		ck_assert_uint_lt(n, sizeof(text) - 1);
+	}
 	fclose(f);
+	ck_assert(!uncomment || in_block);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/d", dir);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
@@ -805,11 +818,22 @@ START_TEST(probe_mesh_example)
 	for (size_t i = 0; i < errs.count; i++)
 		fprintf(stderr, "got: %s\n", errs.lines[i]);
 	ck_assert_ptr_nonnull(cfg);
-	ck_assert_uint_gt(cfg->nprobes, 0);
+	ck_assert_uint_eq(cfg->nprobes, 2);
 	ck_assert_uint_gt(cfg->probes[0].ntargets, 1);
+	ck_assert_int_eq(cfg->probes[1].proto, PROTO_UDP);
 	config_free(cfg);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(probe_mesh_example)
+{
+	char shipped[512];
+
+	load_mesh(data_path("mesh.conf"), false);
+	snprintf(shipped, sizeof(shipped), "%s/../../etc/conf.d/mesh.conf.example",
+	    getenv("TEST_DATA"));
+	load_mesh(shipped, true);
 }
 END_TEST
 
