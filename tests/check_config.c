@@ -666,7 +666,7 @@ START_TEST(probe_values_and_defaults)
 		fprintf(stderr, "got: %s\n", errs.lines[i]);
 	ck_assert_ptr_nonnull(cfg);
 	ck_assert_uint_eq(cfg->nprobes, 4);
-	p = probe_conf_find(cfg, "dc1");
+	p = probe_conf_find(cfg->probes, cfg->nprobes, "dc1");
 	ck_assert_ptr_eq(p, &cfg->probes[0]);
 	snprintf(where, sizeof(where), "%s:4", data_path("probe-valid.conf"));
 	ck_assert_str_eq(p->where, where);
@@ -711,7 +711,7 @@ START_TEST(probe_values_and_defaults)
 	ck_assert_int_eq(p->size, CONFIG_DEFAULT_PROBE_SIZE);
 	ck_assert_int_eq(p->targets[0].port, 7);
 	/* Nothing but a name and a target: STAMP, 862, once a second, the base packet. */
-	p = probe_conf_find(cfg, "defaults");
+	p = probe_conf_find(cfg->probes, cfg->nprobes, "defaults");
 	ck_assert_ptr_nonnull(p);
 	ck_assert_int_eq(p->proto, PROTO_STAMP);
 	ck_assert_int_eq(p->port, 862);
@@ -720,7 +720,7 @@ START_TEST(probe_values_and_defaults)
 	ck_assert_int_eq(p->dscp, 0);
 	ck_assert_int_eq(p->ssid, 0);
 	ck_assert_ptr_null(p->key_path);
-	ck_assert_ptr_null(probe_conf_find(cfg, "nope"));
+	ck_assert_ptr_null(probe_conf_find(cfg->probes, cfg->nprobes, "nope"));
 	config_free(cfg);
 	/* A file without probes has none. */
 	cfg = config_load(data_path("valid.conf"), &errs);

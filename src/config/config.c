@@ -1028,6 +1028,13 @@ files_add(struct echod_config *cfg, const char *path)
 	return 0;
 }
 
+/* probe_conf.c's problems, into the list config_load() returns. */
+static void
+probe_error_cb(void *arg, const char *where, const char *msg)
+{
+	config_errors_add(arg, where, msg);
+}
+
 /* One file's settings over what the earlier files (or the defaults) left in cfg. */
 static void
 read_file(struct parse *p, struct echod_config *cfg, const char *path, bool dropin)
@@ -1049,7 +1056,8 @@ read_file(struct parse *p, struct echod_config *cfg, const char *path, bool drop
 		check_known_keys(p, root, root_keys, "the top level");
 		parse_root(p, root, cfg);
 		parse_listeners(p, root, cfg);
-		p->nerrors += probe_conf_parse(root, path, cfg, p->errs);
+		p->nerrors += probe_conf_parse(root, path, &cfg->probes, &cfg->nprobes,
+		    probe_error_cb, p->errs);
 	}
 	config_destroy(&lc);
 }

@@ -21,8 +21,11 @@ static const char *const probe_keys[] = {
 
 struct pctx {
 	const char *path;
-	struct config_errors *errs;
+	probe_conf_error_cb *err;
+	void *arg;
 	int nerrors;
+	struct probe_spec **probes;	/* every file's so far */
+	size_t *n;
 };
 
 /* "file:line" of a setting; NULL when out of memory. */
@@ -48,7 +51,7 @@ perr(struct pctx *c, const config_setting_t *s, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	c->nerrors++;
-	config_errors_add(c->errs, where != NULL ? where : c->path, msg);
+	c->err(c->arg, where != NULL ? where : c->path, msg);
 	free(where);
 }
 
@@ -130,8 +133,7 @@ name_valid(const char *name)
 
 /* name: required, well formed, not taken by a probe read before (this file's or another's). */
 static void
-parse_name(struct pctx *c, const config_setting_t *g, struct echod_config *cfg,
-    struct probe_spec *spec)
+parse_name(struct pctx *c, const config_setting_t *g, struct probe_spec *spec)
 {
 	const config_setting_t *s = config_setting_get_member(g, "name");
 	const char *name = get_str(c, g, "name");
@@ -148,7 +150,7 @@ parse_name(struct pctx *c, const config_setting_t *g, struct echod_config *cfg,
 		    name, NAME_MAX_LEN);
 		return;
 	}
-	if ((other = probe_conf_find(cfg, name)) != NULL) {
+	if ((other = probe_conf_find(*c->probes, *c->n, name)) != NULL) {
 		perr(c, s, "probe '%s' is already defined at %s", name, other->where);
 		return;
 	}
@@ -242,7 +244,8 @@ parse_stamp_keys(struct pctx *c, const config_setting_t *g, struct probe_spec *s
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (config_setting_get_member(g, keys[i]) != NULL)
 				perr(c, config_setting_get_member(g, keys[i]), "%s is for stamp "
-				    "probes, not %s", keys[i], proto_name(spec->proto));
+				    "probes, not %s", keys[i], spec->proto == PROTO_UDP ? "udp" :
+				    "tcp");
 		return;
 	}
 	get_int(c, g, "ssid", 0, 65535, "", &spec->ssid);
@@ -353,8 +356,7 @@ parse_targets(struct pctx *c, const config_setting_t *g, struct probe_spec *spec
 
 /* One group of the list; 0, or -1 if anything in it was wrong. */
 static int
-parse_probe(struct pctx *c, const config_setting_t *g, struct echod_config *cfg,
-    struct probe_spec *spec)
+parse_probe(struct pctx *c, const config_setting_t *g, struct probe_spec *spec)
 {
 	int before = c->nerrors;
 
@@ -367,7 +369,7 @@ parse_probe(struct pctx *c, const config_setting_t *g, struct echod_config *cfg,
 		perr(c, g, "out of memory");
 		return -1;
 	}
-	parse_name(c, g, cfg, spec);
+	parse_name(c, g, spec);
 	parse_protocol(c, g, spec);
 	parse_interval(c, g, spec);
 	parse_dscp(c, g, spec);
@@ -379,11 +381,11 @@ parse_probe(struct pctx *c, const config_setting_t *g, struct echod_config *cfg,
 }
 
 int
-probe_conf_parse(const config_setting_t *root, const char *path, struct echod_config *cfg,
-    struct config_errors *errs)
+probe_conf_parse(const config_setting_t *root, const char *path, struct probe_spec **probes,
+    size_t *nprobes, probe_conf_error_cb *err, void *arg)
 {
 	const config_setting_t *list = config_setting_get_member(root, "probes");
-	struct pctx c = { path, errs, 0 };
+	struct pctx c = { path, err, arg, 0, probes, nprobes };
 	struct probe_spec *grown;
 	int n;
 
@@ -395,18 +397,18 @@ probe_conf_parse(const config_setting_t *root, const char *path, struct echod_co
 		return c.nerrors;
 	}
 	n = config_setting_length(list);
-	grown = realloc(cfg->probes, (cfg->nprobes + (size_t)n + 1) * sizeof(*grown));
+	grown = realloc(*probes, (*nprobes + (size_t)n + 1) * sizeof(*grown));
 	if (grown == NULL) {
 		perr(&c, list, "out of memory");
 		return c.nerrors;
 	}
-	cfg->probes = grown;
+	*probes = grown;
 	for (int i = 0; i < n; i++) {
-		struct probe_spec *spec = &cfg->probes[cfg->nprobes];
+		struct probe_spec *spec = &(*probes)[*nprobes];
 
 		memset(spec, 0, sizeof(*spec));
-		if (parse_probe(&c, config_setting_get_elem(list, (unsigned)i), cfg, spec) == 0)
-			cfg->nprobes++;
+		if (parse_probe(&c, config_setting_get_elem(list, (unsigned)i), spec) == 0)
+			(*nprobes)++;
 		else
 			probe_spec_free(spec);
 	}
@@ -427,10 +429,10 @@ probe_spec_free(struct probe_spec *spec)
 }
 
 const struct probe_spec *
-probe_conf_find(const struct echod_config *cfg, const char *name)
+probe_conf_find(const struct probe_spec *probes, size_t n, const char *name)
 {
-	for (size_t i = 0; i < cfg->nprobes; i++)
-		if (strcmp(cfg->probes[i].name, name) == 0)
-			return &cfg->probes[i];
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(probes[i].name, name) == 0)
+			return &probes[i];
 	return NULL;
 }

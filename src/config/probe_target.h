@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "probe_spec.h"
 
 /*
  * Parse text as "host", "host:port", "192.0.2.1", "192.0.2.1:7", "2001:db8::1",

@@ -40,7 +40,7 @@ use_probes(const struct echod_config *cfg)
 	for (size_t i = 0; i < cfg->nprobes; i++) {
 		const struct probe_spec *p = &cfg->probes[i];
 
-		if (probe_conf_find(cfg, p->name) != p || p->ntargets == 0)
+		if (probe_conf_find(cfg->probes, cfg->nprobes, p->name) != p || p->ntargets == 0)
 			abort();
 		for (size_t k = 0; k < p->ntargets; k++)
 			if (p->targets[k].literal)
