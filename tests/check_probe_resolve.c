@@ -331,8 +331,11 @@ START_TEST(test_config_lists_probes)
 	    ");\n");
 	ck_assert_int_eq(echod_t(out, sizeof(out)), 0);
 	ck_assert_msg(strstr(out, "probe mesh: stamp every 1 s, 44 octets, dscp af41: "
-	    "198.51.100.1:862, 127.0.0.1:862 (own address: skipped), nothing.invalid:862 "
-	    "(unresolvable: ") != NULL, "%s", out);
+	    "198.51.100.1:862, 127.0.0.1:862 (own address: skipped), nothing.invalid:862 (")
+	    != NULL, "%s", out);
+	/* NXDOMAIN at once where a server answers; a builder without one may wait it out. */
+	ck_assert_msg(strstr(out, "nothing.invalid:862 (unresolvable: ") != NULL ||
+	    strstr(out, "nothing.invalid:862 (no answer yet)") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "localhost:9 = ") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, ":9 (own address: skipped)\n") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "probe echo: udp every 0.5 s, 64 octets, dscp default: "
