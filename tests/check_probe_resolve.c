@@ -222,6 +222,65 @@ START_TEST(backoff_on_fake_clock)
 }
 END_TEST
 
+/* A getaddrinfo() that fails, but only once the test opens the gate. */
+static atomic_bool gate_open;
+static atomic_int returned;
+
+static int
+gate_lookup(const char *host, const char *port, const struct addrinfo *hints,
+    struct addrinfo **res)
+{
+	(void)host, (void)port, (void)hints, (void)res;
+	atomic_fetch_add(&lookups, 1);
+	while (!atomic_load(&gate_open))
+		usleep(1000);
+	atomic_fetch_add(&returned, 1);
+	return EAI_AGAIN;
+}
+
+/* A reload while a name is being asked: the answer for the old entries is dropped. */
+START_TEST(reload_drops_stale_answers)
+{
+	struct resolve_ops ops = { fake_clock, NULL, gate_lookup };
+	struct echod_config *cfg = load_probes("probes = ( { name = \"p\"; "
+	    "targets = [ \"gate.example\" ]; } );");
+	struct probe_resolver *r;
+	const struct resolve_entry *e;
+
+	fake_now = 100;
+	atomic_store(&lookups, 0);
+	atomic_store(&gate_open, false);
+	r = probe_resolver_new(&ops);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(probe_resolver_load(r, cfg), 0);
+	probe_resolver_poll(r);
+	while (atomic_load(&lookups) < 1)
+		usleep(1000);
+	ck_assert_int_eq(probe_resolver_load(r, cfg), 0);
+	e = probe_resolver_entry(r, 0);
+	ck_assert_int_eq(e->state, RESOLVE_WAITING);
+	probe_resolver_poll(r);
+	while (atomic_load(&lookups) < 2)
+		usleep(1000);
+	atomic_store(&returned, 0);
+	atomic_store(&gate_open, true);
+	settle(r);
+	/*
+	 * Both answers in (a helper hands its answer over right after the lookup
+	 * returns): had the stale one counted, the entry would show 2 failures.
+	 */
+	while (atomic_load(&returned) < 2)
+		usleep(1000);
+	usleep(50000);
+	probe_resolver_poll(r);
+	ck_assert_int_eq(e->state, RESOLVE_FAILED);
+	ck_assert_uint_eq(e->failures, 1);
+	ck_assert_uint_eq(e->due_ms, fake_now + RESOLVE_BACKOFF_FIRST_MS);
+	probe_resolver_free(r);
+	config_free(cfg);
+}
+END_TEST
+
 /* Is text (a literal) one of the addresses getifaddrs() lists, by a walk of this test's own? */
 static bool
 listed(const char *text)
@@ -361,6 +420,7 @@ probe_resolve_suite(void)
 	tcase_add_test(tc, backoff_schedule);
 	tcase_add_test(tc, resolves_local_names);
 	tcase_add_test(tc, backoff_on_fake_clock);
+	tcase_add_test(tc, reload_drops_stale_answers);
 	tcase_add_test(tc, own_addresses);
 	tcase_add_test(tc, test_config_lists_probes);
 	suite_add_tcase(s, tc);
