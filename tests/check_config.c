@@ -135,7 +135,8 @@ static const struct {
 	{ "probe-keys.conf", 16, "auth_key_file is empty" },
 	{ "probe-keys.conf", 17, "unknown key 'intervall' in probe" },
 	{ "probe-keys.conf", 18, "probe has no name" },
-	{ "probe-keys.conf", 19, "probe name 'p q' must be 1 to 63 letters, digits, '.', '_' or '-'" },
+	{ "probe-keys.conf", 19, "probe name 'p q' must be 1 to 63 letters, digits, '.', '_' "
+	    "or '-'" },
 	{ "probe-keys.conf", 20, "probe 'z' is already defined at " },
 	{ "probe-keys.conf", 21, "probe has no targets" },
 	{ "probe-keys.conf", 22, "targets: 0 targets, not 1..4096" },
@@ -761,7 +762,8 @@ START_TEST(probe_dropins)
 	ck_assert_int_eq(cfg->probes[2].targets[0].port, 7);
 	config_free(cfg);
 	/* Another drop-in, read after 50-mesh.conf, takes dc2 again. */
-	write_file(sub, "60-more.conf", "\nprobes = ( { name = \"dc2\"; targets = [ \"h.example\" ]; } );\n");
+	write_file(sub, "60-more.conf",
+	    "\nprobes = ( { name = \"dc2\"; targets = [ \"h.example\" ]; } );\n");
 	ck_assert_ptr_null(config_load(path, &errs));
 	ck_assert_uint_eq(errs.count, 1);
 	snprintf(expect, sizeof(expect), "%s/conf.d/60-more.conf:2: probe 'dc2' is already "
@@ -769,7 +771,8 @@ START_TEST(probe_dropins)
 	ck_assert_str_eq(errs.lines[0], expect);
 	config_errors_free(&errs);
 	/* And the main file's name, likewise. */
-	write_file(sub, "60-more.conf", "probes = ( { name = \"local\"; targets = [ \"::1\" ]; } );\n");
+	write_file(sub, "60-more.conf",
+	    "probes = ( { name = \"local\"; targets = [ \"::1\" ]; } );\n");
 	ck_assert_ptr_null(config_load(path, &errs));
 	ck_assert_uint_eq(errs.count, 1);
 	snprintf(expect, sizeof(expect), "%s/conf.d/60-more.conf:1: probe 'local' is already "

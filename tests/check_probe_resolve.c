@@ -339,8 +339,8 @@ START_TEST(own_addresses)
 		if (i->ifa_addr->sa_family != AF_INET)
 			continue;
 		m.sin6_addr.s6_addr[10] = m.sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&m.sin6_addr.s6_addr[12], &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr,
-		    4);
+		memcpy(&m.sin6_addr.s6_addr[12],
+		    &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
 		ck_assert(ownaddr_contains(&own, (const void *)&m));
 	}
 	freeifaddrs(list);
@@ -384,9 +384,10 @@ START_TEST(test_config_lists_probes)
 	write_file("echod.conf", "include_dir = \"conf.d\";\nuser = \"nobody\";\n"
 	    "listeners = ( { protocol = \"stamp\"; port = 8620; address = \"127.0.0.1\"; } );\n");
 	write_file("conf.d/mesh.conf", "probes = (\n"
-	    "  { name = \"mesh\"; targets = [ \"198.51.100.1\", \"127.0.0.1\", \"nothing.invalid\", "
-	    "\"localhost:9\" ]; dscp = \"af41\"; },\n"
-	    "  { name = \"echo\"; protocol = \"udp\"; targets = [ \"[::1]:7007\" ]; interval = 0.5; }\n"
+	    "  { name = \"mesh\"; targets = [ \"198.51.100.1\", \"127.0.0.1\", "
+	    "\"nothing.invalid\", \"localhost:9\" ]; dscp = \"af41\"; },\n"
+	    "  { name = \"echo\"; protocol = \"udp\"; targets = [ \"[::1]:7007\" ]; "
+	    "interval = 0.5; }\n"
 	    ");\n");
 	ck_assert_int_eq(echod_t(out, sizeof(out)), 0);
 	ck_assert_msg(strstr(out, "probe mesh: stamp every 1 s, 44 octets, dscp af41: "
@@ -400,7 +401,8 @@ START_TEST(test_config_lists_probes)
 	ck_assert_msg(strstr(out, "probe echo: udp every 0.5 s, 64 octets, dscp default: "
 	    "[::1]:7007 (own address: skipped)\nconfiguration OK\n") != NULL, "%s", out);
 	/* A bad key: its file:line, exit 78 (EX_CONFIG), no "configuration OK". */
-	write_file("conf.d/mesh.conf", "\nprobes = ( { name = \"mesh\"; targets = [ \"a..b\" ]; } );\n");
+	write_file("conf.d/mesh.conf",
+	    "\nprobes = ( { name = \"mesh\"; targets = [ \"a..b\" ]; } );\n");
 	ck_assert_int_eq(echod_t(out, sizeof(out)), 78);
 	snprintf(dir, sizeof(dir), "%s/conf.d/mesh.conf:2: target 'a..b' is neither", scratch);
 	ck_assert_msg(strstr(out, dir) != NULL, "%s", out);

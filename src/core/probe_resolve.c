@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* probe_resolve: the probes' host names -> addresses, off the control thread, retried with backoff. */
+/* probe_resolve: probes' host names -> addresses, off the control thread, retried with backoff. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* probe_resolve: the probes' host names -> addresses, off the control thread, retried with backoff. */
+/* probe_resolve: probes' host names -> addresses, off the control thread, retried with backoff. */
 #ifndef ECHOD_PROBE_RESOLVE_H
 #define ECHOD_PROBE_RESOLVE_H
 
@@ -47,7 +47,8 @@ typedef int resolve_lookup_fn(const char *host, const char *port, const struct a
 struct resolve_ops {
 	resolve_clock_fn *clock;	/* milliseconds, monotonic; NULL: clock_monotonic_ms() */
 	void *clock_arg;
-	resolve_lookup_fn *lookup;	/* NULL: getaddrinfo() (its result freed with freeaddrinfo()) */
+	/* NULL: getaddrinfo(); a fake's result is freed with freeaddrinfo() too. */
+	resolve_lookup_fn *lookup;
 };
 
 struct probe_resolver;
