@@ -128,7 +128,8 @@ load_config(const char *path)
 	struct echod_config *cfg = config_load(path, &errs);
 
 	/* Key files are read here, as root, before the switch to echod's own user. */
-	if (cfg != NULL && stamp_conf_prepare(cfg, NULL, &errs) == -1) {
+	if (cfg != NULL && (stamp_conf_prepare(cfg, NULL, &errs) == -1 ||
+	    stamp_conf_probe_keys(cfg, &errs) == -1)) {
 		config_free(cfg);
 		cfg = NULL;
 	}

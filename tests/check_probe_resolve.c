@@ -358,8 +358,8 @@ echod_t(char *out, size_t size)
 	FILE *p;
 	int status;
 
-	snprintf(cmd, sizeof(cmd), "%s -t -c %s/echod.conf 2>&1", echod != NULL ? echod :
-	    "../src/echod", scratch);
+	snprintf(cmd, sizeof(cmd), "env -u CREDENTIALS_DIRECTORY %s -t -c %s/echod.conf 2>&1",
+	    echod != NULL ? echod : "../src/echod", scratch);
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	while (n + 1 < size && fgets(out + n, (int)(size - n), p) != NULL)
@@ -410,6 +410,45 @@ START_TEST(test_config_lists_probes)
 }
 END_TEST
 
+/* A probe's auth_key_file is read at start and by -t, as a listener's key is. */
+START_TEST(test_config_reads_probe_keys)
+{
+	char out[8192], text[1024], want[512], path[256];
+
+	snprintf(path, sizeof(path), "%s/probe.key", scratch);
+	write_file("probe.key", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	snprintf(text, sizeof(text), "listeners = ( { protocol = \"stamp\"; port = 8620; "
+	    "address = \"127.0.0.1\"; } );\nuser = \"nobody\";\n"
+	    "probes = ( { name = \"auth\"; targets = [ \"127.0.0.1\" ];\n"
+	    "  auth_key_file = \"%s\"; } );\n", path);
+	write_file("echod.conf", text);
+	ck_assert_int_eq(echod_t(out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "probe auth: stamp every 1 s, 112 octets, dscp default: "
+	    "127.0.0.1:862 (own address: skipped)\nconfiguration OK\n") != NULL, "%s", out);
+	/* Missing: its file:line and the path, exit 78. */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(echod_t(out, sizeof(out)), 78);
+	snprintf(want, sizeof(want), "%s/echod.conf:4: auth_key_file %s: No such file", scratch,
+	    path);
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	/* Readable by others: refused as a listener's key is. */
+	write_file("probe.key", "00112233445566778899aabbccddeeff\n");
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(echod_t(out, sizeof(out)), 78);
+	ck_assert_msg(strstr(out, "others may read it") != NULL, "%s", out);
+	/* A credential name, with no credentials given. */
+	snprintf(text, sizeof(text), "listeners = ( { protocol = \"stamp\"; port = 8620; "
+	    "address = \"127.0.0.1\"; } );\nuser = \"nobody\";\n"
+	    "probes = ( { name = \"auth\"; targets = [ \"127.0.0.1\" ]; "
+	    "auth_key_file = \"probe\"; } );\n");
+	write_file("echod.conf", text);
+	ck_assert_int_eq(echod_t(out, sizeof(out)), 78);
+	ck_assert_msg(strstr(out, "echod.conf:3: auth_key_file 'probe' is a credential name")
+	    != NULL, "%s", out);
+}
+END_TEST
+
 static Suite *
 probe_resolve_suite(void)
 {
@@ -425,6 +464,7 @@ probe_resolve_suite(void)
 	tcase_add_test(tc, reload_drops_stale_answers);
 	tcase_add_test(tc, own_addresses);
 	tcase_add_test(tc, test_config_lists_probes);
+	tcase_add_test(tc, test_config_reads_probe_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
