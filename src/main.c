@@ -14,6 +14,7 @@
 #include "log.h"
 #include "preflight.h"
 #include "privdrop.h"
+#include "probe_describe.h"
 #include "server.h"
 #include "stamp_conf.h"
 
@@ -21,6 +22,8 @@
 #define EXIT_LISTENER	EX_UNAVAILABLE	/* 69: a listener could not be opened */
 #define EXIT_RUNTIME	EX_OSERR	/* 71: out of memory, epoll or threads failed */
 
+/* -t waits this long for the probes' names; one that takes longer is "no answer yet". */
+#define PROBE_DESCRIBE_TIMEOUT_MS 5000
 #define DEFAULT_CONFIG	SYSCONFDIR "/echod/echod.conf"
 
 struct options {
@@ -125,7 +128,8 @@ load_config(const char *path)
 	struct echod_config *cfg = config_load(path, &errs);
 
 	/* Key files are read here, as root, before the switch to echod's own user. */
-	if (cfg != NULL && stamp_conf_prepare(cfg, NULL, &errs) == -1) {
+	if (cfg != NULL && (stamp_conf_prepare(cfg, NULL, &errs) == -1 ||
+	    stamp_conf_probe_keys(cfg, &errs) == -1)) {
 		config_free(cfg);
 		cfg = NULL;
 	}
@@ -191,6 +195,9 @@ test_config(const struct echod_config *cfg)
 	config_errors_free(&errs);
 	if (problems > 0)
 		return EX_CONFIG;
+	/* A name that does not resolve is retried at run time: a note, not an error. */
+	if (probe_describe(cfg, stdout, PROBE_DESCRIBE_TIMEOUT_MS) == -1)
+		log_warn("cannot list the probes' targets");
 	printf("configuration OK\n");
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "config.h"
 #include "dscp.h"
+#include "probe_conf.h"
 #include "stamp_conf.h"
 
 static char *
@@ -115,6 +116,58 @@ static const struct {
 	{ "scope-bad.conf", 8, "metrics address '2001:db8::1%lo': a scope (%lo) is only for " },
 	{ "stamp-duplicate.conf", 3, "duplicate listener: stamp and udp listeners are both UDP "
 	    "sockets: same port as the one at " },
+	/* issue 25: probes = ( ... ); every key's errors. */
+	{ "probe-keys.conf", 3, "unknown probe protocol 'icmp' (expected stamp, udp or tcp)" },
+	{ "probe-keys.conf", 4, "interval 0.001 out of range 0.01..3600 seconds" },
+	{ "probe-keys.conf", 5, "interval must be a number of seconds" },
+	{ "probe-keys.conf", 6, "size 43 out of range 44..65507 (a STAMP test packet is at least "
+	    "its unauthenticated base" },
+	{ "probe-keys.conf", 7, "size 100 out of range 112..65507 (a STAMP test packet with "
+	    "auth_key_file is at least its authenticated base" },
+	{ "probe-keys.conf", 8, "size 0 out of range 1..65507 (an empty probe is a udp datagram" },
+	{ "probe-keys.conf", 9, "size 65508 out of range 0..65507" },
+	{ "probe-keys.conf", 10, "dscp 'gold' is not a DSCP (a number 0..63, or ef," },
+	{ "probe-keys.conf", 11, "dscp '64' is not a DSCP" },
+	{ "probe-keys.conf", 12, "ssid 65536 out of range 0..65535" },
+	{ "probe-keys.conf", 13, "ssid is for stamp probes, not udp" },
+	{ "probe-keys.conf", 14, "a probe names its key's file, not the key: auth_key_file = " },
+	{ "probe-keys.conf", 15, "auth_key_file is for stamp probes, not tcp" },
+	{ "probe-keys.conf", 16, "auth_key_file is empty" },
+	{ "probe-keys.conf", 17, "unknown key 'intervall' in probe" },
+	{ "probe-keys.conf", 18, "probe has no name" },
+	{ "probe-keys.conf", 19, "probe name 'p q' must be 1 to 63 letters, digits, '.', '_' "
+	    "or '-'" },
+	{ "probe-keys.conf", 20, "probe 'z' is already defined at " },
+	{ "probe-keys.conf", 21, "probe has no targets" },
+	{ "probe-keys.conf", 22, "targets: 0 targets, not 1..4096" },
+	{ "probe-keys.conf", 23, "targets must be an array of strings" },
+	{ "probe-keys.conf", 24, "port 0 out of range 1..65535" },
+	{ "probe-keys.conf", 25, "interval 3601 out of range 0.01..3600 seconds" },
+	{ "probe-keys.conf", 26, "ssid must be an integer" },
+	{ "probe-keys.conf", 27, "each probe must be a group" },
+	{ "probe-keys.conf", 28, "name must be a string" },
+	{ "probe-keys.conf", 29, "targets: every element must be a string" },
+	{ "probe-list-type.conf", 2, "probes must be a list: probes = ( {" },
+	{ "probe-targets.conf", 3, "target a target is empty" },
+	{ "probe-targets.conf", 4, "target '192.0.2.1:0': port '0' is not a number 1..65535" },
+	{ "probe-targets.conf", 5, "port '70000' is not a number 1..65535" },
+	{ "probe-targets.conf", 6, "port 'ssh' is not a number 1..65535" },
+	{ "probe-targets.conf", 7, "'[2001:db8::1]862': write an IPv6 address with a port as "
+	    "[address]:port" },
+	{ "probe-targets.conf", 8, "'[192.0.2.1]': brackets are for IPv6 addresses" },
+	{ "probe-targets.conf", 9, "'10.0.0' is not an IPv4 address" },
+	{ "probe-targets.conf", 10, "'::ffff:192.0.2.1' is an IPv4-mapped IPv6 address" },
+	{ "probe-targets.conf", 11, "'0.0.0.0' is not a unicast address" },
+	{ "probe-targets.conf", 12, "'224.0.0.1' is not a unicast address" },
+	{ "probe-targets.conf", 13, "'ff02::1' is not a unicast address" },
+	{ "probe-targets.conf", 14, "'::1%lo': a scope (%lo) is only for link-local IPv6" },
+	{ "probe-targets.conf", 15, "'fe80::1%no-such-if0': no interface 'no-such-if0'" },
+	{ "probe-targets.conf", 16, "'bad_host!.example' is neither an address nor a host name" },
+	{ "probe-targets.conf", 17, "'-lead.example' is neither an address nor a host name" },
+	{ "probe-targets.conf", 18, "'a..b' is neither an address nor a host name" },
+	{ "probe-targets.conf", 19, "':862' has no host" },
+	{ "probe-targets.conf", 21, "target 'HOST.example' is listed twice in probe 't'" },
+	{ "probe-targets.conf", 22, "'2001:db8::zz' is not an IPv6 address" },
 };
 
 START_TEST(bad_file_names_file_and_line)
@@ -602,6 +655,191 @@ START_TEST(addr_parse_and_format)
 }
 END_TEST
 
+/* issue 25: every probe key as written, and each default beside them. */
+START_TEST(probe_values_and_defaults)
+{
+	struct config_errors errs = { 0 };
+	struct echod_config *cfg = config_load(data_path("probe-valid.conf"), &errs);
+	const struct probe_spec *p;
+	char buf[ADDR_STRLEN], where[600];
+
+	for (size_t i = 0; i < errs.count; i++)
+		fprintf(stderr, "got: %s\n", errs.lines[i]);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->nprobes, 4);
+	p = probe_conf_find(cfg->probes, cfg->nprobes, "dc1");
+	ck_assert_ptr_eq(p, &cfg->probes[0]);
+	snprintf(where, sizeof(where), "%s:4", data_path("probe-valid.conf"));
+	ck_assert_str_eq(p->where, where);
+	ck_assert_int_eq(p->proto, PROTO_STAMP);
+	ck_assert(p->interval == 0.5);
+	ck_assert_int_eq(p->size, 128);
+	ck_assert_int_eq(p->dscp, 34);
+	ck_assert_int_eq(p->ssid, 7);
+	ck_assert_str_eq(p->key_path, "/etc/echod/probe.key");
+	snprintf(where, sizeof(where), "%s:7", data_path("probe-valid.conf"));
+	ck_assert_str_eq(p->key_where, where);
+	ck_assert_uint_eq(p->ntargets, 6);
+	/* A literal carries its address; a name only its text: nothing resolves here. */
+	ck_assert(p->targets[0].literal);
+	ck_assert_str_eq(p->targets[0].host, "10.0.0.1");
+	ck_assert_int_eq(p->targets[0].port, 862);
+	ck_assert_str_eq(addr_format((struct sockaddr *)&p->targets[0].addr,
+	    p->targets[0].addrlen, buf, sizeof(buf)), "10.0.0.1:862");
+	ck_assert_str_eq(p->targets[1].text, "[2001:db8::1]:8620");
+	ck_assert_str_eq(p->targets[1].host, "2001:db8::1");
+	ck_assert_int_eq(p->targets[1].port, 8620);
+	ck_assert(!p->targets[2].literal);
+	ck_assert_str_eq(p->targets[2].host, "host.example");
+	ck_assert_int_eq(p->targets[2].port, 862);
+	ck_assert_str_eq(addr_format((struct sockaddr *)&p->targets[3].addr,
+	    p->targets[3].addrlen, buf, sizeof(buf)), "[2001:db8::2]:862");
+	ck_assert_str_eq(addr_format((struct sockaddr *)&p->targets[4].addr,
+	    p->targets[4].addrlen, buf, sizeof(buf)), "[fe80::1%lo]:862");
+	ck_assert_int_eq(p->targets[5].port, 9862);
+	snprintf(where, sizeof(where), "%s:5", data_path("probe-valid.conf"));
+	ck_assert_str_eq(p->targets[5].where, where);
+	p = &cfg->probes[1];
+	ck_assert_str_eq(p->name, "echo-udp");
+	ck_assert_int_eq(p->proto, PROTO_UDP);
+	ck_assert_int_eq(p->size, 0);
+	ck_assert_int_eq(p->dscp, 46);
+	ck_assert(p->interval == 2.0);
+	ck_assert_int_eq(p->targets[0].port, 7007);
+	ck_assert(!p->targets[0].literal);
+	p = &cfg->probes[2];
+	ck_assert_int_eq(p->proto, PROTO_TCP);
+	ck_assert_int_eq(p->size, CONFIG_DEFAULT_PROBE_SIZE);
+	ck_assert_int_eq(p->targets[0].port, 7);
+	/* Nothing but a name and a target: STAMP, 862, once a second, the base packet. */
+	p = probe_conf_find(cfg->probes, cfg->nprobes, "defaults");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p->proto, PROTO_STAMP);
+	ck_assert_int_eq(p->port, 862);
+	ck_assert(p->interval == CONFIG_DEFAULT_PROBE_INTERVAL);
+	ck_assert_int_eq(p->size, 44);
+	ck_assert_int_eq(p->dscp, 0);
+	ck_assert_int_eq(p->ssid, 0);
+	ck_assert_ptr_null(p->key_path);
+	ck_assert_ptr_null(probe_conf_find(cfg->probes, cfg->nprobes, "nope"));
+	config_free(cfg);
+	/* A file without probes has none. */
+	cfg = config_load(data_path("valid.conf"), &errs);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->nprobes, 0);
+	config_free(cfg);
+	ck_assert_uint_eq(errs.count, 0);
+}
+END_TEST
+
+/*
+ * A mesh is a drop-in: its probes add to the main file's, and a name two
+ * files define is an error at the second naming the first's file:line.
+ */
+START_TEST(probe_dropins)
+{
+	char dir[] = "/tmp/check-config-XXXXXX", path[512], sub[512], expect[1200];
+	struct config_errors errs = { 0 };
+	struct echod_config *cfg;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/echod.conf", dir);
+	snprintf(sub, sizeof(sub), "%s/conf.d", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	write_file(dir, "echod.conf", "include_dir = \"conf.d\";\n"
+	    "listeners = ( { protocol = \"stamp\"; } );\n"
+	    "probes = ( { name = \"local\"; targets = [ \"127.0.0.1\" ]; } );\n");
+	write_file(sub, "50-mesh.conf", "probes = (\n"
+	    "  { name = \"dc1\"; targets = [ \"192.0.2.1\", \"192.0.2.2\" ]; },\n"
+	    "  { name = \"dc2\"; targets = [ \"198.51.100.1\" ]; protocol = \"udp\"; }\n);\n");
+	cfg = config_load(path, &errs);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->nprobes, 3);
+	ck_assert_str_eq(cfg->probes[0].name, "local");
+	ck_assert_str_eq(cfg->probes[1].name, "dc1");
+	ck_assert_uint_eq(cfg->probes[1].ntargets, 2);
+	ck_assert_str_eq(cfg->probes[2].name, "dc2");
+	ck_assert_int_eq(cfg->probes[2].targets[0].port, 7);
+	config_free(cfg);
+	/* Another drop-in, read after 50-mesh.conf, takes dc2 again. */
+	write_file(sub, "60-more.conf",
+	    "\nprobes = ( { name = \"dc2\"; targets = [ \"h.example\" ]; } );\n");
+	ck_assert_ptr_null(config_load(path, &errs));
+	ck_assert_uint_eq(errs.count, 1);
+	snprintf(expect, sizeof(expect), "%s/conf.d/60-more.conf:2: probe 'dc2' is already "
+	    "defined at %s/conf.d/50-mesh.conf:3", dir, dir);
+	ck_assert_str_eq(errs.lines[0], expect);
+	config_errors_free(&errs);
+	/* And the main file's name, likewise. */
+	write_file(sub, "60-more.conf",
+	    "probes = ( { name = \"local\"; targets = [ \"::1\" ]; } );\n");
+	ck_assert_ptr_null(config_load(path, &errs));
+	ck_assert_uint_eq(errs.count, 1);
+	snprintf(expect, sizeof(expect), "%s/conf.d/60-more.conf:1: probe 'local' is already "
+	    "defined at %s:3", dir, path);
+	ck_assert_str_eq(errs.lines[0], expect);
+	config_errors_free(&errs);
+	snprintf(expect, sizeof(expect), "rm -rf %s", dir);
+	ck_assert_int_eq(system(expect), 0);
+}
+END_TEST
+
+/*
+ * The example mesh drop-ins parse: the tests' as it is, the shipped one
+ * (etc/conf.d/mesh.conf.example, all comments) once its block is uncommented.
+ */
+static void
+load_mesh(const char *file, bool uncomment)
+{
+	char dir[] = "/tmp/check-config-XXXXXX", path[512], text[8192], line[512], cmd[1200];
+	struct config_errors errs = { 0 };
+	struct echod_config *cfg;
+	bool in_block = false;
+	FILE *f = fopen(file, "r");
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *keep = line;
+
+		in_block = in_block || strncmp(line, "# probes", 8) == 0;
+		if (uncomment && in_block && strncmp(line, "# ", 2) == 0)
+			keep = line + 2;
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s", keep);
+		ck_assert_uint_lt(n, sizeof(text) - 1);
+	}
+	fclose(f);
+	ck_assert(!uncomment || in_block);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/d", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	write_file(path, "mesh.conf", text);
+	write_file(dir, "echod.conf", "include_dir = \"d\";\n"
+	    "listeners = ( { protocol = \"stamp\"; } );\n");
+	snprintf(path, sizeof(path), "%s/echod.conf", dir);
+	cfg = config_load(path, &errs);
+	for (size_t i = 0; i < errs.count; i++)
+		fprintf(stderr, "got: %s\n", errs.lines[i]);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->nprobes, 2);
+	ck_assert_uint_gt(cfg->probes[0].ntargets, 1);
+	ck_assert_int_eq(cfg->probes[1].proto, PROTO_UDP);
+	config_free(cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(probe_mesh_example)
+{
+	char shipped[512];
+
+	load_mesh(data_path("mesh.conf"), false);
+	snprintf(shipped, sizeof(shipped), "%s/../../etc/conf.d/mesh.conf.example",
+	    getenv("TEST_DATA"));
+	load_mesh(shipped, true);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -622,6 +860,9 @@ config_suite(void)
 	tcase_add_test(tc, stamp_policy_values);
 	tcase_add_test(tc, stamp_table_reload);
 	tcase_add_test(tc, dscp_names);
+	tcase_add_test(tc, probe_values_and_defaults);
+	tcase_add_test(tc, probe_dropins);
+	tcase_add_test(tc, probe_mesh_example);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("addr");
 	tcase_add_test(tc, addr_parse_and_format);

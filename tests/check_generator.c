@@ -345,6 +345,44 @@ START_TEST(include_dir_files_add_listeners)
 }
 END_TEST
 
+/*
+ * issue 25: probes open no listening socket. A mesh drop-in beside a
+ * listener leaves the unit as the listener alone makes it, and a bad probe
+ * is a bad configuration here too (echod would refuse it).
+ */
+START_TEST(probes_open_no_socket)
+{
+	struct gen_result r;
+	char cmd[256];
+
+	write_conf("echod.conf", "include_dir = \"conf.d\";\n"
+	    "listeners = ( { protocol = \"stamp\"; } );\n");
+	write_conf("conf.d/mesh.conf", "probes = ( { name = \"mesh\"; targets = [ \"192.0.2.1\", "
+	    "\"host.example\", \"[2001:db8::1]:862\" ]; },\n"
+	    "  { name = \"echo\"; protocol = \"tcp\"; targets = [ \"192.0.2.1:7\" ]; } );\n");
+	gen_run("echod.conf", &r);
+	ck_assert_msg(r.dropin != NULL, "nothing written: %s", r.err);
+	ck_assert_ptr_null(strstr(r.dropin, "192.0.2.1"));
+	ck_assert_ptr_null(strstr(r.dropin, "mesh.conf:"));
+	ck_assert_ptr_null(strstr(r.dropin, "host.example"));
+	ck_assert_ptr_null(strstr(r.dropin, "2001:db8::1"));
+	/* The stamp listener's one socket, and nothing for the tcp probe. */
+	ck_assert_msg(strstr(r.dropin, "echod.conf:2\nListenDatagram=862\n") != NULL, "%s",
+	    r.dropin);
+	/* Past the header's resets (ListenStream= and ListenDatagram= empty), that one only. */
+	ck_assert_ptr_null(strstr(strstr(r.dropin, "ListenStream=") + 1, "ListenStream="));
+	ck_assert_ptr_null(strstr(strstr(r.dropin, "ListenDatagram=862") + 1, "ListenDatagram="));
+	free(r.dropin);
+	/* systemd gives a generator empty directories at each run. */
+	snprintf(cmd, sizeof(cmd), "rm -r %s/out && mkdir %s/out", dir, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	write_conf("conf.d/mesh.conf", "\nprobes = ( { name = \"mesh\"; targets = [ ]; } );\n");
+	gen_run("echod.conf", &r);
+	assert_left_as_shipped(&r, (const char *[]){
+	    "echod-socket-generator: @D@/conf.d/mesh.conf:2: targets: 0 targets", NULL });
+}
+END_TEST
+
 static char *
 read_rel(const char *rel)
 {
@@ -707,6 +745,7 @@ generator_suite(void)
 	tcase_add_test(tc, include_dir_files_add_listeners);
 	tcase_add_test(tc, shipped_config_gives_port_7);
 	tcase_add_test(tc, stamp_listener_lets_echod_read_the_clock);
+	tcase_add_test(tc, probes_open_no_socket);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("metrics");

@@ -14,12 +14,13 @@
 #include "confhint.h"
 #include "dscp.h"
 #include "config.h"
+#include "probe_conf.h"
 
 /* Keys each group may hold; anything else is a typo and is rejected. */
 static const char *const root_keys[] = {
 	"listeners", "limits", "workers", "allow", "deny", "exempt", "udp_drop_source_ports",
 	"udp_min_source_port", "user", "group", "include_dir", "control_socket", "metrics",
-	"dscp_allow", "reflect_dscp", NULL
+	"dscp_allow", "reflect_dscp", "probes", NULL
 };
 static const char *const listener_keys[] = {
 	"protocol", "port", "address", "path", "allow", "deny", "udp_min_source_port",
@@ -1027,6 +1028,13 @@ files_add(struct echod_config *cfg, const char *path)
 	return 0;
 }
 
+/* probe_conf.c's problems, into the list config_load() returns. */
+static void
+probe_error_cb(void *arg, const char *where, const char *msg)
+{
+	config_errors_add(arg, where, msg);
+}
+
 /* One file's settings over what the earlier files (or the defaults) left in cfg. */
 static void
 read_file(struct parse *p, struct echod_config *cfg, const char *path, bool dropin)
@@ -1048,6 +1056,8 @@ read_file(struct parse *p, struct echod_config *cfg, const char *path, bool drop
 		check_known_keys(p, root, root_keys, "the top level");
 		parse_root(p, root, cfg);
 		parse_listeners(p, root, cfg);
+		p->nerrors += probe_conf_parse(root, path, &cfg->probes, &cfg->nprobes,
+		    probe_error_cb, p->errs);
 	}
 	config_destroy(&lc);
 }
@@ -1150,6 +1160,9 @@ config_free(struct echod_config *cfg)
 		free(cfg->files[i]);
 	free(cfg->files);
 	metrics_conf_clear(&cfg->metrics);
+	for (size_t i = 0; i < cfg->nprobes; i++)
+		probe_spec_free(&cfg->probes[i]);
+	free(cfg->probes);
 	free(cfg);
 }
 

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "acl.h"
+#include "probe_spec.h"
 #include "proto.h"
 #include "stamp.h"
 
@@ -116,6 +117,8 @@ struct echod_config {
 	char **files;			/* every file read: the main one, then the drop-ins */
 	size_t nfiles;
 	struct echod_metrics_conf metrics;
+	struct probe_spec *probes;	/* every file's, in the order read */
+	size_t nprobes;
 };
 
 #define CONFIG_DEFAULT_MAX_CONNECTIONS	10000

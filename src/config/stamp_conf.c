@@ -60,19 +60,59 @@ previous(const struct listener_spec *spec, const struct echod_config *old)
 	return NULL;
 }
 
+/*
+ * name's key into key: 0, or -1 with errno, and *why set when name is a
+ * credential echod was not given (path then holds nothing).
+ */
+static int
+key_read(const char *name, struct stamp_key *key, char *path, size_t size, const char **why)
+{
+	*why = NULL;
+	if (key_file(name, path, size, why) == -1) {
+		errno = ENOENT;
+		return -1;
+	}
+	return stamp_key_load(path, key);
+}
+
+/* "file:line: KEYWORD ...: why" for a key key_read() could not read. */
+static void
+key_report(const char *keyword, const char *name, const char *path, const char *why,
+    int error, const char *where, struct config_errors *errs)
+{
+	char msg[4096 + 256];
+
+	if (why != NULL)
+		snprintf(msg, sizeof(msg), "%s '%s' %s", keyword, name, why);
+	else
+		snprintf(msg, sizeof(msg), "%s %s: %s", keyword, path, key_error(error));
+	config_errors_add(errs, where, msg);
+}
+
+int
+stamp_conf_key_read(const char *name, const char *keyword, const char *where,
+    struct stamp_key *key, struct config_errors *errs)
+{
+	char path[4096] = "";
+	const char *why;
+	int saved;
+
+	if (key_read(name, key, path, sizeof(path), &why) == 0)
+		return 0;
+	saved = errno;
+	key_report(keyword, name, path, why, saved, where, errs);
+	errno = saved;
+	return -1;
+}
+
 static int
 load_key(struct listener_spec *spec, const struct stamp_runtime *before,
     struct stamp_runtime *run, struct config_errors *errs)
 {
-	char path[4096], msg[4096 + 256];
-	const char *why = NULL;
+	char path[4096] = "";
+	const char *why;
 
-	if (key_file(spec->stamp.key_path, path, sizeof(path), &why) == -1) {
-		snprintf(msg, sizeof(msg), "stamp_auth_key '%s' %s", spec->stamp.key_path, why);
-		config_errors_add(errs, spec->stamp.key_where, msg);
-		return -1;
-	}
-	if (stamp_key_load(path, &run->key) == 0)
+	if (key_read(spec->stamp.key_path, &run->key, path, sizeof(path), &why) == 0)
 		return 0;
 	/* Read as root at start; echod runs as its own user by the time of a reload. */
 	if (errno == EACCES && before != NULL && before->reflector.key != NULL) {
@@ -81,9 +121,25 @@ load_key(struct listener_spec *spec, const struct stamp_runtime *before,
 		run->key = before->key;
 		return 0;
 	}
-	snprintf(msg, sizeof(msg), "stamp_auth_key %s: %s", path, key_error(errno));
-	config_errors_add(errs, spec->stamp.key_where, msg);
+	key_report("stamp_auth_key", spec->stamp.key_path, path, why, errno,
+	    spec->stamp.key_where, errs);
 	return -1;
+}
+
+int
+stamp_conf_probe_keys(const struct echod_config *cfg, struct config_errors *errs)
+{
+	struct stamp_key key;
+	int r = 0;
+
+	for (size_t i = 0; i < cfg->nprobes; i++)
+		if (cfg->probes[i].key_path != NULL &&
+		    stamp_conf_key_read(cfg->probes[i].key_path, "auth_key_file",
+		    cfg->probes[i].key_where, &key, errs) == -1)
+			r = -1;
+	/* Only a check: the probe engine reads its own copy. */
+	explicit_bzero(&key, sizeof(key));
+	return r;
 }
 
 static int

@@ -21,6 +21,18 @@
 int	stamp_conf_prepare(struct echod_config *cfg, const struct echod_config *old,
 	    struct config_errors *errs);
 /*
+ * Read a key as stamp_auth_key and a probe's auth_key_file name one: a path,
+ * or without a '/' a systemd credential ($CREDENTIALS_DIRECTORY/name). 0, or
+ * -1 with errno and "where: KEYWORD ...: why" appended to errs.
+ */
+int	stamp_conf_key_read(const char *name, const char *keyword, const char *where,
+	    struct stamp_key *key, struct config_errors *errs);
+/*
+ * Every probe's auth_key_file can be read and holds a key (what start and
+ * echod -t check, as root): 0, or -1 with a "file:line: ..." per problem.
+ */
+int	stamp_conf_probe_keys(const struct echod_config *cfg, struct config_errors *errs);
+/*
  * Free what stamp_conf_prepare() made for one listener: spec->release,
  * which config_free() calls.
  */

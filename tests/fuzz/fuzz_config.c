@@ -12,6 +12,7 @@
 #include "config.h"
 #include "guard_conf.h"
 #include "log.h"
+#include "probe_conf.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,6 +29,24 @@ ask_acl(const struct acl *acl)
 			(void)acl_permits(acl, (struct sockaddr *)&ss);
 	ss.ss_family = AF_UNIX;
 	(void)acl_permits(acl, (struct sockaddr *)&ss);
+}
+
+/* Probes as plain data: every name found again, every literal target formatted. */
+static void
+use_probes(const struct echod_config *cfg)
+{
+	char buf[ADDR_STRLEN];
+
+	for (size_t i = 0; i < cfg->nprobes; i++) {
+		const struct probe_spec *p = &cfg->probes[i];
+
+		if (probe_conf_find(cfg->probes, cfg->nprobes, p->name) != p || p->ntargets == 0)
+			abort();
+		for (size_t k = 0; k < p->ntargets; k++)
+			if (p->targets[k].literal)
+				addr_format((const struct sockaddr *)&p->targets[k].addr,
+				    p->targets[k].addrlen, buf, sizeof(buf));
+	}
 }
 
 /* What echod does with an accepted configuration, short of opening sockets. */
@@ -50,6 +69,7 @@ use_config(const struct echod_config *cfg)
 	for (size_t i = 0; i < cfg->nlisteners; i++)
 		for (size_t j = 0; j < cfg->nlisteners; j++)
 			(void)listener_spec_overlap(&cfg->listeners[i], &cfg->listeners[j]);
+	use_probes(cfg);
 }
 
 int
