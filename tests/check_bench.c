@@ -159,7 +159,11 @@ START_TEST(test_echod_frozen)
 		kill(echod.pid, SIGCONT);
 		_exit(0);
 	}
-	bench(&b, "-p", port, "-m", "tcp-pingpong", "-c", "8", "-d", "1", "--stall-ms", "100");
+	/*
+	 * 3 s, not 1: on a loaded machine the freezer has been seen to notice the
+	 * eight connections only after a 1 s run had ended (no stall, exit 0).
+	 */
+	bench(&b, "-p", port, "-m", "tcp-pingpong", "-c", "8", "-d", "3", "--stall-ms", "100");
 	waitpid(freezer, NULL, 0);
 	kill(echod.pid, SIGCONT);
 	ASSERT_EXIT(&b, 1);
