@@ -18,7 +18,7 @@
 
 #define TEST_TIMEOUT_S	30
 
-/* echod with a stateful STAMP listener and a UDP echo listener on 127.0.0.1. */
+/* echod with a stateful STAMP listener and UDP and TCP echo listeners on 127.0.0.1. */
 struct rig {
 	struct echod_proc p;
 	int stamp_port, udp_port;
@@ -34,8 +34,9 @@ rig_start(struct rig *r)
 		harness_write_config(&r->p, "listeners = (\n"
 		    "  { protocol = \"stamp\"; port = %d; address = \"127.0.0.1\"; "
 		    "stamp_mode = \"stateful\"; },\n"
-		    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\"; }\n);\n",
-		    r->stamp_port, r->udp_port);
+		    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\"; },\n"
+		    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; }\n);\n",
+		    r->stamp_port, r->udp_port, r->udp_port);
 		if (r->stamp_port != r->udp_port && harness_start(&r->p, NULL, 0) == 0)
 			return;
 		harness_cleanup(&r->p);
@@ -81,19 +82,18 @@ static void
 drive(struct probe_engine *e, double limit)
 {
 	double end = probe_now() + limit, next, now;
-	struct pollfd pfd[PROBE_MAX_FDS];
-	int fds[PROBE_MAX_FDS], n, i, ms;
+	struct pollfd pfd[16];
+	int n, i, ms;
 
 	while (!probe_engine_done(e) && (now = probe_now()) < end) {
-		n = probe_engine_fds(e, fds);
-		for (i = 0; i < n; i++)
-			pfd[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+		n = probe_engine_pollfds(e, pfd, 16);
+		ck_assert_int_le(n, 16);
 		next = fmin(probe_engine_next(e), end);
 		ms = next <= now ? 0 : (int)ceil((next - now) * 1000);
 		if (poll(pfd, (nfds_t)n, ms) > 0)
 			for (i = 0; i < n; i++)
-				if (pfd[i].revents & POLLIN)
-					probe_engine_readable(e, pfd[i].fd, probe_now());
+				if (pfd[i].revents != 0)
+					probe_engine_ready(e, pfd[i].fd, pfd[i].revents, probe_now());
 		probe_engine_tick(e, probe_now());
 	}
 }
@@ -117,7 +117,8 @@ START_TEST(test_match_targets)
 	struct probe_target_conf c1, c2, c3, c4;
 	struct probe_target *t1, *t2, *t3, *t4;
 	struct probe_figures f;
-	int fds[PROBE_MAX_FDS], closed = harness_free_port();
+	struct pollfd pfd[PROBE_MAX_FDS];
+	int closed = harness_free_port();
 
 	rig_start(&r);
 	ck_assert_ptr_nonnull(e);
@@ -138,7 +139,7 @@ START_TEST(test_match_targets)
 	ck_assert_ptr_nonnull(t4 = probe_target_add(e, &c4));
 	/* The same session twice is refused; a STAMP and a UDP socket, shared by all. */
 	ck_assert_ptr_null(probe_target_add(e, &c1));
-	ck_assert_int_eq(probe_engine_fds(e, fds), 2);
+	ck_assert_int_eq(probe_engine_pollfds(e, pfd, PROBE_MAX_FDS), 2);
 	drive(e, 10);
 	ck_assert(probe_engine_done(e));
 	f = figs(t1);
@@ -268,6 +269,42 @@ START_TEST(test_bounded_window)
 }
 END_TEST
 
+/* TCP: a connection per target, made with the first probe; probes pipelined on it and
+ * matched by their header. A refused connection loses its probes, and is tried again. */
+START_TEST(test_tcp_targets)
+{
+	struct rig r;
+	struct probe_engine *e = probe_engine_new();
+	struct probe_target_conf ca, cb;
+	struct probe_target *a, *b;
+	struct probe_figures f;
+	struct pollfd pfd[8];
+
+	rig_start(&r);
+	ca = conf("tcp", r.udp_port, PROBE_TCP, 20);
+	ca.interval = 0.005;
+	cb = conf("refused", harness_free_port(), PROBE_TCP, 3);
+	cb.timeout = 0.3;
+	ck_assert_ptr_nonnull(a = probe_target_add(e, &ca));
+	ck_assert_ptr_nonnull(b = probe_target_add(e, &cb));
+	ck_assert_int_eq(probe_engine_pollfds(e, pfd, 8), 0);	/* no connection yet */
+	drive(e, 10);
+	ck_assert(probe_engine_done(e));
+	f = figs(a);
+	ck_assert_uint_eq(f.sent, 20);
+	ck_assert_uint_eq(f.received, 20);
+	ck_assert_uint_eq(f.bad, 0);
+	ck_assert_uint_eq(f.rtt.count, 20);
+	/* Still connected: one socket to watch, the refused one's closed. */
+	ck_assert_int_eq(probe_engine_pollfds(e, pfd, 8), 1);
+	f = figs(b);
+	ck_assert_uint_eq(f.sent, 3);
+	ck_assert_uint_eq(f.lost, 3);
+	probe_engine_free(e);
+	rig_stop(&r);
+}
+END_TEST
+
 /* Removing a target and adding another leaves the rest counting where they were. */
 START_TEST(test_add_remove)
 {
@@ -364,6 +401,7 @@ probe_suite(void)
 	tcase_add_test(tc, test_loss_one_way);
 	tcase_add_test(tc, test_bounded_window);
 	tcase_add_test(tc, test_add_remove);
+	tcase_add_test(tc, test_tcp_targets);
 	tc = harness_tcase(s, "figures", TEST_TIMEOUT_S);
 	tcase_add_test(tc, test_hist_buckets);
 	tcase_add_test(tc, test_recent_window);

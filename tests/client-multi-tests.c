@@ -32,10 +32,12 @@ multi_rig_start(struct multi_rig *r)
 		/* The same UDP port on ::1 too: several HOSTs share -p. */
 		snprintf(v6, sizeof(v6), ",\n  { protocol = \"udp\"; port = %d; "
 		    "address = \"::1\"; }", u);
+		/* TCP on the UDP port too: -u or not, one -p. */
 		harness_write_config(&r->p, "listeners = (\n"
+		    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; },\n"
 		    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\"; },\n"
 		    "  { protocol = \"stamp\"; port = %d; address = \"127.0.0.1\"; "
-		    "stamp_mode = \"stateful\"; }%s\n);\n", u, s, r->ipv6 ? v6 : "");
+		    "stamp_mode = \"stateful\"; }%s\n);\n", u, u, s, r->ipv6 ? v6 : "");
 		if (u != s && harness_start(&r->p, NULL, 0) == 0) {
 			snprintf(r->udp, sizeof(r->udp), "%d", u);
 			snprintf(r->stamp, sizeof(r->stamp), "%d", s);
@@ -82,6 +84,28 @@ START_TEST(test_multi_udp_text)
 	    (char *)NULL);
 	ck_assert_msg(res.status == 0, "exit %d\n%s\n%s", res.status, res.out, res.err);
 	ck_assert_uint_eq(run_count_lines(res.out, "xmt/rcv/%loss = 1/1/0%"), 2);
+	run_free(&res);
+	multi_rig_stop(&r);
+}
+END_TEST
+
+/* TCP (the default), a connection per target: echod's answers, 127.0.0.2's refusal. */
+START_TEST(test_multi_tcp_text)
+{
+	struct multi_rig r;
+	struct run_result res;
+	char want[160];
+
+	multi_rig_start(&r);
+	run_client(&res, NULL, 0, "-p", r.udp, "-c", "3", "-i", "0.02", "-W", "0.5",
+	    "127.0.0.1", "127.0.0.2", (char *)NULL);
+	ck_assert_msg(res.status == 1, "exit %d\n%s\n%s", res.status, res.out, res.err);
+	snprintf(want, sizeof(want), "127.0.0.1 (127.0.0.1:%s) : xmt/rcv/%%loss = 3/3/0%%, "
+	    "min/avg/max = ", r.udp);
+	ck_assert_msg(strncmp(res.out, want, strlen(want)) == 0, "%s", res.out);
+	snprintf(want, sizeof(want), "\n127.0.0.2 (127.0.0.2:%s) : xmt/rcv/%%loss = 3/0/100%%\n",
+	    r.udp);
+	ck_assert_msg(strstr(res.out, want) != NULL, "%s", res.out);
 	run_free(&res);
 	multi_rig_stop(&r);
 }
@@ -168,4 +192,5 @@ client_multi_tcases(Suite *s, int timeout)
 
 	tcase_add_test(tc, test_multi_udp_text);
 	tcase_add_test(tc, test_multi_stamp_json);
+	tcase_add_test(tc, test_multi_tcp_text);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* echo-client with several HOSTs: one target's summary, as fping's line or a JSON object. */
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "client-multi.h"
 #include "client-stats.h"
@@ -83,7 +84,8 @@ multi_json(const struct multi_target *m, const struct client_opts *o,
 	jsonout_set(j, "schema", json_integer(STATS_SCHEMA));
 	jsonout_set(j, "host", jsonout_string(m->host));
 	jsonout_set(j, "peer", jsonout_string(m->peer));
-	jsonout_set(j, "protocol", jsonout_string(o->stamp ? "stamp" : "udp"));
+	jsonout_set(j, "protocol", jsonout_string(o->stamp ? "stamp" :
+	    o->socktype == SOCK_STREAM ? "tcp" : "udp"));
 	jsonout_set(j, "sent", jsonout_uint(f->sent));
 	jsonout_set(j, "received", jsonout_uint(f->received));
 	jsonout_set(j, "late", jsonout_uint(f->late));

@@ -23,7 +23,8 @@ multi_add(struct probe_engine *e, const struct client_opts *o, struct multi_targ
 	struct peer *list = NULL;
 	size_t n;
 	struct probe_target_conf c = {
-		.name = m->host, .proto = o->stamp ? PROBE_STAMP : PROBE_UDP,
+		.name = m->host,
+		.proto = o->stamp ? PROBE_STAMP : o->socktype == SOCK_STREAM ? PROBE_TCP : PROBE_UDP,
 		.interval = o->interval > 0 ? o->interval : 0.001, .timeout = o->timeout,
 		.size = o->size, .dscp = o->tos >= 0 ? o->tos >> 2 : -1, .cos = o->cos,
 		.ssid = o->ssid, .key = o->stamp_key_path != NULL ? &o->stamp_key : NULL,
@@ -47,22 +48,19 @@ multi_add(struct probe_engine *e, const struct client_opts *o, struct multi_targ
 
 /* poll() the engine's sockets and tick it until it is done, the deadline or an interrupt. */
 static void
-multi_drive(struct probe_engine *e, double end)
+multi_drive(struct probe_engine *e, double end, struct pollfd *pfd, int max)
 {
-	struct pollfd pfd[PROBE_MAX_FDS];
-	int fds[PROBE_MAX_FDS], n, i, r;
+	int n, i, r;
 
 	probe_engine_tick(e, io_now());
 	while (!probe_engine_done(e) && !io_interrupted() && io_now() < end) {
-		n = probe_engine_fds(e, fds);
-		for (i = 0; i < n; i++)
-			pfd[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-		r = io_wait(pfd, (nfds_t)n, fmin(probe_engine_next(e), end));
+		n = probe_engine_pollfds(e, pfd, max);
+		r = io_wait(pfd, (nfds_t)(n < max ? n : max), fmin(probe_engine_next(e), end));
 		if (r == -1 && errno == EINTR)
 			break;
-		for (i = 0; r > 0 && i < n; i++)
-			if (pfd[i].revents & POLLIN)
-				probe_engine_readable(e, pfd[i].fd, io_now());
+		for (i = 0; r > 0 && i < n && i < max; i++)
+			if (pfd[i].revents != 0)
+				probe_engine_ready(e, pfd[i].fd, pfd[i].revents, io_now());
 		probe_engine_tick(e, io_now());
 	}
 }
@@ -82,6 +80,7 @@ multi_run(const struct client_opts *o)
 {
 	struct probe_engine *e = probe_engine_new();
 	struct multi_target *m = calloc(o->nhosts, sizeof(*m));
+	struct pollfd *pfd = NULL;
 	double now, end;
 	size_t i;
 	int ret = MULTI_EXIT_OK;
@@ -98,7 +97,14 @@ multi_run(const struct client_opts *o)
 	if (ret != MULTI_EXIT_OK)
 		goto done;
 	end = o->deadline > 0 ? io_now() + o->deadline : INFINITY;
-	multi_drive(e, end);
+	/* The shared sockets and a connection per TCP target, at most. */
+	pfd = calloc(PROBE_MAX_FDS + o->nhosts, sizeof(*pfd));
+	if (pfd == NULL) {
+		warn("probe engine");
+		ret = MULTI_EXIT_FAILED;
+		goto done;
+	}
+	multi_drive(e, end, pfd, PROBE_MAX_FDS + (int)o->nhosts);
 	now = io_now();
 	for (i = 0; i < o->nhosts; i++) {
 		multi_report(&m[i], o, now, stdout);
@@ -107,6 +113,7 @@ multi_run(const struct client_opts *o)
 	}
 done:
 	probe_engine_free(e);
+	free(pfd);
 	free(m);
 	return ret;
 }

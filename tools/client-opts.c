@@ -69,7 +69,7 @@ opts_usage(void)
 	    "                   [--stream] [--histogram] [--interactive] [-q|--quiet] [--json]\n"
 	    "                   [--stamp [--ssid N] [--stamp-auth-key FILE] [--cos]\n"
 	    "                   [--stamp-timestamp ntp|ptp]] [-V] [-h] HOST\n"
-	    "       echo-client -u|--stamp [probe options] HOST HOST...\n"
+	    "       echo-client [--tcp|-u|--stamp] [probe options] HOST HOST...\n"
 	    "\n"
 	    "Send data to an RFC 862 echo server and check that it comes back, or with --stamp\n"
 	    "measure the path with an RFC 8762 STAMP session-reflector.\n"
@@ -353,7 +353,7 @@ opts_single_name(int c)
 }
 
 /*
- * Several HOSTs: each an IP host, probed over UDP echo (-u) or STAMP, with the options
+ * Several HOSTs: each an IP host, probed over TCP or UDP echo or STAMP, with the options
  * the probe engine takes. Returns 0, or -1 after saying why.
  */
 static int
@@ -370,10 +370,6 @@ opts_hosts(struct client_opts *o, const struct opts_seen *seen)
 			    o->hosts[i]);
 			return -1;
 		}
-	if (o->socktype != SOCK_DGRAM && !o->stamp) {
-		warnx("several HOSTs are probed over UDP (-u) or STAMP (--stamp)");
-		return -1;
-	}
 	if (seen->single != 0) {
 		warnx("several HOSTs take -c -i -s -W -w -p -4 -6 -Q -q --json --ssid "
 		    "--stamp-auth-key --cos, not %s", opts_single_name(seen->single));
@@ -382,8 +378,8 @@ opts_hosts(struct client_opts *o, const struct opts_seen *seen)
 	return 0;
 }
 
-/* Several HOSTs always probe: without -c, once each (as fping), with the engine's UDP
- * probe (a 12-byte header and zeros) instead of a message. Returns 0, or -1. */
+/* Several HOSTs always probe: without -c, once each (as fping), with the engine's probe (a
+ * 12-byte header and zeros) instead of a message. Returns 0, or -1. */
 static int
 opts_hosts_probe(struct client_opts *o, bool sized)
 {
@@ -395,7 +391,7 @@ opts_hosts_probe(struct client_opts *o, bool sized)
 			o->size = OPTS_DEFAULT_SIZE;
 	}
 	if (!o->stamp && o->size < OPTS_MULTI_MIN_SIZE) {
-		warnx("several HOSTs over UDP: -s at least %d (the probe's header)",
+		warnx("several HOSTs over UDP or TCP: -s at least %d (the probe's header)",
 		    OPTS_MULTI_MIN_SIZE);
 		return -1;
 	}
@@ -496,7 +492,7 @@ opts_one(struct client_opts *o, int c, const char *arg, struct opts_seen *seen)
 	/* What several HOSTs cannot take: options of one connected socket, one message, or
 	 * the per-probe display (the probe engine sends from shared sockets, TTL 255). */
 	if ((c < 256 && strchr("mflbtIBMD", c) != NULL) || c == OPT_STREAM || c == OPT_HISTOGRAM ||
-	    c == OPT_PATTERN || c == OPT_INTERACTIVE || c == OPT_STAMP_TS || c == OPT_TCP)
+	    c == OPT_PATTERN || c == OPT_INTERACTIVE || c == OPT_STAMP_TS)
 		seen->single = c;
 	switch (c) {
 	case 'u':

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include "probe_hist.h"
@@ -15,10 +16,11 @@
 /* Probes outstanding per target: the sequence window. A probe whose slot is needed again
  * before it was answered is counted lost; a reply older than the window is unexpected. */
 #define PROBE_WINDOW	64
-/* The engine's sockets: one per address family and protocol, created on first use. */
+/* The engine's shared sockets: one per address family and datagram protocol, created on
+ * first use. A TCP target has a connection of its own besides. */
 #define PROBE_MAX_FDS	4
 
-enum probe_proto { PROBE_STAMP, PROBE_UDP };
+enum probe_proto { PROBE_STAMP, PROBE_UDP, PROBE_TCP };
 
 /* One target, as the caller asks for it. */
 struct probe_target_conf {
@@ -28,7 +30,7 @@ struct probe_target_conf {
 	enum probe_proto proto;
 	double interval;		/* seconds between probes (> 0) */
 	double timeout;			/* seconds before an unanswered probe is lost (> 0) */
-	size_t size;			/* UDP payload bytes: the whole STAMP test packet */
+	size_t size;			/* payload bytes: the whole STAMP test packet */
 	int dscp;			/* DSCP the probes are sent with; -1: the default */
 	bool cos;			/* STAMP: ask for the Class of Service TLV */
 	uint16_t ssid;			/* STAMP Session-Sender Identifier */
@@ -65,15 +67,20 @@ struct probe_target;
 struct probe_engine *probe_engine_new(void);
 /* Close its sockets and free it and every target. */
 void	probe_engine_free(struct probe_engine *e);
-/* The sockets to watch for reading, into fds (PROBE_MAX_FDS): their number. They change only
- * when probe_target_add() opens one (it returns after that). */
-int	probe_engine_fds(const struct probe_engine *e, int *fds);
+/*
+ * The sockets to watch and for what (POLLIN, and POLLOUT while a TCP connection is being
+ * made or has bytes to write), into pfd[0 .. max). Returns how many there are in all: call
+ * again with more room when that is more than max. The set changes with probe_target_add()
+ * and _remove(), and with each tick and ready call (TCP connections come and go).
+ */
+int	probe_engine_pollfds(const struct probe_engine *e, struct pollfd *pfd, int max);
 /* When probe_engine_tick() is next due: a probe_now() time, or INFINITY when nothing is. */
 double	probe_engine_next(const struct probe_engine *e);
 /* Send what is due and count as lost what timed out, at now (probe_now()). */
 void	probe_engine_tick(struct probe_engine *e, double now);
-/* fd is readable: take every reply queued on it (it never blocks). */
-void	probe_engine_readable(struct probe_engine *e, int fd, double now);
+/* fd is ready with poll()'s revents: take every reply queued on it, write what is
+ * waiting, finish a connection (it never blocks). */
+void	probe_engine_ready(struct probe_engine *e, int fd, short revents, double now);
 /* Every target with a count has sent it and has nothing pending. */
 bool	probe_engine_done(const struct probe_engine *e);
 /* The monotonic clock in seconds: the time every call above takes. */

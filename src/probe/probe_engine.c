@@ -30,6 +30,7 @@ probe_engine_new(void)
 	/* Read once: the S bit and Error Estimate of every test packet. Where adjtimex() is
 	 * refused, the clock is taken as unsynchronised (no one-way delays). */
 	stamp_clock_state(&e->clock);
+	e->clock_at = probe_now();
 	e->next_id = 1;
 	return e;
 }
@@ -51,14 +52,48 @@ probe_engine_free(struct probe_engine *e)
 }
 
 int
-probe_engine_fds(const struct probe_engine *e, int *fds)
+probe_engine_pollfds(const struct probe_engine *e, struct pollfd *pfd, int max)
 {
 	int i, n = 0;
+	size_t k;
+
+	for (i = 0; i < 4; i++) {
+		if (e->fd[i / 2][i % 2] == -1)
+			continue;
+		if (n < max)
+			pfd[n] = (struct pollfd){ .fd = e->fd[i / 2][i % 2], .events = POLLIN };
+		n++;
+	}
+	for (k = 0; k < e->nheap; k++) {
+		const struct probe_target *t = e->heap[k];
+
+		if (t->c.proto != PROBE_TCP || t->fd == -1)
+			continue;
+		if (n < max)
+			pfd[n] = (struct pollfd){ .fd = t->fd, .events = (short)(POLLIN |
+			    (t->connecting || t->woff < t->wlen ? POLLOUT : 0)) };
+		n++;
+	}
+	return n;
+}
+
+void
+probe_engine_ready(struct probe_engine *e, int fd, short revents, double now)
+{
+	size_t k;
+	int i;
 
 	for (i = 0; i < 4; i++)
-		if (e->fd[i / 2][i % 2] != -1)
-			fds[n++] = e->fd[i / 2][i % 2];
-	return n;
+		if (e->fd[i / 2][i % 2] == fd) {
+			probe_recv_dgram(e, fd, now);
+			return;
+		}
+	/* A TCP target's connection. Linear: a few TCP targets; many go over UDP. */
+	for (k = 0; k < e->nheap; k++)
+		if (e->heap[k]->c.proto == PROBE_TCP && e->heap[k]->fd == fd) {
+			probe_tcp_ready(e->heap[k], revents, now);
+			return;
+		}
 }
 
 double
@@ -80,11 +115,27 @@ probe_engine_key(const struct probe_target *t)
 	return k;
 }
 
+/* The clock's state again, into every target's packets and one-way rule. */
+static void
+probe_engine_clock(struct probe_engine *e, double now)
+{
+	size_t i;
+
+	stamp_clock_state(&e->clock);
+	e->clock_at = now;
+	for (i = 0; i < e->nheap; i++) {
+		e->heap[i]->send.clock = e->clock;
+		e->heap[i]->ss.local_synced = e->clock.synced;
+	}
+}
+
 void
 probe_engine_tick(struct probe_engine *e, double now)
 {
 	struct probe_target *t;
 
+	if (now - e->clock_at >= PROBE_CLOCK_S)
+		probe_engine_clock(e, now);
 	while (e->nheap > 0 && (t = e->heap[0])->key_at <= now) {
 		probe_expire(t, now);
 		if (t->next_send <= now)

@@ -11,6 +11,9 @@
 
 /* Targets by address in a chained hash table: a reply's source finds its target(s). */
 #define PROBE_HASH	256
+/* Seconds between readings of the clock's state (adjtimex()): synchronisation comes and
+ * goes slowly, and a long-running engine must notice. */
+#define PROBE_CLOCK_S	64.0
 /* The UDP echo probe's header: magic, target id, sequence number (network order). */
 #define PROBE_UDP_MAGIC	0x45505231u	/* "EPR1" */
 #define PROBE_UDP_HDR	12
@@ -42,8 +45,15 @@ struct probe_target {
 	struct stamp_stats ss;		/* STAMP: loss per direction, from the reflector */
 	struct probe_recent recent;
 	double	last_mono;		/* probe_now() of the last reply */
-	int	fd;			/* the engine's socket it sends on */
+	int	fd;			/* the engine's socket it sends on; TCP: its own, or -1 */
+	/* TCP: the connection's state and the probes' bytes in and out (probe_tcp.c). */
+	bool	connecting;
+	uint8_t	*wbuf, *rbuf;		/* PROBE_TCP_QUEUE probes out; one echo in */
+	size_t	wlen, woff, roff;
 };
+
+/* TCP: probes queued to write at most; one that does not fit is not sent (and lost). */
+#define PROBE_TCP_QUEUE	4
 
 struct probe_engine {
 	int	fd[2][2];		/* [inet, inet6][stamp, udp]; -1: not open */
@@ -52,6 +62,7 @@ struct probe_engine {
 	struct probe_target *hash[PROBE_HASH];
 	uint32_t next_id;
 	struct stamp_clock clock;	/* the sender's clock state: the S bit */
+	double	clock_at;		/* probe_now() when it was read */
 	uint8_t	buf[PROBE_BUF];
 };
 
@@ -78,6 +89,19 @@ int	probe_socket(struct probe_engine *e, int family, enum probe_proto proto);
 void	probe_send(struct probe_engine *e, struct probe_target *t, double now);
 /* Probes of t unanswered past their timeout at now: lost. */
 void	probe_expire(struct probe_target *t, double now);
+
+/* probe_recv.c: every datagram queued on the shared socket fd. */
+void	probe_recv_dgram(struct probe_engine *e, int fd, double now);
+
+/* probe_tcp.c: TCP targets, a connection each. */
+int	probe_tcp_init(struct probe_target *t);
+void	probe_tcp_free(struct probe_target *t);
+/* Queue probe payload buf and write what the connection takes, connecting first. */
+void	probe_tcp_send(struct probe_target *t, const uint8_t *buf);
+void	probe_tcp_ready(struct probe_target *t, short revents, double now);
+/* The probe header in buf (size bytes, an echo): counted against t. */
+void	probe_reply_header(struct probe_target *t, const uint8_t *buf, size_t n, int tos,
+	    double now);
 
 /* probe_reply.c: a reply of n bytes in e->buf from addr, with tos (-1 unknown). */
 void	probe_reply(struct probe_engine *e, enum probe_proto proto, size_t n,

@@ -28,7 +28,7 @@ probe_recv_tos(struct msghdr *m)
 }
 
 void
-probe_engine_readable(struct probe_engine *e, int fd, double now)
+probe_recv_dgram(struct probe_engine *e, int fd, double now)
 {
 	union {
 		struct cmsghdr h;

@@ -133,18 +133,14 @@ probe_reply_stamp(struct probe_engine *e, size_t n, const struct sockaddr *from,
 	probe_reply_stamp_figures(t, &r);
 }
 
-static void
-probe_reply_udp(struct probe_engine *e, size_t n, const struct sockaddr *from, int tos,
-    double now)
+void
+probe_reply_header(struct probe_target *t, const uint8_t *buf, size_t n, int tos, double now)
 {
-	struct probe_target *t;
 	struct probe_slot *s;
 	bool in_time, dup;
 
-	if (n < PROBE_UDP_HDR || stamp_get32(e->buf) != PROBE_UDP_MAGIC)
-		return;
-	t = probe_match(e, from, PROBE_UDP, stamp_get32(e->buf + 4));
-	if (t == NULL || (s = probe_reply_slot(t, stamp_get32(e->buf + 8))) == NULL)
+	if (n < PROBE_UDP_HDR || stamp_get32(buf) != PROBE_UDP_MAGIC ||
+	    stamp_get32(buf + 4) != t->id || (s = probe_reply_slot(t, stamp_get32(buf + 8))) == NULL)
 		return;
 	if (n != t->c.size) {
 		t->f.bad++;	/* an echo is the same bytes: a cut or padded one is not */
@@ -154,6 +150,19 @@ probe_reply_udp(struct probe_engine *e, size_t n, const struct sockaddr *from, i
 	t->f.reply_dscp = tos >= 0 ? tos >> 2 : -1;
 	if (in_time)
 		probe_reply_rtt(t, now - s->sent, now);
+}
+
+static void
+probe_reply_udp(struct probe_engine *e, size_t n, const struct sockaddr *from, int tos,
+    double now)
+{
+	struct probe_target *t;
+
+	if (n < PROBE_UDP_HDR || stamp_get32(e->buf) != PROBE_UDP_MAGIC)
+		return;
+	t = probe_match(e, from, PROBE_UDP, stamp_get32(e->buf + 4));
+	if (t != NULL)
+		probe_reply_header(t, e->buf, n, tos, now);
 }
 
 void

@@ -101,7 +101,10 @@ probe_send(struct probe_engine *e, struct probe_target *t, double now)
 	t->f.sent++;
 	t->f.pending++;
 	/* A send that fails (no route, a full buffer) is a probe lost, as on the wire. */
-	(void)probe_send_msg(t, e->buf);
+	if (t->c.proto == PROBE_TCP)
+		probe_tcp_send(t, e->buf);
+	else
+		(void)probe_send_msg(t, e->buf);
 	if (t->c.count > 0 && t->f.sent >= t->c.count)
 		t->next_send = INFINITY;
 	else if ((t->next_send += t->c.interval) < now)

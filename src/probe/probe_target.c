@@ -10,13 +10,13 @@
 static int
 probe_target_check(const struct probe_target_conf *c)
 {
-	size_t min = c->proto == PROBE_UDP ? PROBE_UDP_HDR :
+	size_t min = c->proto != PROBE_STAMP ? PROBE_UDP_HDR :
 	    stamppkt_min_len(c->key != NULL, c->cos);
 
 	if ((c->addr->sa_family != AF_INET && c->addr->sa_family != AF_INET6) ||
 	    c->addrlen > sizeof(struct sockaddr_storage) || !(c->interval > 0) ||
 	    !(c->timeout > 0) || c->size < min || c->size > PROBE_BUF || c->dscp > 63 ||
-	    (c->proto != PROBE_STAMP && c->proto != PROBE_UDP)) {
+	    (c->proto != PROBE_STAMP && c->proto != PROBE_UDP && c->proto != PROBE_TCP)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -63,8 +63,11 @@ probe_target_add(struct probe_engine *e, const struct probe_target_conf *c)
 		return NULL;
 	t->c = *c;
 	t->name = strdup(c->name != NULL ? c->name : "");
-	t->fd = probe_socket(e, c->addr->sa_family, c->proto);
-	if (t->name == NULL || t->fd == -1)
+	if (t->name == NULL)
+		goto fail;
+	/* TCP: a connection of its own, made with its first probe; else a shared socket. */
+	if (c->proto == PROBE_TCP ? probe_tcp_init(t) == -1 :
+	    (t->fd = probe_socket(e, c->addr->sa_family, c->proto)) == -1)
 		goto fail;
 	probe_target_init(e, t);
 	if (probe_heap_push(e, t) == -1)
@@ -72,6 +75,8 @@ probe_target_add(struct probe_engine *e, const struct probe_target_conf *c)
 	probe_match_insert(e, t);
 	return t;
 fail:
+	if (c->proto == PROBE_TCP)
+		probe_tcp_free(t);
 	free(t->name);
 	free(t);
 	return NULL;
@@ -82,6 +87,8 @@ probe_target_remove(struct probe_engine *e, struct probe_target *t)
 {
 	probe_match_remove(e, t);
 	probe_heap_remove(e, t);
+	if (t->c.proto == PROBE_TCP)
+		probe_tcp_free(t);
 	free(t->name);
 	free(t);
 }
