@@ -107,6 +107,24 @@ figs(const struct probe_target *t)
 	return f;
 }
 
+/* 64 bytes of junk, with the UDP probe's magic, to each of the engine's n sockets in pfd. */
+static void
+stranger(struct probe_engine *e, struct pollfd *pfd, int n)
+{
+	uint8_t junk[64] = { 0x45, 0x50, 0x52, 0x31 };
+	int fd = harness_socket(SOCK_DGRAM, "127.0.0.1", 0), i;
+
+	for (i = 0; i < n; i++) {
+		struct sockaddr_in to = lo(harness_socket_port(pfd[i].fd));
+
+		ck_assert_int_eq(sendto(fd, junk, sizeof(junk), 0, (struct sockaddr *)&to,
+		    sizeof(to)), sizeof(junk));
+		ck_assert_int_eq(poll(&pfd[i], 1, 5000), 1);
+		probe_engine_ready(e, pfd[i].fd, pfd[i].revents, probe_now());
+	}
+	close(fd);
+}
+
 /* Several targets on one engine and its two sockets: two STAMP sessions to the same
  * reflector told apart by SSID, UDP echo to another port, and a port nothing listens on.
  * Each gets exactly its own replies. */
@@ -169,6 +187,11 @@ START_TEST(test_match_targets)
 	ck_assert(f.last_reply_age < 0);
 	ck_assert(probe_target_recent(t3, probe_now(), 50) > 0);
 	ck_assert(probe_target_recent(t4, probe_now(), 50) < 0);
+	/* A datagram from a stranger to each shared socket: unmatched, no target's. */
+	ck_assert_uint_eq(probe_engine_unmatched(e), 0);
+	stranger(e, pfd, 2);
+	ck_assert_uint_eq(probe_engine_unmatched(e), 2);
+	ck_assert_uint_eq(figs(t1).received + figs(t2).received + figs(t3).received, 21);
 	probe_engine_free(e);
 	rig_stop(&r);
 }
@@ -242,6 +265,37 @@ START_TEST(test_loss_one_way)
 	ck_assert_str_eq(f.reflector, "unknown");
 	ck_assert_uint_eq(f.lost_forward + f.lost_backward, 0);
 	ck_assert_uint_eq(f.lost_unknown, 3);
+}
+END_TEST
+
+/* A fake UDP echo server that holds every other datagram until the next one comes (h), and
+ * corrupts one (c): the held replies come after the timeout, late: received and late, and
+ * still lost (lost only grows, a counter); the corrupted one is bad, not received. */
+START_TEST(test_late_and_bad)
+{
+	struct fake_spec spec = { .socktype = SOCK_DGRAM, .script = "hecee" };
+	struct test_server s;
+	struct probe_engine *e = probe_engine_new();
+	struct probe_target_conf c;
+	struct probe_target *t;
+	struct probe_figures f;
+
+	ck_assert_int_eq(fake_start(&s, AF_INET, &spec), 0);
+	c = conf("fake", atoi(s.port), PROBE_UDP, 5);
+	c.interval = 0.15;
+	c.timeout = 0.1;
+	ck_assert_ptr_nonnull(t = probe_target_add(e, &c));
+	drive(e, 10);
+	f = figs(t);
+	ck_assert_uint_eq(f.sent, 5);
+	ck_assert_uint_eq(f.received, 4);	/* 0 (late), 1, 3, 4 */
+	ck_assert_uint_eq(f.late, 1);
+	ck_assert_uint_eq(f.bad, 1);
+	ck_assert_uint_eq(f.lost, 2);		/* 0 late, 2 corrupted */
+	ck_assert_uint_eq(f.lost_unknown, 2);
+	ck_assert_uint_eq(f.rtt.count, 3);	/* in time only */
+	probe_engine_free(e);
+	server_stop(&s);
 }
 END_TEST
 
@@ -400,6 +454,7 @@ probe_suite(void)
 	tcase_add_test(tc, test_loss_direction);
 	tcase_add_test(tc, test_loss_one_way);
 	tcase_add_test(tc, test_bounded_window);
+	tcase_add_test(tc, test_late_and_bad);
 	tcase_add_test(tc, test_add_remove);
 	tcase_add_test(tc, test_tcp_targets);
 	tc = harness_tcase(s, "figures", TEST_TIMEOUT_S);

@@ -7,11 +7,21 @@
 #include "client-stats.h"
 #include "jsonout.h"
 
-/* What the summary counts as lost: timed out, and still pending when the run was cut. */
+/* What the summary counts as lost, as ping: no reply at all (late ones came back), still
+ * pending when the run was cut included. */
 static unsigned long long
 multi_lost(const struct probe_figures *f)
 {
-	return f->lost + f->pending;
+	return f->sent - f->received;
+}
+
+/* Of those, what no reply has told the direction of. */
+static unsigned long long
+multi_unknown(const struct probe_figures *f)
+{
+	unsigned long long known = f->lost_forward + f->lost_backward;
+
+	return multi_lost(f) > known ? multi_lost(f) - known : 0;
 }
 
 static double
@@ -31,7 +41,7 @@ multi_text(const struct multi_target *m, const struct client_opts *o,
 		    f->rtt.sum / (double)f->rtt.count * 1e3, f->rtt.max * 1e3);
 	if (o->stamp)
 		fprintf(out, ", lost forward/backward/unknown = %llu/%llu/%llu",
-		    f->lost_forward, f->lost_backward, f->lost_unknown + f->pending);
+		    f->lost_forward, f->lost_backward, multi_unknown(f));
 	fputc('\n', out);
 }
 
@@ -65,7 +75,7 @@ multi_json_stamp(const struct probe_figures *f)
 	jsonout_set(s, "reflector", jsonout_string(f->reflector));
 	jsonout_set(s, "loss_forward", jsonout_uint(f->lost_forward));
 	jsonout_set(s, "loss_backward", jsonout_uint(f->lost_backward));
-	jsonout_set(s, "loss_unknown", jsonout_uint(f->lost_unknown + f->pending));
+	jsonout_set(s, "loss_unknown", jsonout_uint(multi_unknown(f)));
 	jsonout_set(s, "dwell_ms", multi_json_ms(&f->dwell));
 	jsonout_set(s, "forward_ms", multi_json_ms(&f->forward));
 	jsonout_set(s, "backward_ms", multi_json_ms(&f->backward));

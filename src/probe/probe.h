@@ -39,13 +39,18 @@ struct probe_target_conf {
 	unsigned up_intervals;		/* up: a reply within this many intervals (0: 3) */
 };
 
-/* A target's figures since it was added: counters only grow. */
+/* A target's figures since it was added: every counter only grows, but lost_unknown, which
+ * falls when a later reply tells the direction of a loss. */
 struct probe_figures {
 	unsigned long long sent, received;	/* received: first replies, late ones too */
 	unsigned long long late;		/* of received: after the timeout */
-	unsigned long long lost;		/* no reply within the timeout (or window) */
-	unsigned long long lost_forward, lost_backward, lost_unknown;	/* lost, split */
+	unsigned long long lost;		/* no reply within the timeout (or window),
+						 * late ones included */
+	/* lost, split: STAMP to a stateful reflector, by echo-client's rule (probe_loss.h);
+	 * unknown the rest (late replies, UDP and TCP echo, a stateless reflector). */
+	unsigned long long lost_forward, lost_backward, lost_unknown;
 	unsigned long long duplicates, bad;	/* bad: wrong bytes, or HMAC not verified */
+	unsigned long long unexpected;		/* replies to a probe not in the window */
 	unsigned long long pending;		/* sent, not answered, not yet lost */
 	struct probe_hist rtt;			/* in-time replies' round trips */
 	struct probe_hist forward, backward;	/* one-way delays, both clocks synchronised */
@@ -81,6 +86,8 @@ void	probe_engine_tick(struct probe_engine *e, double now);
 /* fd is ready with poll()'s revents: take every reply queued on it, write what is
  * waiting, finish a connection (it never blocks). */
 void	probe_engine_ready(struct probe_engine *e, int fd, short revents, double now);
+/* Datagrams read that are for no target (another source, SSID or target id, too short). */
+unsigned long long probe_engine_unmatched(const struct probe_engine *e);
 /* Every target with a count has sent it and has nothing pending. */
 bool	probe_engine_done(const struct probe_engine *e);
 /* The monotonic clock in seconds: the time every call above takes. */

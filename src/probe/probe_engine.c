@@ -145,6 +145,12 @@ probe_engine_tick(struct probe_engine *e, double now)
 	}
 }
 
+unsigned long long
+probe_engine_unmatched(const struct probe_engine *e)
+{
+	return e->unmatched;
+}
+
 bool
 probe_engine_done(const struct probe_engine *e)
 {

@@ -61,6 +61,7 @@ struct probe_engine {
 	size_t	nheap, capheap;
 	struct probe_target *hash[PROBE_HASH];
 	uint32_t next_id;
+	unsigned long long unmatched;	/* datagrams for no target */
 	struct stamp_clock clock;	/* the sender's clock state: the S bit */
 	double	clock_at;		/* probe_now() when it was read */
 	uint8_t	buf[PROBE_BUF];
@@ -99,9 +100,12 @@ void	probe_tcp_free(struct probe_target *t);
 /* Queue probe payload buf and write what the connection takes, connecting first. */
 void	probe_tcp_send(struct probe_target *t, const uint8_t *buf);
 void	probe_tcp_ready(struct probe_target *t, short revents, double now);
-/* The probe header in buf (size bytes, an echo): counted against t. */
+/* The probe header in buf (size bytes, an echo, magic and target id checked): counted. */
 void	probe_reply_header(struct probe_target *t, const uint8_t *buf, size_t n, int tos,
 	    double now);
+
+/* probe_figures.c: the loss split by direction again, after a probe lost or answered. */
+void	probe_figures_split(struct probe_target *t);
 
 /* probe_reply.c: a reply of n bytes in e->buf from addr, with tos (-1 unknown). */
 void	probe_reply(struct probe_engine *e, enum probe_proto proto, size_t n,

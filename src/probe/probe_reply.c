@@ -27,7 +27,7 @@ probe_reply_slot(struct probe_target *t, uint32_t seq)
 
 /*
  * The first reply to s: received, and in time (still pending) or late (counted lost at
- * its timeout, now moved back). Returns whether it was in time; a second reply is a
+ * its timeout, and late too). Returns whether it was in time; a second reply is a
  * duplicate (*dup).
  */
 static bool
@@ -47,8 +47,7 @@ probe_reply_first(struct probe_target *t, struct probe_slot *s, double now, bool
 		t->f.pending--;
 		return true;
 	}
-	t->f.late++;
-	t->f.lost--;
+	t->f.late++;	/* still lost: no reply within the timeout (lost never falls) */
 	return false;
 }
 
@@ -90,11 +89,12 @@ probe_reply_stamp_target(struct probe_engine *e, size_t n, const struct sockaddr
 	    (t = probe_match(e, from, PROBE_STAMP, a->r.ssid)) != NULL && t->c.key == NULL)
 		return t;
 	t = probe_match_any(e, from, PROBE_STAMP);
-	if (t == NULL || t->c.key == NULL)
+	if (t == NULL || t->c.key == NULL ||
+	    (stamppkt_read(e->buf, n, t->c.key, a) == 0 && a->r.ssid != t->c.ssid &&
+	    (t = probe_match(e, from, PROBE_STAMP, a->r.ssid)) == NULL)) {
+		e->unmatched++;
 		return NULL;
-	if (stamppkt_read(e->buf, n, t->c.key, a) == 0 && a->r.ssid != t->c.ssid &&
-	    (t = probe_match(e, from, PROBE_STAMP, a->r.ssid)) == NULL)
-		return NULL;
+	}
 	if (t->c.key != NULL && stamppkt_read(e->buf, n, t->c.key, a) == 0)
 		return t;
 	if (stamppkt_sender_seq(e->buf, n, true, &seq) == 0 && probe_reply_slot(t, seq) != NULL)
@@ -116,8 +116,10 @@ probe_reply_stamp(struct probe_engine *e, size_t n, const struct sockaddr *from,
 	if (t == NULL)
 		return;
 	s = probe_reply_slot(t, a.r.sender_seq);
-	if (s == NULL)
+	if (s == NULL) {
+		t->f.unexpected++;
 		return;
+	}
 	in_time = probe_reply_first(t, s, now, &dup);
 	if (dup)
 		return;
@@ -126,11 +128,24 @@ probe_reply_stamp(struct probe_engine *e, size_t n, const struct sockaddr *from,
 	r.sent_len = t->c.size;
 	r.reply_len = n;
 	stampstats_add(&t->ss, s->seq, &r, in_time);
+	probe_figures_split(t);
 	t->f.reply_dscp = tos >= 0 ? tos >> 2 : -1;
 	if (!in_time)
 		return;
 	probe_reply_rtt(t, now - s->sent, now);
 	probe_reply_stamp_figures(t, &r);
+}
+
+/* The probe's bytes after its header are zeros (probe_send.c). */
+static bool
+probe_reply_zeros(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
 }
 
 void
@@ -139,11 +154,12 @@ probe_reply_header(struct probe_target *t, const uint8_t *buf, size_t n, int tos
 	struct probe_slot *s;
 	bool in_time, dup;
 
-	if (n < PROBE_UDP_HDR || stamp_get32(buf) != PROBE_UDP_MAGIC ||
-	    stamp_get32(buf + 4) != t->id || (s = probe_reply_slot(t, stamp_get32(buf + 8))) == NULL)
+	if ((s = probe_reply_slot(t, stamp_get32(buf + 8))) == NULL) {
+		t->f.unexpected++;	/* older than the window, or never sent */
 		return;
-	if (n != t->c.size) {
-		t->f.bad++;	/* an echo is the same bytes: a cut or padded one is not */
+	}
+	if (n != t->c.size || !probe_reply_zeros(buf + PROBE_UDP_HDR, n - PROBE_UDP_HDR)) {
+		t->f.bad++;	/* an echo is the same bytes: a cut, padded or changed one is not */
 		return;
 	}
 	in_time = probe_reply_first(t, s, now, &dup);
@@ -158,11 +174,12 @@ probe_reply_udp(struct probe_engine *e, size_t n, const struct sockaddr *from, i
 {
 	struct probe_target *t;
 
-	if (n < PROBE_UDP_HDR || stamp_get32(e->buf) != PROBE_UDP_MAGIC)
+	if (n < PROBE_UDP_HDR || stamp_get32(e->buf) != PROBE_UDP_MAGIC ||
+	    (t = probe_match(e, from, PROBE_UDP, stamp_get32(e->buf + 4))) == NULL) {
+		e->unmatched++;
 		return;
-	t = probe_match(e, from, PROBE_UDP, stamp_get32(e->buf + 4));
-	if (t != NULL)
-		probe_reply_header(t, e->buf, n, tos, now);
+	}
+	probe_reply_header(t, e->buf, n, tos, now);
 }
 
 void

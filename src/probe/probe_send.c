@@ -14,6 +14,7 @@ probe_send_lost(struct probe_target *t, struct probe_slot *s)
 	s->pending = false;
 	t->f.pending--;
 	t->f.lost++;
+	probe_figures_split(t);
 }
 
 void
