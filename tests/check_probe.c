@@ -7,8 +7,10 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -27,16 +29,23 @@ struct rig {
 static void
 rig_start(struct rig *r)
 {
+	char v6[96];
+
 	for (int attempt = 0; attempt < 3; attempt++) {
 		harness_init(&r->p);
 		r->stamp_port = harness_free_port();
 		r->udp_port = harness_free_port();
+		/* UDP on ::1 too, where there is one (harness_free_port() is free there). */
+		snprintf(v6, sizeof(v6), ",\n  { protocol = \"udp\"; port = %d; "
+		    "address = \"::1\"; }", r->udp_port);
+		if (!harness_have_ipv6())
+			v6[0] = '\0';
 		harness_write_config(&r->p, "listeners = (\n"
 		    "  { protocol = \"stamp\"; port = %d; address = \"127.0.0.1\"; "
 		    "stamp_mode = \"stateful\"; },\n"
 		    "  { protocol = \"udp\"; port = %d; address = \"127.0.0.1\"; },\n"
-		    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; }\n);\n",
-		    r->stamp_port, r->udp_port, r->udp_port);
+		    "  { protocol = \"tcp\"; port = %d; address = \"127.0.0.1\"; }%s\n);\n",
+		    r->stamp_port, r->udp_port, r->udp_port, v6);
 		if (r->stamp_port != r->udp_port && harness_start(&r->p, NULL, 0) == 0)
 			return;
 		harness_cleanup(&r->p);
@@ -299,6 +308,65 @@ START_TEST(test_late_and_bad)
 }
 END_TEST
 
+/* An authenticated reflector (RFC 8762 4.2.2), two sessions to the same address told apart
+ * by SSID, each reply read with its target's key; then one whose every reply has its HMAC
+ * spoilt (t): bad, never received. */
+static void
+auth_run(const char *script, const char *key_path, unsigned long long *got,
+    unsigned long long *bad)
+{
+	struct refl_spec spec = { .stateful = false, .key_path = key_path, .script = script };
+	struct test_server s;
+	struct probe_engine *e = probe_engine_new();
+	struct probe_target_conf c[2];
+	struct probe_target *t[2];
+	struct stamp_key key;
+	int i;
+
+	ck_assert_int_eq(stamp_key_load(key_path, &key), 0);
+	ck_assert_int_eq(refl_start(&s, AF_INET, &spec), 0);
+	for (i = 0; i < 2; i++) {
+		c[i] = conf(i ? "b" : "a", atoi(s.port), PROBE_STAMP, 4);
+		c[i].ssid = (uint16_t)(30 + i);
+		c[i].key = &key;
+		c[i].size = 112;
+		c[i].timeout = 0.3;
+		ck_assert_ptr_nonnull(t[i] = probe_target_add(e, &c[i]));
+	}
+	drive(e, 10);
+	for (i = 0; i < 2; i++) {
+		got[i] = figs(t[i]).received;
+		bad[i] = figs(t[i]).bad;
+		ck_assert_uint_eq(figs(t[i]).sent, 4);
+	}
+	probe_engine_free(e);
+	server_stop(&s);
+}
+
+START_TEST(test_stamp_auth)
+{
+	char dir[] = "/tmp/check-probe.XXXXXX", path[64];
+	unsigned long long got[2], bad[2];
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/key", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	auth_run("e", path, got, bad);
+	ck_assert_uint_eq(got[0], 4);
+	ck_assert_uint_eq(got[1], 4);
+	ck_assert_uint_eq(bad[0] + bad[1], 0);
+	auth_run("t", path, got, bad);
+	ck_assert_uint_eq(got[0] + got[1], 0);
+	ck_assert_uint_eq(bad[0] + bad[1], 8);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 /* A target that never answers (a socket the test holds and never reads): at most
  * PROBE_WINDOW probes are outstanding, the rest counted lost as their slots are reused. */
 START_TEST(test_bounded_window)
@@ -354,6 +422,37 @@ START_TEST(test_tcp_targets)
 	f = figs(b);
 	ck_assert_uint_eq(f.sent, 3);
 	ck_assert_uint_eq(f.lost, 3);
+	probe_engine_free(e);
+	rig_stop(&r);
+}
+END_TEST
+
+/* IPv6: a socket of its own, shared by the IPv6 targets; replies matched by address and
+ * port, two targets on one address told apart by the target id. */
+START_TEST(test_ipv6)
+{
+	struct rig r;
+	struct probe_engine *e = probe_engine_new();
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct probe_target_conf c;
+	struct probe_target *t[2];
+	struct pollfd pfd[4];
+
+	if (!harness_have_ipv6())
+		return;		/* recorded as a skip by harness_have_ipv6() */
+	rig_start(&r);
+	c = conf("v6", r.udp_port, PROBE_UDP, 5);
+	a.sin6_port = htons((uint16_t)r.udp_port);
+	c.addr = (struct sockaddr *)&a;
+	c.addrlen = sizeof(a);
+	ck_assert_ptr_nonnull(t[0] = probe_target_add(e, &c));
+	c.size = 100;
+	ck_assert_ptr_nonnull(t[1] = probe_target_add(e, &c));
+	ck_assert_int_eq(probe_engine_pollfds(e, pfd, 4), 1);
+	drive(e, 10);
+	ck_assert_uint_eq(figs(t[0]).received, 5);
+	ck_assert_uint_eq(figs(t[1]).received, 5);
+	ck_assert_uint_eq(figs(t[0]).bad + figs(t[1]).bad, 0);	/* each got its own size */
 	probe_engine_free(e);
 	rig_stop(&r);
 }
@@ -455,8 +554,10 @@ probe_suite(void)
 	tcase_add_test(tc, test_loss_one_way);
 	tcase_add_test(tc, test_bounded_window);
 	tcase_add_test(tc, test_late_and_bad);
+	tcase_add_test(tc, test_stamp_auth);
 	tcase_add_test(tc, test_add_remove);
 	tcase_add_test(tc, test_tcp_targets);
+	tcase_add_test(tc, test_ipv6);
 	tc = harness_tcase(s, "figures", TEST_TIMEOUT_S);
 	tcase_add_test(tc, test_hist_buckets);
 	tcase_add_test(tc, test_recent_window);
