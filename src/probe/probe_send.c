@@ -61,7 +61,7 @@ probe_send_msg(const struct probe_target *t, const uint8_t *buf)
 		.msg_iov = &iov, .msg_iovlen = 1,
 	};
 	struct cmsghdr *c;
-	int tos = t->c.dscp << 2;
+	int tos = t->c.dscp >= 0 ? t->c.dscp << 2 : 0;
 
 	if (t->c.dscp >= 0) {
 		memset(&ctl, 0, sizeof(ctl));

@@ -42,7 +42,7 @@ probe_tcp_free(struct probe_target *t)
 static int
 probe_tcp_connect(struct probe_target *t)
 {
-	int fd, tos = t->c.dscp << 2, on = 1;
+	int fd, tos = t->c.dscp >= 0 ? t->c.dscp << 2 : 0, on = 1;
 
 	fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
