@@ -1,6 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* The probe engine: many targets probed at once over a few shared sockets, driven by the
- * caller's event loop (no threads inside, nothing blocks), with per-target figures. */
+/*
+ * The probe engine: many targets probed at once over a few shared sockets, driven by the
+ * caller's event loop (no threads inside, nothing blocks), with per-target figures.
+ *
+ * A caller's loop (echo-client's client-multi.c, tests/check_probe.c's drive()):
+ *	e = probe_engine_new(); t = probe_target_add(e, &conf); ...
+ *	for (;;) {
+ *		n = probe_engine_pollfds(e, pfd, max);
+ *		poll(pfd, n, until probe_engine_next(e));
+ *		for each pfd[i] with revents: probe_engine_ready(e, pfd[i].fd, revents, now);
+ *		probe_engine_tick(e, probe_now());
+ *	}
+ *	probe_target_figures(t, now, &f) at any time; probe_engine_free(e).
+ * Memory per target is fixed (PROBE_WINDOW slots, PROBE_RECENT samples, histograms);
+ * a TCP target adds its connection's buffers (PROBE_TCP_QUEUE probes).
+ */
 #ifndef ECHOD_PROBE_H
 #define ECHOD_PROBE_H
 
