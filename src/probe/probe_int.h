@@ -79,9 +79,6 @@ void	probe_match_remove(struct probe_engine *e, struct probe_target *t);
 /* The target a reply from addr is for: proto and, STAMP, ssid; UDP, the id. NULL: none. */
 struct probe_target *probe_match(const struct probe_engine *e, const struct sockaddr *addr,
 	    enum probe_proto proto, uint32_t ssid_or_id);
-/* Any target of that address and protocol (a reply whose SSID cannot be read). */
-struct probe_target *probe_match_any(const struct probe_engine *e, const struct sockaddr *addr,
-	    enum probe_proto proto);
 
 /* probe_socket.c: the engine's socket for family and proto, opened on first use. */
 int	probe_socket(struct probe_engine *e, int family, enum probe_proto proto);

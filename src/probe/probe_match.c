@@ -66,32 +66,17 @@ probe_match_remove(struct probe_engine *e, struct probe_target *t)
 		*p = t->hnext;
 }
 
-static struct probe_target *
-probe_match_find(const struct probe_engine *e, const struct sockaddr *sa, enum probe_proto proto,
-    bool any, uint32_t v)
+struct probe_target *
+probe_match(const struct probe_engine *e, const struct sockaddr *sa, enum probe_proto proto,
+    uint32_t v)
 {
 	struct probe_target *t;
 
 	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
 		return NULL;
-	for (t = e->hash[probe_match_hash(sa)]; t != NULL; t = t->hnext) {
-		if (t->c.proto != proto || !probe_match_same(t, sa))
-			continue;
-		if (any || (proto == PROBE_STAMP ? t->c.ssid == v : t->id == v))
+	for (t = e->hash[probe_match_hash(sa)]; t != NULL; t = t->hnext)
+		if (t->c.proto == proto && probe_match_same(t, sa) &&
+		    (proto == PROBE_STAMP ? t->c.ssid == v : t->id == v))
 			return t;
-	}
 	return NULL;
-}
-
-struct probe_target *
-probe_match(const struct probe_engine *e, const struct sockaddr *sa, enum probe_proto proto,
-    uint32_t v)
-{
-	return probe_match_find(e, sa, proto, false, v);
-}
-
-struct probe_target *
-probe_match_any(const struct probe_engine *e, const struct sockaddr *sa, enum probe_proto proto)
-{
-	return probe_match_find(e, sa, proto, true, 0);
 }

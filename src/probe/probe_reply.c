@@ -72,32 +72,38 @@ probe_reply_stamp_figures(struct probe_target *t, const struct stamp_result *r)
 		t->f.reflector_dscp = r->cos_dscp;
 }
 
+/* Where a reflector packet's SSID is (RFC 8972 3: in the MBZ octets after the Error
+ * Estimate), before anything is verified: unauthenticated, and authenticated. */
+#define PROBE_SSID_UNAUTH	14
+#define PROBE_SSID_AUTH		26
+
 /*
- * The target a reflector packet answers, read into *a with its key. Unauthenticated and
- * authenticated packets put the SSID at different places: read it as the first, then
- * as the key of a target at that address would. A reply whose HMAC does not verify
- * counts as bad against its probe. NULL: none (or not verified).
+ * The target a reflector packet answers, read into *a with its key: the SSID where an
+ * unauthenticated packet has it, then where an authenticated one does, each for a target
+ * of that mode at that address. A reply whose HMAC does not verify counts as bad against
+ * its target's probe. NULL: none (or not verified).
  */
 static struct probe_target *
 probe_reply_stamp_target(struct probe_engine *e, size_t n, const struct sockaddr *from,
     struct stamp_answer *a)
 {
+	const uint8_t *p = e->buf;
 	struct probe_target *t;
 	uint32_t seq;
 
-	if (stamppkt_read(e->buf, n, NULL, a) == 0 &&
-	    (t = probe_match(e, from, PROBE_STAMP, a->r.ssid)) != NULL && t->c.key == NULL)
+	t = n >= STAMP_UNAUTH_LEN ? probe_match(e, from, PROBE_STAMP,
+	    stamp_get16(p + PROBE_SSID_UNAUTH)) : NULL;
+	if (t != NULL && t->c.key == NULL && stamppkt_read(p, n, NULL, a) == 0)
 		return t;
-	t = probe_match_any(e, from, PROBE_STAMP);
-	if (t == NULL || t->c.key == NULL ||
-	    (stamppkt_read(e->buf, n, t->c.key, a) == 0 && a->r.ssid != t->c.ssid &&
-	    (t = probe_match(e, from, PROBE_STAMP, a->r.ssid)) == NULL)) {
+	t = n >= STAMP_AUTH_LEN ? probe_match(e, from, PROBE_STAMP,
+	    stamp_get16(p + PROBE_SSID_AUTH)) : NULL;
+	if (t == NULL || t->c.key == NULL) {
 		e->unmatched++;
 		return NULL;
 	}
-	if (t->c.key != NULL && stamppkt_read(e->buf, n, t->c.key, a) == 0)
+	if (stamppkt_read(p, n, t->c.key, a) == 0)
 		return t;
-	if (stamppkt_sender_seq(e->buf, n, true, &seq) == 0 && probe_reply_slot(t, seq) != NULL)
+	if (stamppkt_sender_seq(p, n, true, &seq) == 0 && probe_reply_slot(t, seq) != NULL)
 		t->f.bad++;
 	return NULL;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Targets in and out of the engine: checked, given a socket, scheduled and made findable. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,19 @@ probe_target_check(const struct probe_target_conf *c)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * When t's first probe goes: spread over one interval by its id (the golden ratio's
+ * sequence, even at any count), so that a thousand targets added at once do not burst a
+ * thousand probes into one tick and one socket buffer. The first target goes at once.
+ */
+static double
+probe_target_phase(const struct probe_target *t)
+{
+	double x = (double)(t->id - 1) * 0.6180339887498949;
+
+	return probe_now() + (x - floor(x)) * t->c.interval;
 }
 
 static void
@@ -44,7 +58,7 @@ probe_target_init(struct probe_engine *e, struct probe_target *t)
 	stampstats_init(&t->ss, e->clock.synced, t->c.key != NULL, t->c.ssid, t->send.cos_dscp);
 	t->id = e->next_id++;
 	t->f.hops = t->f.reflector_dscp = t->f.reply_dscp = -1;
-	t->next_send = t->key_at = 0;	/* the first probe at the next tick */
+	t->next_send = t->key_at = probe_target_phase(t);
 }
 
 struct probe_target *
