@@ -141,22 +141,26 @@ multi_int(json_t *o, const char *path1, const char *path2)
 	return json_integer_value(v);
 }
 
-/* STAMP to echod and to an address with no reflector, --json: one object per target, in
- * order; the answered one with its round trips and the reflector's view (hops 0 on
+/* STAMP to echod, to an address with no reflector and to echod again, --json: one object
+ * per target, in order; the answered one with its round trips and the reflector's view (hops 0 on
  * loopback, sent with TTL 255), the silent one all lost, direction unknown. */
 START_TEST(test_multi_stamp_json)
 {
 	struct multi_rig r;
 	struct run_result res;
-	json_t *a, *b, *rtt;
+	json_t *a, *b, *c, *rtt;
 
 	multi_rig_start(&r);
 	run_client(&res, NULL, 0, "--stamp", "-p", r.stamp, "-c", "5", "-i", "0.02", "-W", "0.5",
-	    "--json", "127.0.0.1", "127.0.0.2", (char *)NULL);
+	    "--json", "127.0.0.1", "127.0.0.2", "127.0.0.1", (char *)NULL);
 	ck_assert_msg(res.status == 1, "exit %d\n%s\n%s", res.status, res.out, res.err);
 	ck_assert_ptr_nonnull(a = multi_json_line(res.out, 0));
 	ck_assert_ptr_nonnull(b = multi_json_line(res.out, 1));
-	ck_assert_ptr_null(multi_json_line(res.out, 2));
+	/* The same reflector twice: another session (SSID), answered as well. */
+	ck_assert_ptr_nonnull(c = multi_json_line(res.out, 2));
+	ck_assert_int_eq(multi_int(c, "received", NULL), 5);
+	json_decref(c);
+	ck_assert_ptr_null(multi_json_line(res.out, 3));
 	ck_assert_str_eq(json_string_value(json_object_get(a, "type")), "target");
 	ck_assert_str_eq(json_string_value(json_object_get(a, "host")), "127.0.0.1");
 	ck_assert_str_eq(json_string_value(json_object_get(a, "protocol")), "stamp");

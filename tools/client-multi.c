@@ -15,9 +15,9 @@
 #define MULTI_EXIT_FAILED	1
 #define MULTI_EXIT_RESOLVE	2
 
-/* The target conf of host's first address (getaddrinfo()'s order, as one HOST connects). */
+/* The i-th target: host's first address (getaddrinfo()'s order, as one HOST connects). */
 static int
-multi_add(struct probe_engine *e, const struct client_opts *o, struct multi_target *m)
+multi_add(struct probe_engine *e, const struct client_opts *o, struct multi_target *m, size_t i)
 {
 	struct client_opts one = *o;
 	struct peer *list = NULL;
@@ -27,7 +27,8 @@ multi_add(struct probe_engine *e, const struct client_opts *o, struct multi_targ
 		.proto = o->stamp ? PROBE_STAMP : o->socktype == SOCK_STREAM ? PROBE_TCP : PROBE_UDP,
 		.interval = o->interval > 0 ? o->interval : 0.001, .timeout = o->timeout,
 		.size = o->size, .dscp = o->tos >= 0 ? o->tos >> 2 : -1, .cos = o->cos,
-		.ssid = o->ssid, .key = o->stamp_key_path != NULL ? &o->stamp_key : NULL,
+		/* A session per target: two HOSTs may be one reflector (RFC 8972 3). */
+		.ssid = (uint16_t)(o->ssid + i), .key = o->stamp_key_path != NULL ? &o->stamp_key : NULL,
 		.count = o->count,
 	};
 
@@ -92,7 +93,7 @@ multi_run(const struct client_opts *o)
 	}
 	for (i = 0; i < o->nhosts && ret == MULTI_EXIT_OK; i++) {
 		m[i].host = o->hosts[i];
-		ret = multi_add(e, o, &m[i]);
+		ret = multi_add(e, o, &m[i], i);
 	}
 	if (ret != MULTI_EXIT_OK)
 		goto done;
