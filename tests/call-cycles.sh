@@ -7,7 +7,7 @@
 set -u
 
 build=${1:-.}
-libs="$build/src/libechod.a $build/src/libstamp.a $build/src/libjson.a"
+libs="$build/src/libechod.a $build/src/libstamp.a $build/src/libjson.a $build/src/libprobe.a"
 for l in $libs; do
 	if [ ! -f "$l" ]; then
 		echo "FAIL: $l: not built"
@@ -21,7 +21,8 @@ nm -A $libs 2>/dev/null | awk '
 NF < 2 { next }
 {
 	split($1, p, ":"); obj = p[2]
-	sub(/^lib[a-z]+_a-/, "", obj); sub(/\.o$/, "", obj)
+	lib = obj; sub(/_a-.*/, "", lib); sub(/^lib/, "", lib)
+	sub(/^lib[a-z]+_a-/, "", obj); sub(/\.o$/, "", obj); obj = lib "/" obj
 	if ($(NF - 1) == "T" || $(NF - 1) == "D" || $(NF - 1) == "B" || $(NF - 1) == "R")
 		def[$NF] = obj
 	else if ($(NF - 1) == "U")
