@@ -189,6 +189,17 @@ const char *proto_name(enum proto proto);
 bool	config_metrics_same(const struct echod_metrics_conf *a,
 	    const struct echod_metrics_conf *b);
 
+/*
+ * The cheap first test of the pair functions below, for loops over every
+ * pair of a reload (1 000 listeners: a million pairs): false when a and b
+ * cannot be one socket or overlap (another port, or Unix beside IP).
+ */
+static inline bool
+listener_spec_same_port(const struct listener_spec *a, const struct listener_spec *b)
+{
+	return (a->proto == PROTO_UNIX) == (b->proto == PROTO_UNIX) && a->port == b->port;
+}
+
 /* Same listener (protocol and address, or path): what reload keeps open. */
 bool	listener_spec_same(const struct listener_spec *a, const struct listener_spec *b);
 /* Would the two fight over one port (same, or one's wildcard covers the other)? */

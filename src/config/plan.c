@@ -43,7 +43,7 @@ already_served(const struct listener_spec *w, const struct plan_socket *cur, siz
 	size_t nw;
 
 	for (size_t i = 0; i < ncur; i++)
-		if (listener_spec_same(cur[i].spec, w))
+		if (listener_spec_same_port(cur[i].spec, w) && listener_spec_same(cur[i].spec, w))
 			return true;
 	nw = local_parts(w, wp);
 	for (size_t j = 0; j < nw; j++)
@@ -67,6 +67,8 @@ fate_of(const struct plan *p, const struct plan_socket *cur, size_t i,
 	if (cur[i].passed || view_spanned(cur[i].spec, cfg))
 		return PLAN_KEEP;
 	for (size_t j = 0; j < p->nwanted; j++) {
+		if (!listener_spec_same_port(cur[i].spec, &cfg->listeners[j]))
+			continue;
 		if (listener_spec_same(cur[i].spec, &cfg->listeners[j]))
 			return PLAN_KEEP;
 		if (p->how[j] == PLAN_REBIND && plan_overlaps(p, j, i))
@@ -95,7 +97,8 @@ plan_make(const struct plan_socket *cur, size_t ncur, const struct echod_config 
 		bool shared = false;
 
 		for (size_t i = 0; i < ncur; i++) {
-			out->overlaps[j * ncur + i] = listener_spec_overlap(w, cur[i].spec);
+			out->overlaps[j * ncur + i] = listener_spec_same_port(w, cur[i].spec) &&
+			    listener_spec_overlap(w, cur[i].spec);
 			shared = shared || out->overlaps[j * ncur + i];
 		}
 		if (already_served(w, cur, ncur, have_ipv6))

@@ -111,7 +111,8 @@ bool
 view_spanned(const struct listener_spec *sock, const struct echod_config *cfg)
 {
 	for (size_t i = 0; i < cfg->nlisteners; i++)
-		if (sock->proto != PROTO_UNIX && listener_spec_spans(&cfg->listeners[i], sock))
+		if (sock->proto != PROTO_UNIX && listener_spec_same_port(&cfg->listeners[i], sock) &&
+		    listener_spec_spans(&cfg->listeners[i], sock))
 			return true;
 	return false;
 }
@@ -127,7 +128,8 @@ view_build(const struct listener_spec *sock, const struct echod_config *cfg)
 		return view_unix(sock, cfg);
 	ns = local_parts(sock, sp);
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
-		if (!listener_spec_spans(&cfg->listeners[i], sock))
+		if (!listener_spec_same_port(&cfg->listeners[i], sock) ||
+		    !listener_spec_spans(&cfg->listeners[i], sock))
 			continue;
 		if ((v = view_new(0)) != NULL) {
 			v->all = true;

@@ -220,7 +220,8 @@ report_kept_inside(const struct listener *l, const struct echod_config *cfg,
     struct report *rep)
 {
 	for (size_t j = 0; j < cfg->nlisteners; j++)
-		if (listener_spec_same(&l->spec, &cfg->listeners[j]))
+		if (listener_spec_same_port(&l->spec, &cfg->listeners[j]) &&
+		    listener_spec_same(&l->spec, &cfg->listeners[j]))
 			return;
 	report_add(rep, "kept %s: a wider listener now spans it; it serves its addresses (no "
 	    "connection is reset) until echod restarts", l->name);

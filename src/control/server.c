@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,8 @@
 #define REFUSAL_LOG_LINES	20
 /* Journal fields of the SIGUSR1 entry: every process value and total, and room. */
 #define STATS_FIELDS_MAX	64
+/* How far below the echo workers the control thread is scheduled (yield_to_workers()). */
+#define CONTROL_NICE 5
 /* How often the control thread looks whether every worker has applied a reload. */
 #define RELOAD_POLL_MS 5
 
@@ -424,6 +427,20 @@ watch_signals(struct server *s)
 	return loop_add(s->loop, &s->sig_watcher, s->sigfd, EPOLLIN, signal_cb, s);
 }
 
+/*
+ * The control thread (this one, once the workers run) and the threads it
+ * starts from here on (the metrics endpoint's, RCU's call_rcu) run at a nice
+ * value CONTROL_NICE above the workers': on a machine short of CPUs a reload's
+ * parsing and binding, or a scrape, takes its CPU time from what the echoes
+ * leave. Linux keeps a nice value per thread; raising it needs no privilege.
+ */
+static void
+yield_to_workers(void)
+{
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), CONTROL_NICE) == -1)
+		log_debug("control thread: nice %d: %s", CONTROL_NICE, strerror(errno));
+}
+
 int
 server_run(struct server *s)
 {
@@ -445,6 +462,7 @@ server_run(struct server *s)
 			return -1;
 		}
 	}
+	yield_to_workers();
 	s->watchdog_ms = notify_watchdog_interval_ms();
 	loop_set_hook(s->loop, server_hook, s);
 	/* The first tick at once: STATUS= and the first watchdog ping. */

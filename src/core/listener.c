@@ -232,6 +232,7 @@ listener_open(const struct listener_spec *spec, bool reuseport)
 		    spec->addrlen, reuseport);
 	if (r == 0 && !proto_is_datagram(spec->proto) && listen(l->fd, SOMAXCONN) == -1)
 		r = -1;
+	l->reuseport = reuseport;
 	if (r == -1) {
 		saved = errno;
 		l->refs = 1;
@@ -259,6 +260,7 @@ listener_adopt(int fd, const struct listener_spec *spec)
 
 		if (getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, &len) == 0)
 			l->systemd_reuseport = v != 0;
+		l->reuseport = l->systemd_reuseport;
 	}
 	listener_name(l);
 	return l;
@@ -277,9 +279,13 @@ listener_share_port(struct listener *l, bool on)
 {
 	int v = on || l->systemd_reuseport;
 
-	if (l->spec.proto == PROTO_UNIX)
+	/* A reload asks every socket: only a change costs a system call. */
+	if (l->spec.proto == PROTO_UNIX || (v != 0) == l->reuseport)
 		return 0;
-	return setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &v, sizeof(v));
+	if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &v, sizeof(v)) == -1)
+		return -1;
+	l->reuseport = v != 0;
+	return 0;
 }
 
 bool

@@ -30,6 +30,7 @@ struct listener {
 	int family;			/* of the socket actually open */
 	bool passed;			/* from systemd: never closed by a reload */
 	bool systemd_reuseport;		/* passed with SO_REUSEPORT set (ReusePort=yes) */
+	bool reuseport;			/* SO_REUSEPORT as set now (listener_share_port()) */
 	bool unlink_path;		/* a Unix socket file echod created */
 	bool watched;			/* handed to the workers (only once published) */
 	/*
