@@ -430,15 +430,24 @@ watch_signals(struct server *s)
 /*
  * The control thread (this one, once the workers run) and the threads it
  * starts from here on (the metrics endpoint's, RCU's call_rcu) run at a nice
- * value CONTROL_NICE above the workers': on a machine short of CPUs a reload's
+ * value CONTROL_NICE above the workers' (19 at most): on a machine short of CPUs a reload's
  * parsing and binding, or a scrape, takes its CPU time from what the echoes
  * leave. Linux keeps a nice value per thread; raising it needs no privilege.
  */
 static void
 yield_to_workers(void)
 {
-	if (setpriority(PRIO_PROCESS, (id_t)gettid(), CONTROL_NICE) == -1)
-		log_debug("control thread: nice %d: %s", CONTROL_NICE, strerror(errno));
+	id_t self = (id_t)gettid();
+	int now;
+
+	errno = 0;
+	now = getpriority(PRIO_PROCESS, self);
+	if (now == -1 && errno != 0)
+		return;
+	/* Relative to what echod was started with (a unit's Nice=): 19 at most. */
+	if (setpriority(PRIO_PROCESS, self, now + CONTROL_NICE > 19 ? 19 :
+	    now + CONTROL_NICE) == -1)
+		log_debug("control thread: nice +%d: %s", CONTROL_NICE, strerror(errno));
 }
 
 int
