@@ -139,6 +139,11 @@ workers = 2;
 CONF
 }
 
+configs_ok() {
+	local x
+	for x in $nodes; do "$ECHOD" -t -c "$tmp/$x/echod.conf" >/dev/null || return 1; done
+}
+
 start_echod() {
 	local x=$1
 	# Not through in_ns: backgrounding a function forks a shell, and $! would be its pid.
@@ -159,6 +164,8 @@ start_prometheus() {
 	sed -e 's/^  scrape_interval: 15s/  scrape_interval: 1s\n  scrape_timeout: 800ms/' \
 		-e 's/^  evaluation_interval: 15s/  evaluation_interval: 1s/' \
 		"$ECHOD_MESH_PROMDIR/prometheus-echod.yml" >"$p/prometheus-echod.yml"
+	grep -q '^  scrape_interval: 1s$' "$p/prometheus-echod.yml" ||
+		die "prometheus-echod.yml's global scrape_interval is no longer 15s: adapt mesh.sh"
 	cp "$ECHOD_MESH_PROMDIR/echod-rules.yml" "$p/"
 	{
 		echo "- targets:"
@@ -393,10 +400,6 @@ phase "network: namespaces $prefix-{a,b,c,d,br}, temp $tmp"
 build_network
 n=1
 for x in $nodes; do write_config "$x" $n; n=$((n + 1)); done
-configs_ok() {
-	local x
-	for x in $nodes; do "$ECHOD" -t -c "$tmp/$x/echod.conf" >/dev/null || return 1; done
-}
 check "echod -t accepts each node's configuration" configs_ok
 phase "echods"
 for x in $nodes; do start_echod "$x"; done
@@ -405,6 +408,7 @@ start_prometheus
 t0=$(now)
 wait_for 20 promql_is 'up' "$(all_instances 1)"
 up_after=$(python3 -c "print(f'{$(now) - $t0:.1f}')")
+# The instances are the bare addresses: the shipped job's relabelling took the port off.
 check "all four echods up == 1 in Prometheus (after $up_after s)" \
 	'[ "$(promql up)" = "$(all_instances 1)" ]'
 check "echod_build_info for each instance" \
