@@ -5,7 +5,9 @@
 # under valgrind, 60 s of each fuzzer, `make distcheck`, the same suite under
 # ASan+UBSan, lintian and autopkgtest on the built package
 # (tools/debian-check.sh), and the Debian package installed under a real
-# systemd in a container (tests/e2e). Run from the top of the source tree.
+# systemd in a container (tests/e2e), and the fleet's mesh of four echods in
+# network namespaces scraped by Prometheus (make check-mesh). Run from the top
+# of the source tree.
 set -eu
 
 say() { printf '\n=== %s\n' "$*"; }
@@ -44,5 +46,11 @@ sh tools/debian-check.sh
 
 say "end-to-end: the .deb installed under a real systemd in a container"
 bash tests/e2e/systemd-e2e.sh
+
+say "mesh: four echods in network namespaces, nftables loss, scraped by Prometheus"
+# check-mesh builds only what it runs (echod, echo-client): the stage stays short.
+./configure -q CFLAGS="-O2 -g -Werror"
+make -s -j"$jobs" check-mesh
+make -s distclean
 
 say "all tests passed"

@@ -3,16 +3,17 @@
 # Install what echod needs on Debian 12, as root: deps.sh [build|test|all] (default: test).
 #   build  compiler, autotools, pkg-config and the libraries
 #   test   build + what the test suites run against (xinetd, socat, valgrind, promtool, tshark,
-#          the man page linters: mandoc, groff-base, man-db; bash-completion)
+#          the man page linters: mandoc, groff-base, man-db; bash-completion; for the mesh
+#          test: iproute2, nftables, python3, curl)
 #   all    test + the benchmark, packaging and end-to-end test tools
 set -eu
 
 what=${1:-test}
 build="build-essential autoconf automake pkg-config libconfig-dev libsystemd-dev libmicrohttpd-dev nettle-dev liburcu-dev libjansson-dev check systemd"
 test="$build xinetd socat valgrind netcat-openbsd procps util-linux prometheus tshark \
-	mandoc groff-base man-db bash-completion"
+	mandoc groff-base man-db bash-completion iproute2 nftables python3 curl"
 all="$test clang libclang-rt-dev debhelper dpkg-dev lintian devscripts fakeroot \
-	systemd-container debootstrap perl autopkgtest python3 licensecheck"
+	systemd-container debootstrap perl autopkgtest licensecheck"
 
 case $what in
 build) pkgs=$build ;;
