@@ -16,6 +16,7 @@
 #include "../tools/client-opts.h"
 #include "../tools/client-payload.h"
 #include "../tools/client-stats.h"
+#include "client-multi-tests.h"
 #include "client-run.h"
 #include "client-servers.h"
 #include "client-wire.h"
@@ -1433,7 +1434,13 @@ static const struct usage_case {
 } usage_cases[] = {
 	{ { "-x", "127.0.0.1" }, "invalid option", 64 },
 	{ { NULL }, "missing HOST", 64 },
-	{ { "a", "b" }, "one HOST only", 64 },
+	{ { "--tcp", "-s", "4", "h", "y" }, "several HOSTs over UDP or TCP: -s at least 12", 64 },
+	{ { "-u", "-m", "x", "h", "y" }, "several HOSTs take -c ", 64 },
+	{ { "-u", "--stream", "h", "y" }, ", not --stream", 64 },
+	{ { "-u", "h", "unix:/x" }, "several HOSTs: each an IP host name or address, not 'unix:/x'",
+	    64 },
+	{ { "-u", "-s", "4", "h", "y" }, "several HOSTs over UDP or TCP: -s at least 12", 64 },
+	{ { "-u", "-6", "::1", "127.0.0.1" }, "127.0.0.1 port 7: ", 2 },
 	{ { "-c", "0", "h" }, "invalid value for -c: '0'", 64 },
 	{ { "-c", "1x", "h" }, "invalid value for -c", 64 },
 	{ { "-s", "-5", "h" }, "invalid value for -s", 64 },
@@ -1448,7 +1455,7 @@ static const struct usage_case {
 	{ { "--interactive", "-c", "3", "h" }, "--interactive reads", 64 },
 	{ { "--interactive", "--json", "h" }, "--json is not available", 64 },
 	{ { "--interactive", "-f", "h" }, "--interactive reads", 64 },
-	{ { "-t", "5", "h", "x" }, "one HOST only", 64 },
+	{ { "-t", "5", "h", "x" }, ", not -t", 64 },
 	{ { "-t", "0", "h" }, "invalid value for -t: '0'", 64 },
 	{ { "-t", "256", "h" }, "invalid value for -t", 64 },
 	{ { "-Q", "xyz", "h" }, "invalid value for -Q: 'xyz'", 64 },
@@ -1861,6 +1868,7 @@ client_suite(void)
 	tcase_add_test(tc, test_parsers);
 	tcase_add_test(tc, test_json_reader);
 	stamp_client_tcases(s, TEST_TIMEOUT_S);
+	client_multi_tcases(s, TEST_TIMEOUT_S);
 	return s;
 }
 

@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: MIT
 # src/ is in layers (README "Source layout"): each folder includes headers of
 # its own and of the folders below it only, never above:
-#   json < base < serve < stamp < config < core < control < src/ (the programs)
+#   json < base < serve < stamp < probe < config < core < control < src/ (the programs)
 # so the data plane (serve) knows nothing of the configuration or STAMP, and
-# STAMP plugs into it as a datagram handler. Fails, naming the file and the
+# STAMP plugs into it as a datagram handler; the probe engine (probe) sends
+# STAMP and echo probes and knows nothing of the configuration that feeds it
+# targets. Fails, naming the file and the
 # header, on any include that points up.
 set -u
 
 dir=${1:-${srcdir:-.}/src}
-order="json base serve stamp config core control"
+order="json base serve stamp probe config core control"
 
 rank() {
 	r=0

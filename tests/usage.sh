@@ -75,7 +75,7 @@ usage_error "$ECHODCTL" "unknown command 'restart'" restart
 usage_error "$ECHODCTL" "--timeout: '0'" -T 0 status
 usage_error "$ECHODCTL" "unexpected argument 'now'" reload now
 usage_error "$ECHO_CLIENT" "missing HOST"
-usage_error "$ECHO_CLIENT" "one HOST only" a b
+usage_error "$ECHO_CLIENT" "several HOSTs take -c -i" -m x a b
 usage_error "$ECHO_CLIENT" "invalid value for -c: '0'" -c 0 localhost
 usage_error "$ECHO_CLIENT" "--udp does not apply" -u unix:/x
 usage_error "$ECHOD_BENCH" "--port is needed" -m tcp-pingpong

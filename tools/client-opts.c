@@ -16,6 +16,8 @@
 #define OPTS_UNIX_PREFIX	"unix:"
 #define OPTS_DEFAULT_MESSAGE	"hello"
 #define OPTS_DEFAULT_SIZE	64
+/* The probe engine's UDP probe header: magic, target, sequence (src/probe/probe_int.h). */
+#define OPTS_MULTI_MIN_SIZE	12
 #define OPTS_MAX_SECONDS	86400.0
 #define OPTS_MAX_PRELOAD	65536
 /* ping's flood: a probe at least this often, sooner when the reply is in. */
@@ -67,10 +69,12 @@ opts_usage(void)
 	    "                   [--stream] [--histogram] [--interactive] [-q|--quiet] [--json]\n"
 	    "                   [--stamp [--ssid N] [--stamp-auth-key FILE] [--cos]\n"
 	    "                   [--stamp-timestamp ntp|ptp]] [-V] [-h] HOST\n"
+	    "       echo-client [--tcp|-u|--stamp] [probe options] HOST HOST...\n"
 	    "\n"
 	    "Send data to an RFC 862 echo server and check that it comes back, or with --stamp\n"
 	    "measure the path with an RFC 8762 STAMP session-reflector.\n"
 	    "HOST is a name, an IPv4 or IPv6 literal, or unix:/path for a Unix stream socket.\n"
+	    "Several HOSTs are probed at once, one summary line (or JSON object) each.\n"
 	    "\n"
 	    "      --tcp            use TCP (default)\n"
 	    "  -u, --udp            use UDP\n"
@@ -331,7 +335,68 @@ struct opts_seen {
 	bool interval;	/* --interval given */
 	bool tcp;	/* --tcp given */
 	bool port;	/* --port given */
+	int single;	/* an option that takes one HOST only, or 0 */
 };
+
+/* The option c as written, for opts_hosts()'s refusal. */
+static const char *
+opts_single_name(int c)
+{
+	static char buf[32];
+	const struct option *l;
+
+	snprintf(buf, sizeof(buf), "-%c", c);
+	for (l = opts_long; l->name != NULL; l++)
+		if (l->val == c && c >= 256)
+			snprintf(buf, sizeof(buf), "--%s", l->name);
+	return buf;
+}
+
+/*
+ * Several HOSTs: each an IP host, probed over TCP or UDP echo or STAMP, with the options
+ * the probe engine takes. Returns 0, or -1 after saying why.
+ */
+static int
+opts_hosts(struct client_opts *o, const struct opts_seen *seen)
+{
+	size_t i;
+
+	if (o->nhosts == 1)
+		return 0;
+	for (i = 0; i < o->nhosts; i++)
+		if (strncmp(o->hosts[i], OPTS_UNIX_PREFIX, strlen(OPTS_UNIX_PREFIX)) == 0 ||
+		    *o->hosts[i] == '\0') {
+			warnx("several HOSTs: each an IP host name or address, not '%s'",
+			    o->hosts[i]);
+			return -1;
+		}
+	if (seen->single != 0) {
+		warnx("several HOSTs take -c -i -s -W -w -p -4 -6 -Q -q --json --ssid "
+		    "--stamp-auth-key --cos, not %s", opts_single_name(seen->single));
+		return -1;
+	}
+	return 0;
+}
+
+/* Several HOSTs always probe: without -c, once each (as fping), with the engine's probe (a
+ * 12-byte header and zeros) instead of a message. Returns 0, or -1. */
+static int
+opts_hosts_probe(struct client_opts *o, bool sized)
+{
+	if (o->mode == CLIENT_ONCE) {
+		o->mode = CLIENT_PROBE;
+		o->message = NULL;
+		o->count = 1;
+		if (!sized)
+			o->size = OPTS_DEFAULT_SIZE;
+	}
+	if (!o->stamp && o->size < OPTS_MULTI_MIN_SIZE) {
+		warnx("several HOSTs over UDP or TCP: -s at least %d (the probe's header)",
+		    OPTS_MULTI_MIN_SIZE);
+		return -1;
+	}
+	return 0;
+}
 
 /* The packet options; same returns as opts_one(). */
 static int
@@ -424,6 +489,11 @@ opts_one(struct client_opts *o, int c, const char *arg, struct opts_seen *seen)
 {
 	unsigned long v;
 
+	/* What several HOSTs cannot take: options of one connected socket, one message, or
+	 * the per-probe display (the probe engine sends from shared sockets, TTL 255). */
+	if ((c < 256 && strchr("mflbtIBMD", c) != NULL) || c == OPT_STREAM || c == OPT_HISTOGRAM ||
+	    c == OPT_PATTERN || c == OPT_INTERACTIVE || c == OPT_STAMP_TS)
+		seen->single = c;
 	switch (c) {
 	case 'u':
 		o->socktype = SOCK_DGRAM;
@@ -518,11 +588,13 @@ opts_parse(int argc, char **argv, struct client_opts *o)
 		if (r != 0)
 			return r;
 	}
-	if (optind != argc - 1) {
-		warnx(optind == argc ? "missing HOST" : "one HOST only");
+	if (optind == argc) {
+		warnx("missing HOST");
 		return -1;
 	}
-	if (opts_host(o, argv[optind], seen.family) == -1)
+	o->hosts = argv + optind;
+	o->nhosts = (size_t)(argc - optind);
+	if (opts_host(o, argv[optind], seen.family) == -1 || opts_hosts(o, &seen) == -1)
 		return -1;
 	if (opts_stamp_check(o, seen.tcp, seen.port, seen.sized) == -1)
 		return -1;
@@ -535,6 +607,8 @@ opts_parse(int argc, char **argv, struct client_opts *o)
 		return -1;
 	}
 	if (opts_check(o, seen.probing, seen.sized) == -1)
+		return -1;
+	if (o->nhosts > 1 && opts_hosts_probe(o, seen.sized) == -1)
 		return -1;
 	if (o->flood && !seen.interval)
 		o->interval = OPTS_FLOOD_INTERVAL;

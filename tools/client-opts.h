@@ -65,6 +65,9 @@ struct client_opts {
 	struct stamp_key stamp_key;	/* loaded from it by opts_parse() */
 	bool cos;		/* --cos: ask for the Class of Service TLV */
 	enum stamp_ts_format stamp_ts;	/* --stamp-timestamp */
+	/* Several HOSTs (argv's): probed at once by the probe engine (client-multi.c). */
+	char *const *hosts;
+	size_t nhosts;		/* 1: the one HOST, o->host */
 };
 
 /* The long-only options of --stamp (client-stamp-opts.c); the others are client-opts.c's. */

@@ -10,6 +10,7 @@
 
 #include "client-interactive.h"
 #include "client-io.h"
+#include "client-multi.h"
 #include "client-opts.h"
 #include "client-peer.h"
 #include "client-probe.h"
@@ -40,6 +41,10 @@ main(int argc, char **argv)
 	}
 	if (io_signals_init() == -1)
 		err(CLIENT_EXIT_FAILED, "signals");
+	if (o.nhosts > 1) {
+		ret = multi_run(&o);
+		goto done;
+	}
 	if (peer_resolve(&o, &peers, &npeers) == -1)
 		return CLIENT_EXIT_RESOLVE;
 	fd = peer_connect(peers, npeers, &o, &peer);

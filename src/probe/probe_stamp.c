@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* echo-client --stamp: session-sender test packets out, reflector packets in, what they measure. */
+/* The STAMP session-sender: test packets out, reflector packets in, what they measure. */
 #include <errno.h>
 #include <string.h>
 
-#include "client-stamp.h"
+#include "probe_stamp.h"
 
 #define STAMPPKT_COS_LEN	4
 #define STAMPPKT_HMAC_TLV	(STAMP_TLV_HDR + STAMP_HMAC_LEN)
