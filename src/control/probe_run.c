@@ -27,6 +27,7 @@ struct probe_run {
 	struct ownaddr own;
 	struct probe_sync sync;
 	const struct echod_config *cfg;		/* the one loaded; NULL: none */
+	const struct echod_config *keys_for;	/* sync.keys are read for it already */
 	struct pwatch **w;
 	size_t nw;
 	struct pollfd *pfd;			/* room for probe_engine_pollfds() */
@@ -80,6 +81,7 @@ run_stop(struct probe_run *r)
 	r->sync.engine = NULL;
 	ownaddr_free(&r->own);
 	r->cfg = NULL;
+	r->keys_for = NULL;
 }
 
 void
@@ -289,15 +291,26 @@ run_start(struct probe_run *r)
 }
 
 int
+probe_run_keys(struct probe_run *r, const struct echod_config *cfg)
+{
+	if (probe_sync_keys(&r->sync, cfg) == -1)
+		return -1;
+	r->keys_for = cfg;
+	return 0;
+}
+
+int
 probe_run_load(struct probe_run *r, const struct echod_config *cfg)
 {
 	struct ownaddr own;
 
 	if (cfg->nprobes == 0 && r->engine == NULL)
 		return 0;
-	if (run_start(r) == -1 || probe_sync_keys(&r->sync, cfg) == -1 ||
+	/* A reload's keys are read here, as echod's user (a key read before stays). */
+	if (run_start(r) == -1 || (r->keys_for != cfg && probe_sync_keys(&r->sync, cfg) == -1) ||
 	    probe_resolver_load(r->res, cfg) == -1)
 		goto fail;
+	r->keys_for = NULL;
 	/* Addresses come and go (DHCP, a new interface): read them again at each load. */
 	if (ownaddr_load(&own) == 0) {
 		ownaddr_free(&r->own);

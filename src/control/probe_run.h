@@ -19,6 +19,12 @@ struct probe_run;
  * is made, until a configuration with probes is loaded. NULL with ENOMEM.
  */
 struct probe_run *probe_run_new(struct loop *loop);
+/*
+ * Read cfg's probes' key files now (at start, as root, before the privilege
+ * drop: a key file may be root's alone); the load of cfg uses them. 0, or
+ * -1 (ENOMEM). A key that cannot be read is logged, and its probe not run.
+ */
+int	probe_run_keys(struct probe_run *r, const struct echod_config *cfg);
 /* Stops every probe; the published figures go with it (no reader may hold it). */
 void	probe_run_free(struct probe_run *r);
 /*

@@ -71,6 +71,9 @@ server_new(struct echod_config *cfg)
 	s->loop = loop_new();
 	if (s->loop == NULL || (s->probes = probe_run_new(s->loop)) == NULL)
 		goto fail;
+	/* Now, as root: a probe's key file may be root's alone (the reflector's are too). */
+	if (probe_run_keys(s->probes, cfg) == -1)
+		goto fail;
 	server_set_limits(s, cfg);
 	s->refusals = refusal_log_new(REFUSAL_LOG_PAIRS, REFUSAL_LOG_LINES);
 	if (s->refusals == NULL)
@@ -454,8 +457,8 @@ server_run(struct server *s)
 	}
 	s->watchdog_ms = notify_watchdog_interval_ms();
 	/*
-	 * The probes: after the privilege drop (their key files are read as
-	 * echod's user, as at a reload), on this thread's loop.
+	 * The probes, on this thread's loop: their helper threads after the
+	 * privilege drop, their keys read before it (server_new()).
 	 */
 	(void)probe_run_load(s->probes, s->cfg);
 	loop_set_hook(s->loop, server_hook, s);
