@@ -21,6 +21,7 @@
 
 #include "harness.h"
 #include "http-probe.h"
+#include "probe_metrics.h"
 
 #define GET_METRICS	"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
@@ -351,6 +352,122 @@ START_TEST(reload_keeps_what_stays)
 }
 END_TEST
 
+/* probe_metrics_render() of rows, as text (or OpenMetrics) into a malloc'd string. */
+static char *
+render(const struct probe_row *rows, size_t n, bool om)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(out);
+	probe_metrics_render(rows, n, om, out);
+	ck_assert_int_eq(fclose(out), 0);
+	return text;
+}
+
+static void
+promtool_accepts(const char *text)
+{
+	FILE *p = popen("promtool check metrics >&2", "w");
+	int status;
+
+	ck_assert_ptr_nonnull(p);
+	fputs(text, p);
+	status = pclose(p);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "promtool check metrics failed on:\n%s", text);
+}
+
+/*
+ * Label values escaped as the exposition format wants them (a name could
+ * hold none of these, but a target's text is the configuration's string),
+ * cumulative buckets, one-way delays only where both clocks are synchronised,
+ * and a gauge only for the targets that have a value.
+ */
+START_TEST(rendering_escapes_and_buckets)
+{
+	struct probe_row rows[2];
+	char *text;
+
+	memset(rows, 0, sizeof(rows));
+	rows[0].probe = "p";
+	rows[0].target = "a\"b\\c\nd";
+	rows[0].protocol = "stamp";
+	rows[0].f.sent = 3;
+	rows[0].f.received = 2;
+	rows[0].f.lost_unknown = 1;
+	rows[0].f.hops = -1;
+	rows[0].f.reply_dscp = -1;
+	rows[0].f.oneway = true;
+	probe_hist_add(&rows[0].f.rtt, 0.0003);
+	probe_hist_add(&rows[0].f.rtt, 0.002);
+	probe_hist_add(&rows[0].f.forward, 0.0001);
+	probe_hist_add(&rows[0].f.backward, 0.0002);
+	rows[1] = rows[0];
+	rows[1].target = "plain";
+	rows[1].protocol = "udp";
+	rows[1].f.oneway = false;
+	rows[1].f.reply_dscp = 46;
+	rows[1].f.up = true;
+	text = render(rows, 2, false);
+	promtool_accepts(text);
+	ck_assert_msg(strstr(text,
+	    "\nechod_probe_sent_total{probe=\"p\",target=\"a\\\"b\\\\c\\nd\","
+	    "protocol=\"stamp\"} 3\n") != NULL, "not escaped:\n%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "target=\"plain\",protocol=\"udp\",le=\"0.00025\"} "
+	    "0\n"));
+	ck_assert_ptr_nonnull(strstr(text, "target=\"plain\",protocol=\"udp\",le=\"0.0005\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text, "target=\"plain\",protocol=\"udp\",le=\"0.0025\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(text, "target=\"plain\",protocol=\"udp\",le=\"+Inf\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nechod_probe_rtt_seconds_count{probe=\"p\","
+	    "target=\"plain\",protocol=\"udp\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(text, "protocol=\"stamp\",direction=\"backward\","
+	    "le=\"0.00025\"} 1\n"));
+	ck_assert_msg(strstr(text, "one_way_delay_seconds_count{probe=\"p\",target=\"plain\"") ==
+	    NULL, "one-way delays without synchronised clocks:\n%s", text);
+	/* No dwell or hops anywhere: no family; the DSCP of the one that has it. */
+	ck_assert_ptr_null(strstr(text, "dwell"));
+	ck_assert_ptr_null(strstr(text, "echod_probe_hops"));
+	ck_assert_ptr_nonnull(strstr(text, "\nechod_probe_reply_dscp{probe=\"p\",target=\"plain\","
+	    "protocol=\"udp\"} 46\n"));
+	ck_assert_ptr_null(strstr(text, "echod_probe_reply_dscp{probe=\"p\",target=\"a"));
+	ck_assert_ptr_nonnull(strstr(text, "\nechod_probe_up{probe=\"p\",target=\"plain\","
+	    "protocol=\"udp\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nechod_probe_up{probe=\"p\",target=\"a\\\"b"));
+	ck_assert_ptr_nonnull(strstr(text, "protocol=\"stamp\"} 0\n"));
+	free(text);
+	/* OpenMetrics: a counter family is named without _total, its samples with it. */
+	text = render(rows, 2, true);
+	ck_assert_ptr_nonnull(strstr(text, "# TYPE echod_probe_sent counter\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nechod_probe_sent_total{probe=\"p\""));
+	ck_assert_ptr_nonnull(strstr(text, "# TYPE echod_probe_rtt_seconds histogram\n"));
+	free(text);
+	/* No target, no family at all. */
+	text = render(rows, 0, false);
+	ck_assert_str_eq(text, "");
+	free(text);
+}
+END_TEST
+
+/* skip_own takes true or false, and says where when it is anything else. */
+START_TEST(skip_own_is_a_boolean)
+{
+	struct echod_proc p;
+	char out[4096];
+	const char *args[] = { "-t", "-c", p.conf, NULL };
+
+	harness_init(&p);
+	harness_write_config(&p, "listeners = ( { protocol = \"udp\"; port = 7; } );\n"
+	    "probes = ( { name = \"m\"; targets = [ \"192.0.2.1\" ];\n"
+	    "  skip_own = \"no\"; } );\n");
+	ck_assert_int_eq(harness_run(args, out, sizeof(out)), 78);
+	ck_assert_msg(strstr(out, "echod.conf:3: skip_own must be true or false") != NULL,
+	    "no file:line: %s", out);
+	harness_cleanup(&p);
+}
+END_TEST
+
 static Suite *
 probes_suite(void)
 {
@@ -360,6 +477,9 @@ probes_suite(void)
 	tcase_add_test(tc, probes_run_and_are_exported);
 	tcase_add_test(tc, echodctl_probes_agrees_with_metrics);
 	tcase_add_test(tc, reload_keeps_what_stays);
+	tc = harness_tcase(s, "unit", 30);
+	tcase_add_test(tc, rendering_escapes_and_buckets);
+	tcase_add_test(tc, skip_own_is_a_boolean);
 	return s;
 }
 

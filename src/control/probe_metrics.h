@@ -14,6 +14,7 @@
  * (as the configuration writes it) and protocol: no family at all without a
  * target. openmetrics: counter families named without _total.
  */
-void	probe_metrics_render(const struct probe_row *rows, size_t n, bool openmetrics, FILE *out);
+void	probe_metrics_render(const struct probe_row *rows, size_t n, bool openmetrics,
+	    FILE *out);
 
 #endif

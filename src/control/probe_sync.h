@@ -38,7 +38,7 @@ struct probe_sync {
 	struct probe_engine *engine;		/* borrowed */
 	struct probe_held **held;
 	size_t n;
-	struct probe_key *keys;			/* one per probe of the configuration loaded */
+	struct probe_key *keys;		/* one per probe loaded */
 	size_t nkeys;
 };
 
