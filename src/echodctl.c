@@ -32,7 +32,7 @@
 struct ctl {
 	const char *socket;
 	const char *command;
-	bool json;			/* status --json, stats --json */
+	bool json;			/* status, stats, probes --json */
 	long timeout_ms;
 	struct timespec deadline;	/* CLOCK_MONOTONIC: connect + request + whole reply */
 	int fd;
@@ -55,7 +55,8 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: echodctl [-s|--socket SOCKET] [-T|--timeout SECONDS] reload|metrics\n"
-	    "       echodctl [-s|--socket SOCKET] [-T|--timeout SECONDS] status|stats [--json]\n"
+	    "       echodctl [-s|--socket SOCKET] [-T|--timeout SECONDS] status|stats|probes\n"
+	    "                [--json]\n"
 	    "       echodctl -h|--help | -V|--version\n"
 	    "\n"
 	    "Ask the running echod to reload its configuration, or for its status or counters.\n"
@@ -65,7 +66,9 @@ usage(FILE *out)
 	    "  status                print the version, pid, uptime, workers, connections, the\n"
 	    "                        configuration, the reloads and every listener\n"
 	    "  stats                 print every counter, one name=value a line (never reset)\n"
-	    "  -j, --json            status, stats: one JSON object instead\n"
+	    "  probes                print one line per probe target: sent, loss %% (forward,\n"
+	    "                        backward), rtt p50/p99 of the last minute, last reply, up\n"
+	    "  -j, --json            status, stats, probes: one JSON object instead\n"
 	    "  metrics               print the counters in the Prometheus text format\n"
 	    "  -s, --socket SOCKET   echod's control socket (default " ECHOD_CONTROL_SOCKET ")\n"
 	    "  -T, --timeout SECONDS give up after this long (default %d)\n"
@@ -93,7 +96,7 @@ parse_timeout(const char *text, long *ms)
 static bool
 command_known(const char *command)
 {
-	static const char *const known[] = { "reload", "status", "stats", "metrics" };
+	static const char *const known[] = { "reload", "status", "stats", "metrics", "probes" };
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(command, known[i]) == 0)
@@ -153,18 +156,19 @@ parse_options(int argc, char **argv, struct ctl *ctl)
 		}
 	}
 	if (optind == argc) {
-		fprintf(stderr, "echodctl: missing command: reload, status, stats or metrics\n");
+		fprintf(stderr, "echodctl: missing command: reload, status, stats, metrics or "
+		    "probes\n");
 		return try_help();
 	}
 	ctl->command = argv[optind++];
 	if (!command_known(ctl->command)) {
-		fprintf(stderr, "echodctl: unknown command '%s': reload, status, stats or "
-		    "metrics\n", ctl->command);
+		fprintf(stderr, "echodctl: unknown command '%s': reload, status, stats, "
+		    "metrics or probes\n", ctl->command);
 		return try_help();
 	}
 	if (ctl->json && strcmp(ctl->command, "stats") != 0 &&
-	    strcmp(ctl->command, "status") != 0) {
-		fprintf(stderr, "echodctl: --json is for status and stats only\n");
+	    strcmp(ctl->command, "status") != 0 && strcmp(ctl->command, "probes") != 0) {
+		fprintf(stderr, "echodctl: --json is for status, stats and probes only\n");
 		return try_help();
 	}
 	if (optind < argc) {

@@ -619,7 +619,7 @@ static const struct {
 	{ { "-T", "0", "reload" }, "--timeout: '0'" },
 	{ { "-T", "1x", "reload" }, "--timeout: '1x'" },
 	{ { "--bogus", "status" }, "echodctl: unrecognized option '--bogus'\n" },
-	{ { "--json", "reload" }, "--json is for status and stats only" },
+	{ { "--json", "reload" }, "--json is for status, stats and probes only" },
 };
 
 START_TEST(bad_usage_exits_64)

@@ -205,7 +205,7 @@ START_TEST(counters_follow_traffic)
 	ck_assert_ptr_nonnull(strstr(metrics, "\nechod_workers 2\n"));
 	ck_assert_ptr_nonnull(strstr(metrics, "\n# TYPE echod_refused_total counter\n"));
 
-	/* --json is for status and stats only. */
+	/* --json is for status, stats and probes only. */
 	ck_assert_int_eq(harness_echodctl(&p, "--json metrics 2>/dev/null", text, sizeof(text)), 64);
 	/* Reading never resets, and a reload is counted. */
 	ck_assert_int_eq(harness_echodctl(&p, "reload", text, sizeof(text)), 0);

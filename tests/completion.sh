@@ -108,13 +108,14 @@ help_options() {
 }
 
 # echodctl: its commands, its options, and files for --socket.
-expect "echodctl " "metrics reload stats status"
+expect "echodctl " "metrics probes reload stats status"
 expect "echodctl st" "stats status"
-expect "echodctl -T 5 " "metrics reload stats status"
-expect "echodctl --socket /run/echod/control " "metrics reload stats status"
+expect "echodctl -T 5 " "metrics probes reload stats status"
+expect "echodctl --socket /run/echod/control " "metrics probes reload stats status"
 expect "echodctl reload " ""
 offers "echodctl -" -s --socket -T --timeout -j --json -V --version -h --help
 offers "echodctl stats -" --json
+offers "echodctl probes -" --json
 lacks "echodctl reload -" --json -j
 expect "echodctl -s echo" "echo.sock"
 expect "echodctl --timeout " ""

@@ -16,7 +16,7 @@
 
 static const char *const probe_keys[] = {
 	"name", "targets", "protocol", "port", "interval", "size", "dscp", "ssid",
-	"auth_key_file", NULL
+	"auth_key_file", "skip_own", NULL
 };
 
 struct pctx {
@@ -354,6 +354,24 @@ parse_targets(struct pctx *c, const config_setting_t *g, struct probe_spec *spec
 		parse_target(c, config_setting_get_elem(s, (unsigned)i), spec);
 }
 
+/*
+ * skip_own = false: probe this host's own addresses too (a test mesh on
+ * loopback, which ownaddr counts as this host's; a check of the local stack).
+ */
+static void
+parse_skip_own(struct pctx *c, const config_setting_t *g, struct probe_spec *spec)
+{
+	const config_setting_t *s = config_setting_get_member(g, "skip_own");
+
+	if (s == NULL)
+		return;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		perr(c, s, "skip_own must be true or false");
+		return;
+	}
+	spec->probe_own = !config_setting_get_bool(s);
+}
+
 /* One group of the list; 0, or -1 if anything in it was wrong. */
 static int
 parse_probe(struct pctx *c, const config_setting_t *g, struct probe_spec *spec)
@@ -375,6 +393,7 @@ parse_probe(struct pctx *c, const config_setting_t *g, struct probe_spec *spec)
 	parse_dscp(c, g, spec);
 	parse_stamp_keys(c, g, spec);
 	parse_size(c, g, spec);
+	parse_skip_own(c, g, spec);
 	/* Last: a target without a port takes the probe's (protocol and port). */
 	parse_targets(c, g, spec);
 	return c->nerrors == before ? 0 : -1;

@@ -44,6 +44,7 @@ struct probe_spec {
 	long ssid;			/* STAMP Session-Sender Identifier */
 	char *key_path;			/* auth_key_file, NULL: unauthenticated (stamp) */
 	char *key_where;		/* its "file:line" */
+	bool probe_own;			/* skip_own = false: this host's addresses too */
 	struct probe_target *targets;
 	size_t ntargets;
 };

@@ -153,6 +153,4 @@ metrics_render(const struct stats_snapshot *snap, const struct process_metrics *
 			render_listener(out, r, &snap->listeners[j]);
 	}
 	render_sessions(snap, openmetrics, out);
-	if (openmetrics)
-		fputs("# EOF\n", out);
 }

@@ -15,7 +15,8 @@
  * makes them, per-listener series labelled protocol and address (a Unix
  * listener's path), and reason or result where a row has them; then pm's
  * process_* families (pm NULL: none). openmetrics: TYPE and HELP name
- * counters without _total, and "# EOF" ends the text.
+ * counters without _total; the caller ends the text with "# EOF" after
+ * what else it renders (the probes: probe_metrics.h).
  */
 void	metrics_render(const struct stats_snapshot *snap, const struct process_metrics *pm,
 	    bool openmetrics, FILE *out);

@@ -56,7 +56,8 @@ describe_target(const struct resolve_entry *e, const struct ownaddr *own, FILE *
 			fprintf(out, " (and %zu more)", e->naddrs - 1);
 	}
 	if (probe_resolve_is_own(e, own))
-		fputs(" (own address: skipped)", out);
+		fputs(e->probe->probe_own ? " (own address: probed, skip_own = false)" :
+		    " (own address: skipped)", out);
 }
 
 int

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "notify.h"
 #include "preflight.h"
+#include "probe_run.h"
 #include "reload.h"
 #include "stamp_conf.h"
 #include "server_state.h"
@@ -113,8 +114,11 @@ reload_publish(struct server *s, struct echod_config *cfg)
 		s->loaded_at = time(NULL);
 	}
 	pthread_mutex_unlock(&s->listeners_lock);
-	if (gen != NULL)
+	if (gen != NULL) {
 		server_set_limits(s, cfg);
+		/* At once: the resolver's entries point into the configuration going away. */
+		(void)probe_run_load(s->probes, cfg);
+	}
 	reload_log_lines(&s->reload.report);
 	reload_sync(s);
 }

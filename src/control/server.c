@@ -27,6 +27,8 @@
 #include "log.h"
 #include "metrics_endpoint.h"
 #include "notify.h"
+#include "probe_report.h"
+#include "probe_run.h"
 #include "refusal_log.h"
 #include "reload.h"
 #include "report.h"
@@ -70,7 +72,10 @@ server_new(struct echod_config *cfg)
 	/* This thread publishes generations: RCU must know it before the first. */
 	generation_writer_init();
 	s->loop = loop_new();
-	if (s->loop == NULL)
+	if (s->loop == NULL || (s->probes = probe_run_new(s->loop)) == NULL)
+		goto fail;
+	/* Now, as root: a probe's key file may be root's alone (the reflector's are too). */
+	if (probe_run_keys(s->probes, cfg) == -1)
 		goto fail;
 	server_set_limits(s, cfg);
 	s->refusals = refusal_log_new(REFUSAL_LOG_PAIRS, REFUSAL_LOG_LINES);
@@ -104,6 +109,8 @@ server_free(struct server *s)
 	/* First: its thread renders from the workers' counters and the listener set. */
 	metrics_endpoint_close(s->metrics);
 	control_free(s->control);
+	/* Before the configuration its resolver's entries point into, and the loop. */
+	probe_run_free(s->probes);
 	for (size_t i = 0; s->workers != NULL && i < s->nworkers; i++)
 		worker_free(s->workers[i]);
 	free(s->workers);
@@ -286,6 +293,7 @@ server_tick(struct server *s, uint64_t now)
 		refusal_log_drain(s->refusals, now);
 	next = earliest(s->next_status_ms, control_tick(s->control, now));
 	next = earliest(next, refusal_log_next_ms(s->refusals));
+	next = earliest(next, probe_run_tick(s->probes, now));
 	if (reloading)
 		next = earliest(next, now + RELOAD_POLL_MS);
 	if (s->watchdog_ms == 0)
@@ -343,9 +351,11 @@ control_cb(struct control_client *c, const char *command, void *arg)
 	}
 	if (strcmp(command, "status") == 0 || strcmp(command, "status json") == 0)
 		status_report(s, strcmp(command, "status json") == 0, &rep);
+	else if (strcmp(command, "probes") == 0 || strcmp(command, "probes json") == 0)
+		probe_report(probe_run_pub(s->probes), strcmp(command, "probes json") == 0, &rep);
 	else if (!snapshot_report(s, command, &rep))
 		report_fail(&rep, "error: unknown command '%.64s' (reload, status, status json, "
-		    "stats, stats json, metrics)", command);
+		    "stats, stats json, metrics, probes, probes json)", command);
 	control_answer(c, &rep);
 	report_clear(&rep);
 }
@@ -473,6 +483,11 @@ server_run(struct server *s)
 	}
 	yield_to_workers();
 	s->watchdog_ms = notify_watchdog_interval_ms();
+	/*
+	 * The probes, on this thread's loop: their helper threads after the
+	 * privilege drop, their keys read before it (server_new()).
+	 */
+	(void)probe_run_load(s->probes, s->cfg);
 	loop_set_hook(s->loop, server_hook, s);
 	/* The first tick at once: STATUS= and the first watchdog ping. */
 	loop_wake_at(s->loop, 0);

@@ -60,6 +60,8 @@ struct server {
 	struct status_rows unserved;	/* configured listeners not open, for status */
 	struct control *control;
 	struct metrics_endpoint *metrics;	/* NULL: no metrics block, or it failed */
+	/* The configured probes, run on this loop (never on a worker); set once, in server_new(). */
+	struct probe_run *probes;
 	int sigfd;
 	struct watcher sig_watcher;
 	uint64_t next_status_ms;

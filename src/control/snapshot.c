@@ -6,6 +6,8 @@
 
 #include "clock.h"
 #include "metrics_render.h"
+#include "probe_metrics.h"
+#include "probe_run.h"
 #include "server_state.h"
 #include "snapshot.h"
 #include "stamp_conf.h"
@@ -122,14 +124,26 @@ snapshot_take(struct server *s, bool listeners, struct stats_snapshot *out)
 	return r;
 }
 
-/* The exposition of snap, with this process's process_* values as they are now. */
+/*
+ * The exposition of snap, with this process's process_* values as they are
+ * now and the probes' figures as the control thread last published them.
+ */
 static void
-metrics_render_now(const struct stats_snapshot *snap, bool openmetrics, FILE *out)
+metrics_render_now(struct server *s, const struct stats_snapshot *snap, bool openmetrics,
+    FILE *out)
 {
 	struct process_metrics pm;
+	struct probe_row *rows;
+	size_t n;
 
 	process_metrics_read(&pm);
 	metrics_render(snap, &pm, openmetrics, out);
+	if (s->probes != NULL && probe_pub_copy(probe_run_pub(s->probes), &rows, &n) == 0) {
+		probe_metrics_render(rows, n, openmetrics, out);
+		probe_rows_free(rows, n);
+	}
+	if (openmetrics)
+		fputs("# EOF\n", out);
 }
 
 /* Each line of text (newline-terminated) as a line of rep. */
@@ -169,7 +183,7 @@ snapshot_report(struct server *s, const char *command, struct report *rep)
 	else if (strcmp(command, "stats json") == 0)
 		stats_format_json(&snap, out);
 	else
-		metrics_render_now(&snap, false, out);
+		metrics_render_now(s, &snap, false, out);
 	stats_snapshot_free(&snap);
 	if (fclose(out) != 0)
 		report_fail(rep, "error: out of memory");
@@ -194,7 +208,7 @@ snapshot_metrics_render(void *server, bool openmetrics, char **text, size_t *len
 	if (snapshot_take(server, true, &snap) == -1)
 		r = -1;
 	else
-		metrics_render_now(&snap, openmetrics, out);
+		metrics_render_now(server, &snap, openmetrics, out);
 	stats_snapshot_free(&snap);
 	if (fclose(out) != 0)
 		r = -1;
