@@ -189,12 +189,17 @@ sample_key(const struct keyset *s, const char *line, char *key, size_t size, dou
 	} else {
 		ck_assert_msg(!is_counter(s, family), "%s: a counter without _total", line);
 	}
+	int n;
+
 	if (strcmp(family, "echod_build_info") == 0)
-		snprintf(key, size, "echod.version");
+		n = snprintf(key, size, "echod.version");
 	else if (protocol[0] != '\0')
-		snprintf(key, size, "listener[%s %s].%s%s", protocol, address, family + 6, suffix);
+		n = snprintf(key, size, "listener[%s %s].%s%s", protocol, address, family + 6,
+		    suffix);
 	else
-		snprintf(key, size, "echod.%s%s", family + 6, suffix);
+		n = snprintf(key, size, "echod.%s%s", family + 6, suffix);
+	/* A key cut short would match no stats key: say so rather than fail obscurely. */
+	ck_assert_msg(n >= 0 && (size_t)n < size, "key too long for %s", line);
 	ck_assert_msg((protocol[0] != '\0') == (address[0] != '\0'),
 	    "protocol without address, or the reverse: %s", line);
 	return true;
