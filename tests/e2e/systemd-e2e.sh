@@ -227,7 +227,7 @@ mount_overlay() {
 # Fetch the package's dependencies with the host's network; the booted container has none.
 download_deps() {
 	coffline "$root" sh -c "apt-get update -q && apt-get install -y -q --download-only \
-		/root/e2e/$1 autopkgtest dpkg-dev python3 man-db"
+		/root/e2e/$1 autopkgtest dpkg-dev python3 man-db prometheus"
 }
 
 boot_container() {
@@ -1006,7 +1006,8 @@ main() {
 	# Debian's own as-installed tests (debian/tests), socket activation included: systemd is
 	# PID 1 here. They leave echod.socket disabled and inactive and echod.conf as shipped.
 	check "autopkgtest dependencies installed (offline)" cexec env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -q --no-install-recommends autopkgtest dpkg-dev python3 man-db
+		apt-get install -y -q --no-install-recommends autopkgtest dpkg-dev python3 man-db \
+		prometheus
 	check "autopkgtest -- null in the booted container: every test passes" \
 		timeout 600 nsenter -t "$cpid" -a env -i PATH=$CONTAINER_PATH LANG=C.UTF-8 HOME=/root \
 		autopkgtest --no-built-binaries --user=nobody "/root/e2e/$debname" /root/e2e/ -- null
