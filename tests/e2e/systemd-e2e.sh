@@ -227,7 +227,7 @@ mount_overlay() {
 # Fetch the package's dependencies with the host's network; the booted container has none.
 download_deps() {
 	coffline "$root" sh -c "apt-get update -q && apt-get install -y -q --download-only \
-		/root/e2e/$1 autopkgtest dpkg-dev python3 man-db prometheus"
+		/root/e2e/$1 autopkgtest dpkg-dev python3 man-db"
 }
 
 boot_container() {
