@@ -1006,8 +1006,7 @@ main() {
 	# Debian's own as-installed tests (debian/tests), socket activation included: systemd is
 	# PID 1 here. They leave echod.socket disabled and inactive and echod.conf as shipped.
 	check "autopkgtest dependencies installed (offline)" cexec env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -q --no-install-recommends autopkgtest dpkg-dev python3 man-db \
-		prometheus
+		apt-get install -y -q --no-install-recommends autopkgtest dpkg-dev python3 man-db
 	check "autopkgtest -- null in the booted container: every test passes" \
 		timeout 600 nsenter -t "$cpid" -a env -i PATH=$CONTAINER_PATH LANG=C.UTF-8 HOME=/root \
 		autopkgtest --no-built-binaries --user=nobody "/root/e2e/$debname" /root/e2e/ -- null
