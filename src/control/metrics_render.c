@@ -47,9 +47,8 @@ family_header(FILE *out, const char *metric, enum stats_kind kind, const char *h
 	    kind == STATS_COUNTER ? "counter" : "gauge");
 }
 
-/* A label value: backslash, double quote and newline escaped, as both formats want. */
-static void
-label_value(FILE *out, const char *s)
+void
+metrics_label_value(FILE *out, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		if (*s == '\\' || *s == '"')
@@ -66,7 +65,7 @@ static void
 series_start(FILE *out, const char *metric, const struct stats_listener *l)
 {
 	fprintf(out, "%s{protocol=\"%s\",address=\"", metric, l->protocol);
-	label_value(out, listener_stats_address(l->name));
+	metrics_label_value(out, listener_stats_address(l->name));
 	putc('"', out);
 }
 
@@ -78,7 +77,7 @@ render_process(const struct stats_snapshot *snap, bool om, FILE *out)
 	family_header(out, "echod_build_info", STATS_GAUGE, "echod's version (the value is 1)",
 	    om);
 	fputs("echod_build_info{version=\"", out);
-	label_value(out, snap->version);
+	metrics_label_value(out, snap->version);
 	fputs("\"} 1\n", out);
 	for (size_t i = 0; i < NPROCESS; i++) {
 		const struct process_metric *m = &process_metrics[i];

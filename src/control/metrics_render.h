@@ -21,4 +21,7 @@
 void	metrics_render(const struct stats_snapshot *snap, const struct process_metrics *pm,
 	    bool openmetrics, FILE *out);
 
+/* A label value, backslash, double quote and newline escaped, as both formats want. */
+void	metrics_label_value(FILE *out, const char *s);
+
 #endif

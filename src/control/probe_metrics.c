@@ -2,6 +2,7 @@
 /* probe_metrics: the probes' published figures as Prometheus text (0.0.4) or OpenMetrics. */
 #include <string.h>
 
+#include "metrics_render.h"
 #include "probe_metrics.h"
 
 enum kind { COUNTER, GAUGE, HISTOGRAM };
@@ -19,28 +20,14 @@ header(FILE *out, const char *name, enum kind kind, const char *help, bool om)
 	    types[kind]);
 }
 
-/* A label value: backslash, double quote and newline escaped (both formats). */
-static void
-label_value(FILE *out, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s == '\\' || *s == '"')
-			fprintf(out, "\\%c", *s);
-		else if (*s == '\n')
-			fputs("\\n", out);
-		else
-			putc(*s, out);
-	}
-}
-
 /* name{probe="..",target="..",protocol=".." (the brace left open for more labels). */
 static void
 series(FILE *out, const char *name, const char *suffix, const struct probe_row *r)
 {
 	fprintf(out, "%s%s{probe=\"", name, suffix);
-	label_value(out, r->probe);
+	metrics_label_value(out, r->probe);
 	fputs("\",target=\"", out);
-	label_value(out, r->target);
+	metrics_label_value(out, r->target);
 	fprintf(out, "\",protocol=\"%s\"", r->protocol);
 }
 
